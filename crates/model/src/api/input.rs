@@ -1,0 +1,177 @@
+//! What clients post. Every field is optional here so that a missing field is
+//! reported by validation as `APIG.2001` naming it, and enumerations are plain
+//! strings so that an unknown value is `APIG.2011` naming it. Unknown fields
+//! are ignored, so a stored API read back can be posted again unchanged.
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ApiInput {
+    pub group_id: Option<String>,
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub api_type: Option<i64>,
+    pub version: Option<String>,
+    pub req_protocol: Option<String>,
+    pub req_method: Option<String>,
+    pub req_uri: Option<String>,
+    pub match_mode: Option<String>,
+    pub remark: Option<String>,
+    pub auth_type: Option<String>,
+    pub auth_opt: Option<AuthOptInput>,
+    pub authorizer_id: Option<String>,
+    pub backend_type: Option<String>,
+    pub tag: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub cors: Option<bool>,
+    pub body_remark: Option<String>,
+    pub result_normal_sample: Option<String>,
+    pub result_failure_sample: Option<String>,
+    pub response_id: Option<String>,
+    pub roma_app_id: Option<String>,
+    pub domain_name: Option<String>,
+    pub backend_api: Option<BackendApiInput>,
+    pub mock_info: Option<MockInfoInput>,
+    pub func_info: Option<FuncInfoInput>,
+    pub req_params: Option<Vec<ReqParamInput>>,
+    pub backend_params: Option<Vec<BackendParamInput>>,
+    pub policy_https: Option<Vec<PolicyHttpInput>>,
+    pub policy_mocks: Option<Vec<PolicyMockInput>>,
+    pub policy_functions: Option<Vec<PolicyFunctionInput>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct AuthOptInput {
+    pub app_code_auth_type: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct VpcInfoInput {
+    pub vpc_id: Option<String>,
+    pub vpc_proxy_host: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct BackendApiInput {
+    pub url_domain: Option<String>,
+    pub version: Option<String>,
+    pub req_protocol: Option<String>,
+    pub req_method: Option<String>,
+    pub req_uri: Option<String>,
+    pub timeout: Option<i64>,
+    pub retry_count: Option<i64>,
+    pub remark: Option<String>,
+    pub vpc_status: Option<i64>,
+    pub vpc_info: Option<VpcInfoInput>,
+    pub authorizer_id: Option<String>,
+    pub enable_client_ssl: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct MockInfoInput {
+    pub result_content: Option<String>,
+    pub version: Option<String>,
+    pub remark: Option<String>,
+    pub status_code: Option<i64>,
+    /// A JSON array of `{key, value, remark}`, or a string holding one (as the documents type it).
+    pub header: Option<serde_json::Value>,
+    pub authorizer_id: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct FuncInfoInput {
+    pub function_urn: Option<String>,
+    pub invocation_type: Option<String>,
+    pub timeout: Option<i64>,
+    pub version: Option<String>,
+    pub alias_urn: Option<String>,
+    pub network_type: Option<String>,
+    pub remark: Option<String>,
+    pub authorizer_id: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ReqParamInput {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub param_type: Option<String>,
+    pub location: Option<String>,
+    pub default_value: Option<String>,
+    pub sample_value: Option<String>,
+    pub required: Option<i64>,
+    pub valid_enable: Option<i64>,
+    pub remark: Option<String>,
+    pub enumerations: Option<String>,
+    pub min_num: Option<i64>,
+    pub max_num: Option<i64>,
+    pub min_size: Option<i64>,
+    pub max_size: Option<i64>,
+    pub regular: Option<String>,
+    pub json_schema: Option<String>,
+    pub pass_through: Option<i64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct BackendParamInput {
+    pub name: Option<String>,
+    pub location: Option<String>,
+    pub origin: Option<String>,
+    pub value: Option<String>,
+    pub remark: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ConditionInput {
+    pub condition_type: Option<String>,
+    pub condition_value: Option<String>,
+    pub condition_origin: Option<String>,
+    pub req_param_name: Option<String>,
+    pub sys_param_name: Option<String>,
+    pub cookie_param_name: Option<String>,
+}
+
+/// Fields every policy kind shares.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct PolicyCommonInput {
+    pub name: Option<String>,
+    pub effect_mode: Option<String>,
+    pub conditions: Option<Vec<ConditionInput>>,
+    pub backend_params: Option<Vec<BackendParamInput>>,
+    pub authorizer_id: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct PolicyHttpInput {
+    #[serde(flatten)]
+    pub common: PolicyCommonInput,
+    pub url_domain: Option<String>,
+    pub req_protocol: Option<String>,
+    pub req_method: Option<String>,
+    pub req_uri: Option<String>,
+    pub timeout: Option<i64>,
+    pub retry_count: Option<i64>,
+    pub vpc_status: Option<i64>,
+    pub vpc_info: Option<VpcInfoInput>,
+    pub enable_client_ssl: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct PolicyMockInput {
+    #[serde(flatten)]
+    pub common: PolicyCommonInput,
+    pub result_content: Option<String>,
+    pub status_code: Option<i64>,
+    pub header: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct PolicyFunctionInput {
+    #[serde(flatten)]
+    pub common: PolicyCommonInput,
+    pub function_urn: Option<String>,
+    pub invocation_type: Option<String>,
+    pub timeout: Option<i64>,
+    pub version: Option<String>,
+    pub alias_urn: Option<String>,
+    pub network_type: Option<String>,
+}

@@ -1,0 +1,426 @@
+//! The API definition: a frontend (how callers reach it) and a backend (HTTP,
+//! FUNCTION or MOCK), with parameters, parameter mapping and backend policies.
+//!
+//! `Api` is the stored, normalised form (enums in their documented case,
+//! defaults applied, ids assigned). `ApiInput` (in [`input`]) is what a client
+//! posts; [`ApiInput::validate`] turns one into the other.
+
+mod ids;
+pub mod input;
+pub mod uri;
+mod validate;
+
+use serde::{Deserialize, Serialize};
+
+pub use input::ApiInput;
+
+use crate::wire_enum;
+
+wire_enum!(
+    /// Frontend request protocol.
+    ReqProtocol { Http => "HTTP", Https => "HTTPS", Both => "BOTH" }
+);
+wire_enum!(
+    /// Backend request protocol.
+    BackendProtocol { Http => "HTTP", Https => "HTTPS" }
+);
+wire_enum!(
+    /// Request method; `ANY` matches every method.
+    Method { Get => "GET", Post => "POST", Put => "PUT", Delete => "DELETE", Head => "HEAD", Patch => "PATCH", Options => "OPTIONS", Any => "ANY" }
+);
+wire_enum!(
+    /// `NORMAL` = exact path, `SWA` = prefix on segment boundaries.
+    MatchMode { Normal => "NORMAL", Swa => "SWA" }
+);
+wire_enum!(
+    AuthType { None => "NONE", App => "APP", Iam => "IAM", Authorizer => "AUTHORIZER" }
+);
+wire_enum!(
+    AppCodeAuthType { Disable => "DISABLE", Header => "HEADER" }
+);
+wire_enum!(
+    BackendType { Http => "HTTP", Function => "FUNCTION", Mock => "MOCK" }
+);
+wire_enum!(
+    /// Parameter types: Huawei's STRING and NUMBER, plus Baidu's finer numeric and boolean types.
+    ParamType { String => "STRING", Number => "NUMBER", Int => "INT", Long => "LONG", Float => "FLOAT", Double => "DOUBLE", Boolean => "BOOLEAN" }
+);
+wire_enum!(
+    ParamLocation { Path => "PATH", Query => "QUERY", Header => "HEADER" }
+);
+wire_enum!(
+    /// Where a backend parameter's value comes from.
+    ParamOrigin { Request => "REQUEST", Constant => "CONSTANT", System => "SYSTEM" }
+);
+wire_enum!(
+    InvocationType { Sync => "sync", Async => "async" }
+);
+wire_enum!(
+    NetworkType { V1 => "V1", V2 => "V2" }
+);
+wire_enum!(
+    /// How a policy combines its conditions.
+    EffectMode { All => "ALL", Any => "ANY" }
+);
+wire_enum!(
+    ConditionType { Exact => "exact", Enum => "enum", Pattern => "pattern" }
+);
+wire_enum!(
+    ConditionOrigin { Param => "param", Source => "source", System => "system", Cookie => "cookie" }
+);
+wire_enum!(
+    /// System parameters a `system` condition can test.
+    SysParamName { ReqPath => "req_path", ReqMethod => "req_method" }
+);
+
+/// Default `version` of an API when none is given, as the cloud gateways answer.
+pub const DEFAULT_API_VERSION: &str = "V0.0.1";
+
+/// Mock status codes the documents list.
+pub const MOCK_STATUS_CODES: &[u16] = &[
+    200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303, 304, 305, 306, 307, 400, 401, 402, 403, 404, 405,
+    406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 450, 451, 500, 501, 502, 503, 504, 505,
+];
+
+/// Gateway system parameters usable as SYSTEM backend parameters.
+pub const SYSTEM_PARAMS: &[&str] = &[
+    "$context.sourceIp",
+    "$context.stage",
+    "$context.apiId",
+    "$context.apiName",
+    "$context.appId",
+    "$context.appName",
+    "$context.requestId",
+    "$context.serverAddr",
+    "$context.serverName",
+    "$context.handleTime",
+    "$context.providerAppId",
+];
+pub const FRONTEND_AUTHORIZER_PREFIX: &str = "$context.authorizer.frontend.";
+pub const BACKEND_AUTHORIZER_PREFIX: &str = "$context.authorizer.backend.";
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A stored API definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Api {
+    pub id: String,
+    pub name: String,
+    pub group_id: String,
+    #[serde(rename = "type")]
+    pub api_type: i32,
+    pub version: String,
+    pub req_protocol: ReqProtocol,
+    pub req_method: Method,
+    pub req_uri: String,
+    pub match_mode: MatchMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    pub auth_type: AuthType,
+    pub auth_opt: AuthOpt,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_id: Option<String>,
+    pub backend_type: BackendType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    pub cors: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_remark: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_normal_sample: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_failure_sample: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roma_app_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_name: Option<String>,
+    pub status: i32,
+    pub arrange_necessary: i32,
+    pub register_time: String,
+    pub update_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_api: Option<BackendApi>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock_info: Option<MockInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub func_info: Option<FuncInfo>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub req_params: Vec<ReqParam>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_params: Vec<BackendParam>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_https: Vec<PolicyHttp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_mocks: Vec<PolicyMock>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_functions: Vec<PolicyFunction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthOpt {
+    pub app_code_auth_type: AppCodeAuthType,
+}
+
+/// A VPC (load-balance) channel reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcInfo {
+    pub vpc_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_proxy_host: Option<String>,
+}
+
+/// The default HTTP backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendApi {
+    pub id: String,
+    pub status: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub req_protocol: BackendProtocol,
+    pub req_method: Method,
+    pub req_uri: String,
+    pub timeout: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_count: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    pub vpc_status: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_info: Option<VpcInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub enable_client_ssl: bool,
+    pub register_time: String,
+    pub update_time: String,
+}
+
+/// The default MOCK backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MockInfo {
+    pub id: String,
+    pub status: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    pub status_code: u16,
+    /// Response headers as the documents carry them: a JSON string of `[{"key","value","remark"}]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_id: Option<String>,
+    pub register_time: String,
+    pub update_time: String,
+}
+
+/// One mock response header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MockHeader {
+    pub key: String,
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+}
+
+/// Parses a stored mock `header` string.
+pub fn mock_headers(header: Option<&str>) -> Vec<MockHeader> {
+    header.and_then(|h| serde_json::from_str(h).ok()).unwrap_or_default()
+}
+
+/// The default FUNCTION backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FuncInfo {
+    pub id: String,
+    pub status: i32,
+    pub function_urn: String,
+    pub invocation_type: InvocationType,
+    pub timeout: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_urn: Option<String>,
+    pub network_type: NetworkType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_id: Option<String>,
+    pub register_time: String,
+    pub update_time: String,
+}
+
+/// A frontend (input) parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReqParam {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub param_type: ParamType,
+    pub location: ParamLocation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_value: Option<String>,
+    pub required: i32,
+    pub valid_enable: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enumerations: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_num: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_num: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regular: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_schema: Option<String>,
+    pub pass_through: i32,
+}
+
+/// A backend parameter: where a value the backend receives comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendParam {
+    pub id: String,
+    pub name: String,
+    pub location: ParamLocation,
+    pub origin: ParamOrigin,
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// For REQUEST origin: the id of the input parameter mapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req_param_id: Option<String>,
+}
+
+/// A backend policy condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    pub id: String,
+    pub condition_origin: ConditionOrigin,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition_type: Option<ConditionType>,
+    pub condition_value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req_param_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req_param_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req_param_location: Option<ParamLocation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys_param_name: Option<SysParamName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_param_name: Option<String>,
+}
+
+/// An HTTP backend chosen when its conditions hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyHttp {
+    pub id: String,
+    pub name: String,
+    pub effect_mode: EffectMode,
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_params: Vec<BackendParam>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_domain: Option<String>,
+    pub req_protocol: BackendProtocol,
+    pub req_method: Method,
+    pub req_uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_count: Option<i32>,
+    pub vpc_status: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_info: Option<VpcInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub enable_client_ssl: bool,
+}
+
+/// A MOCK backend chosen when its conditions hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyMock {
+    pub id: String,
+    pub name: String,
+    pub effect_mode: EffectMode,
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_params: Vec<BackendParam>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_content: Option<String>,
+    pub status_code: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_id: Option<String>,
+}
+
+/// A FUNCTION backend chosen when its conditions hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyFunction {
+    pub id: String,
+    pub name: String,
+    pub effect_mode: EffectMode,
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_params: Vec<BackendParam>,
+    pub function_urn: String,
+    pub invocation_type: InvocationType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_urn: Option<String>,
+    pub network_type: NetworkType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_id: Option<String>,
+}
+
+impl Api {
+    /// What makes two APIs of a group the same route: method, path (parameter
+    /// names do not matter: `/a/{x}` and `/a/{y}` collide) and match mode.
+    pub fn route_key(&self) -> String {
+        format!("{} {} {}", self.req_method, uri::route_shape(&self.req_uri), self.match_mode)
+    }
+
+    /// Names of the environment variables (`#name#`) the backends use.
+    pub fn variables(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut add = |s: Option<&str>| {
+            if let Some(s) = s {
+                for v in uri::variables(s) {
+                    if !out.contains(&v) {
+                        out.push(v);
+                    }
+                }
+            }
+        };
+        if let Some(b) = &self.backend_api {
+            add(b.url_domain.as_deref());
+            add(Some(&b.req_uri));
+        }
+        for p in &self.policy_https {
+            add(p.url_domain.as_deref());
+            add(Some(&p.req_uri));
+        }
+        out
+    }
+}

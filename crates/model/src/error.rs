@@ -1,0 +1,172 @@
+//! The management error catalogue: every `APIG.xxxx` code Causeway returns
+//! from its management API, with its HTTP status and message, in one place.
+
+use std::fmt;
+
+/// One entry of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code {
+    pub code: &'static str,
+    pub status: u16,
+    pub message: &'static str,
+}
+
+macro_rules! catalogue {
+    ($($name:ident = ($code:literal, $status:literal, $msg:literal);)*) => {
+        /// Every management error code, by name.
+        pub mod codes {
+            use super::Code;
+            $(pub const $name: Code = Code { code: $code, status: $status, message: $msg };)*
+        }
+        /// The whole catalogue, for documentation and tests.
+        pub const CATALOGUE: &[Code] = &[$(codes::$name),*];
+    };
+}
+
+catalogue! {
+    // 401 / 403: who may call
+    TOKEN_INVALID = ("APIG.1002", 401, "Incorrect token or token resolution failed");
+    NO_PERMISSION_METHOD = ("APIG.1005", 403, "No permissions to request this method");
+    NO_PERMISSION_GROUP = ("APIG.1101", 403, "No permissions to operate the API group");
+    NO_PERMISSION_ENV = ("APIG.1103", 403, "No permissions to operate the environment");
+    // 400: validation
+    REQUIRED = ("APIG.2001", 400, "The request parameters must be specified");
+    TOO_LONG = ("APIG.2006", 400, "The parameter value is too long");
+    INVALID_VALUE = ("APIG.2011", 400, "Invalid parameter value");
+    MALFORMED = ("APIG.2012", 400, "Invalid parameter value");
+    INVALID_IP = ("APIG.2015", 400, "Invalid IP address");
+    INVALID_URL_DOMAIN = ("APIG.2024", 400, "Invalid backend address");
+    INVALID_PORT = ("APIG.2025", 400, "Invalid port");
+    PATH_PARAM_UNDEFINED = ("APIG.2026", 400, "The request path parameters are not defined");
+    BACKEND_PATH_PARAM_UNDEFINED = ("APIG.2027", 400, "The backend path parameters are not defined");
+    MAPPED_PARAM_UNDEFINED = ("APIG.2028", 400, "The mapped request parameter is not defined");
+    AUTHORIZER_NOT_ALLOWED = ("APIG.2036", 400, "A custom authorizer can only be set for APIs using AUTHORIZER authentication");
+    // 404: not found
+    RESOURCE_NOT_FOUND = ("APIG.3000", 404, "The requested resource does not exist");
+    GROUP_NOT_FOUND = ("APIG.3001", 404, "The API group does not exist");
+    API_NOT_FOUND = ("APIG.3002", 404, "The API does not exist");
+    ENV_NOT_FOUND = ("APIG.3003", 404, "The environment does not exist");
+    VARIABLE_NOT_FOUND = ("APIG.3011", 404, "The environment variable does not exist");
+    // 403: quotas
+    GROUP_QUOTA = ("APIG.3101", 403, "The number of API groups has reached the limit");
+    API_QUOTA = ("APIG.3102", 403, "The number of APIs in the group has reached the limit");
+    ENV_QUOTA = ("APIG.3104", 403, "The number of environments has reached the limit");
+    VARIABLE_QUOTA = ("APIG.3106", 403, "The number of environment variables has reached the limit");
+    PARAM_QUOTA = ("APIG.3111", 403, "The number of request parameters has reached the limit");
+    POLICY_QUOTA = ("APIG.3113", 403, "The number of backend policies has reached the limit");
+    CONDITION_QUOTA = ("APIG.3114", 403, "The number of policy conditions has reached the limit");
+    // 400: duplicates
+    GROUP_NAME_EXISTS = ("APIG.3201", 400, "The API group name already exists");
+    API_NAME_EXISTS = ("APIG.3202", 400, "The API name already exists");
+    ENV_NAME_EXISTS = ("APIG.3205", 400, "The environment name already exists");
+    PARAM_NAME_EXISTS = ("APIG.3209", 400, "The parameter name already exists");
+    POLICY_NAME_EXISTS = ("APIG.3210", 400, "The backend policy name already exists");
+    API_EXISTS = ("APIG.3301", 400, "The API already exists: another API of the group has the same method, path and match mode");
+    VARIABLE_EXISTS = ("APIG.3303", 400, "The environment variable already exists");
+    // 403: state conflicts
+    GROUP_HAS_APIS = ("APIG.3415", 403, "The API group contains APIs and cannot be deleted");
+    API_PUBLISHED = ("APIG.3416", 403, "The API has been published and cannot be deleted");
+    ENV_HAS_APIS = ("APIG.3418", 403, "The environment has published APIs and cannot be deleted");
+    // 500
+    SYSTEM = ("APIG.9999", 500, "System error");
+}
+
+/// A management API error: the documented code, its HTTP status and the message sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: &'static str,
+    pub status: u16,
+    pub message: String,
+}
+
+impl ApiError {
+    /// The catalogue message as is.
+    pub fn new(code: Code) -> Self {
+        Self { code: code.code, status: code.status, message: code.message.to_string() }
+    }
+
+    /// The catalogue message naming the offending field, in the form the
+    /// cloud gateways use (`...,parameterName:name. Please refer to the support documentation`).
+    pub fn field(code: Code, field: &str) -> Self {
+        Self {
+            code: code.code,
+            status: code.status,
+            message: format!("{},parameterName:{field}. Please refer to the support documentation", code.message),
+        }
+    }
+
+    /// The catalogue message followed by a detail.
+    pub fn detail(code: Code, detail: &str) -> Self {
+        Self { code: code.code, status: code.status, message: format!("{}: {detail}", code.message) }
+    }
+
+    pub fn required(field: &str) -> Self {
+        Self::field(codes::REQUIRED, field)
+    }
+
+    pub fn invalid(field: &str) -> Self {
+        Self::field(codes::INVALID_VALUE, field)
+    }
+
+    pub fn malformed(field: &str) -> Self {
+        Self::field(codes::MALFORMED, field)
+    }
+
+    /// An unexpected failure; the cause is logged by the caller, never sent.
+    pub fn system() -> Self {
+        Self::new(codes::SYSTEM)
+    }
+
+    /// The JSON error body `{"error_code","error_msg"}`.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({ "error_code": self.code, "error_msg": self.message })
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+pub type Result<T> = std::result::Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_message_matches_the_documented_form() {
+        let e = ApiError::invalid("name");
+        assert_eq!(e.code, "APIG.2011");
+        assert_eq!(e.status, 400);
+        assert_eq!(
+            e.message,
+            "Invalid parameter value,parameterName:name. Please refer to the support documentation"
+        );
+    }
+
+    #[test]
+    fn codes_are_unique_and_statuses_match_their_family() {
+        let mut seen = std::collections::HashSet::new();
+        for c in CATALOGUE {
+            assert!(seen.insert(c.code), "duplicate {}", c.code);
+            let n: u32 = c.code["APIG.".len()..].parse().unwrap();
+            let family = match n {
+                1005 => 403,
+                1000..=1013 => 401,
+                1020..=1301 => 403,
+                2000..=2109 => 400,
+                3000..=3097 => 404,
+                3100..=3151 => 403,
+                3201..=3332 => 400,
+                3411..=3474 => 403,
+                9999 => 500,
+                _ => panic!("unexpected code {}", c.code),
+            };
+            assert_eq!(c.status, family, "{}", c.code);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! API groups: the unit that owns a subdomain, APIs and environment variables.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::rules::{self, DISPLAY_NAME};
+
+/// Name of the group that exists from the start and receives requests for unknown hosts.
+pub const DEFAULT_GROUP_NAME: &str = "DEFAULT";
+
+/// A stored API group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub status: i32,
+    pub sl_domain: String,
+    pub sl_domains: Vec<String>,
+    pub register_time: String,
+    pub update_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    pub on_sell_status: i32,
+    pub url_domains: Vec<serde_json::Value>,
+    /// 1 for the `DEFAULT` group, 2 otherwise.
+    pub is_default: i32,
+}
+
+impl Group {
+    pub fn is_default(&self) -> bool {
+        self.is_default == 1
+    }
+}
+
+/// Body of `POST`/`PUT /api-groups`.
+#[derive(Debug, Default, Deserialize)]
+pub struct GroupInput {
+    pub name: Option<String>,
+    pub remark: Option<String>,
+}
+
+/// Validated group fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSpec {
+    pub name: String,
+    pub remark: Option<String>,
+}
+
+impl GroupInput {
+    pub fn validate(self) -> Result<GroupSpec> {
+        let name = rules::required_str("name", self.name)?;
+        DISPLAY_NAME.check("name", &name)?;
+        let remark = rules::optional_str(self.remark);
+        rules::check_text("remark", remark.as_deref(), 255)?;
+        Ok(GroupSpec { name, remark })
+    }
+}
+
+/// The subdomain a group is served at.
+pub fn sl_domain(group_id: &str, base_domain: &str) -> String {
+    format!("{group_id}.{base_domain}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_rules() {
+        let ok = GroupInput { name: Some("group_01".into()), remark: None }.validate().unwrap();
+        assert_eq!(ok.name, "group_01");
+        assert_eq!(GroupInput::default().validate().unwrap_err().code, "APIG.2001");
+        let bad = GroupInput { name: Some("1group".into()), remark: None }.validate().unwrap_err();
+        assert!(bad.message.contains("parameterName:name"));
+        let long = GroupInput { name: Some("grp".into()), remark: Some("x".repeat(256)) }.validate().unwrap_err();
+        assert!(long.message.contains("parameterName:remark"));
+    }
+}

@@ -1,0 +1,21 @@
+//! Causeway's resource model: the wire types of the management API, their
+//! validation rules and the `APIG.xxxx` error catalogue. No I/O.
+
+pub mod api;
+pub mod env;
+pub mod error;
+pub mod group;
+pub mod ids;
+pub mod limits;
+pub mod rules;
+
+pub use error::{ApiError, Result};
+pub use limits::Limits;
+
+/// Document kinds as the store keys them.
+pub mod kinds {
+    pub const GROUP: &str = "group";
+    pub const ENV: &str = "env";
+    pub const ENV_VARIABLE: &str = "env_variable";
+    pub const API: &str = "api";
+}

@@ -1,0 +1,44 @@
+//! Quotas and value limits that an operator may change in the configuration.
+
+use serde::{Deserialize, Serialize};
+
+/// Per-installation limits. Defaults follow the cloud gateways' defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// API groups in the installation (`APIG.3101`).
+    pub groups: usize,
+    /// APIs in one group (`APIG.3102`).
+    pub apis_per_group: usize,
+    /// Environments besides `RELEASE` (`APIG.3104`).
+    pub environments: usize,
+    /// Environment variables in one group (`APIG.3106`).
+    pub variables_per_group: usize,
+    /// Request parameters of one API (`APIG.3111`).
+    pub params_per_api: usize,
+    /// Backend policies of one API (`APIG.3113`).
+    pub policies_per_api: usize,
+    /// Conditions of one backend policy (`APIG.3114`).
+    pub conditions_per_policy: usize,
+    /// Largest backend timeout in milliseconds: 60000 as on the shared
+    /// gateway; up to 600000 like ROMA's `backend_timeout` feature.
+    pub max_backend_timeout_ms: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            groups: 1000,
+            apis_per_group: 1000,
+            environments: 50,
+            variables_per_group: 200,
+            params_per_api: 50,
+            policies_per_api: 5,
+            conditions_per_policy: 5,
+            max_backend_timeout_ms: 60_000,
+        }
+    }
+}
+
+/// The ceiling an operator may raise `max_backend_timeout_ms` to.
+pub const BACKEND_TIMEOUT_CEILING_MS: u32 = 600_000;
