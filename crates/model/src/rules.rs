@@ -140,6 +140,7 @@ macro_rules! wire_enum {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name { $($variant),+ }
 
+        #[allow(dead_code)]
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
@@ -221,7 +222,7 @@ mod tests {
             "Invalid parameter value,parameterName:f. Please refer to the support documentation");
     }
 
-    wire_enum!(#[allow(dead_code)] Sample { Get => "GET", Async => "async" });
+    wire_enum!(Sample { Get => "GET", Async => "async" });
 
     #[test]
     fn enums_any_case_in_documented_case_out() {

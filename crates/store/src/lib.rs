@@ -1,0 +1,119 @@
+//! The store: JSON documents keyed by (kind, id), with unique lookup keys,
+//! a global revision bumped by every write transaction, and a change feed
+//! that a watcher resumes from a revision.
+//!
+//! Two implementations share one SQL text and one conformance suite:
+//! SQLite (the embedded default) and PostgreSQL (for several nodes).
+//! Write transactions are serialised (SQLite `BEGIN IMMEDIATE`, PostgreSQL a
+//! transaction-scoped advisory lock), so a check-then-write inside one is
+//! safe and revisions become visible in order.
+
+mod migrations;
+mod sql;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub use sql::{PostgresStore, SqliteStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique lookup key is held by another document.
+    #[error("key {key:?} of kind {kind} is already taken")]
+    Conflict { kind: String, key: String },
+    #[error("document {kind}/{id} is not valid JSON: {reason}")]
+    Corrupt { kind: String, id: String, reason: String },
+    #[error("unsupported store URL {0:?}: use sqlite://PATH or postgres://...")]
+    BadUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot prepare the store: {0}")]
+    Setup(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A stored document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub kind: String,
+    pub id: String,
+    /// The owning document's id (a group for APIs and variables), for listing by owner.
+    pub parent: Option<String>,
+    pub body: Value,
+    /// Revision of the transaction that last wrote it.
+    pub revision: i64,
+}
+
+/// A document to write.
+#[derive(Debug, Clone)]
+pub struct NewDocument<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+    pub parent: Option<&'a str>,
+    /// Lookup keys unique within the kind (e.g. `name:<group>:<name>`); replaced on every put.
+    pub keys: Vec<String>,
+    pub body: &'a Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOp {
+    Put,
+    Delete,
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub revision: i64,
+    pub kind: String,
+    pub id: String,
+    pub op: ChangeOp,
+}
+
+/// Reads outside a transaction, and the way into one.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<Document>>;
+    /// Documents of a kind (of one parent if given), oldest first.
+    async fn list(&self, kind: &str, parent: Option<&str>) -> Result<Vec<Document>>;
+    async fn find_key(&self, kind: &str, key: &str) -> Result<Option<Document>>;
+    /// The latest committed revision.
+    async fn revision(&self) -> Result<i64>;
+    /// Changes with a revision above `after`, in revision order, at most `limit`.
+    async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>>;
+    /// Starts a write transaction; it is rolled back if dropped uncommitted.
+    async fn begin(&self) -> Result<Box<dyn Txn>>;
+    async fn close(&self);
+}
+
+/// A serialised write transaction.
+#[async_trait]
+pub trait Txn: Send {
+    async fn get(&mut self, kind: &str, id: &str) -> Result<Option<Document>>;
+    async fn list(&mut self, kind: &str, parent: Option<&str>) -> Result<Vec<Document>>;
+    async fn count(&mut self, kind: &str, parent: Option<&str>) -> Result<i64>;
+    async fn find_key(&mut self, kind: &str, key: &str) -> Result<Option<Document>>;
+    /// Inserts or replaces a document; returns the transaction's revision.
+    async fn put(&mut self, doc: NewDocument<'_>) -> Result<i64>;
+    /// Deletes a document; false if it did not exist.
+    async fn delete(&mut self, kind: &str, id: &str) -> Result<bool>;
+    /// Commits; returns the revision written (or the current one if nothing was).
+    async fn commit(self: Box<Self>) -> Result<i64>;
+}
+
+/// Opens the store a URL names: `sqlite://PATH` or `postgres://...`
+/// (`postgresql://` too). A `schema=NAME` query parameter on a PostgreSQL URL
+/// keeps Causeway's tables in that schema, created if missing.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::BadUrl(url.to_string()))
+    }
+}

@@ -1,0 +1,361 @@
+//! SQLite and PostgreSQL implementations of [`Store`]. Both run the same SQL
+//! (sqlx binds `$N` by position on SQLite too); the `sql_store!` macro stamps
+//! the shared code out once per database, and only opening a connection pool
+//! and starting a serialised write transaction differ.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Postgres, Row, Sqlite, Transaction};
+
+use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS};
+use crate::{Change, ChangeOp, Document, NewDocument, Result, Store, StoreError, Txn};
+
+const GET: &str = "SELECT kind, id, parent, body, revision FROM documents WHERE kind = $1 AND id = $2";
+const LIST: &str = "SELECT kind, id, parent, body, revision FROM documents WHERE kind = $1 ORDER BY seq";
+const LIST_BY_PARENT: &str =
+    "SELECT kind, id, parent, body, revision FROM documents WHERE kind = $1 AND parent = $2 ORDER BY seq";
+const COUNT: &str = "SELECT COUNT(*) FROM documents WHERE kind = $1";
+const COUNT_BY_PARENT: &str = "SELECT COUNT(*) FROM documents WHERE kind = $1 AND parent = $2";
+const FIND_KEY: &str = "SELECT d.kind, d.id, d.parent, d.body, d.revision FROM doc_keys k \
+     JOIN documents d ON d.kind = k.kind AND d.id = k.id WHERE k.kind = $1 AND k.key = $2";
+const REVISION: &str = "SELECT value FROM meta WHERE name = 'revision'";
+const BUMP_REVISION: &str = "UPDATE meta SET value = value + 1 WHERE name = 'revision' RETURNING value";
+const NEXT_SEQ: &str = "UPDATE meta SET value = value + 1 WHERE name = 'seq' RETURNING value";
+const UPSERT: &str = "INSERT INTO documents (kind, id, parent, body, revision, seq) VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, body = excluded.body, revision = excluded.revision";
+const DELETE_KEYS: &str = "DELETE FROM doc_keys WHERE kind = $1 AND id = $2";
+const INSERT_KEY: &str = "INSERT INTO doc_keys (kind, key, id) VALUES ($1, $2, $3)";
+const KEY_OWNER: &str = "SELECT id FROM doc_keys WHERE kind = $1 AND key = $2";
+const DELETE_DOC: &str = "DELETE FROM documents WHERE kind = $1 AND id = $2";
+const RECORD_CHANGE: &str = "INSERT INTO changes (revision, kind, id, op) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (revision, kind, id) DO UPDATE SET op = excluded.op";
+const CHANGES: &str =
+    "SELECT revision, kind, id, op FROM changes WHERE revision > $1 ORDER BY revision, kind, id LIMIT $2";
+const APPLIED: &str = "SELECT version FROM schema_migrations";
+const MARK_APPLIED: &str = "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, CURRENT_TIMESTAMP)";
+
+/// Any key for PostgreSQL's advisory lock that serialises Causeway's writers.
+const PG_WRITE_LOCK: i64 = 0x4361_7573_6577_6179; // "Causeway"
+
+fn op_name(op: ChangeOp) -> &'static str {
+    match op {
+        ChangeOp::Put => "put",
+        ChangeOp::Delete => "delete",
+    }
+}
+
+macro_rules! sql_store {
+    ($store:ident, $txn:ident, $db:ty, $row:ty, $backend:literal) => {
+        /// A store on this database; cheap to share behind an `Arc`.
+        pub struct $store {
+            pool: Pool<$db>,
+        }
+
+        /// A serialised write transaction on this database.
+        pub struct $txn {
+            tx: Transaction<'static, $db>,
+            revision: Option<i64>,
+        }
+
+        impl $store {
+            fn doc(row: &$row) -> Result<Document> {
+                let kind: String = row.try_get(0)?;
+                let id: String = row.try_get(1)?;
+                let body: String = row.try_get(3)?;
+                let body = serde_json::from_str(&body)
+                    .map_err(|e| StoreError::Corrupt { kind: kind.clone(), id: id.clone(), reason: e.to_string() })?;
+                Ok(Document { kind, id, parent: row.try_get(2)?, body, revision: row.try_get(4)? })
+            }
+
+            fn docs(rows: Vec<$row>) -> Result<Vec<Document>> {
+                rows.iter().map(Self::doc).collect()
+            }
+
+            /// Applies the embedded migrations not yet applied, under the write lock.
+            async fn migrate(&self) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(CREATE_MIGRATIONS_TABLE).execute(&mut *tx).await?;
+                let applied: Vec<i64> = sqlx::query(APPLIED)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<std::result::Result<_, _>>()?;
+                for (version, sql) in MIGRATIONS {
+                    if applied.contains(version) {
+                        continue;
+                    }
+                    sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+                    sqlx::query(MARK_APPLIED).bind(version).execute(&mut *tx).await?;
+                    tracing::info!(backend = $backend, version, "applied store migration");
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn get(&self, kind: &str, id: &str) -> Result<Option<Document>> {
+                let row = sqlx::query(GET).bind(kind).bind(id).fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::doc).transpose()
+            }
+
+            async fn list(&self, kind: &str, parent: Option<&str>) -> Result<Vec<Document>> {
+                let rows = match parent {
+                    Some(p) => sqlx::query(LIST_BY_PARENT).bind(kind).bind(p).fetch_all(&self.pool).await?,
+                    None => sqlx::query(LIST).bind(kind).fetch_all(&self.pool).await?,
+                };
+                Self::docs(rows)
+            }
+
+            async fn find_key(&self, kind: &str, key: &str) -> Result<Option<Document>> {
+                let row = sqlx::query(FIND_KEY).bind(kind).bind(key).fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::doc).transpose()
+            }
+
+            async fn revision(&self) -> Result<i64> {
+                Ok(sqlx::query(REVISION).fetch_one(&self.pool).await?.try_get(0)?)
+            }
+
+            async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>> {
+                let rows = sqlx::query(CHANGES).bind(after).bind(limit).fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        let op: String = r.try_get(3)?;
+                        Ok(Change {
+                            revision: r.try_get(0)?,
+                            kind: r.try_get(1)?,
+                            id: r.try_get(2)?,
+                            op: if op == "delete" { ChangeOp::Delete } else { ChangeOp::Put },
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn begin(&self) -> Result<Box<dyn Txn>> {
+                Ok(Box::new($txn { tx: self.begin_write().await?, revision: None }))
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+        }
+
+        impl $txn {
+            /// The revision this transaction writes, taken on its first write.
+            async fn write_revision(&mut self) -> Result<i64> {
+                if let Some(r) = self.revision {
+                    return Ok(r);
+                }
+                let r: i64 = sqlx::query(BUMP_REVISION).fetch_one(&mut *self.tx).await?.try_get(0)?;
+                self.revision = Some(r);
+                Ok(r)
+            }
+
+            async fn record(&mut self, kind: &str, id: &str, op: ChangeOp) -> Result<i64> {
+                let revision = self.write_revision().await?;
+                sqlx::query(RECORD_CHANGE)
+                    .bind(revision)
+                    .bind(kind)
+                    .bind(id)
+                    .bind(op_name(op))
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(revision)
+            }
+        }
+
+        #[async_trait]
+        impl Txn for $txn {
+            async fn get(&mut self, kind: &str, id: &str) -> Result<Option<Document>> {
+                let row = sqlx::query(GET).bind(kind).bind(id).fetch_optional(&mut *self.tx).await?;
+                row.as_ref().map($store::doc).transpose()
+            }
+
+            async fn list(&mut self, kind: &str, parent: Option<&str>) -> Result<Vec<Document>> {
+                let rows = match parent {
+                    Some(p) => sqlx::query(LIST_BY_PARENT).bind(kind).bind(p).fetch_all(&mut *self.tx).await?,
+                    None => sqlx::query(LIST).bind(kind).fetch_all(&mut *self.tx).await?,
+                };
+                $store::docs(rows)
+            }
+
+            async fn count(&mut self, kind: &str, parent: Option<&str>) -> Result<i64> {
+                let row = match parent {
+                    Some(p) => sqlx::query(COUNT_BY_PARENT).bind(kind).bind(p).fetch_one(&mut *self.tx).await?,
+                    None => sqlx::query(COUNT).bind(kind).fetch_one(&mut *self.tx).await?,
+                };
+                Ok(row.try_get(0)?)
+            }
+
+            async fn find_key(&mut self, kind: &str, key: &str) -> Result<Option<Document>> {
+                let row = sqlx::query(FIND_KEY).bind(kind).bind(key).fetch_optional(&mut *self.tx).await?;
+                row.as_ref().map($store::doc).transpose()
+            }
+
+            async fn put(&mut self, doc: NewDocument<'_>) -> Result<i64> {
+                // Check keys first: a failed INSERT would abort a PostgreSQL transaction.
+                for key in &doc.keys {
+                    let owner = sqlx::query(KEY_OWNER).bind(doc.kind).bind(key).fetch_optional(&mut *self.tx).await?;
+                    if let Some(owner) = owner {
+                        let owner: String = owner.try_get(0)?;
+                        if owner != doc.id {
+                            return Err(StoreError::Conflict { kind: doc.kind.to_string(), key: key.clone() });
+                        }
+                    }
+                }
+                let revision = self.record(doc.kind, doc.id, ChangeOp::Put).await?;
+                let seq: i64 = sqlx::query(NEXT_SEQ).fetch_one(&mut *self.tx).await?.try_get(0)?;
+                let body = doc.body.to_string();
+                sqlx::query(UPSERT)
+                    .bind(doc.kind)
+                    .bind(doc.id)
+                    .bind(doc.parent)
+                    .bind(body)
+                    .bind(revision)
+                    .bind(seq)
+                    .execute(&mut *self.tx)
+                    .await?;
+                sqlx::query(DELETE_KEYS).bind(doc.kind).bind(doc.id).execute(&mut *self.tx).await?;
+                for key in &doc.keys {
+                    sqlx::query(INSERT_KEY).bind(doc.kind).bind(key).bind(doc.id).execute(&mut *self.tx).await?;
+                }
+                Ok(revision)
+            }
+
+            async fn delete(&mut self, kind: &str, id: &str) -> Result<bool> {
+                let done = sqlx::query(DELETE_DOC).bind(kind).bind(id).execute(&mut *self.tx).await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(DELETE_KEYS).bind(kind).bind(id).execute(&mut *self.tx).await?;
+                self.record(kind, id, ChangeOp::Delete).await?;
+                Ok(true)
+            }
+
+            async fn commit(mut self: Box<Self>) -> Result<i64> {
+                let revision = match self.revision {
+                    Some(r) => r,
+                    None => sqlx::query(REVISION).fetch_one(&mut *self.tx).await?.try_get(0)?,
+                };
+                self.tx.commit().await?;
+                Ok(revision)
+            }
+        }
+    };
+}
+
+sql_store!(SqliteStore, SqliteTxn, Sqlite, sqlx::sqlite::SqliteRow, "sqlite");
+sql_store!(PostgresStore, PostgresTxn, Postgres, sqlx::postgres::PgRow, "postgres");
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file of a `sqlite://PATH` URL, in WAL mode.
+    pub async fn open(url: &str) -> Result<Self> {
+        let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(StoreError::BadUrl(url.to_string()));
+        }
+        if path != ":memory:" {
+            if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Setup(format!("{}: {e}", dir.display())))?;
+            }
+        }
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// SQLite serialises writers itself once a transaction holds the write lock from its start.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+impl PostgresStore {
+    /// Connects to a `postgres://` URL; `schema=NAME` selects (and creates) a schema.
+    pub async fn open(url: &str) -> Result<Self> {
+        let (url, schema) = split_schema(url)?;
+        let mut options = PgConnectOptions::from_str(&url)?;
+        if let Some(schema) = &schema {
+            options = options.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        let store = Self { pool };
+        if let Some(schema) = &schema {
+            let mut tx = store.begin_write().await?;
+            // The name was checked by `split_schema` to be a plain identifier.
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+            sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Writers on every node take one transaction-scoped advisory lock.
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_WRITE_LOCK).execute(&mut *tx).await?;
+        Ok(tx)
+    }
+}
+
+/// Removes our `schema=NAME` parameter from a PostgreSQL URL.
+fn split_schema(url: &str) -> Result<(String, Option<String>)> {
+    let Some((base, query)) = url.split_once('?') else { return Ok((url.to_string(), None)) };
+    let mut schema = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("schema=") {
+            Some(name) => schema = Some(name.to_string()),
+            None => rest.push(pair),
+        }
+    }
+    if let Some(name) = &schema {
+        let ok = !name.is_empty()
+            && name.len() <= 63
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !ok {
+            return Err(StoreError::Setup(format!("schema name {name:?} must match [a-z_][a-z0-9_]{{0,62}}")));
+        }
+    }
+    let url = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
+    Ok((url, schema))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_parameter_is_taken_out_of_the_url() {
+        let (url, schema) = split_schema("postgres://u@h/db?schema=cw_1&sslmode=disable").unwrap();
+        assert_eq!(url, "postgres://u@h/db?sslmode=disable");
+        assert_eq!(schema.as_deref(), Some("cw_1"));
+        assert_eq!(split_schema("postgres://h/db").unwrap(), ("postgres://h/db".to_string(), None));
+        assert!(split_schema("postgres://h/db?schema=Bad-Name").is_err());
+        assert!(split_schema("postgres://h/db?schema=x\";drop").is_err());
+    }
+}

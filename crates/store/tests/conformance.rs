@@ -1,0 +1,189 @@
+//! One conformance suite, run against every store implementation:
+//! SQLite in a temporary directory, and PostgreSQL from
+//! `CAUSEWAY_TEST_POSTGRES` in a schema of its own.
+
+use std::sync::Arc;
+
+use causeway_store::{Change, ChangeOp, NewDocument, Store, StoreError};
+use serde_json::json;
+
+async fn suite(store: Arc<dyn Store>) {
+    crud_and_revisions(&*store).await;
+    unique_keys(&*store).await;
+    rollback_on_drop(&*store).await;
+    listing_by_parent_in_creation_order(&*store).await;
+    serialised_check_then_write(store.clone()).await;
+}
+
+fn doc<'a>(kind: &'a str, id: &'a str, parent: Option<&'a str>, keys: &[&str], body: &'a serde_json::Value) -> NewDocument<'a> {
+    NewDocument { kind, id, parent, keys: keys.iter().map(|k| k.to_string()).collect(), body }
+}
+
+async fn crud_and_revisions(store: &dyn Store) {
+    let start = store.revision().await.unwrap();
+    let body = json!({"name": "one", "nested": {"n": 1, "list": [1, "two", null]}});
+    let mut tx = store.begin().await.unwrap();
+    let r1 = tx.put(doc("thing", "a1", None, &["name:one"], &body)).await.unwrap();
+    // Several writes in one transaction share its revision.
+    let r1b = tx.put(doc("thing", "a2", None, &[], &json!({"name": "two"}))).await.unwrap();
+    assert_eq!(r1, r1b);
+    assert_eq!(tx.commit().await.unwrap(), r1);
+    assert!(r1 > start);
+    assert_eq!(store.revision().await.unwrap(), r1);
+
+    let got = store.get("thing", "a1").await.unwrap().expect("stored");
+    assert_eq!(got.body, body);
+    assert_eq!(got.revision, r1);
+    assert_eq!(got.parent, None);
+    assert!(store.get("thing", "missing").await.unwrap().is_none());
+    assert!(store.get("other", "a1").await.unwrap().is_none(), "kinds are separate namespaces");
+
+    // Replace, then delete; each commit is a new revision in the feed.
+    let mut tx = store.begin().await.unwrap();
+    let r2 = tx.put(doc("thing", "a1", None, &["name:uno"], &json!({"name": "uno"}))).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(r2 > r1);
+    assert_eq!(store.get("thing", "a1").await.unwrap().unwrap().body["name"], "uno");
+    assert!(store.find_key("thing", "name:one").await.unwrap().is_none(), "old keys are released");
+    assert_eq!(store.find_key("thing", "name:uno").await.unwrap().unwrap().id, "a1");
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete("thing", "a1").await.unwrap());
+    assert!(!tx.delete("thing", "nope").await.unwrap());
+    let r3 = tx.commit().await.unwrap();
+    assert!(r3 > r2);
+    assert!(store.get("thing", "a1").await.unwrap().is_none());
+    assert!(store.find_key("thing", "name:uno").await.unwrap().is_none());
+
+    let changes = store.changes_since(start, 100).await.unwrap();
+    let ours: Vec<&Change> = changes.iter().filter(|c| c.kind == "thing").collect();
+    assert_eq!(
+        ours.iter().map(|c| (c.revision, c.id.as_str(), c.op)).collect::<Vec<_>>(),
+        vec![(r1, "a1", ChangeOp::Put), (r1, "a2", ChangeOp::Put), (r2, "a1", ChangeOp::Put), (r3, "a1", ChangeOp::Delete)]
+    );
+    // A watcher resumes after the last revision it saw.
+    let later = store.changes_since(r2, 100).await.unwrap();
+    assert!(later.iter().all(|c| c.revision > r2));
+    assert_eq!(store.changes_since(start, 1).await.unwrap().len(), 1, "limit is honoured");
+
+    // A transaction that writes nothing reports the current revision.
+    let tx = store.begin().await.unwrap();
+    assert_eq!(tx.commit().await.unwrap(), r3);
+}
+
+async fn unique_keys(store: &dyn Store) {
+    let body = json!({});
+    let mut tx = store.begin().await.unwrap();
+    tx.put(doc("keyed", "k1", None, &["name:x"], &body)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let err = tx.put(doc("keyed", "k2", None, &["name:x"], &body)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { ref key, .. } if key == "name:x"), "{err}");
+    drop(tx);
+    assert!(store.get("keyed", "k2").await.unwrap().is_none());
+    // The same key in another kind is free; the owner may put it again.
+    let mut tx = store.begin().await.unwrap();
+    tx.put(doc("other_keyed", "k2", None, &["name:x"], &body)).await.unwrap();
+    tx.put(doc("keyed", "k1", None, &["name:x", "alias:y"], &body)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.find_key("keyed", "alias:y").await.unwrap().unwrap().id, "k1");
+}
+
+async fn rollback_on_drop(store: &dyn Store) {
+    let before = store.revision().await.unwrap();
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.put(doc("ghost", "g1", None, &["name:g"], &json!({"x": 1}))).await.unwrap();
+        assert!(tx.get("ghost", "g1").await.unwrap().is_some(), "a transaction reads its own writes");
+    }
+    assert!(store.get("ghost", "g1").await.unwrap().is_none());
+    assert!(store.find_key("ghost", "name:g").await.unwrap().is_none());
+    assert_eq!(store.revision().await.unwrap(), before);
+}
+
+async fn listing_by_parent_in_creation_order(store: &dyn Store) {
+    let mut tx = store.begin().await.unwrap();
+    for (id, parent) in [("c3", "p1"), ("c1", "p2"), ("c2", "p1")] {
+        tx.put(doc("child", id, Some(parent), &[], &json!({"id": id}))).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // Updating keeps a document's place.
+    let mut tx = store.begin().await.unwrap();
+    tx.put(doc("child", "c3", Some("p1"), &[], &json!({"id": "c3", "v": 2}))).await.unwrap();
+    assert_eq!(tx.count("child", Some("p1")).await.unwrap(), 2);
+    assert_eq!(tx.count("child", None).await.unwrap(), 3);
+    assert_eq!(tx.list("child", Some("p2")).await.unwrap().len(), 1);
+    tx.commit().await.unwrap();
+
+    let ids = |docs: Vec<causeway_store::Document>| docs.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.list("child", Some("p1")).await.unwrap()), ["c3", "c2"]);
+    assert_eq!(ids(store.list("child", None).await.unwrap()), ["c3", "c1", "c2"]);
+    assert_eq!(store.list("child", Some("p1")).await.unwrap()[0].parent.as_deref(), Some("p1"));
+}
+
+/// Two writers doing "read the counter, write counter + 1" must not lose an update.
+async fn serialised_check_then_write(store: Arc<dyn Store>) {
+    let mut tx = store.begin().await.unwrap();
+    tx.put(doc("counter", "c", None, &[], &json!({"n": 0}))).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..10 {
+                let mut tx = store.begin().await.unwrap();
+                let n = tx.get("counter", "c").await.unwrap().unwrap().body["n"].as_i64().unwrap();
+                tokio::task::yield_now().await;
+                tx.put(doc("counter", "c", None, &[], &json!({"n": n + 1}))).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(store.get("counter", "c").await.unwrap().unwrap().body["n"], 40);
+    // Revisions in the feed are gap-free for committed transactions and ordered.
+    let changes = store.changes_since(0, 10_000).await.unwrap();
+    assert!(changes.windows(2).all(|w| w[0].revision <= w[1].revision));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/nested/causeway.db", dir.path().display());
+    let store = causeway_store::open(&url).await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    suite(store.clone()).await;
+    store.close().await;
+
+    // Reopening finds everything, and migrations are not applied twice.
+    let store = causeway_store::open(&url).await.unwrap();
+    assert!(store.get("thing", "a2").await.unwrap().is_some());
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_conformance() {
+    let Ok(base) = std::env::var("CAUSEWAY_TEST_POSTGRES") else {
+        eprintln!("CAUSEWAY_TEST_POSTGRES is not set: skipping the PostgreSQL conformance run");
+        return;
+    };
+    let schema = format!("cw_conf_{}", uuid::Uuid::new_v4().simple());
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}schema={schema}");
+    let store = causeway_store::open(&url).await.unwrap();
+    assert_eq!(store.backend(), "postgres");
+    suite(store.clone()).await;
+    store.close().await;
+
+    let store = causeway_store::open(&url).await.unwrap();
+    assert!(store.get("thing", "a2").await.unwrap().is_some());
+    store.close().await;
+
+    // Leave the test database as we found it.
+    use sqlx::Executor;
+    let pool = sqlx::PgPool::connect(&base).await.unwrap();
+    pool.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"))).await.unwrap();
+}
