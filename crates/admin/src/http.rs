@@ -1,0 +1,152 @@
+//! HTTP plumbing shared by the route families: the JSON body extractor,
+//! query-string parsing, responses and the error response.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use causeway_model::ApiError;
+use causeway_model::error::codes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::service::{MAX_PAGE_SIZE, Page, Paging};
+
+/// Largest management request body.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
+/// An [`ApiError`] as an HTTP response: its status and `{"error_code","error_msg"}`.
+#[derive(Debug)]
+pub struct Failure(pub ApiError);
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(self.0.body())).into_response()
+    }
+}
+
+pub type Reply = Result<Response, Failure>;
+
+/// A JSON body decoded into `T`. A body that is too large, not JSON, or holds a
+/// value of the wrong type for a field is a 400 naming the field
+/// (`backend_api.timeout`, `req_params[1].name`, or `body` for the whole).
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Failure> {
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::field(codes::TOO_LONG, "body"))?;
+        decode_json(&bytes).map(JsonBody).map_err(Failure)
+    }
+}
+
+/// Decodes JSON, naming the field where decoding failed. An empty body is `{}`.
+pub fn decode_json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    // Bodies are JSON objects (serde would also read a struct from an array).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::malformed("body"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        // Broken JSON is the body's fault; a value of the wrong type is its field's.
+        let path = e.path().to_string();
+        let syntax = matches!(e.inner().classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof);
+        ApiError::malformed(if syntax || path == "." || path.is_empty() { "body" } else { &path })
+    })?;
+    de.end().map_err(|_| ApiError::malformed("body"))?;
+    Ok(value)
+}
+
+/// The decoded query string.
+#[derive(Debug, Default)]
+pub struct Query(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Failure> {
+        let q = parts.uri.query().unwrap_or_default();
+        Ok(Query(form_urlencoded::parse(q.as_bytes()).into_owned().collect()))
+    }
+}
+
+impl Query {
+    /// A non-empty parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.as_str())
+    }
+
+    pub fn owned(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_string)
+    }
+
+    /// Whether `precise_search` (a comma-separated list of field names) names `field`.
+    pub fn precise(&self, field: &str) -> bool {
+        self.get("precise_search").is_some_and(|p| p.split(',').any(|f| f.trim() == field))
+    }
+
+    /// `page_no` (from 1, default 1) and `page_size` (1–500, default 20).
+    pub fn paging(&self) -> Result<Paging, ApiError> {
+        let number = |name: &str, default: usize, max: usize| -> Result<usize, ApiError> {
+            match self.get(name) {
+                None => Ok(default),
+                Some(v) => match v.parse::<usize>() {
+                    Ok(n) if n >= 1 && n <= max => Ok(n),
+                    _ => Err(ApiError::invalid(name)),
+                },
+            }
+        };
+        Ok(Paging { page_no: number("page_no", 1, usize::MAX / 2)?, page_size: number("page_size", 20, MAX_PAGE_SIZE)? })
+    }
+}
+
+pub fn created<T: Serialize>(v: T) -> Reply {
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+pub fn ok<T: Serialize>(v: T) -> Reply {
+    Ok((StatusCode::OK, axum::Json(v)).into_response())
+}
+
+pub fn no_content() -> Reply {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A listing: `{"total":N,"size":n,"<key>":[...]}`.
+pub fn page<T: Serialize>(key: &'static str, page: Page<T>) -> Reply {
+    #[derive(Serialize)]
+    struct Body<T> {
+        total: usize,
+        size: usize,
+        #[serde(flatten)]
+        items: std::collections::HashMap<&'static str, Vec<T>>,
+    }
+    let size = page.items.len();
+    ok(Body { total: page.total, size, items: std::collections::HashMap::from([(key, page.items)]) })
+}
+
+/// Every management response carries a request id, as the cloud gateways' do.
+pub async fn request_id(req: Request, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&causeway_model::ids::new_id()) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
+
+/// Unknown paths and methods.
+pub async fn not_found() -> Failure {
+    Failure(ApiError::new(codes::RESOURCE_NOT_FOUND))
+}

@@ -1,0 +1,29 @@
+//! Causeway's management API (axum). Route families map HTTP onto the
+//! service layer; the service layer holds the rules and talks to the store.
+
+mod auth;
+mod http;
+mod routes;
+pub mod service;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::trace::TraceLayer;
+
+pub use auth::AdminToken;
+pub use http::MAX_BODY_BYTES;
+pub use service::{Service, ServiceConfig};
+
+/// The admin listener's router: `/v1.0/apigw/...` behind the admin token.
+pub fn router(service: Arc<Service>, token: AdminToken) -> Router {
+    let v1 = routes::v1::router(service)
+        .layer(axum::middleware::from_fn_with_state(token, auth::require_token));
+    Router::new()
+        .nest("/v1.0/apigw", v1)
+        .fallback(http::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(http::request_id))
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,3 @@
+//! Route families. Each maps its paths onto the service layer.
+
+pub mod v1;

@@ -1,0 +1,40 @@
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use causeway_model::api::ApiInput;
+
+use crate::http::{JsonBody, Query, Reply, created, no_content, ok, page};
+use crate::service::{ApiFilter, Service};
+
+pub async fn create(State(s): State<Arc<Service>>, JsonBody(input): JsonBody<ApiInput>) -> Reply {
+    created(s.create_api(input).await?)
+}
+
+pub async fn list(State(s): State<Arc<Service>>, q: Query) -> Reply {
+    let filter = ApiFilter {
+        id: q.owned("id"),
+        group_id: q.owned("group_id"),
+        name: q.owned("name"),
+        req_method: q.owned("req_method"),
+        req_uri: q.owned("req_uri"),
+        backend_type: q.owned("backend_type"),
+        auth_type: q.owned("auth_type"),
+        precise_name: q.precise("name"),
+        precise_uri: q.precise("req_uri"),
+        paging: q.paging()?,
+    };
+    page("apis", s.list_apis(&filter).await?)
+}
+
+pub async fn get(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
+    ok(s.get_api(&id).await?)
+}
+
+pub async fn update(State(s): State<Arc<Service>>, Path(id): Path<String>, JsonBody(input): JsonBody<ApiInput>) -> Reply {
+    ok(s.update_api(&id, input).await?)
+}
+
+pub async fn delete(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
+    s.delete_api(&id).await?;
+    no_content()
+}

@@ -1,0 +1,29 @@
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use causeway_model::group::GroupInput;
+
+use crate::http::{JsonBody, Query, Reply, created, no_content, ok, page};
+use crate::service::{GroupFilter, Service};
+
+pub async fn create(State(s): State<Arc<Service>>, JsonBody(input): JsonBody<GroupInput>) -> Reply {
+    created(s.create_group(input).await?)
+}
+
+pub async fn list(State(s): State<Arc<Service>>, q: Query) -> Reply {
+    let filter = GroupFilter { id: q.owned("id"), name: q.owned("name"), precise_name: q.precise("name"), paging: q.paging()? };
+    page("groups", s.list_groups(&filter).await?)
+}
+
+pub async fn get(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
+    ok(s.get_group(&id).await?)
+}
+
+pub async fn update(State(s): State<Arc<Service>>, Path(id): Path<String>, JsonBody(input): JsonBody<GroupInput>) -> Reply {
+    ok(s.update_group(&id, input).await?)
+}
+
+pub async fn delete(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
+    s.delete_group(&id).await?;
+    no_content()
+}

@@ -1,0 +1,29 @@
+//! The `/v1.0/apigw` family (Huawei APIG shared gateway), whose request and
+//! response bodies the vendors' documents and scripts use.
+
+mod apis;
+mod envs;
+mod groups;
+mod variables;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::http::not_found;
+use crate::service::Service;
+
+pub fn router(service: Arc<Service>) -> Router {
+    Router::new()
+        .route("/api-groups", get(groups::list).post(groups::create))
+        .route("/api-groups/{id}", get(groups::get).put(groups::update).delete(groups::delete))
+        .route("/envs", get(envs::list).post(envs::create))
+        .route("/envs/{id}", get(envs::get).put(envs::update).delete(envs::delete))
+        .route("/env-variables", get(variables::list).post(variables::create))
+        .route("/env-variables/{id}", get(variables::get).put(variables::update).delete(variables::delete))
+        .route("/apis", get(apis::list).post(apis::create))
+        .route("/apis/{id}", get(apis::get).put(apis::update).delete(apis::delete))
+        .method_not_allowed_fallback(not_found)
+        .with_state(service)
+}

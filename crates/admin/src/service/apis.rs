@@ -1,0 +1,118 @@
+//! API definitions (drafts; publishing comes on top of these).
+
+use causeway_model::api::{Api, ApiInput};
+use causeway_model::group::Group;
+use causeway_model::{ApiError, Result, ids, kinds};
+use causeway_store::{NewDocument, Txn};
+use serde::Serialize;
+
+use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+
+/// An API as returned: the stored definition plus its group's name.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiView {
+    #[serde(flatten)]
+    pub api: Api,
+    pub group_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApiFilter {
+    pub id: Option<String>,
+    pub group_id: Option<String>,
+    pub name: Option<String>,
+    pub req_method: Option<String>,
+    pub req_uri: Option<String>,
+    pub backend_type: Option<String>,
+    pub auth_type: Option<String>,
+    pub precise_name: bool,
+    pub precise_uri: bool,
+    pub paging: Paging,
+}
+
+fn keys(api: &Api) -> Vec<String> {
+    vec![format!("name:{}:{}", api.group_id, api.name), format!("route:{}:{}", api.group_id, api.route_key())]
+}
+
+impl Service {
+    /// Checks the group-level rules for `api` (group exists, quota, unique
+    /// name and route) and writes it.
+    async fn put_api(&self, tx: &mut dyn Txn, api: &Api, moving_in: bool) -> Result<Group> {
+        let group: Group = match tx.get(kinds::GROUP, &api.group_id).await.map_err(system)? {
+            Some(doc) => decode(doc)?,
+            None => return Err(ApiError::new(c::GROUP_NOT_FOUND)),
+        };
+        if moving_in && tx.count(kinds::API, Some(&api.group_id)).await.map_err(system)? as usize >= self.config.limits.apis_per_group {
+            return Err(ApiError::new(c::API_QUOTA));
+        }
+        let [name_key, route_key] = <[String; 2]>::try_from(keys(api)).map_err(|_| ApiError::system())?;
+        if tx.find_key(kinds::API, &name_key).await.map_err(system)?.is_some_and(|d| d.id != api.id) {
+            return Err(ApiError::field(c::API_NAME_EXISTS, "name"));
+        }
+        if tx.find_key(kinds::API, &route_key).await.map_err(system)?.is_some_and(|d| d.id != api.id) {
+            return Err(ApiError::field(c::API_EXISTS, "req_uri"));
+        }
+        let body = encode(api)?;
+        let doc = NewDocument { kind: kinds::API, id: &api.id, parent: Some(&api.group_id), keys: vec![name_key, route_key], body: &body };
+        tx.put(doc).await.map_err(store_err(c::API_EXISTS, "req_uri"))?;
+        Ok(group)
+    }
+
+    pub async fn create_api(&self, input: ApiInput) -> Result<ApiView> {
+        let mut api = input.validate(&self.config.limits)?;
+        api.assign_ids(ids::new_id(), None, &ids::now());
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let group = self.put_api(&mut *tx, &api, true).await?;
+        tx.commit().await.map_err(system)?;
+        Ok(ApiView { api, group_name: group.name })
+    }
+
+    /// Replaces an API's definition; ids of parameters, backends and policies that remain are kept.
+    pub async fn update_api(&self, id: &str, input: ApiInput) -> Result<ApiView> {
+        let mut api = input.validate(&self.config.limits)?;
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let prev: Api = match tx.get(kinds::API, id).await.map_err(system)? {
+            Some(doc) => decode(doc)?,
+            None => return Err(ApiError::new(c::API_NOT_FOUND)),
+        };
+        api.assign_ids(prev.id.clone(), Some(&prev), &ids::now());
+        let group = self.put_api(&mut *tx, &api, api.group_id != prev.group_id).await?;
+        tx.commit().await.map_err(system)?;
+        Ok(ApiView { api, group_name: group.name })
+    }
+
+    pub async fn get_api(&self, id: &str) -> Result<ApiView> {
+        let api: Api = self.load(kinds::API, id, c::API_NOT_FOUND).await?;
+        let group: Group = self.load(kinds::GROUP, &api.group_id, c::GROUP_NOT_FOUND).await?;
+        Ok(ApiView { api, group_name: group.name })
+    }
+
+    pub async fn list_apis(&self, f: &ApiFilter) -> Result<Page<ApiView>> {
+        let groups: Vec<Group> = self.load_all(kinds::GROUP, None).await?;
+        let apis: Vec<Api> = self.load_all(kinds::API, f.group_id.as_deref()).await?;
+        let same = |value: &str, filter: &Option<String>| filter.as_deref().is_none_or(|f| value.eq_ignore_ascii_case(f));
+        let matching = apis
+            .into_iter()
+            .filter(|a| f.id.as_deref().is_none_or(|id| a.id == id))
+            .filter(|a| text_matches(&a.name, f.name.as_deref(), f.precise_name))
+            .filter(|a| text_matches(&a.req_uri, f.req_uri.as_deref(), f.precise_uri))
+            .filter(|a| same(a.req_method.as_str(), &f.req_method))
+            .filter(|a| same(a.backend_type.as_str(), &f.backend_type))
+            .filter(|a| same(a.auth_type.as_str(), &f.auth_type))
+            .map(|api| {
+                let group_name = groups.iter().find(|g| g.id == api.group_id).map(|g| g.name.clone()).unwrap_or_default();
+                ApiView { api, group_name }
+            })
+            .collect();
+        Ok(Page::of(matching, &f.paging))
+    }
+
+    pub async fn delete_api(&self, id: &str) -> Result<()> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        if !tx.delete(kinds::API, id).await.map_err(system)? {
+            return Err(ApiError::new(c::API_NOT_FOUND));
+        }
+        tx.commit().await.map_err(system)?;
+        Ok(())
+    }
+}

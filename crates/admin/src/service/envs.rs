@@ -1,0 +1,110 @@
+//! Environments. `RELEASE` is stored like any other but cannot be renamed or deleted.
+
+use causeway_model::env::{Env, EnvInput, RELEASE_ENV_ID, RELEASE_ENV_NAME};
+use causeway_model::{ApiError, Result, ids, kinds};
+use causeway_store::NewDocument;
+
+use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+
+#[derive(Debug, Clone, Default)]
+pub struct EnvFilter {
+    pub name: Option<String>,
+    pub precise_name: bool,
+    pub paging: Paging,
+}
+
+/// Environment names are unique ignoring case: callers name them in `X-Stage`.
+fn name_key(name: &str) -> String {
+    format!("name:{}", name.to_ascii_lowercase())
+}
+
+impl Service {
+    pub(super) async fn ensure_release_env(&self) -> Result<()> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        if tx.get(kinds::ENV, RELEASE_ENV_ID).await.map_err(system)?.is_some() {
+            return Ok(());
+        }
+        let env = Env {
+            id: RELEASE_ENV_ID.to_string(),
+            name: RELEASE_ENV_NAME.to_string(),
+            remark: Some("Production environment".to_string()),
+            create_time: ids::now(),
+        };
+        self.put_env(&mut *tx, &env).await?;
+        tx.commit().await.map_err(system)?;
+        Ok(())
+    }
+
+    async fn put_env(&self, tx: &mut dyn causeway_store::Txn, env: &Env) -> Result<()> {
+        let body = encode(env)?;
+        tx.put(NewDocument { kind: kinds::ENV, id: &env.id, parent: None, keys: vec![name_key(&env.name)], body: &body })
+            .await
+            .map_err(store_err(c::ENV_NAME_EXISTS, "name"))?;
+        Ok(())
+    }
+
+    pub async fn create_env(&self, input: EnvInput) -> Result<Env> {
+        let spec = input.validate()?;
+        let mut tx = self.store.begin().await.map_err(system)?;
+        // RELEASE does not count against the quota.
+        if tx.count(kinds::ENV, None).await.map_err(system)? as usize > self.config.limits.environments {
+            return Err(ApiError::new(c::ENV_QUOTA));
+        }
+        if tx.find_key(kinds::ENV, &name_key(&spec.name)).await.map_err(system)?.is_some() {
+            return Err(ApiError::field(c::ENV_NAME_EXISTS, "name"));
+        }
+        let env = Env { id: ids::new_id(), name: spec.name, remark: spec.remark, create_time: ids::now() };
+        self.put_env(&mut *tx, &env).await?;
+        tx.commit().await.map_err(system)?;
+        Ok(env)
+    }
+
+    pub async fn get_env(&self, id: &str) -> Result<Env> {
+        self.load(kinds::ENV, id, c::ENV_NOT_FOUND).await
+    }
+
+    pub async fn list_envs(&self, f: &EnvFilter) -> Result<Page<Env>> {
+        let all: Vec<Env> = self.load_all(kinds::ENV, None).await?;
+        let matching = all.into_iter().filter(|e| text_matches(&e.name, f.name.as_deref(), f.precise_name)).collect();
+        Ok(Page::of(matching, &f.paging))
+    }
+
+    pub async fn update_env(&self, id: &str, input: EnvInput) -> Result<Env> {
+        let spec = input.validate()?;
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let doc = tx.get(kinds::ENV, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::ENV_NOT_FOUND))?;
+        let mut env: Env = decode(doc)?;
+        if env.id == RELEASE_ENV_ID && spec.name != env.name {
+            return Err(ApiError::detail(c::NO_PERMISSION_ENV, "the RELEASE environment cannot be renamed"));
+        }
+        if let Some(other) = tx.find_key(kinds::ENV, &name_key(&spec.name)).await.map_err(system)? {
+            if other.id != env.id {
+                return Err(ApiError::field(c::ENV_NAME_EXISTS, "name"));
+            }
+        }
+        env.name = spec.name;
+        env.remark = spec.remark;
+        self.put_env(&mut *tx, &env).await?;
+        tx.commit().await.map_err(system)?;
+        Ok(env)
+    }
+
+    /// Deletes an environment and every variable defined for it.
+    pub async fn delete_env(&self, id: &str) -> Result<()> {
+        if id == RELEASE_ENV_ID {
+            return Err(ApiError::detail(c::NO_PERMISSION_ENV, "the RELEASE environment cannot be deleted"));
+        }
+        let mut tx = self.store.begin().await.map_err(system)?;
+        if tx.get(kinds::ENV, id).await.map_err(system)?.is_none() {
+            return Err(ApiError::new(c::ENV_NOT_FOUND));
+        }
+        for doc in tx.list(kinds::ENV_VARIABLE, None).await.map_err(system)? {
+            if doc.body.get("env_id").and_then(|v| v.as_str()) == Some(id) {
+                tx.delete(kinds::ENV_VARIABLE, &doc.id).await.map_err(system)?;
+            }
+        }
+        tx.delete(kinds::ENV, id).await.map_err(system)?;
+        tx.commit().await.map_err(system)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! API groups.
+
+use causeway_model::group::{self, DEFAULT_GROUP_NAME, Group, GroupInput};
+use causeway_model::{ApiError, Result, ids, kinds};
+use causeway_store::NewDocument;
+use serde::Serialize;
+
+use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+
+/// A group as the API returns it (its subdomain follows the current base domain).
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupView(pub Group);
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub precise_name: bool,
+    pub paging: Paging,
+}
+
+fn name_key(name: &str) -> String {
+    format!("name:{name}")
+}
+
+impl Service {
+    fn group_view(&self, mut g: Group) -> GroupView {
+        g.sl_domain = group::sl_domain(&g.id, &self.config.base_domain);
+        g.sl_domains = vec![g.sl_domain.clone()];
+        GroupView(g)
+    }
+
+    pub(super) async fn ensure_default_group(&self) -> Result<()> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        if tx.find_key(kinds::GROUP, &name_key(DEFAULT_GROUP_NAME)).await.map_err(system)?.is_some() {
+            return Ok(());
+        }
+        let now = ids::now();
+        let id = ids::new_id();
+        let g = Group {
+            sl_domain: group::sl_domain(&id, &self.config.base_domain),
+            sl_domains: Vec::new(),
+            id,
+            name: DEFAULT_GROUP_NAME.to_string(),
+            status: 1,
+            register_time: now.clone(),
+            update_time: now,
+            remark: Some("The default group: receives requests for hosts no group claims".to_string()),
+            on_sell_status: 2,
+            url_domains: Vec::new(),
+            is_default: 1,
+        };
+        let body = encode(&g)?;
+        tx.put(NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body })
+            .await
+            .map_err(system)?;
+        tx.commit().await.map_err(system)?;
+        tracing::info!(group_id = %g.id, "created the DEFAULT group");
+        Ok(())
+    }
+
+    pub async fn create_group(&self, input: GroupInput) -> Result<GroupView> {
+        let spec = input.validate()?;
+        let mut tx = self.store.begin().await.map_err(system)?;
+        if tx.count(kinds::GROUP, None).await.map_err(system)? as usize >= self.config.limits.groups {
+            return Err(ApiError::new(c::GROUP_QUOTA));
+        }
+        if tx.find_key(kinds::GROUP, &name_key(&spec.name)).await.map_err(system)?.is_some() {
+            return Err(ApiError::field(c::GROUP_NAME_EXISTS, "name"));
+        }
+        let now = ids::now();
+        let id = ids::new_id();
+        let g = Group {
+            sl_domain: group::sl_domain(&id, &self.config.base_domain),
+            sl_domains: Vec::new(),
+            id,
+            name: spec.name,
+            status: 1,
+            register_time: now.clone(),
+            update_time: now,
+            remark: spec.remark,
+            on_sell_status: 2,
+            url_domains: Vec::new(),
+            is_default: 2,
+        };
+        let body = encode(&g)?;
+        tx.put(NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body })
+            .await
+            .map_err(store_err(c::GROUP_NAME_EXISTS, "name"))?;
+        tx.commit().await.map_err(system)?;
+        Ok(self.group_view(g))
+    }
+
+    pub async fn get_group(&self, id: &str) -> Result<GroupView> {
+        self.load::<Group>(kinds::GROUP, id, c::GROUP_NOT_FOUND).await.map(|g| self.group_view(g))
+    }
+
+    pub async fn list_groups(&self, f: &GroupFilter) -> Result<Page<GroupView>> {
+        let all: Vec<Group> = self.load_all(kinds::GROUP, None).await?;
+        let matching = all
+            .into_iter()
+            .filter(|g| f.id.as_deref().is_none_or(|id| g.id == id))
+            .filter(|g| text_matches(&g.name, f.name.as_deref(), f.precise_name))
+            .map(|g| self.group_view(g))
+            .collect();
+        Ok(Page::of(matching, &f.paging))
+    }
+
+    pub async fn update_group(&self, id: &str, input: GroupInput) -> Result<GroupView> {
+        let spec = input.validate()?;
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let doc = tx.get(kinds::GROUP, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::GROUP_NOT_FOUND))?;
+        let mut g: Group = decode(doc)?;
+        if g.is_default() && spec.name != g.name {
+            return Err(ApiError::detail(c::NO_PERMISSION_GROUP, "the DEFAULT group cannot be renamed"));
+        }
+        if let Some(other) = tx.find_key(kinds::GROUP, &name_key(&spec.name)).await.map_err(system)? {
+            if other.id != g.id {
+                return Err(ApiError::field(c::GROUP_NAME_EXISTS, "name"));
+            }
+        }
+        g.name = spec.name;
+        g.remark = spec.remark;
+        g.update_time = ids::now();
+        let body = encode(&g)?;
+        tx.put(NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body })
+            .await
+            .map_err(store_err(c::GROUP_NAME_EXISTS, "name"))?;
+        tx.commit().await.map_err(system)?;
+        Ok(self.group_view(g))
+    }
+
+    /// Deletes an empty group and its environment variables.
+    pub async fn delete_group(&self, id: &str) -> Result<()> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let doc = tx.get(kinds::GROUP, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::GROUP_NOT_FOUND))?;
+        let g: Group = decode(doc)?;
+        if g.is_default() {
+            return Err(ApiError::detail(c::NO_PERMISSION_GROUP, "the DEFAULT group cannot be deleted"));
+        }
+        if tx.count(kinds::API, Some(id)).await.map_err(system)? > 0 {
+            return Err(ApiError::new(c::GROUP_HAS_APIS));
+        }
+        for v in tx.list(kinds::ENV_VARIABLE, Some(id)).await.map_err(system)? {
+            tx.delete(kinds::ENV_VARIABLE, &v.id).await.map_err(system)?;
+        }
+        tx.delete(kinds::GROUP, id).await.map_err(system)?;
+        tx.commit().await.map_err(system)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,138 @@
+//! The service layer: business rules over the store. Every write that checks
+//! an invariant (unique names, quotas, references) does so inside one store
+//! transaction, so concurrent writers cannot both pass a check.
+
+mod apis;
+mod envs;
+mod groups;
+mod variables;
+
+use std::sync::Arc;
+
+use causeway_model::error::Code;
+use causeway_model::{ApiError, Limits, Result};
+use causeway_store::{Store, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use apis::{ApiFilter, ApiView};
+pub use envs::EnvFilter;
+pub use groups::{GroupFilter, GroupView};
+pub use variables::VariableFilter;
+
+/// Settings the service layer needs.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Groups are served at `<group_id>.<base_domain>`.
+    pub base_domain: String,
+    pub limits: Limits,
+}
+
+/// The management operations, shared by every route family.
+pub struct Service {
+    store: Arc<dyn Store>,
+    config: ServiceConfig,
+}
+
+/// A page of a listing: `{"total","size","<items>":[...]}`.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub total: usize,
+    pub items: Vec<T>,
+}
+
+/// Paging and name matching shared by the list operations.
+#[derive(Debug, Clone)]
+pub struct Paging {
+    /// 1-based.
+    pub page_no: usize,
+    pub page_size: usize,
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Self { page_no: 1, page_size: 20 }
+    }
+}
+
+/// Largest page a list returns.
+pub const MAX_PAGE_SIZE: usize = 500;
+
+impl<T> Page<T> {
+    /// Cuts one page out of the filtered items.
+    pub fn of(all: Vec<T>, paging: &Paging) -> Self {
+        let total = all.len();
+        let start = (paging.page_no - 1).saturating_mul(paging.page_size);
+        let items = all.into_iter().skip(start).take(paging.page_size).collect();
+        Self { total, items }
+    }
+}
+
+/// Fuzzy (substring) or precise matching of a text filter.
+pub fn text_matches(value: &str, filter: Option<&str>, precise: bool) -> bool {
+    match filter {
+        None => true,
+        Some(f) if precise => value == f,
+        Some(f) => value.contains(f),
+    }
+}
+
+/// Logs a store failure and hides it behind `APIG.9999`.
+pub(crate) fn system(e: StoreError) -> ApiError {
+    tracing::error!(error = %e, "store failure");
+    ApiError::system()
+}
+
+/// A store failure, where a unique-key conflict (a concurrent writer won) is
+/// reported as the given duplicate code.
+pub(crate) fn store_err(conflict: Code, field: &'static str) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::Conflict { .. } => ApiError::field(conflict, field),
+        other => system(other),
+    }
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(doc: causeway_store::Document) -> Result<T> {
+    serde_json::from_value(doc.body).map_err(|e| {
+        tracing::error!(kind = %doc.kind, id = %doc.id, error = %e, "stored document does not decode");
+        ApiError::system()
+    })
+}
+
+pub(crate) fn encode<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| {
+        tracing::error!(error = %e, "document does not encode");
+        ApiError::system()
+    })
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, config: ServiceConfig) -> Self {
+        Self { store, config }
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// Creates what exists from the start: the `DEFAULT` group and the `RELEASE` environment.
+    pub async fn bootstrap(&self) -> Result<()> {
+        self.ensure_default_group().await?;
+        self.ensure_release_env().await
+    }
+
+    /// Loads a document of a kind, or the not-found error given.
+    async fn load<T: DeserializeOwned>(&self, kind: &str, id: &str, not_found: Code) -> Result<T> {
+        match self.store.get(kind, id).await.map_err(system)? {
+            Some(doc) => decode(doc),
+            None => Err(ApiError::new(not_found)),
+        }
+    }
+
+    async fn load_all<T: DeserializeOwned>(&self, kind: &str, parent: Option<&str>) -> Result<Vec<T>> {
+        self.store.list(kind, parent).await.map_err(system)?.into_iter().map(decode).collect()
+    }
+}
+
+/// Catalogue codes used across the service modules.
+pub(crate) use causeway_model::error::codes as c;

@@ -1,0 +1,178 @@
+//! Settings: command-line flags, each also a `CAUSEWAY_<NAME>` environment
+//! variable, over an optional TOML file, over the defaults of DESIGN.md.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use causeway_model::Limits;
+use causeway_model::limits::BACKEND_TIMEOUT_CEILING_MS;
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Admin API, gateway and function runtime in one process.
+    All,
+    /// Only the admin API (management and console).
+    Admin,
+    /// Only the data plane.
+    Gateway,
+}
+
+/// Flags of `causeway serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file; flags and environment variables override it.
+    #[arg(long, env = "CAUSEWAY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for the SQLite store, the admin token and generated certificates.
+    #[arg(long, env = "CAUSEWAY_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Gateway HTTP listener.
+    #[arg(long, env = "CAUSEWAY_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Gateway HTTPS listener.
+    #[arg(long, env = "CAUSEWAY_LISTEN_TLS", value_name = "ADDR")]
+    pub listen_tls: Option<SocketAddr>,
+    /// Admin API, console and metrics listener.
+    #[arg(long, env = "CAUSEWAY_ADMIN_LISTEN", value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
+    /// Store URL: sqlite://PATH or postgres://...
+    #[arg(long, env = "CAUSEWAY_STORE", value_name = "URL")]
+    pub store: Option<String>,
+    /// Redis URL for cluster-wide throttling.
+    #[arg(long, env = "CAUSEWAY_REDIS", value_name = "URL")]
+    pub redis: Option<String>,
+    /// What this process runs.
+    #[arg(long, env = "CAUSEWAY_ROLE", value_enum)]
+    pub role: Option<Role>,
+    /// Groups are served at <group_id>.<base-domain>.
+    #[arg(long, env = "CAUSEWAY_BASE_DOMAIN", value_name = "DOMAIN")]
+    pub base_domain: Option<String>,
+}
+
+/// The TOML file: the same names as the flags (with `_`), plus `[limits]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    listen_tls: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+    store: Option<String>,
+    redis: Option<String>,
+    role: Option<Role>,
+    base_domain: Option<String>,
+    #[serde(default)]
+    limits: Limits,
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub listen_tls: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub store: String,
+    pub redis: Option<String>,
+    pub role: Role,
+    pub base_domain: String,
+    pub limits: Limits,
+}
+
+pub const DEFAULT_DATA_DIR: &str = "./causeway-data";
+pub const DEFAULT_BASE_DOMAIN: &str = "apigw.localhost";
+
+fn addr(s: &str) -> SocketAddr {
+    // The literals below are valid socket addresses.
+    s.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+impl Settings {
+    pub fn resolve(args: ServeArgs) -> Result<Self, String> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let store = args.store.or(file.store).unwrap_or_else(|| format!("sqlite://{}", data_dir.join("causeway.db").display()));
+        let base_domain = args.base_domain.or(file.base_domain).unwrap_or_else(|| DEFAULT_BASE_DOMAIN.to_string());
+        if !causeway_model::api::uri::is_hostname(&base_domain) {
+            return Err(format!("base domain {base_domain:?} is not a valid host name"));
+        }
+        let limits = file.limits;
+        if limits.max_backend_timeout_ms == 0 || limits.max_backend_timeout_ms > BACKEND_TIMEOUT_CEILING_MS {
+            return Err(format!("limits.max_backend_timeout_ms must be within 1..={BACKEND_TIMEOUT_CEILING_MS}"));
+        }
+        Ok(Self {
+            data_dir,
+            listen: args.listen.or(file.listen).unwrap_or_else(|| addr("0.0.0.0:8080")),
+            listen_tls: args.listen_tls.or(file.listen_tls).unwrap_or_else(|| addr("0.0.0.0:8443")),
+            admin_listen: args.admin_listen.or(file.admin_listen).unwrap_or_else(|| addr("127.0.0.1:9180")),
+            store,
+            redis: args.redis.or(file.redis),
+            role: args.role.or(file.role).unwrap_or(Role::All),
+            base_domain,
+            limits,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A store URL with any password replaced, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let s = Settings::resolve(ServeArgs::default()).unwrap();
+        assert_eq!(s.admin_listen.to_string(), "127.0.0.1:9180");
+        assert_eq!(s.listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(s.listen_tls.to_string(), "0.0.0.0:8443");
+        assert_eq!(s.store, "sqlite://./causeway-data/causeway.db");
+        assert_eq!(s.base_domain, "apigw.localhost");
+        assert_eq!(s.role, Role::All);
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "base_domain = \"file.example\"\nadmin_listen = \"127.0.0.1:1\"\n[limits]\napis_per_group = 3\n").unwrap();
+        let args = ServeArgs { config: Some(path.clone()), admin_listen: Some(addr("127.0.0.1:2")), ..Default::default() };
+        let s = Settings::resolve(args).unwrap();
+        assert_eq!(s.base_domain, "file.example");
+        assert_eq!(s.admin_listen.to_string(), "127.0.0.1:2");
+        assert_eq!(s.limits.apis_per_group, 3);
+
+        std::fs::write(&path, "no_such_setting = 1\n").unwrap();
+        let err = Settings::resolve(ServeArgs { config: Some(path), ..Default::default() }).unwrap_err();
+        assert!(err.contains("no_such_setting"), "{err}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://./x.db"), "sqlite://./x.db");
+    }
+}

@@ -1,0 +1,80 @@
+//! `causeway serve`: opens the store, prepares the built-in resources and
+//! runs the listeners until SIGINT or SIGTERM.
+
+use std::sync::Arc;
+
+use causeway_admin::{AdminToken, Service, ServiceConfig};
+use tokio::net::TcpListener;
+
+use crate::config::{Role, Settings, redact};
+use crate::token;
+
+pub async fn run(settings: Settings) -> Result<(), String> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", settings.data_dir.display()))?;
+    let store = causeway_store::open(&settings.store)
+        .await
+        .map_err(|e| format!("cannot open store {}: {e}", redact(&settings.store)))?;
+    tracing::info!(backend = store.backend(), store = %redact(&settings.store), "store ready");
+
+    let service = Arc::new(Service::new(
+        store.clone(),
+        ServiceConfig { base_domain: settings.base_domain.clone(), limits: settings.limits.clone() },
+    ));
+    service.bootstrap().await.map_err(|e| format!("cannot prepare built-in resources: {e}"))?;
+
+    tracing::info!(
+        role = ?settings.role,
+        base_domain = %settings.base_domain,
+        gateway_listen = %settings.listen,
+        gateway_listen_tls = %settings.listen_tls,
+        redis = settings.redis.as_deref().map(redact).unwrap_or_default(),
+        "settings"
+    );
+    if settings.role == Role::Gateway {
+        return Err("the gateway role needs the data plane, which this version does not include yet; use --role all or admin".into());
+    }
+    let (token, source) = token::load_or_create(&settings.data_dir)?;
+    match source {
+        token::Source::Generated => println!(
+            "Admin token (stored in {}): {token}",
+            settings.data_dir.join(token::TOKEN_FILE).display()
+        ),
+        token::Source::File => tracing::info!(file = %settings.data_dir.join(token::TOKEN_FILE).display(), "admin token loaded"),
+        token::Source::Environment => tracing::info!("admin token taken from CAUSEWAY_ADMIN_TOKEN"),
+    }
+
+    let listener = TcpListener::bind(settings.admin_listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.admin_listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%addr, "admin API listening");
+    let app = causeway_admin::router(service, AdminToken(token.into()));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("admin listener failed: {e}"))?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,221 @@
+//! Starts the real `causeway serve` binary on ephemeral ports and talks HTTP to it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// Where a test server keeps its data.
+pub enum Backend {
+    /// SQLite in the data directory.
+    Sqlite,
+    /// A fresh schema in `CAUSEWAY_TEST_POSTGRES`, dropped when the test ends.
+    Postgres { base: String, schema: String },
+}
+
+impl Backend {
+    /// A PostgreSQL backend, or None (with a note) when `CAUSEWAY_TEST_POSTGRES` is unset.
+    pub fn postgres() -> Option<Self> {
+        match std::env::var("CAUSEWAY_TEST_POSTGRES") {
+            Ok(base) => Some(Backend::Postgres { base, schema: format!("cw_e2e_{}", uuid::Uuid::new_v4().simple()) }),
+            Err(_) => {
+                eprintln!("CAUSEWAY_TEST_POSTGRES is not set: skipping the PostgreSQL run");
+                None
+            }
+        }
+    }
+
+    fn store_url(&self, data_dir: &Path) -> String {
+        match self {
+            Backend::Sqlite => format!("sqlite://{}/causeway.db", data_dir.display()),
+            Backend::Postgres { base, schema } => {
+                let sep = if base.contains('?') { '&' } else { '?' };
+                format!("{base}{sep}schema={schema}")
+            }
+        }
+    }
+}
+
+pub struct Server {
+    pub admin: String,
+    pub data_dir: tempfile::TempDir,
+    backend: Backend,
+    extra: Vec<String>,
+    child: Option<Child>,
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    pub async fn start() -> Self {
+        Self::start_with(Backend::Sqlite, &[]).await
+    }
+
+    pub async fn start_with(backend: Backend, extra: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut s = Server {
+            admin: String::new(),
+            data_dir,
+            backend,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+            http: reqwest::Client::new(),
+        };
+        s.spawn();
+        s
+    }
+
+    pub fn binary() -> PathBuf {
+        PathBuf::from(env!("CARGO_BIN_EXE_causeway"))
+    }
+
+    fn spawn(&mut self) {
+        let mut cmd = Command::new(Self::binary());
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .arg("--admin-listen")
+            .arg("127.0.0.1:0")
+            .arg("--store")
+            .arg(self.backend.store_url(self.data_dir.path()))
+            .args(&self.extra)
+            .env("CAUSEWAY_ADMIN_TOKEN", TOKEN)
+            .env("CAUSEWAY_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start causeway");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent && line.contains("admin API listening") {
+                    if let Some(addr) = line.split("addr=").nth(1) {
+                        let _ = tx.send(addr.trim().to_string());
+                        sent = true;
+                    }
+                }
+                if std::env::var_os("CAUSEWAY_TEST_SHOW_LOGS").is_some() {
+                    eprintln!("[causeway] {line}");
+                }
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("causeway did not report its admin address");
+        self.admin = format!("http://{addr}");
+        self.child = Some(child);
+    }
+
+    /// Stops the process with SIGTERM and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => {
+                        assert!(status.success(), "causeway exited with {status}");
+                        break;
+                    }
+                    Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                    _ => {
+                        let _ = child.kill();
+                        panic!("causeway did not stop on SIGTERM");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops and starts again on the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/v1.0/apigw{path}", self.admin)
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, self.url(path)).header("X-Auth-Token", TOKEN);
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/json").body(b.to_string());
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, json)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.call("POST", path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.call("PUT", path, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.call("DELETE", path, None).await
+    }
+
+    /// Sends raw bytes as the body.
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
+        let res = self.http.post(self.url(path)).header("X-Auth-Token", TOKEN).body(body).send().await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates a group and returns its id.
+    pub async fn group(&self, name: &str) -> String {
+        let (status, body) = self.post("/api-groups", &serde_json::json!({ "name": name })).await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().expect("id").to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Backend::Postgres { base, schema } = &self.backend {
+            let (base, schema) = (base.clone(), schema.clone());
+            // Drop the test schema on a runtime of its own: Drop may run outside one.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                rt.block_on(async {
+                    use sqlx::Executor;
+                    let pool = sqlx::PgPool::connect(&base).await.ok()?;
+                    pool.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))).await.ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// Asserts a management error: status, code, and the field named in the message.
+#[track_caller]
+pub fn assert_error(resp: &(u16, Value), status: u16, code: &str, field: Option<&str>) {
+    let (s, body) = resp;
+    assert_eq!(*s, status, "status for {body}");
+    assert_eq!(body["error_code"], code, "code in {body}");
+    if let Some(f) = field {
+        let msg = body["error_msg"].as_str().unwrap_or_default();
+        assert!(msg.contains(&format!("parameterName:{f}.")), "field {f} not named in {msg:?}");
+    }
+}
