@@ -125,11 +125,10 @@ fn mutate(rng: &mut Rng, mut body: Value, group_id: &str) -> Value {
         }
     }
     // Keep most bodies in a real group so that group-level rules are reached.
-    if rng.chance(80) {
-        if let Some(m) = body.as_object_mut() {
+    if rng.chance(80)
+        && let Some(m) = body.as_object_mut() {
             m.insert("group_id".into(), json!(group_id));
         }
-    }
     // Distinct names and paths let many mutated bodies be accepted.
     if rng.chance(70) {
         let n = rng.next() % 1_000_000;

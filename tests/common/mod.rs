@@ -95,12 +95,11 @@ impl Server {
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && line.contains("admin API listening") {
-                    if let Some(addr) = line.split("addr=").nth(1) {
+                if !sent && line.contains("admin API listening")
+                    && let Some(addr) = line.split("addr=").nth(1) {
                         let _ = tx.send(addr.trim().to_string());
                         sent = true;
                     }
-                }
                 if std::env::var_os("CAUSEWAY_TEST_SHOW_LOGS").is_some() {
                     eprintln!("[causeway] {line}");
                 }

@@ -265,11 +265,10 @@ impl SqliteStore {
         if path.is_empty() {
             return Err(StoreError::BadUrl(url.to_string()));
         }
-        if path != ":memory:" {
-            if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if path != ":memory:"
+            && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Setup(format!("{}: {e}", dir.display())))?;
             }
-        }
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)

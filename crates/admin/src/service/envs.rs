@@ -77,11 +77,10 @@ impl Service {
         if env.id == RELEASE_ENV_ID && spec.name != env.name {
             return Err(ApiError::detail(c::NO_PERMISSION_ENV, "the RELEASE environment cannot be renamed"));
         }
-        if let Some(other) = tx.find_key(kinds::ENV, &name_key(&spec.name)).await.map_err(system)? {
-            if other.id != env.id {
+        if let Some(other) = tx.find_key(kinds::ENV, &name_key(&spec.name)).await.map_err(system)?
+            && other.id != env.id {
                 return Err(ApiError::field(c::ENV_NAME_EXISTS, "name"));
             }
-        }
         env.name = spec.name;
         env.remark = spec.remark;
         self.put_env(&mut *tx, &env).await?;

@@ -114,11 +114,10 @@ impl Service {
         if g.is_default() && spec.name != g.name {
             return Err(ApiError::detail(c::NO_PERMISSION_GROUP, "the DEFAULT group cannot be renamed"));
         }
-        if let Some(other) = tx.find_key(kinds::GROUP, &name_key(&spec.name)).await.map_err(system)? {
-            if other.id != g.id {
+        if let Some(other) = tx.find_key(kinds::GROUP, &name_key(&spec.name)).await.map_err(system)?
+            && other.id != g.id {
                 return Err(ApiError::field(c::GROUP_NAME_EXISTS, "name"));
             }
-        }
         g.name = spec.name;
         g.remark = spec.remark;
         g.update_time = ids::now();

@@ -313,32 +313,29 @@ fn validate_req_param(f: &str, p: ReqParamInput, auth_type: AuthType) -> Result<
     let pass_through = rules::flag(&field("pass_through"), p.pass_through, 1)?;
     let default_value = rules::optional_str(p.default_value);
     rules::check_text(&field("default_value"), default_value.as_deref(), 255)?;
-    if let Some(d) = &default_value {
-        if !value_fits_type(d, param_type) {
+    if let Some(d) = &default_value
+        && !value_fits_type(d, param_type) {
             return Err(ApiError::invalid(&field("default_value")));
         }
-    }
     let sample_value = rules::optional_str(p.sample_value);
     rules::check_text(&field("sample_value"), sample_value.as_deref(), 255)?;
     let remark = rules::optional_str(p.remark);
     rules::check_text(&field("remark"), remark.as_deref(), 255)?;
     let enumerations = rules::optional_str(p.enumerations);
     rules::check_text(&field("enumerations"), enumerations.as_deref(), 1024)?;
-    if let (Some(min), Some(max)) = (p.min_num, p.max_num) {
-        if min > max {
+    if let (Some(min), Some(max)) = (p.min_num, p.max_num)
+        && min > max {
             return Err(ApiError::invalid(&field("min_num")));
         }
-    }
     for (name, v) in [("min_size", p.min_size), ("max_size", p.max_size)] {
         if v.is_some_and(|v| v < 0) {
             return Err(ApiError::invalid(&field(name)));
         }
     }
-    if let (Some(min), Some(max)) = (p.min_size, p.max_size) {
-        if min > max {
+    if let (Some(min), Some(max)) = (p.min_size, p.max_size)
+        && min > max {
             return Err(ApiError::invalid(&field("min_size")));
         }
-    }
     let regular = rules::optional_str(p.regular);
     if let Some(r) = &regular {
         rules::check_len(&field("regular"), r, 1, 512)?;
