@@ -23,7 +23,27 @@ fn name_key(name: &str) -> String {
     format!("name:{name}")
 }
 
+const DEFAULT_GROUP_REMARK: &str = "The default group: receives requests for hosts no group claims";
+
 impl Service {
+    fn new_group(&self, name: String, remark: Option<String>, is_default: bool) -> Group {
+        let now = ids::now();
+        let id = ids::new_id();
+        Group {
+            sl_domain: group::sl_domain(&id, &self.config.base_domain),
+            sl_domains: Vec::new(),
+            id,
+            name,
+            status: 1,
+            register_time: now.clone(),
+            update_time: now,
+            remark,
+            on_sell_status: 2,
+            url_domains: Vec::new(),
+            is_default: if is_default { 1 } else { 2 },
+        }
+    }
+
     fn group_view(&self, mut g: Group) -> GroupView {
         g.sl_domain = group::sl_domain(&g.id, &self.config.base_domain);
         g.sl_domains = vec![g.sl_domain.clone()];
@@ -35,21 +55,7 @@ impl Service {
         if tx.find_key(kinds::GROUP, &name_key(DEFAULT_GROUP_NAME)).await.map_err(system)?.is_some() {
             return Ok(());
         }
-        let now = ids::now();
-        let id = ids::new_id();
-        let g = Group {
-            sl_domain: group::sl_domain(&id, &self.config.base_domain),
-            sl_domains: Vec::new(),
-            id,
-            name: DEFAULT_GROUP_NAME.to_string(),
-            status: 1,
-            register_time: now.clone(),
-            update_time: now,
-            remark: Some("The default group: receives requests for hosts no group claims".to_string()),
-            on_sell_status: 2,
-            url_domains: Vec::new(),
-            is_default: 1,
-        };
+        let g = self.new_group(DEFAULT_GROUP_NAME.to_string(), Some(DEFAULT_GROUP_REMARK.to_string()), true);
         let body = encode(&g)?;
         tx.put(NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body })
             .await
@@ -68,21 +74,7 @@ impl Service {
         if tx.find_key(kinds::GROUP, &name_key(&spec.name)).await.map_err(system)?.is_some() {
             return Err(ApiError::field(c::GROUP_NAME_EXISTS, "name"));
         }
-        let now = ids::now();
-        let id = ids::new_id();
-        let g = Group {
-            sl_domain: group::sl_domain(&id, &self.config.base_domain),
-            sl_domains: Vec::new(),
-            id,
-            name: spec.name,
-            status: 1,
-            register_time: now.clone(),
-            update_time: now,
-            remark: spec.remark,
-            on_sell_status: 2,
-            url_domains: Vec::new(),
-            is_default: 2,
-        };
+        let g = self.new_group(spec.name, spec.remark, false);
         let body = encode(&g)?;
         tx.put(NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body })
             .await

@@ -143,49 +143,25 @@ impl ApiInput {
         }
 
         // Backend policies of the chosen type.
-        let mut policy_https = Vec::new();
-        let mut policy_mocks = Vec::new();
-        let mut policy_functions = Vec::new();
-        let mut names: Vec<String> = Vec::new();
-        let mut check_count_and_name = |list: &str, count: usize, i: usize, name: &str| -> Result<()> {
-            if count > limits.policies_per_api {
-                return Err(ApiError::field(codes::POLICY_QUOTA, list));
-            }
-            if names.iter().any(|n| n == name) {
-                return Err(ApiError::field(codes::POLICY_NAME_EXISTS, &format!("{list}[{i}].name")));
-            }
-            names.push(name.to_string());
-            Ok(())
-        };
+        let (mut policy_https, mut policy_mocks, mut policy_functions) = (Vec::new(), Vec::new(), Vec::new());
         match backend_type {
             BackendType::Http => {
-                let list = self.policy_https.unwrap_or_default();
-                let count = list.len();
-                for (i, p) in list.into_iter().enumerate() {
-                    let f = format!("policy_https[{i}]");
-                    let policy = validate_policy_http(&ctx, &f, p)?;
-                    check_backend_path_params(&format!("{f}.req_uri"), &policy.req_uri, &[&policy.backend_params, &backend_params])?;
-                    check_count_and_name("policy_https", count, i, &policy.name)?;
-                    policy_https.push(policy);
-                }
+                policy_https = validate_policy_list(limits, "policy_https", self.policy_https, |f, p| {
+                    let policy = validate_policy_http(&ctx, f, p)?;
+                    let path_field = format!("{f}.req_uri");
+                    check_backend_path_params(&path_field, &policy.req_uri, &[&policy.backend_params, &backend_params])?;
+                    Ok((policy.name.clone(), policy))
+                })?;
             }
             BackendType::Mock => {
-                let list = self.policy_mocks.unwrap_or_default();
-                let count = list.len();
-                for (i, p) in list.into_iter().enumerate() {
-                    let policy = validate_policy_mock(&ctx, &format!("policy_mocks[{i}]"), p)?;
-                    check_count_and_name("policy_mocks", count, i, &policy.name)?;
-                    policy_mocks.push(policy);
-                }
+                policy_mocks = validate_policy_list(limits, "policy_mocks", self.policy_mocks, |f, p| {
+                    validate_policy_mock(&ctx, f, p).map(|p| (p.name.clone(), p))
+                })?;
             }
             BackendType::Function => {
-                let list = self.policy_functions.unwrap_or_default();
-                let count = list.len();
-                for (i, p) in list.into_iter().enumerate() {
-                    let policy = validate_policy_function(&ctx, &format!("policy_functions[{i}]"), p)?;
-                    check_count_and_name("policy_functions", count, i, &policy.name)?;
-                    policy_functions.push(policy);
-                }
+                policy_functions = validate_policy_list(limits, "policy_functions", self.policy_functions, |f, p| {
+                    validate_policy_function(&ctx, f, p).map(|p| (p.name.clone(), p))
+                })?;
             }
         }
 
@@ -227,6 +203,32 @@ impl ApiInput {
             policy_functions,
         })
     }
+}
+
+/// Validates a policy list: its length, each policy (`one` returns its name
+/// with it), and that names are unique.
+fn validate_policy_list<I, P>(
+    limits: &Limits,
+    list_field: &str,
+    list: Option<Vec<I>>,
+    mut one: impl FnMut(&str, I) -> Result<(String, P)>,
+) -> Result<Vec<P>> {
+    let list = list.unwrap_or_default();
+    if list.len() > limits.policies_per_api {
+        return Err(ApiError::field(codes::POLICY_QUOTA, list_field));
+    }
+    let mut names: Vec<String> = Vec::with_capacity(list.len());
+    let mut out = Vec::with_capacity(list.len());
+    for (i, item) in list.into_iter().enumerate() {
+        let f = format!("{list_field}[{i}]");
+        let (name, policy) = one(&f, item)?;
+        if names.contains(&name) {
+            return Err(ApiError::field(codes::POLICY_NAME_EXISTS, &format!("{f}.name")));
+        }
+        names.push(name);
+        out.push(policy);
+    }
+    Ok(out)
 }
 
 /// What nested validation needs to know about the API as a whole.
