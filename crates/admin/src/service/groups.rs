@@ -23,6 +23,14 @@ fn name_key(name: &str) -> String {
     format!("name:{name}")
 }
 
+async fn put_group(tx: &mut dyn causeway_store::Txn, g: &Group) -> Result<()> {
+    let body = encode(g)?;
+    tx.put(NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body })
+        .await
+        .map_err(store_err(c::GROUP_NAME_EXISTS, "name"))?;
+    Ok(())
+}
+
 const DEFAULT_GROUP_REMARK: &str = "The default group: receives requests for hosts no group claims";
 
 impl Service {
@@ -56,10 +64,7 @@ impl Service {
             return Ok(());
         }
         let g = self.new_group(DEFAULT_GROUP_NAME.to_string(), Some(DEFAULT_GROUP_REMARK.to_string()), true);
-        let body = encode(&g)?;
-        tx.put(NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body })
-            .await
-            .map_err(system)?;
+        put_group(&mut *tx, &g).await?;
         tx.commit().await.map_err(system)?;
         tracing::info!(group_id = %g.id, "created the DEFAULT group");
         Ok(())
@@ -75,10 +80,7 @@ impl Service {
             return Err(ApiError::field(c::GROUP_NAME_EXISTS, "name"));
         }
         let g = self.new_group(spec.name, spec.remark, false);
-        let body = encode(&g)?;
-        tx.put(NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body })
-            .await
-            .map_err(store_err(c::GROUP_NAME_EXISTS, "name"))?;
+        put_group(&mut *tx, &g).await?;
         tx.commit().await.map_err(system)?;
         Ok(self.group_view(g))
     }
@@ -113,10 +115,7 @@ impl Service {
         g.name = spec.name;
         g.remark = spec.remark;
         g.update_time = ids::now();
-        let body = encode(&g)?;
-        tx.put(NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body })
-            .await
-            .map_err(store_err(c::GROUP_NAME_EXISTS, "name"))?;
+        put_group(&mut *tx, &g).await?;
         tx.commit().await.map_err(system)?;
         Ok(self.group_view(g))
     }
