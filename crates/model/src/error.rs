@@ -47,6 +47,8 @@ catalogue! {
     API_NOT_FOUND = ("APIG.3002", 404, "The API does not exist");
     ENV_NOT_FOUND = ("APIG.3003", 404, "The environment does not exist");
     VARIABLE_NOT_FOUND = ("APIG.3011", 404, "The environment variable does not exist");
+    PUBLICATION_NOT_FOUND = ("APIG.3015", 404, "The API is not published in the environment");
+    VERSION_NOT_FOUND = ("APIG.3022", 404, "The API version does not exist");
     // 403: quotas
     GROUP_QUOTA = ("APIG.3101", 403, "The number of API groups has reached the limit");
     API_QUOTA = ("APIG.3102", 403, "The number of APIs in the group has reached the limit");

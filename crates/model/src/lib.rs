@@ -7,6 +7,7 @@ pub mod error;
 pub mod group;
 pub mod ids;
 pub mod limits;
+pub mod publish;
 pub mod rules;
 
 pub use error::{ApiError, Result};
@@ -18,4 +19,6 @@ pub mod kinds {
     pub const ENV: &str = "env";
     pub const ENV_VARIABLE: &str = "env_variable";
     pub const API: &str = "api";
+    pub const API_VERSION: &str = "api_version";
+    pub const PUBLICATION: &str = "publication";
 }

@@ -107,11 +107,19 @@ impl Service {
         Ok(Page::of(matching, &f.paging))
     }
 
+    /// Deletes an API that is offline everywhere, with its version history.
     pub async fn delete_api(&self, id: &str) -> Result<()> {
         let mut tx = self.store.begin().await.map_err(system)?;
-        if !tx.delete(kinds::API, id).await.map_err(system)? {
+        if tx.get(kinds::API, id).await.map_err(system)?.is_none() {
             return Err(ApiError::new(c::API_NOT_FOUND));
         }
+        if !Service::publications_in(&mut *tx, id).await?.is_empty() {
+            return Err(ApiError::new(c::API_PUBLISHED));
+        }
+        for v in tx.list(kinds::API_VERSION, Some(id)).await.map_err(system)? {
+            tx.delete(kinds::API_VERSION, &v.id).await.map_err(system)?;
+        }
+        tx.delete(kinds::API, id).await.map_err(system)?;
         tx.commit().await.map_err(system)?;
         Ok(())
     }

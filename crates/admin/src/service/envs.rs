@@ -88,7 +88,7 @@ impl Service {
         Ok(env)
     }
 
-    /// Deletes an environment and every variable defined for it.
+    /// Deletes an environment no API is published in, with its variables and version history.
     pub async fn delete_env(&self, id: &str) -> Result<()> {
         if id == RELEASE_ENV_ID {
             return Err(ApiError::detail(c::NO_PERMISSION_ENV, "the RELEASE environment cannot be deleted"));
@@ -97,9 +97,16 @@ impl Service {
         if tx.get(kinds::ENV, id).await.map_err(system)?.is_none() {
             return Err(ApiError::new(c::ENV_NOT_FOUND));
         }
-        for doc in tx.list(kinds::ENV_VARIABLE, None).await.map_err(system)? {
-            if doc.body.get("env_id").and_then(|v| v.as_str()) == Some(id) {
-                tx.delete(kinds::ENV_VARIABLE, &doc.id).await.map_err(system)?;
+        let in_env = |doc: &causeway_store::Document| doc.body.get("env_id").and_then(|v| v.as_str()) == Some(id);
+        if tx.list(kinds::PUBLICATION, None).await.map_err(system)?.iter().any(in_env) {
+            return Err(ApiError::new(c::ENV_HAS_APIS));
+        }
+        // Variables and version history of the environment go with it.
+        for kind in [kinds::ENV_VARIABLE, kinds::API_VERSION] {
+            for doc in tx.list(kind, None).await.map_err(system)? {
+                if in_env(&doc) {
+                    tx.delete(kind, &doc.id).await.map_err(system)?;
+                }
             }
         }
         tx.delete(kinds::ENV, id).await.map_err(system)?;

@@ -5,6 +5,7 @@
 mod apis;
 mod envs;
 mod groups;
+mod publish;
 mod variables;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use serde::de::DeserializeOwned;
 pub use apis::{ApiFilter, ApiView};
 pub use envs::EnvFilter;
 pub use groups::{GroupFilter, GroupView};
+pub use publish::{BatchResult, HistoryFilter, PublishView, VersionDetail, VersionSummary};
 pub use variables::VariableFilter;
 
 /// Settings the service layer needs.

@@ -16,8 +16,12 @@ pub struct VariableFilter {
 }
 
 /// Names are case-sensitive and unique per (group, environment).
+pub(super) fn variable_key(group_id: &str, env_id: &str, name: &str) -> String {
+    format!("name:{group_id}:{env_id}:{name}")
+}
+
 fn name_key(v: &EnvVariable) -> String {
-    format!("name:{}:{}:{}", v.group_id, v.env_id, v.variable_name)
+    variable_key(&v.group_id, &v.env_id, &v.variable_name)
 }
 
 impl Service {

@@ -4,12 +4,13 @@
 mod apis;
 mod envs;
 mod groups;
+mod publish;
 mod variables;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::http::not_found;
 use crate::service::Service;
@@ -24,6 +25,12 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/env-variables/{id}", get(variables::get).put(variables::update).delete(variables::delete))
         .route("/apis", get(apis::list).post(apis::create))
         .route("/apis/{id}", get(apis::get).put(apis::update).delete(apis::delete))
+        .route("/apis/publish", post(publish::batch))
+        .route(
+            "/apis/publish/{api_id}",
+            post(publish::publish).delete(publish::offline).get(publish::history).put(publish::switch),
+        )
+        .route("/apis/versions/{version_id}", get(publish::version).delete(publish::offline_version))
         .method_not_allowed_fallback(not_found)
         .with_state(service)
 }
