@@ -1,0 +1,172 @@
+//! The snapshot: every published API of every group and environment, with a
+//! compiled router per (group, environment). Immutable once built; the
+//! watcher builds a new one and swaps it in, and requests in flight keep the
+//! one they started with.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use causeway_model::env::{Env, EnvVariable, RELEASE_ENV_NAME};
+use causeway_model::group::Group;
+use causeway_model::publish::{ApiVersion, Publication};
+
+use crate::route::Route;
+use crate::router::{Match, Router};
+
+/// The published state a snapshot is built from (what the watcher mirrors from the store).
+#[derive(Debug, Default, Clone)]
+pub struct Source {
+    pub groups: HashMap<String, Group>,
+    pub envs: HashMap<String, Env>,
+    pub variables: HashMap<String, EnvVariable>,
+    pub publications: HashMap<String, Publication>,
+    pub versions: HashMap<String, Arc<ApiVersion>>,
+}
+
+/// The routes of one (group, environment).
+#[derive(Debug)]
+pub struct EnvRoutes {
+    pub env_id: String,
+    pub env_name: String,
+    router: Router,
+    routes: Vec<Arc<Route>>,
+}
+
+impl EnvRoutes {
+    pub fn find(&self, method: &http::Method, path: &str) -> Option<(&Arc<Route>, Match)> {
+        let m = self.router.find(method, path)?;
+        self.routes.get(m.route as usize).map(|r| (r, m))
+    }
+
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub struct GroupRoutes {
+    pub id: String,
+    pub name: String,
+    /// By lower-case environment name, as callers name it in `X-Stage`.
+    envs: HashMap<String, EnvRoutes>,
+}
+
+impl GroupRoutes {
+    pub fn env(&self, stage: Option<&str>) -> Option<&EnvRoutes> {
+        match stage {
+            None => self.envs.get(&RELEASE_ENV_NAME.to_ascii_lowercase()),
+            Some(s) => self.envs.get(&s.to_ascii_lowercase()),
+        }
+    }
+}
+
+/// Everything a gateway node serves.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub revision: i64,
+    groups: Vec<GroupRoutes>,
+    /// `<group_id>.<base-domain>` (lower case) → index in `groups`.
+    hosts: HashMap<String, usize>,
+    default_group: Option<usize>,
+    routes: usize,
+}
+
+/// Compiled routes kept between builds, so an unchanged publication is not compiled again.
+#[derive(Debug, Default)]
+pub struct RouteCache {
+    routes: HashMap<String, (String, Arc<Route>)>,
+}
+
+impl RouteCache {
+    fn get_or_compile(&mut self, p: &Publication, v: &Arc<ApiVersion>, vars: &HashMap<String, String>) -> Arc<Route> {
+        // The key includes the values of the variables the API uses, so a changed value recompiles.
+        let mut key = v.version_id.clone();
+        for name in v.api.variables() {
+            key.push('\u{1}');
+            key.push_str(vars.get(&name).map(String::as_str).unwrap_or_default());
+        }
+        if let Some((k, route)) = self.routes.get(&p.publish_id)
+            && *k == key
+        {
+            return route.clone();
+        }
+        let route = Arc::new(Route::compile(p, v.clone(), vars));
+        self.routes.insert(p.publish_id.clone(), (key, route.clone()));
+        route
+    }
+
+    fn retain(&mut self, live: &Source) {
+        self.routes.retain(|id, _| live.publications.contains_key(id));
+    }
+}
+
+impl Snapshot {
+    /// Builds the snapshot of `source` at `revision`.
+    pub fn build(source: &Source, revision: i64, base_domain: &str, cache: &mut RouteCache) -> Snapshot {
+        cache.retain(source);
+        // Oldest publication first: when two published versions claim the same
+        // route, the one published earlier keeps it.
+        let mut pubs: Vec<&Publication> = source.publications.values().collect();
+        pubs.sort_by(|a, b| (&a.publish_time, &a.publish_id).cmp(&(&b.publish_time, &b.publish_id)));
+
+        let mut groups: Vec<GroupRoutes> = Vec::with_capacity(source.groups.len());
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(source.groups.len());
+        let mut sorted_groups: Vec<&Group> = source.groups.values().collect();
+        sorted_groups.sort_by(|a, b| a.id.cmp(&b.id));
+        for g in sorted_groups {
+            index.insert(&g.id, groups.len());
+            groups.push(GroupRoutes { id: g.id.clone(), name: g.name.clone(), envs: HashMap::new() });
+        }
+        let mut vars: HashMap<(&str, &str), HashMap<String, String>> = HashMap::new();
+        for v in source.variables.values() {
+            vars.entry((&v.group_id, &v.env_id)).or_default().insert(v.variable_name.clone(), v.variable_value.clone());
+        }
+        let no_vars = HashMap::new();
+        let mut routes = 0;
+        for p in pubs {
+            let (Some(&gi), Some(env), Some(version)) =
+                (index.get(p.group_id.as_str()), source.envs.get(&p.env_id), source.versions.get(&p.version_id))
+            else {
+                continue;
+            };
+            let env_vars = vars.get(&(p.group_id.as_str(), p.env_id.as_str())).unwrap_or(&no_vars);
+            let route = cache.get_or_compile(p, version, env_vars);
+            let env_routes = groups[gi].envs.entry(env.name.to_ascii_lowercase()).or_insert_with(|| EnvRoutes {
+                env_id: env.id.clone(),
+                env_name: env.name.clone(),
+                router: Router::new(),
+                routes: Vec::new(),
+            });
+            let id = env_routes.routes.len() as u32;
+            let api = route.def();
+            if env_routes.router.insert(api.req_method, &api.req_uri, api.match_mode, id) {
+                env_routes.routes.push(route);
+                routes += 1;
+            } else {
+                tracing::warn!(api_id = %api.id, env = %env.name, path = %api.req_uri, "a route published earlier already serves this method and path; this publication is not served");
+            }
+        }
+        let hosts = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (causeway_model::group::sl_domain(&g.id, base_domain).to_ascii_lowercase(), i))
+            .collect();
+        let default_group = source.groups.values().find(|g| g.is_default()).and_then(|g| index.get(g.id.as_str()).copied());
+        Snapshot { revision, groups, hosts, default_group, routes }
+    }
+
+    /// The group a `Host` (without port, any case) selects: its subdomain, else the DEFAULT group.
+    pub fn group(&self, host: &str) -> Option<&GroupRoutes> {
+        let i = self.hosts.get(host).or_else(|| self.hosts.get(&host.to_ascii_lowercase())).copied().or(self.default_group)?;
+        self.groups.get(i)
+    }
+
+    /// Number of routes served.
+    pub fn routes(&self) -> usize {
+        self.routes
+    }
+}

@@ -1,0 +1,179 @@
+//! Follows the store's change feed: mirrors what is published, rebuilds the
+//! snapshot when it changes, and swaps it in atomically. The request path
+//! only ever reads the swapped-in snapshot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use causeway_model::kinds;
+use causeway_store::{ChangeOp, Store, StoreError};
+use serde::de::DeserializeOwned;
+
+use crate::snapshot::{RouteCache, Snapshot, Source};
+
+/// How often the store's revision is checked.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
+/// Changes read from the feed per query.
+const BATCH: i64 = 5_000;
+
+/// The shared, swappable snapshot.
+pub type Shared = Arc<ArcSwap<Snapshot>>;
+
+pub struct Watcher {
+    store: Arc<dyn Store>,
+    base_domain: String,
+    source: Source,
+    cache: RouteCache,
+    revision: i64,
+    shared: Shared,
+}
+
+fn decode<T: DeserializeOwned>(doc: causeway_store::Document) -> Option<T> {
+    match serde_json::from_value(doc.body) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::error!(kind = %doc.kind, id = %doc.id, error = %e, "skipping a stored document that does not decode");
+            None
+        }
+    }
+}
+
+impl Watcher {
+    /// Loads everything published and builds the first snapshot.
+    pub async fn start(store: Arc<dyn Store>, base_domain: String) -> Result<Self, StoreError> {
+        // Read the revision first: changes made while loading are applied again later, harmlessly.
+        let revision = store.revision().await?;
+        let source = Source {
+            groups: load(&*store, kinds::GROUP).await?,
+            envs: load(&*store, kinds::ENV).await?,
+            variables: load(&*store, kinds::ENV_VARIABLE).await?,
+            publications: load(&*store, kinds::PUBLICATION).await?,
+            versions: Default::default(),
+        };
+        let mut watcher = Self {
+            store,
+            base_domain,
+            source,
+            cache: RouteCache::default(),
+            revision,
+            shared: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
+        };
+        watcher.load_versions().await?;
+        watcher.rebuild();
+        Ok(watcher)
+    }
+
+    pub fn shared(&self) -> Shared {
+        self.shared.clone()
+    }
+
+    /// Fetches versions that publications refer to and drops those no longer referred to.
+    async fn load_versions(&mut self) -> Result<(), StoreError> {
+        let wanted: Vec<String> = self.source.publications.values().map(|p| p.version_id.clone()).collect();
+        for id in &wanted {
+            if !self.source.versions.contains_key(id)
+                && let Some(doc) = self.store.get(kinds::API_VERSION, id).await?
+                && let Some(v) = decode(doc)
+            {
+                self.source.versions.insert(id.clone(), Arc::new(v));
+            }
+        }
+        self.source.versions.retain(|id, _| wanted.contains(id));
+        Ok(())
+    }
+
+    fn rebuild(&mut self) {
+        let started = std::time::Instant::now();
+        let snapshot = Snapshot::build(&self.source, self.revision, &self.base_domain, &mut self.cache);
+        tracing::info!(revision = self.revision, routes = snapshot.routes(), build_ms = started.elapsed().as_millis() as u64, "snapshot ready");
+        self.shared.store(Arc::new(snapshot));
+    }
+
+    /// Applies new changes, if any; returns whether the snapshot was rebuilt.
+    pub async fn poll(&mut self) -> Result<bool, StoreError> {
+        if self.store.revision().await? <= self.revision {
+            return Ok(false);
+        }
+        let mut relevant = false;
+        loop {
+            let changes = self.store.changes_since(self.revision, BATCH).await?;
+            let Some(last) = changes.last().map(|c| c.revision) else { break };
+            for c in &changes {
+                relevant |= self.apply(&c.kind, &c.id, c.op).await?;
+            }
+            self.revision = last;
+            if (changes.len() as i64) < BATCH {
+                break;
+            }
+        }
+        if relevant {
+            self.load_versions().await?;
+            self.rebuild();
+        }
+        Ok(relevant)
+    }
+
+    /// Mirrors one change; false for kinds the data plane does not serve (drafts).
+    async fn apply(&mut self, kind: &str, id: &str, op: ChangeOp) -> Result<bool, StoreError> {
+        let doc = match op {
+            ChangeOp::Put => self.store.get(kind, id).await?,
+            ChangeOp::Delete => None,
+        };
+        let s = &mut self.source;
+        match kind {
+            kinds::GROUP => set(&mut s.groups, id, doc.and_then(decode)),
+            kinds::ENV => set(&mut s.envs, id, doc.and_then(decode)),
+            kinds::ENV_VARIABLE => set(&mut s.variables, id, doc.and_then(decode)),
+            kinds::PUBLICATION => set(&mut s.publications, id, doc.and_then(decode)),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Polls until `stop` resolves.
+    pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut failing = false;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = stop.changed() => return,
+            }
+            match self.poll().await {
+                Ok(_) if failing => {
+                    tracing::info!("store reachable again; snapshot up to date");
+                    failing = false;
+                }
+                Ok(_) => {}
+                Err(e) if !failing => {
+                    tracing::error!(error = %e, "cannot read the store's changes; serving the last snapshot");
+                    failing = true;
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// Every document of a kind, by id (documents are stored under their resource's id).
+async fn load<T: DeserializeOwned>(store: &dyn Store, kind: &str) -> Result<std::collections::HashMap<String, T>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    for doc in store.list(kind, None).await? {
+        let id = doc.id.clone();
+        if let Some(v) = decode(doc) {
+            out.insert(id, v);
+        }
+    }
+    Ok(out)
+}
+
+fn set<T>(map: &mut std::collections::HashMap<String, T>, id: &str, value: Option<T>) {
+    match value {
+        Some(v) => {
+            map.insert(id.to_string(), v);
+        }
+        None => {
+            map.remove(id);
+        }
+    }
+}
