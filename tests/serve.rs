@@ -13,7 +13,7 @@ use common::Server;
 /// Runs `causeway serve` in `dir` without `CAUSEWAY_ADMIN_TOKEN`; returns the child and its admin address.
 fn serve_in(dir: &std::path::Path) -> (std::process::Child, String, String) {
     let mut child = Command::new(Server::binary())
-        .args(["serve", "--admin-listen", "127.0.0.1:0"])
+        .args(["serve", "--admin-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"])
         .current_dir(dir)
         .env_remove("CAUSEWAY_ADMIN_TOKEN")
         .env("CAUSEWAY_LOG", "info")

@@ -44,6 +44,8 @@ impl Backend {
 
 pub struct Server {
     pub admin: String,
+    /// The gateway's base URL (`http://127.0.0.1:PORT`).
+    pub gateway: String,
     pub data_dir: tempfile::TempDir,
     backend: Backend,
     extra: Vec<String>,
@@ -60,6 +62,7 @@ impl Server {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut s = Server {
             admin: String::new(),
+            gateway: String::new(),
             data_dir,
             backend,
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -81,6 +84,10 @@ impl Server {
             .arg(self.data_dir.path())
             .arg("--admin-listen")
             .arg("127.0.0.1:0")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--workers")
+            .arg("2")
             .arg("--store")
             .arg(self.backend.store_url(self.data_dir.path()))
             .args(&self.extra)
@@ -93,20 +100,31 @@ impl Server {
         let (tx, rx) = mpsc::channel();
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || {
-            let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && line.contains("admin API listening")
-                    && let Some(addr) = line.split("addr=").nth(1) {
-                        let _ = tx.send(addr.trim().to_string());
-                        sent = true;
+                for (what, marker) in [("gateway", "gateway listening"), ("admin", "admin API listening")] {
+                    if line.contains(marker)
+                        && let Some(addr) = line.split("addr=").nth(1)
+                    {
+                        let addr = addr.split_whitespace().next().unwrap_or_default().to_string();
+                        let _ = tx.send((what, addr));
                     }
+                }
                 if std::env::var_os("CAUSEWAY_TEST_SHOW_LOGS").is_some() {
                     eprintln!("[causeway] {line}");
                 }
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("causeway did not report its admin address");
-        self.admin = format!("http://{addr}");
+        // The gateway starts before the admin listener, so both are known once the admin is.
+        loop {
+            let (what, addr) = rx.recv_timeout(Duration::from_secs(60)).expect("causeway did not report its addresses");
+            match what {
+                "gateway" => self.gateway = format!("http://{addr}"),
+                _ => {
+                    self.admin = format!("http://{addr}");
+                    break;
+                }
+            }
+        }
         self.child = Some(child);
     }
 
@@ -216,5 +234,56 @@ pub fn assert_error(resp: &(u16, Value), status: u16, code: &str, field: Option<
     if let Some(f) = field {
         let msg = body["error_msg"].as_str().unwrap_or_default();
         assert!(msg.contains(&format!("parameterName:{f}.")), "field {f} not named in {msg:?}");
+    }
+}
+
+/// What a caller of the gateway sees.
+pub struct Called {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Called {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+}
+
+impl Server {
+    /// Calls the gateway as `host` with extra headers.
+    pub async fn call_gateway(&self, method: &str, host: &str, path: &str, headers: &[(&str, &str)]) -> Called {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, format!("{}{path}", self.gateway)).header("Host", host);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("gateway request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.text().await.expect("gateway body");
+        Called { status, headers, body }
+    }
+
+    /// Calls until `done` holds (the snapshot catches up within milliseconds), or panics after 5 s.
+    pub async fn eventually(&self, method: &str, host: &str, path: &str, headers: &[(&str, &str)], done: impl Fn(&Called) -> bool) -> Called {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let c = self.call_gateway(method, host, path, headers).await;
+            if done(&c) {
+                return c;
+            }
+            assert!(std::time::Instant::now() < deadline, "gateway never reached the expected state; last: {} {}", c.status, c.body);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The host name callers use for a group.
+    pub fn group_host(group_id: &str) -> String {
+        format!("{group_id}.apigw.localhost")
     }
 }

@@ -50,6 +50,9 @@ pub struct ServeArgs {
     /// Groups are served at <group_id>.<base-domain>.
     #[arg(long, env = "CAUSEWAY_BASE_DOMAIN", value_name = "DOMAIN")]
     pub base_domain: Option<String>,
+    /// Gateway worker threads (one listener and runtime each); default: one per core.
+    #[arg(long, env = "CAUSEWAY_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
 }
 
 /// The TOML file: the same names as the flags (with `_`), plus `[limits]`.
@@ -64,6 +67,7 @@ struct FileConfig {
     redis: Option<String>,
     role: Option<Role>,
     base_domain: Option<String>,
+    workers: Option<usize>,
     #[serde(default)]
     limits: Limits,
 }
@@ -79,6 +83,7 @@ pub struct Settings {
     pub redis: Option<String>,
     pub role: Role,
     pub base_domain: String,
+    pub workers: usize,
     pub limits: Limits,
 }
 
@@ -102,6 +107,11 @@ impl Settings {
         if !causeway_model::api::uri::is_hostname(&base_domain) {
             return Err(format!("base domain {base_domain:?} is not a valid host name"));
         }
+        let workers = match args.workers.or(file.workers) {
+            Some(0) => return Err("workers must be at least 1".into()),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
         let limits = file.limits;
         if limits.max_backend_timeout_ms == 0 || limits.max_backend_timeout_ms > BACKEND_TIMEOUT_CEILING_MS {
             return Err(format!("limits.max_backend_timeout_ms must be within 1..={BACKEND_TIMEOUT_CEILING_MS}"));
@@ -115,6 +125,7 @@ impl Settings {
             redis: args.redis.or(file.redis),
             role: args.role.or(file.role).unwrap_or(Role::All),
             base_domain,
+            workers,
             limits,
         })
     }

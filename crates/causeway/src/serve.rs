@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use causeway_admin::{AdminToken, Service, ServiceConfig};
+use causeway_gateway::{GatewayConfig, Watcher};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::config::{Role, Settings, redact};
 use crate::token;
@@ -26,34 +28,66 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     tracing::info!(
         role = ?settings.role,
         base_domain = %settings.base_domain,
-        gateway_listen = %settings.listen,
-        gateway_listen_tls = %settings.listen_tls,
+        tls_listen = %settings.listen_tls,
         redis = settings.redis.as_deref().map(redact).unwrap_or_default(),
         "settings"
     );
-    if settings.role == Role::Gateway {
-        return Err("the gateway role needs the data plane, which this version does not include yet; use --role all or admin".into());
-    }
-    let (token, source) = token::load_or_create(&settings.data_dir)?;
-    match source {
-        token::Source::Generated => println!(
-            "Admin token (stored in {}): {token}",
-            settings.data_dir.join(token::TOKEN_FILE).display()
-        ),
-        token::Source::File => tracing::info!(file = %settings.data_dir.join(token::TOKEN_FILE).display(), "admin token loaded"),
-        token::Source::Environment => tracing::info!("admin token taken from CAUSEWAY_ADMIN_TOKEN"),
-    }
+    let (stop, stopping) = watch::channel(false);
 
-    let listener = TcpListener::bind(settings.admin_listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.admin_listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(%addr, "admin API listening");
-    let app = causeway_admin::router(service, AdminToken(token.into()));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("admin listener failed: {e}"))?;
+    // The data plane: a snapshot of what is published, kept current by the watcher.
+    let gateway = if settings.role == Role::Admin {
+        None
+    } else {
+        let watcher = Watcher::start(store.clone(), settings.base_domain.clone())
+            .await
+            .map_err(|e| format!("cannot load published APIs: {e}"))?;
+        let config = GatewayConfig { listen: settings.listen, workers: settings.workers };
+        let gateway = causeway_gateway::server::start(&config, watcher.shared())
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        tokio::spawn(watcher.run(stopping.clone()));
+        Some(gateway)
+    };
+
+    let admin = if settings.role == Role::Gateway {
+        None
+    } else {
+        let (token, source) = token::load_or_create(&settings.data_dir)?;
+        match source {
+            token::Source::Generated => println!(
+                "Admin token (stored in {}): {token}",
+                settings.data_dir.join(token::TOKEN_FILE).display()
+            ),
+            token::Source::File => tracing::info!(file = %settings.data_dir.join(token::TOKEN_FILE).display(), "admin token loaded"),
+            token::Source::Environment => tracing::info!("admin token taken from CAUSEWAY_ADMIN_TOKEN"),
+        }
+        let listener = TcpListener::bind(settings.admin_listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.admin_listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(%addr, "admin API listening");
+        let app = causeway_admin::router(service, AdminToken(token.into()));
+        let mut stopping = stopping.clone();
+        Some(tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopping.changed().await;
+                })
+                .await
+        }))
+    };
+
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    if let Some(admin) = admin {
+        match admin.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
+            Err(e) => tracing::error!(error = %e, "admin listener task failed"),
+        }
+    }
+    if let Some(gateway) = gateway {
+        let _ = tokio::task::spawn_blocking(move || gateway.stop()).await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

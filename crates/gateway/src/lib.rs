@@ -1,7 +1,15 @@
 //! Causeway's data plane. The request path reads an immutable snapshot of
 //! everything published and never touches the store.
 
+pub mod body;
+pub mod pipeline;
+mod request_id;
+pub mod response;
 pub mod route;
 pub mod router;
+pub mod server;
 pub mod snapshot;
 pub mod watch;
+
+pub use server::{Gateway, GatewayConfig};
+pub use watch::Watcher;
