@@ -1,6 +1,8 @@
 //! Starts the real `causeway serve` binary on ephemeral ports and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod echo;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -2,6 +2,8 @@
 //! everything published and never touches the store.
 
 pub mod body;
+pub mod http_backend;
+pub mod params;
 pub mod pipeline;
 mod request_id;
 pub mod response;
@@ -9,6 +11,7 @@ pub mod route;
 pub mod router;
 pub mod server;
 pub mod snapshot;
+pub mod upstream;
 pub mod watch;
 
 pub use server::{Gateway, GatewayConfig};

@@ -3,23 +3,34 @@
 //!
 //! 1. request id and timer
 //! 2. group by Host, environment by `X-Stage`
-//! 3. route: method + path                        → APIG.0101
-//! 4. protocol (HTTP / HTTPS / BOTH)              → APIG.0607
-//! 5. backend call (MOCK)                         → the backend's answer
-//! 6. response headers: `X-Request-Id`, debug latency
+//! 3. route: method + path                         → APIG.0101
+//! 4. protocol (HTTP / HTTPS / BOTH)               → APIG.0607
+//! 5. input parameters: required, defaults, rules  → APIG.0201 (400)
+//! 6. backend call: MOCK answer, or the HTTP backend with mapped parameters
+//!    (413 body too large, 502 unavailable, 504 timeout)
+//! 7. response headers: `X-Request-Id`, `X-Apig-Latency` / `X-Apig-Upstream-Latency` in debug mode
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
-use http::{HeaderValue, Request, Response};
+use causeway_model::api::{ParamLocation, ReqProtocol};
+use http::{HeaderValue, Response};
+use http_body_util::Limited;
 use hyper::body::Incoming;
-use causeway_model::api::ReqProtocol;
 
 use crate::body::Body;
+use crate::http_backend::{CallContext, HttpTarget, SystemValue, is_hop_by_hop};
+use crate::params;
+use crate::request_id::{self, RequestId};
 use crate::response::{GatewayError, errors};
-use crate::route::{Backend, Route};
+use crate::route::{Backend, MockResponse, Route};
 use crate::snapshot::Snapshot;
+use crate::upstream;
+
+/// Largest request body passed to a backend (the cloud gateways' 12 MiB).
+pub const MAX_REQUEST_BODY: usize = 12 << 20;
 
 /// What the pipeline knows about the connection a request came on.
 #[derive(Debug)]
@@ -27,14 +38,32 @@ pub struct Conn {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub https: bool,
+    pub peer_ip: Box<str>,
+    pub local_ip: Box<str>,
+}
+
+impl Conn {
+    pub fn new(peer: SocketAddr, local: SocketAddr, https: bool) -> Self {
+        Self { peer, local, https, peer_ip: peer.ip().to_string().into(), local_ip: local.ip().to_string().into() }
+    }
+}
+
+/// This machine's name, for `$context.serverName`.
+fn server_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "causeway".into())
+    })
 }
 
 /// Serves one request from `snapshot`.
-pub async fn handle(req: Request<Incoming>, conn: &Conn, snapshot: Arc<Snapshot>) -> Response<Body> {
+pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Snapshot>) -> Response<Body> {
     let started = Instant::now();
-    let request_id = crate::request_id::next();
-    let debug = req.headers().get("x-apig-mode").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
-    let mut res = match serve(&req, conn, &snapshot) {
+    let request_id = request_id::next();
+    let (parts, body) = req.into_parts();
+    let debug = parts.headers.get("x-apig-mode").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
+    let mut upstream_latency = None;
+    let mut res = match serve(&parts, body, conn, &snapshot, &request_id, &mut upstream_latency).await {
         Ok(res) => res,
         Err(e) => e.render(request_id.as_str()),
     };
@@ -42,32 +71,67 @@ pub async fn handle(req: Request<Incoming>, conn: &Conn, snapshot: Arc<Snapshot>
     if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
         headers.insert("x-request-id", v);
     }
-    if debug && let Ok(v) = HeaderValue::from_str(&started.elapsed().as_millis().to_string()) {
-        headers.insert("x-apig-latency", v);
+    if debug {
+        headers.insert("x-apig-latency", HeaderValue::from(started.elapsed().as_millis() as u64));
+        if let Some(d) = upstream_latency {
+            headers.insert("x-apig-upstream-latency", HeaderValue::from(d.as_millis() as u64));
+        }
     }
     res
 }
 
-fn serve(req: &Request<Incoming>, conn: &Conn, snapshot: &Snapshot) -> Result<Response<Body>, GatewayError> {
-    let route = find_route(req, snapshot)?;
+async fn serve(
+    parts: &http::request::Parts,
+    body: Incoming,
+    conn: &Conn,
+    snapshot: &Snapshot,
+    request_id: &RequestId,
+    upstream_latency: &mut Option<Duration>,
+) -> Result<Response<Body>, GatewayError> {
+    let (route, stage) = find_route(parts, snapshot)?;
     check_protocol(&route, conn)?;
-    call_backend(&route)
+    match &route.backend {
+        Backend::Mock(m) => {
+            read_params(&route, parts)?;
+            Ok(mock(m))
+        }
+        Backend::Http(target) => {
+            let req = {
+                let segments = path_segments(&route, parts);
+                let values = params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers)?;
+                check_length(parts)?;
+                let system = |v: SystemValue| system_value(v, &route, stage, conn, request_id);
+                let ctx = CallContext {
+                    parts,
+                    inputs: &route.inputs,
+                    values: &values,
+                    remainder: remainder(&route, parts.uri.path()),
+                    system: &system,
+                    peer_ip: &conn.peer_ip,
+                    https: conn.https,
+                    local_port: conn.local.port(),
+                };
+                target.build(&ctx, Limited::new(body, MAX_REQUEST_BODY))?
+            };
+            call_http(target, req, upstream_latency).await
+        }
+        Backend::Unservable(why) => Err(errors::BACKEND_NOT_SERVED.with_message(why.clone())),
+    }
 }
 
 /// Stages 2 and 3: group by Host, environment by `X-Stage`, then method and path.
-fn find_route(req: &Request<Incoming>, snapshot: &Snapshot) -> Result<Arc<Route>, GatewayError> {
-    let host = req
-        .headers()
+fn find_route<'s>(parts: &http::request::Parts, snapshot: &'s Snapshot) -> Result<(Arc<Route>, &'s str), GatewayError> {
+    let host = parts
+        .headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().host())
+        .or_else(|| parts.uri.host())
         .unwrap_or_default();
-    let host = strip_port(host);
-    let group = snapshot.group(host).ok_or(errors::NOT_FOUND)?;
-    let stage = req.headers().get("x-stage").and_then(|v| v.to_str().ok());
+    let group = snapshot.group(strip_port(host)).ok_or(errors::NOT_FOUND)?;
+    let stage = parts.headers.get("x-stage").and_then(|v| v.to_str().ok());
     let env = group.env(stage).ok_or(errors::NOT_FOUND)?;
-    let (route, _) = env.find(req.method(), req.uri().path()).ok_or(errors::NOT_FOUND)?;
-    Ok(route.clone())
+    let (route, _) = env.find(&parts.method, parts.uri.path()).ok_or(errors::NOT_FOUND)?;
+    Ok((route.clone(), &env.env_name))
 }
 
 fn strip_port(host: &str) -> &str {
@@ -88,19 +152,76 @@ fn check_protocol(route: &Route, conn: &Conn) -> Result<(), GatewayError> {
     })
 }
 
-/// Stage 5: the backend.
-fn call_backend(route: &Route) -> Result<Response<Body>, GatewayError> {
-    match &route.backend {
-        Backend::Mock(m) => {
-            let mut res = Response::new(Body::full(m.body.clone()));
-            *res.status_mut() = m.status;
-            *res.headers_mut() = m.headers.clone();
-            Ok(res)
-        }
-        Backend::Unsupported(kind) => {
-            Err(errors::BACKEND_NOT_SERVED.with_message(format!("{kind} backends are not served by this version of Causeway")))
+/// Path segments, when some parameter is read from the path.
+fn path_segments<'p>(route: &Route, parts: &'p http::request::Parts) -> Vec<&'p str> {
+    if route.inputs.iter().any(|p| p.location == ParamLocation::Path) {
+        parts.uri.path().trim_start_matches('/').split('/').collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Stage 5 for backends that take no mapped request: parameters are still enforced.
+fn read_params(route: &Route, parts: &http::request::Parts) -> Result<(), GatewayError> {
+    if route.inputs.is_empty() {
+        return Ok(());
+    }
+    let segments = path_segments(route, parts);
+    params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers).map(|_| ())
+}
+
+/// For SWA routes: the path after the prefix (`a/b` of `/files/a/b` under `/files`).
+fn remainder<'p>(route: &Route, path: &'p str) -> Option<&'p str> {
+    let n = route.prefix_segments?;
+    let mut rest = path.strip_prefix('/')?;
+    for _ in 0..n {
+        match rest.find('/') {
+            Some(i) => rest = &rest[i + 1..],
+            None => return None,
         }
     }
+    Some(rest)
+}
+
+fn check_length(parts: &http::request::Parts) -> Result<(), GatewayError> {
+    let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) { Err(errors::BODY_TOO_LARGE) } else { Ok(()) }
+}
+
+fn system_value<'a>(v: SystemValue, route: &'a Route, stage: &'a str, conn: &'a Conn, request_id: &'a RequestId) -> Cow<'a, str> {
+    match v {
+        SystemValue::SourceIp => Cow::Borrowed(&conn.peer_ip),
+        SystemValue::Stage => Cow::Borrowed(stage),
+        SystemValue::ApiId => Cow::Borrowed(&route.def().id),
+        SystemValue::ApiName => Cow::Borrowed(&route.def().name),
+        SystemValue::RequestId => Cow::Owned(request_id.as_str().to_string()),
+        SystemValue::ServerAddr => Cow::Borrowed(&conn.local_ip),
+        SystemValue::ServerName => Cow::Borrowed(server_name()),
+        SystemValue::HandleTime => Cow::Owned(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()).to_string(),
+        ),
+        SystemValue::AppId | SystemValue::AppName | SystemValue::Empty => Cow::Borrowed(""),
+    }
+}
+
+fn mock(m: &MockResponse) -> Response<Body> {
+    let mut res = Response::new(Body::full(m.body.clone()));
+    *res.status_mut() = m.status;
+    *res.headers_mut() = m.headers.clone();
+    res
+}
+
+/// Stage 6 for HTTP backends: send, then stream the answer back.
+async fn call_http(target: &HttpTarget, req: http::Request<upstream::UpBody>, latency: &mut Option<Duration>) -> Result<Response<Body>, GatewayError> {
+    let sent = Instant::now();
+    let res = upstream::send(&target.host, target.port, req, target.timeout).await?;
+    *latency = Some(sent.elapsed());
+    let (mut parts, body) = res.into_parts();
+    let hop: Vec<_> = parts.headers.keys().filter(|k| is_hop_by_hop(k)).cloned().collect();
+    for k in hop {
+        parts.headers.remove(k);
+    }
+    Ok(Response::from_parts(parts, Body::Stream(body)))
 }
 
 #[cfg(test)]

@@ -127,6 +127,12 @@ pub mod errors {
         GatewayError::new(Default4xx, 400, "APIG.0607", "The following protocol is supported: HTTPS");
     pub const HTTP_ONLY: GatewayError =
         GatewayError::new(Default4xx, 400, "APIG.0607", "The following protocol is supported: HTTP");
+    pub const BAD_PARAMETER: GatewayError =
+        GatewayError::new(RequestParametersFailure, 400, "APIG.0201", "Invalid request parameters");
+    pub const BODY_TOO_LARGE: GatewayError = GatewayError::new(Default4xx, 413, "APIG.0201", "Request entity too large");
+    pub const BACKEND_UNAVAILABLE: GatewayError =
+        GatewayError::new(BackendUnavailable, 502, "APIG.0201", "Backend unavailable");
+    pub const BACKEND_TIMEOUT: GatewayError = GatewayError::new(BackendTimeout, 504, "APIG.0203", "Backend timeout");
     pub const BACKEND_NOT_SERVED: GatewayError =
         GatewayError::new(Default5xx, 500, "APIG.0105", "The backend configuration of the API cannot be served");
 }

@@ -9,6 +9,9 @@ use causeway_model::api::{Api, BackendType, MatchMode, ReqProtocol, mock_headers
 use causeway_model::publish::{ApiVersion, Publication};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use crate::http_backend::{HttpTarget, compile_params};
+use crate::params::InputParam;
+
 /// A canned answer (the MOCK backend or a mock policy).
 #[derive(Debug, Clone)]
 pub struct MockResponse {
@@ -37,11 +40,13 @@ impl MockResponse {
 }
 
 /// What the route calls.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Backend {
     Mock(MockResponse),
-    /// Backends this version of the gateway does not serve yet.
-    Unsupported(BackendType),
+    Http(HttpTarget),
+    /// A definition this gateway cannot serve (a backend kind it does not have
+    /// yet, or a variable with no value); requests get `APIG.0105` saying why.
+    Unservable(String),
 }
 
 /// One published API, ready to serve.
@@ -50,26 +55,58 @@ pub struct Route {
     pub publish_id: String,
     pub version_id: String,
     pub api: Arc<ApiVersion>,
-    /// Segment index → name of each `{param}` of the frontend path.
-    pub path_params: Vec<(usize, Box<str>)>,
+    /// The declared input parameters.
+    pub inputs: Vec<InputParam>,
+    /// For SWA routes, how many path segments the prefix has.
+    pub prefix_segments: Option<usize>,
     pub backend: Backend,
 }
 
 impl Route {
-    pub fn compile(publication: &Publication, version: Arc<ApiVersion>, _variables: &HashMap<String, String>) -> Self {
+    pub fn compile(publication: &Publication, version: Arc<ApiVersion>, variables: &HashMap<String, String>) -> Self {
         let api: &Api = &version.api;
-        let path_params = api
-            .req_uri
-            .trim_start_matches('/')
-            .split('/')
-            .enumerate()
-            .filter_map(|(i, seg)| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')).map(|name| (i, name.into())))
-            .collect();
-        let backend = match (api.backend_type, &api.mock_info) {
-            (BackendType::Mock, Some(m)) => Backend::Mock(MockResponse::compile(m.status_code, m.header.as_deref(), m.result_content.as_deref())),
-            (other, _) => Backend::Unsupported(other),
+        let inputs: Vec<InputParam> = api.req_params.iter().map(|p| InputParam::compile(p, &api.req_uri)).collect();
+        let input_names: Vec<String> = api.req_params.iter().map(|p| p.name.clone()).collect();
+        let prefix_segments = (api.match_mode == MatchMode::Swa).then(|| {
+            let trimmed = api.req_uri.trim_end_matches('/');
+            if trimmed.is_empty() { 0 } else { trimmed.trim_start_matches('/').split('/').count() }
+        });
+        let backend = match api.backend_type {
+            BackendType::Mock => match &api.mock_info {
+                Some(m) => Backend::Mock(MockResponse::compile(m.status_code, m.header.as_deref(), m.result_content.as_deref())),
+                None => Backend::Unservable("the MOCK backend has no definition".into()),
+            },
+            BackendType::Http => match &api.backend_api {
+                Some(b) if b.vpc_status == 1 => Backend::Unservable("load-balance channels are not served by this version of Causeway".into()),
+                Some(b) => {
+                    let params = compile_params(&api.backend_params, &[], &input_names);
+                    let target = HttpTarget::compile(
+                        b.url_domain.as_deref().unwrap_or_default(),
+                        b.req_protocol,
+                        b.req_method,
+                        &b.req_uri,
+                        b.timeout,
+                        params,
+                        variables,
+                    );
+                    match target {
+                        Ok(t) if t.https => Backend::Unservable("HTTPS backends are not served by this version of Causeway".into()),
+                        Ok(t) => Backend::Http(t),
+                        Err(e) => Backend::Unservable(e),
+                    }
+                }
+                None => Backend::Unservable("the HTTP backend has no definition".into()),
+            },
+            BackendType::Function => Backend::Unservable("FUNCTION backends are not served by this version of Causeway".into()),
         };
-        Self { publish_id: publication.publish_id.clone(), version_id: version.version_id.clone(), path_params, backend, api: version }
+        Self {
+            publish_id: publication.publish_id.clone(),
+            version_id: version.version_id.clone(),
+            inputs,
+            prefix_segments,
+            backend,
+            api: version,
+        }
     }
 
     pub fn def(&self) -> &Api {

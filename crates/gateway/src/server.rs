@@ -116,7 +116,7 @@ async fn worker(listener: std::net::TcpListener, shared: Shared, mut stop: watch
 async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared, mut stop: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(peer);
-    let conn = Arc::new(Conn { peer, local, https: false });
+    let conn = Arc::new(Conn::new(peer, local, false));
     let service = service_fn(move |req| {
         let conn = conn.clone();
         let snapshot = shared.load_full();

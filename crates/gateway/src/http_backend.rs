@@ -1,0 +1,404 @@
+//! HTTP backends: the target compiled from the definition (variables
+//! substituted, parameters resolved to indexes), and the backend request
+//! built from a caller's request: method, mapped path, query and headers,
+//! forwarding headers, the streamed body.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use causeway_model::api::{BackendParam, BackendProtocol, Method, ParamLocation, ParamOrigin};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Request};
+
+use crate::params::{InputParam, query_pairs};
+use crate::response::{GatewayError, errors};
+use crate::upstream::UpBody;
+
+#[derive(Debug)]
+pub enum PathPart {
+    Literal(Box<str>),
+    /// A `{name}` filled by the PATH backend parameter of that name.
+    Param(Box<str>),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum SystemValue {
+    SourceIp,
+    Stage,
+    ApiId,
+    ApiName,
+    AppId,
+    AppName,
+    RequestId,
+    ServerAddr,
+    ServerName,
+    HandleTime,
+    /// Values that exist only with features not present (provider app, authorizer context).
+    Empty,
+}
+
+#[derive(Debug)]
+pub enum Source {
+    /// Index of the input parameter.
+    Request(usize),
+    Constant(Box<str>),
+    System(SystemValue),
+}
+
+#[derive(Debug)]
+pub struct MappedParam {
+    pub location: ParamLocation,
+    pub name: Box<str>,
+    pub header: Option<HeaderName>,
+    pub source: Source,
+}
+
+/// One HTTP backend (the default one or a policy's).
+#[derive(Debug)]
+pub struct HttpTarget {
+    pub https: bool,
+    pub host: Box<str>,
+    pub port: u16,
+    /// `None` for `ANY`: the caller's method passes through.
+    pub method: Option<http::Method>,
+    pub path: Vec<PathPart>,
+    pub timeout: Duration,
+    pub params: Vec<MappedParam>,
+}
+
+/// Replaces `#name#` references with their values in the environment.
+pub fn substitute(s: &str, vars: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find('#') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let end = after.find('#').ok_or_else(|| format!("unclosed variable in {s}"))?;
+        let name = &after[..end];
+        out.push_str(vars.get(name).ok_or_else(|| format!("variable #{name}# has no value in this environment"))?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn system_value(name: &str) -> SystemValue {
+    match name {
+        "$context.sourceIp" => SystemValue::SourceIp,
+        "$context.stage" => SystemValue::Stage,
+        "$context.apiId" => SystemValue::ApiId,
+        "$context.apiName" => SystemValue::ApiName,
+        "$context.appId" => SystemValue::AppId,
+        "$context.appName" => SystemValue::AppName,
+        "$context.requestId" => SystemValue::RequestId,
+        "$context.serverAddr" => SystemValue::ServerAddr,
+        "$context.serverName" => SystemValue::ServerName,
+        "$context.handleTime" => SystemValue::HandleTime,
+        _ => SystemValue::Empty,
+    }
+}
+
+/// Backend parameters: the API's, with a policy's replacing any of the same location and name.
+pub fn compile_params(api: &[BackendParam], policy: &[BackendParam], input_names: &[String]) -> Vec<MappedParam> {
+    let overridden = |p: &BackendParam| policy.iter().any(|q| q.location == p.location && q.name.eq_ignore_ascii_case(&p.name));
+    api.iter()
+        .filter(|p| !overridden(p))
+        .chain(policy.iter())
+        .filter_map(|p| {
+            let source = match p.origin {
+                ParamOrigin::Request => Source::Request(input_names.iter().position(|n| *n == p.value)?),
+                ParamOrigin::Constant => Source::Constant(p.value.as_str().into()),
+                ParamOrigin::System => Source::System(system_value(&p.value)),
+            };
+            Some(MappedParam {
+                location: p.location,
+                name: p.name.as_str().into(),
+                header: match p.location {
+                    ParamLocation::Header => HeaderName::from_bytes(p.name.as_bytes()).ok(),
+                    _ => None,
+                },
+                source,
+            })
+        })
+        .collect()
+}
+
+impl HttpTarget {
+    #[allow(clippy::too_many_arguments)]
+    pub fn compile(
+        url_domain: &str,
+        protocol: BackendProtocol,
+        method: Method,
+        req_uri: &str,
+        timeout_ms: u32,
+        params: Vec<MappedParam>,
+        vars: &HashMap<String, String>,
+    ) -> Result<Self, String> {
+        let https = protocol == BackendProtocol::Https;
+        let address = substitute(url_domain, vars)?;
+        let (host, port) = split_address(&address, if https { 443 } else { 80 })?;
+        let path = substitute(req_uri, vars)?;
+        let parts = split_path(&path);
+        Ok(Self {
+            https,
+            host: host.into(),
+            port,
+            method: match method {
+                Method::Any => None,
+                m => http::Method::from_bytes(m.as_str().as_bytes()).ok(),
+            },
+            path: parts,
+            timeout: Duration::from_millis(u64::from(timeout_ms)),
+            params,
+        })
+    }
+}
+
+fn split_address(address: &str, default_port: u16) -> Result<(String, u16), String> {
+    let bad = || format!("backend address {address:?} is not host[:port]");
+    if let Some(rest) = address.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None if after.is_empty() => default_port,
+            None => return Err(bad()),
+        };
+        return Ok((host.to_string(), port));
+    }
+    match address.rsplit_once(':') {
+        Some((host, port)) => Ok((host.to_string(), port.parse().map_err(|_| bad())?)),
+        None => Ok((address.to_string(), default_port)),
+    }
+}
+
+fn split_path(path: &str) -> Vec<PathPart> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            literal.push('/');
+        }
+        match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => {
+                parts.push(PathPart::Literal(std::mem::take(&mut literal).into()));
+                parts.push(PathPart::Param(name.into()));
+            }
+            None => literal.push_str(seg),
+        }
+    }
+    if !literal.is_empty() {
+        parts.push(PathPart::Literal(literal.into()));
+    }
+    parts
+}
+
+/// Percent-encodes for a path segment (RFC 3986 pchar stays).
+pub fn encode_path(out: &mut String, v: &str) {
+    encode(out, v, |b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b));
+}
+
+/// Percent-encodes for a query key or value.
+pub fn encode_query(out: &mut String, v: &str) {
+    encode(out, v, |b| b.is_ascii_alphanumeric() || b"-._~!$'()*,;:@/?".contains(&b));
+}
+
+fn encode(out: &mut String, v: &str, keep: impl Fn(u8) -> bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in v.as_bytes() {
+        if keep(b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+}
+
+/// Headers that describe one hop and are never forwarded.
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection" | "keep-alive" | "proxy-connection" | "proxy-authenticate" | "proxy-authorization" | "te" | "trailer"
+            | "transfer-encoding" | "upgrade"
+    )
+}
+
+/// Everything a backend request is built from.
+pub struct CallContext<'a> {
+    pub parts: &'a http::request::Parts,
+    pub inputs: &'a [InputParam],
+    pub values: &'a [Option<Cow<'a, str>>],
+    /// For SWA routes: the path after the matched prefix (`a/b` of `/files/a/b`), if any.
+    pub remainder: Option<&'a str>,
+    pub system: &'a dyn Fn(SystemValue) -> Cow<'a, str>,
+    pub peer_ip: &'a str,
+    pub https: bool,
+    pub local_port: u16,
+}
+
+impl HttpTarget {
+    fn value<'s>(&'s self, p: &'s MappedParam, ctx: &'s CallContext<'_>) -> Option<Cow<'s, str>> {
+        match &p.source {
+            Source::Request(i) => ctx.values.get(*i).and_then(|v| v.as_deref()).map(Cow::Borrowed),
+            Source::Constant(c) => Some(Cow::Borrowed(c)),
+            Source::System(s) => Some((ctx.system)(*s)),
+        }
+    }
+
+    /// Builds the backend request.
+    pub fn build(&self, ctx: &CallContext<'_>, body: UpBody) -> Result<Request<UpBody>, GatewayError> {
+        let mut uri = String::with_capacity(64);
+        for part in &self.path {
+            match part {
+                PathPart::Literal(s) => uri.push_str(s),
+                PathPart::Param(name) => {
+                    let mapped = self.params.iter().find(|p| p.location == ParamLocation::Path && p.name == *name);
+                    if let Some(v) = mapped.and_then(|p| self.value(p, ctx)) {
+                        encode_path(&mut uri, &v);
+                    }
+                }
+            }
+        }
+        if let Some(rest) = ctx.remainder {
+            if !uri.ends_with('/') {
+                uri.push('/');
+            }
+            uri.push_str(rest);
+        }
+        self.build_query(ctx, &mut uri);
+
+        let uri = http::Uri::try_from(uri).map_err(|_| errors::BAD_PARAMETER.with_message("The request cannot be mapped to a valid backend URI".into()))?;
+        let mut req = Request::new(body);
+        *req.method_mut() = self.method.clone().unwrap_or_else(|| ctx.parts.method.clone());
+        *req.uri_mut() = uri;
+        self.build_headers(ctx, req.headers_mut());
+        Ok(req)
+    }
+
+    fn build_query(&self, ctx: &CallContext<'_>, uri: &mut String) {
+        let mut first = true;
+        let mut sep = |uri: &mut String| {
+            uri.push(if first { '?' } else { '&' });
+            first = false;
+        };
+        let query = ctx.parts.uri.query().unwrap_or_default();
+        let mapped = |k: &str| self.params.iter().any(|p| p.location == ParamLocation::Query && &*p.name == k);
+        for (k, v) in query_pairs(query) {
+            let held_back = ctx.inputs.iter().any(|p| p.location == ParamLocation::Query && &*p.name == k && !p.pass_through);
+            if held_back || mapped(k) {
+                continue;
+            }
+            sep(uri);
+            uri.push_str(k);
+            if !v.is_empty() {
+                uri.push('=');
+                uri.push_str(v);
+            }
+        }
+        // Defaults of pass-through parameters the caller left out.
+        for (p, v) in ctx.inputs.iter().zip(ctx.values) {
+            if p.location == ParamLocation::Query && p.pass_through && !mapped(&p.name)
+                && let Some(v) = v
+                && !query_pairs(query).any(|(k, _)| k == &*p.name)
+            {
+                sep(uri);
+                encode_query(uri, &p.name);
+                uri.push('=');
+                encode_query(uri, v);
+            }
+        }
+        for p in self.params.iter().filter(|p| p.location == ParamLocation::Query) {
+            if let Some(v) = self.value(p, ctx) {
+                sep(uri);
+                encode_query(uri, &p.name);
+                uri.push('=');
+                encode_query(uri, &v);
+            }
+        }
+    }
+
+    fn build_headers(&self, ctx: &CallContext<'_>, headers: &mut HeaderMap) {
+        let incoming = &ctx.parts.headers;
+        headers.reserve(incoming.len() + 6);
+        for (name, value) in incoming {
+            if is_hop_by_hop(name) {
+                continue;
+            }
+            let held_back = ctx.inputs.iter().any(|p| p.header.as_ref() == Some(name) && !p.pass_through);
+            if !held_back {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        for (p, v) in ctx.inputs.iter().zip(ctx.values) {
+            if let (Some(h), Some(v)) = (&p.header, v)
+                && p.pass_through
+                && !incoming.contains_key(h)
+                && let Ok(v) = HeaderValue::from_str(v)
+            {
+                headers.insert(h.clone(), v);
+            }
+        }
+        for p in &self.params {
+            if let (Some(h), Some(v)) = (&p.header, self.value(p, ctx))
+                && let Ok(v) = HeaderValue::from_str(&v)
+            {
+                headers.insert(h.clone(), v);
+            }
+        }
+        if !headers.contains_key(header::HOST)
+            && let Some(Ok(host)) = ctx.parts.uri.authority().map(|a| HeaderValue::from_str(a.as_str()))
+        {
+            headers.insert(header::HOST, host);
+        }
+        let original_host = headers.get(header::HOST).cloned();
+        let xff = match incoming.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            Some(prior) => format!("{prior}, {}", ctx.peer_ip),
+            None => ctx.peer_ip.to_string(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&xff) {
+            headers.insert("x-forwarded-for", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(ctx.peer_ip) {
+            headers.insert("x-real-ip", v);
+        }
+        headers.insert("x-forwarded-proto", HeaderValue::from_static(if ctx.https { "https" } else { "http" }));
+        headers.insert("x-forwarded-port", HeaderValue::from(ctx.local_port));
+        if let Some(h) = original_host {
+            headers.insert("x-forwarded-host", h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_substituted() {
+        let vars = HashMap::from([("host".to_string(), "10.0.0.1".to_string()), ("p".to_string(), "v2".to_string())]);
+        assert_eq!(substitute("#host#:8080", &vars).unwrap(), "10.0.0.1:8080");
+        assert_eq!(substitute("/#p#/x/#p#", &vars).unwrap(), "/v2/x/v2");
+        assert!(substitute("#missing#", &vars).unwrap_err().contains("#missing#"));
+    }
+
+    #[test]
+    fn addresses_and_paths() {
+        assert_eq!(split_address("a.b:81", 80).unwrap(), ("a.b".into(), 81));
+        assert_eq!(split_address("a.b", 443).unwrap(), ("a.b".into(), 443));
+        assert_eq!(split_address("[::1]:9", 80).unwrap(), ("::1".into(), 9));
+        let parts = split_path("/v1/orders/{oid}/items");
+        assert!(matches!(&parts[..], [PathPart::Literal(a), PathPart::Param(p), PathPart::Literal(b)] if &**a == "/v1/orders/" && &**p == "oid" && &**b == "/items"));
+    }
+
+    #[test]
+    fn encoding() {
+        let mut s = String::new();
+        encode_path(&mut s, "a b/c");
+        assert_eq!(s, "a%20b%2Fc");
+        let mut s = String::new();
+        encode_query(&mut s, "x=1&y");
+        assert_eq!(s, "x%3D1%26y");
+    }
+}

@@ -1,0 +1,112 @@
+//! Upstream HTTP/1.1 connections: a pool per worker thread of hyper
+//! `SendRequest` handles keyed by backend address. No lock is shared between
+//! requests; a connection is reused once its previous response has been read.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use http::{Request, Response};
+use http_body_util::Limited;
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::response::{GatewayError, errors};
+
+/// The request body sent upstream: the caller's, streamed, with a size limit.
+pub type UpBody = Limited<Incoming>;
+type Sender = SendRequest<UpBody>;
+
+/// Idle connections kept per backend address and thread.
+const MAX_IDLE: usize = 256;
+
+/// Idle connections by backend host and port.
+type Idle = HashMap<(Box<str>, u16), Vec<Sender>>;
+
+thread_local! {
+    static POOL: RefCell<Idle> = RefCell::new(HashMap::new());
+}
+
+/// A pooled connection that can take a request now.
+fn take_ready(host: &str, port: u16) -> Option<Sender> {
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let idle = pool.get_mut(&(host.into(), port))?;
+        idle.retain(|s| !s.is_closed());
+        let i = idle.iter().rposition(|s| s.is_ready())?;
+        Some(idle.swap_remove(i))
+    })
+}
+
+fn give_back(host: &str, port: u16, sender: Sender) {
+    if sender.is_closed() {
+        return;
+    }
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let idle = pool.entry((host.into(), port)).or_default();
+        if idle.len() < MAX_IDLE {
+            idle.push(sender);
+        }
+    });
+}
+
+async fn connect(host: &str, port: u16) -> Result<Sender, GatewayError> {
+    let stream = TcpStream::connect((host, port)).await.map_err(|e| {
+        errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: cannot connect to {host}:{port}: {e}"))
+    })?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::Builder::new()
+        .writev(false)
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "upstream connection ended");
+        }
+    });
+    Ok(sender)
+}
+
+/// Sends `req` to `host:port` and waits for the response headers, within `timeout`.
+pub async fn send(host: &str, port: u16, req: Request<UpBody>, timeout: Duration) -> Result<Response<Incoming>, GatewayError> {
+    let attempt = async {
+        let mut req = req;
+        // A pooled connection the backend has closed meanwhile gives the request
+        // back unsent; then a fresh connection gets it.
+        if let Some(mut sender) = take_ready(host, port) {
+            match sender.try_send_request(req).await {
+                Ok(res) => {
+                    give_back(host, port, sender);
+                    return Ok(res);
+                }
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => req = unsent,
+                    None => return Err(send_error(e.into_error())),
+                },
+            }
+        }
+        let mut sender = connect(host, port).await?;
+        let res = sender.send_request(req).await.map_err(send_error)?;
+        give_back(host, port, sender);
+        Ok(res)
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err(errors::BACKEND_TIMEOUT),
+    }
+}
+
+fn send_error(e: hyper::Error) -> GatewayError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return errors::BODY_TOO_LARGE;
+        }
+        source = s.source();
+    }
+    errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}"))
+}

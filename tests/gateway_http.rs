@@ -1,0 +1,204 @@
+//! HTTP backends end to end: a real backend that echoes what it receives,
+//! parameter mapping, pass-through, variables per environment, errors.
+
+mod common;
+
+use common::echo::{self, Echo};
+use common::{Server, assert_error};
+use serde_json::{Value, json};
+
+const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
+
+async fn publish(server: &Server, body: &Value, env: &str) -> String {
+    let (status, api) = server.post("/apis", body).await;
+    assert_eq!(status, 201, "{api}");
+    let id = api["id"].as_str().unwrap().to_string();
+    let (status, p) = server.post(&format!("/apis/publish/{id}"), &json!({"env_id": env})).await;
+    assert_eq!(status, 201, "{p}");
+    id
+}
+
+async fn variable(server: &Server, group: &str, env: &str, name: &str, value: &str) {
+    let (status, v) = server.post("/env-variables", &json!({"group_id": group, "env_id": env, "variable_name": name, "variable_value": value})).await;
+    assert_eq!(status, 201, "{v}");
+}
+
+fn http_api(group: &str, name: &str, method: &str, path: &str, backend: Value) -> Value {
+    json!({
+      "group_id": group, "name": name, "type": 1, "req_protocol": "HTTP", "req_method": method, "req_uri": path,
+      "auth_type": "NONE", "backend_type": "HTTP", "backend_api": backend
+    })
+}
+
+#[tokio::test]
+async fn the_backend_sees_exactly_the_mapped_request() {
+    let echo = Echo::start().await;
+    let server = Server::start().await;
+    let g = server.group("mapping").await;
+    let host = Server::group_host(&g);
+    variable(&server, &g, RELEASE, "backend_host", &echo.address()).await;
+    variable(&server, &g, RELEASE, "api_version", "v1").await;
+    let mut api = http_api(&g, "get_order", "GET", "/orders/{id}", json!({
+        "url_domain": "#backend_host#", "req_protocol": "HTTP", "req_method": "GET",
+        "req_uri": "/#api_version#/orders/{oid}", "timeout": 3000
+    }));
+    api["req_params"] = json!([
+        {"name": "id", "type": "STRING", "location": "PATH"},
+        {"name": "q", "type": "NUMBER", "location": "QUERY", "required": 1, "valid_enable": 1, "min_num": 1, "max_num": 100},
+        {"name": "lang", "type": "STRING", "location": "HEADER", "default_value": "en", "pass_through": 2, "valid_enable": 1, "enumerations": "en,fr,de"},
+        {"name": "token", "type": "STRING", "location": "QUERY", "pass_through": 2},
+        {"name": "size", "type": "STRING", "location": "QUERY", "default_value": "10"}
+    ]);
+    api["backend_params"] = json!([
+        {"name": "oid", "location": "PATH", "origin": "REQUEST", "value": "id"},
+        {"name": "page", "location": "QUERY", "origin": "REQUEST", "value": "q"},
+        {"name": "X-Lang", "location": "HEADER", "origin": "REQUEST", "value": "lang"},
+        {"name": "tok", "location": "HEADER", "origin": "REQUEST", "value": "token"},
+        {"name": "X-Const", "location": "HEADER", "origin": "CONSTANT", "value": "c1"},
+        {"name": "X-Src", "location": "HEADER", "origin": "SYSTEM", "value": "$context.sourceIp"},
+        {"name": "X-Stage-Name", "location": "HEADER", "origin": "SYSTEM", "value": "$context.stage"},
+        {"name": "X-Api", "location": "HEADER", "origin": "SYSTEM", "value": "$context.apiName"},
+        {"name": "rid", "location": "QUERY", "origin": "SYSTEM", "value": "$context.requestId"}
+    ]);
+    publish(&server, &api, RELEASE).await;
+
+    let path = "/orders/a%20b?q=7&token=secret&extra=1";
+    let c = server.eventually("GET", &host, path, &[("lang", "fr"), ("X-Custom", "keep"), ("Connection", "keep-alive")], |c| c.status == 200).await;
+    let seen = c.json();
+    assert_eq!(c.header("x-backend"), "echo", "the backend's headers come back");
+    assert_eq!(seen["method"], "GET");
+    assert_eq!(seen["path"], "/v1/orders/a%20b", "variables substituted, {{oid}} filled and encoded");
+    let q = echo::query(&seen);
+    let has = |k: &str, v: &str| q.iter().any(|(a, b)| a == k && b == v);
+    assert!(has("extra", "1"), "undeclared query parameters pass through: {q:?}");
+    assert!(has("q", "7"), "declared ones pass through by default: {q:?}");
+    assert!(has("page", "7"), "and are mapped: {q:?}");
+    assert!(has("size", "10"), "defaults of pass-through parameters are added: {q:?}");
+    assert!(!q.iter().any(|(k, _)| k == "token"), "pass_through 2 holds a parameter back: {q:?}");
+    assert!(has("rid", c.header("x-request-id")), "the request id reaches the backend: {q:?}");
+    assert_eq!(echo::header(&seen, "tok"), Some("secret"), "held-back parameters can still be mapped");
+    assert_eq!(echo::header(&seen, "x-lang"), Some("fr"));
+    assert_eq!(echo::header(&seen, "lang"), None);
+    assert_eq!(echo::header(&seen, "x-const"), Some("c1"));
+    assert_eq!(echo::header(&seen, "x-src"), Some("127.0.0.1"));
+    assert_eq!(echo::header(&seen, "x-stage-name"), Some("RELEASE"));
+    assert_eq!(echo::header(&seen, "x-api"), Some("get_order"));
+    assert_eq!(echo::header(&seen, "x-custom"), Some("keep"));
+    assert_eq!(echo::header(&seen, "host"), Some(host.as_str()), "the caller's Host is kept");
+    assert_eq!(echo::header(&seen, "x-forwarded-host"), Some(host.as_str()));
+    assert_eq!(echo::header(&seen, "x-forwarded-for"), Some("127.0.0.1"));
+    assert_eq!(echo::header(&seen, "x-real-ip"), Some("127.0.0.1"));
+    assert_eq!(echo::header(&seen, "x-forwarded-proto"), Some("http"));
+    assert_eq!(echo::header(&seen, "connection"), None, "hop-by-hop headers stop at the gateway");
+
+    // A default applies when the header is absent; a forwarded-for chain is extended.
+    let c = server.call_gateway("GET", &host, "/orders/1?q=100", &[("X-Forwarded-For", "203.0.113.9")]).await;
+    let seen = c.json();
+    assert_eq!(echo::header(&seen, "x-lang"), Some("en"));
+    assert_eq!(echo::header(&seen, "x-forwarded-for"), Some("203.0.113.9, 127.0.0.1"));
+
+    // Parameter rules.
+    for (path, headers, param) in [
+        ("/orders/1", vec![], "q"),
+        ("/orders/1?q=0", vec![], "q"),
+        ("/orders/1?q=101", vec![], "q"),
+        ("/orders/1?q=seven", vec![], "q"),
+        ("/orders/1?q=5", vec![("lang", "it")], "lang"),
+    ] {
+        let c = server.call_gateway("GET", &host, path, &headers).await;
+        assert_eq!(c.status, 400, "{path}: {}", c.body);
+        let body = c.json();
+        assert_eq!(body["error_code"], "APIG.0201");
+        assert!(body["error_msg"].as_str().unwrap().contains(param), "{param} named in {body}");
+        assert_eq!(body["request_id"], c.header("x-request-id"));
+    }
+}
+
+#[tokio::test]
+async fn methods_bodies_prefixes_and_environments() {
+    let echo = Echo::start().await;
+    let server = Server::start().await;
+    let g = server.group("passing").await;
+    let host = Server::group_host(&g);
+    let backend = |method: &str, path: &str| json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": method, "req_uri": path, "timeout": 3000});
+
+    // ANY passes the caller's method through; bodies stream both ways.
+    publish(&server, &http_api(&g, "upload", "ANY", "/upload", backend("ANY", "/store")), RELEASE).await;
+    let payload = "x".repeat(1 << 20);
+    server.eventually("GET", &host, "/upload", &[], |c| c.status == 200).await;
+    let res = server.http.put(format!("{}/upload", server.gateway)).header("Host", &host).body(payload.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let seen: Value = res.json().await.unwrap();
+    assert_eq!(seen["method"], "PUT");
+    assert_eq!(seen["body_len"], payload.len());
+    // A fixed backend method replaces the caller's.
+    publish(&server, &http_api(&g, "convert", "POST", "/convert", backend("GET", "/converted")), RELEASE).await;
+    let c = server.eventually("POST", &host, "/convert", &[], |c| c.status == 200).await;
+    assert_eq!(c.json()["method"], "GET");
+    // Too large a body is refused from its Content-Length, before anything is read or sent on.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = server.gateway.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!("POST /upload HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\r\nyyyy", (12 << 20) + 1);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("APIG.0201"), "{answer}");
+    }
+
+    // SWA: the rest of the path follows the backend path.
+    let mut files = http_api(&g, "files", "GET", "/files", backend("GET", "/store/"));
+    files["match_mode"] = json!("SWA");
+    publish(&server, &files, RELEASE).await;
+    let c = server.eventually("GET", &host, "/files/a/b.txt?v=2", &[], |c| c.status == 200).await;
+    assert_eq!(c.json()["path"], "/store/a/b.txt");
+    assert_eq!(c.json()["query"], "v=2");
+    assert_eq!(server.call_gateway("GET", &host, "/files", &[]).await.json()["path"], "/store/");
+
+    // The same API in two environments, each with its own variable value.
+    let (_, dev) = server.post("/envs", &json!({"name": "DEV"})).await;
+    let dev_id = dev["id"].as_str().unwrap().to_string();
+    variable(&server, &g, RELEASE, "tier", "prod").await;
+    variable(&server, &g, &dev_id, "tier", "dev").await;
+    let api = http_api(&g, "tiered", "GET", "/tier", backend("GET", "/#tier#/x"));
+    let id = publish(&server, &api, RELEASE).await;
+    assert_eq!(server.post(&format!("/apis/publish/{id}"), &json!({"env_id": dev_id})).await.0, 201);
+    let c = server.eventually("GET", &host, "/tier", &[], |c| c.status == 200).await;
+    assert_eq!(c.json()["path"], "/prod/x");
+    let c = server.eventually("GET", &host, "/tier", &[("X-Stage", "DEV")], |c| c.status == 200).await;
+    assert_eq!(c.json()["path"], "/dev/x");
+    assert_error(&server.get("/apis/none").await, 404, "APIG.3002", None);
+}
+
+#[tokio::test]
+async fn backend_timeouts_and_refusals_are_gateway_errors() {
+    let echo = Echo::start().await;
+    let server = Server::start().await;
+    let g = server.group("failing").await;
+    let host = Server::group_host(&g);
+    let slow = http_api(&g, "slow", "GET", "/slow", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/slow/2000", "timeout": 200}));
+    publish(&server, &slow, RELEASE).await;
+    // A port nothing listens on: bind one, then free it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let refused = http_api(&g, "refused", "GET", "/refused", json!({"url_domain": closed.to_string(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 1000}));
+    publish(&server, &refused, RELEASE).await;
+
+    let c = server.eventually("GET", &host, "/slow", &[], |c| c.status != 404).await;
+    assert_eq!(c.status, 504, "{}", c.body);
+    assert_eq!(c.json()["error_code"], "APIG.0203");
+    assert_eq!(c.json()["request_id"], c.header("x-request-id"));
+    let c = server.eventually("GET", &host, "/refused", &[], |c| c.status != 404).await;
+    assert_eq!(c.status, 502, "{}", c.body);
+    assert_eq!(c.json()["error_code"], "APIG.0201");
+    assert_eq!(c.json()["request_id"], c.header("x-request-id"));
+
+    // Debug mode reports latencies.
+    let fast = http_api(&g, "fast", "GET", "/fast", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 1000}));
+    publish(&server, &fast, RELEASE).await;
+    let c = server.eventually("GET", &host, "/fast", &[("X-Apig-Mode", "debug")], |c| c.status == 200).await;
+    assert!(c.header("x-apig-latency").parse::<u64>().is_ok());
+    assert!(c.header("x-apig-upstream-latency").parse::<u64>().is_ok());
+}
