@@ -202,3 +202,78 @@ async fn backend_timeouts_and_refusals_are_gateway_errors() {
     assert!(c.header("x-apig-latency").parse::<u64>().is_ok());
     assert!(c.header("x-apig-upstream-latency").parse::<u64>().is_ok());
 }
+
+#[tokio::test]
+async fn backend_policies_choose_the_first_match() {
+    let echo = Echo::start().await;
+    let server = Server::start().await;
+    let g = server.group("policies").await;
+    let host = Server::group_host(&g);
+    let target = |path: &str| json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "ANY", "req_uri": path, "timeout": 2000});
+    let mut api = http_api(&g, "routed", "ANY", "/routed", target("/default"));
+    api["req_params"] = json!([{"name": "q", "type": "STRING", "location": "QUERY"}]);
+    api["backend_params"] = json!([
+        {"name": "X-Tier", "location": "HEADER", "origin": "CONSTANT", "value": "api"},
+        {"name": "X-Api-Only", "location": "HEADER", "origin": "CONSTANT", "value": "yes"}
+    ]);
+    let with = |mut t: Value, name: &str, mode: &str, conditions: Value| {
+        t["name"] = json!(name);
+        t["effect_mode"] = json!(mode);
+        t["conditions"] = conditions;
+        t
+    };
+    let mut beta = with(target("/beta"), "by_param", "ALL", json!([
+        {"condition_origin": "param", "req_param_name": "q", "condition_type": "exact", "condition_value": "beta"}
+    ]));
+    beta["backend_params"] = json!([{"name": "X-Tier", "location": "HEADER", "origin": "CONSTANT", "value": "policy"}]);
+    api["policy_https"] = json!([
+        beta,
+        with(target("/vip"), "vip_any", "ANY", json!([
+            {"condition_origin": "cookie", "cookie_param_name": "tier", "condition_type": "enum", "condition_value": "gold,silver"},
+            {"condition_origin": "system", "sys_param_name": "req_method", "condition_type": "exact", "condition_value": "DELETE"}
+        ])),
+        with(target("/remote"), "remote_only", "ALL", json!([
+            {"condition_origin": "source", "condition_value": "10.0.0.0/8,192.168.0.1-192.168.0.9"}
+        ])),
+        with(target("/local"), "local_x", "ALL", json!([
+            {"condition_origin": "source", "condition_value": "127.0.0.1-127.0.0.2"},
+            {"condition_origin": "param", "req_param_name": "q", "condition_type": "pattern", "condition_value": "^x[0-9]+$"}
+        ]))
+    ]);
+    publish(&server, &api, RELEASE).await;
+
+    let path_for = |c: &common::Called| c.json()["path"].as_str().unwrap_or_default().to_string();
+    let c = server.eventually("GET", &host, "/routed", &[], |c| c.status == 200).await;
+    assert_eq!(path_for(&c), "/default", "no policy applies");
+    assert_eq!(echo::header(&c.json(), "x-tier"), Some("api"));
+
+    let c = server.call_gateway("GET", &host, "/routed?q=beta", &[]).await;
+    assert_eq!(path_for(&c), "/beta");
+    assert_eq!(echo::header(&c.json(), "x-tier"), Some("policy"), "a policy's parameters replace the API's");
+    assert_eq!(echo::header(&c.json(), "x-api-only"), Some("yes"), "and add to the rest");
+
+    assert_eq!(path_for(&server.call_gateway("GET", &host, "/routed", &[("Cookie", "a=1; tier=gold")]).await), "/vip");
+    assert_eq!(path_for(&server.call_gateway("GET", &host, "/routed", &[("Cookie", "tier=bronze")]).await), "/default");
+    assert_eq!(path_for(&server.call_gateway("DELETE", &host, "/routed", &[]).await), "/vip", "ANY: one condition is enough");
+    assert_eq!(path_for(&server.call_gateway("GET", &host, "/routed?q=x42", &[]).await), "/local", "ALL: source range and pattern");
+    assert_eq!(path_for(&server.call_gateway("GET", &host, "/routed?q=y42", &[]).await), "/default");
+    // First match wins: q=beta with a gold cookie goes to the first policy.
+    assert_eq!(path_for(&server.call_gateway("GET", &host, "/routed?q=beta", &[("Cookie", "tier=gold")]).await), "/beta");
+
+    // Mock policies.
+    let mock = json!({
+      "group_id": g, "name": "mocked", "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/m", "match_mode": "SWA",
+      "auth_type": "NONE", "backend_type": "MOCK", "mock_info": {"result_content": "default mock"},
+      "policy_mocks": [{"name": "special", "effect_mode": "ANY", "result_content": "special mock", "status_code": 418,
+          "conditions": [{"condition_origin": "system", "sys_param_name": "req_path", "condition_type": "pattern", "condition_value": "^/m/special"}]}]
+    });
+    let (status, body) = server.post("/apis", &mock).await;
+    assert_eq!(status, 400, "418 is not a documented mock status: {body}");
+    let mut mock = mock;
+    mock["policy_mocks"][0]["status_code"] = json!(202);
+    publish(&server, &mock, RELEASE).await;
+    let c = server.eventually("GET", &host, "/m/special/1", &[], |c| c.status == 202).await;
+    assert_eq!(c.body, "special mock");
+    let c = server.call_gateway("GET", &host, "/m/other", &[]).await;
+    assert_eq!((c.status, c.body.as_str()), (200, "default mock"));
+}

@@ -5,6 +5,7 @@ pub mod body;
 pub mod http_backend;
 pub mod params;
 pub mod pipeline;
+pub mod policy;
 mod request_id;
 pub mod response;
 pub mod route;

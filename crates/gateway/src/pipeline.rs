@@ -6,9 +6,10 @@
 //! 3. route: method + path                         → APIG.0101
 //! 4. protocol (HTTP / HTTPS / BOTH)               → APIG.0607
 //! 5. input parameters: required, defaults, rules  → APIG.0201 (400)
-//! 6. backend call: MOCK answer, or the HTTP backend with mapped parameters
+//! 6. backend policies: the first whose conditions hold, else the default backend
+//! 7. backend call: MOCK answer, or the HTTP backend with mapped parameters
 //!    (413 body too large, 502 unavailable, 504 timeout)
-//! 7. response headers: `X-Request-Id`, `X-Apig-Latency` / `X-Apig-Upstream-Latency` in debug mode
+//! 8. response headers: `X-Request-Id`, `X-Apig-Latency` / `X-Apig-Upstream-Latency` in debug mode
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use hyper::body::Incoming;
 use crate::body::Body;
 use crate::http_backend::{CallContext, HttpTarget, SystemValue, is_hop_by_hop};
 use crate::params;
+use crate::policy::Facts;
 use crate::request_id::{self, RequestId};
 use crate::response::{GatewayError, errors};
 use crate::route::{Backend, MockResponse, Route};
@@ -90,15 +92,23 @@ async fn serve(
 ) -> Result<Response<Body>, GatewayError> {
     let (route, stage) = find_route(parts, snapshot)?;
     check_protocol(&route, conn)?;
-    match &route.backend {
-        Backend::Mock(m) => {
-            read_params(&route, parts)?;
-            Ok(mock(m))
-        }
+    let segments = path_segments(&route, parts);
+    let values = params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers)?;
+    let backend = if route.policies.is_empty() {
+        &route.backend
+    } else {
+        route.select(&Facts {
+            values: &values,
+            source_ip: conn.peer.ip(),
+            path: parts.uri.path(),
+            method: parts.method.as_str(),
+            cookies: parts.headers.get(http::header::COOKIE).and_then(|c| c.to_str().ok()),
+        })
+    };
+    match backend {
+        Backend::Mock(m) => Ok(mock(m)),
         Backend::Http(target) => {
             let req = {
-                let segments = path_segments(&route, parts);
-                let values = params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers)?;
                 check_length(parts)?;
                 let system = |v: SystemValue| system_value(v, &route, stage, conn, request_id);
                 let ctx = CallContext {
@@ -113,6 +123,7 @@ async fn serve(
                 };
                 target.build(&ctx, Limited::new(body, MAX_REQUEST_BODY))?
             };
+            drop(values);
             call_http(target, req, upstream_latency).await
         }
         Backend::Unservable(why) => Err(errors::BACKEND_NOT_SERVED.with_message(why.clone())),
@@ -159,15 +170,6 @@ fn path_segments<'p>(route: &Route, parts: &'p http::request::Parts) -> Vec<&'p 
     } else {
         Vec::new()
     }
-}
-
-/// Stage 5 for backends that take no mapped request: parameters are still enforced.
-fn read_params(route: &Route, parts: &http::request::Parts) -> Result<(), GatewayError> {
-    if route.inputs.is_empty() {
-        return Ok(());
-    }
-    let segments = path_segments(route, parts);
-    params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers).map(|_| ())
 }
 
 /// For SWA routes: the path after the prefix (`a/b` of `/files/a/b` under `/files`).

@@ -11,6 +11,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::http_backend::{HttpTarget, compile_params};
 use crate::params::InputParam;
+use crate::policy::{Facts, Policy};
 
 /// A canned answer (the MOCK backend or a mock policy).
 #[derive(Debug, Clone)]
@@ -49,6 +50,22 @@ pub enum Backend {
     Unservable(String),
 }
 
+fn http_backend(target: Result<HttpTarget, String>) -> Backend {
+    match target {
+        Ok(t) if t.https => Backend::Unservable("HTTPS backends are not served by this version of Causeway".into()),
+        Ok(t) => Backend::Http(t),
+        Err(e) => Backend::Unservable(e),
+    }
+}
+
+fn channels_not_served() -> Backend {
+    Backend::Unservable("load-balance channels are not served by this version of Causeway".into())
+}
+
+fn functions_not_served() -> Backend {
+    Backend::Unservable("FUNCTION backends are not served by this version of Causeway".into())
+}
+
 /// One published API, ready to serve.
 #[derive(Debug)]
 pub struct Route {
@@ -59,6 +76,8 @@ pub struct Route {
     pub inputs: Vec<InputParam>,
     /// For SWA routes, how many path segments the prefix has.
     pub prefix_segments: Option<usize>,
+    /// Evaluated in order before falling back to `backend`.
+    pub policies: Vec<Policy>,
     pub backend: Backend,
 }
 
@@ -77,36 +96,61 @@ impl Route {
                 None => Backend::Unservable("the MOCK backend has no definition".into()),
             },
             BackendType::Http => match &api.backend_api {
-                Some(b) if b.vpc_status == 1 => Backend::Unservable("load-balance channels are not served by this version of Causeway".into()),
-                Some(b) => {
-                    let params = compile_params(&api.backend_params, &[], &input_names);
-                    let target = HttpTarget::compile(
+                Some(b) if b.vpc_status == 1 => channels_not_served(),
+                Some(b) => http_backend(
+                    HttpTarget::compile(
                         b.url_domain.as_deref().unwrap_or_default(),
                         b.req_protocol,
                         b.req_method,
                         &b.req_uri,
                         b.timeout,
-                        params,
+                        compile_params(&api.backend_params, &[], &input_names),
                         variables,
-                    );
-                    match target {
-                        Ok(t) if t.https => Backend::Unservable("HTTPS backends are not served by this version of Causeway".into()),
-                        Ok(t) => Backend::Http(t),
-                        Err(e) => Backend::Unservable(e),
-                    }
-                }
+                    ),
+                ),
                 None => Backend::Unservable("the HTTP backend has no definition".into()),
             },
-            BackendType::Function => Backend::Unservable("FUNCTION backends are not served by this version of Causeway".into()),
+            BackendType::Function => functions_not_served(),
         };
+        let default_timeout = api.backend_api.as_ref().map_or(5000, |b| b.timeout);
+        let mut policies = Vec::new();
+        for p in &api.policy_https {
+            let backend = if p.vpc_status == 1 {
+                channels_not_served()
+            } else {
+                http_backend(HttpTarget::compile(
+                    p.url_domain.as_deref().unwrap_or_default(),
+                    p.req_protocol,
+                    p.req_method,
+                    &p.req_uri,
+                    p.timeout.unwrap_or(default_timeout),
+                    compile_params(&api.backend_params, &p.backend_params, &input_names),
+                    variables,
+                ))
+            };
+            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend));
+        }
+        for p in &api.policy_mocks {
+            let backend = Backend::Mock(MockResponse::compile(p.status_code, p.header.as_deref(), p.result_content.as_deref()));
+            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend));
+        }
+        for p in &api.policy_functions {
+            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, functions_not_served()));
+        }
         Self {
             publish_id: publication.publish_id.clone(),
             version_id: version.version_id.clone(),
             inputs,
             prefix_segments,
+            policies,
             backend,
             api: version,
         }
+    }
+
+    /// The backend for a request: the first policy that applies, else the default.
+    pub fn select(&self, facts: &Facts<'_>) -> &Backend {
+        self.policies.iter().find(|p| p.applies(facts)).map_or(&self.backend, |p| &p.backend)
     }
 
     pub fn def(&self) -> &Api {

@@ -6,6 +6,7 @@ pub mod env;
 pub mod error;
 pub mod group;
 pub mod ids;
+pub mod ip;
 pub mod limits;
 pub mod publish;
 pub mod rules;

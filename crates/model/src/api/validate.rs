@@ -2,8 +2,6 @@
 //! definition. Ids and timestamps are left empty here and assigned by
 //! [`Api::assign_ids`], so validation itself is pure.
 
-use std::net::IpAddr;
-
 use super::input::*;
 use super::uri;
 use super::*;
@@ -758,10 +756,8 @@ fn validate_condition(ctx: &Ctx, f: &str, c: ConditionInput) -> Result<Condition
             out.condition_type = Some(rules::required(&field("condition_type"), condition_type)?);
         }
         ConditionOrigin::Source => {
-            for part in out.condition_value.split(',') {
-                if !is_ip_or_cidr(part.trim()) {
-                    return Err(ApiError::field(codes::INVALID_IP, &field("condition_value")));
-                }
+            if crate::ip::IpRule::parse_list(&out.condition_value).is_none() {
+                return Err(ApiError::field(codes::INVALID_IP, &field("condition_value")));
             }
         }
         ConditionOrigin::System => {
@@ -783,18 +779,6 @@ fn validate_condition(ctx: &Ctx, f: &str, c: ConditionInput) -> Result<Condition
         compile_regex(&field("condition_value"), &out.condition_value)?;
     }
     Ok(out)
-}
-
-/// A single address or a CIDR block, IPv4 or IPv6.
-pub fn is_ip_or_cidr(s: &str) -> bool {
-    match s.split_once('/') {
-        None => s.parse::<IpAddr>().is_ok(),
-        Some((ip, len)) => match (ip.parse::<IpAddr>(), len.parse::<u8>()) {
-            (Ok(IpAddr::V4(_)), Ok(l)) => l <= 32,
-            (Ok(IpAddr::V6(_)), Ok(l)) => l <= 128,
-            _ => false,
-        },
-    }
 }
 
 fn validate_policy_http(ctx: &Ctx, f: &str, p: PolicyHttpInput) -> Result<PolicyHttp> {
