@@ -277,3 +277,51 @@ async fn backend_policies_choose_the_first_match() {
     let c = server.call_gateway("GET", &host, "/m/other", &[]).await;
     assert_eq!((c.status, c.body.as_str()), (200, "default mock"));
 }
+
+#[tokio::test]
+async fn cors_preflight_and_simple_requests() {
+    let echo = Echo::start().await;
+    let server = Server::start().await;
+    let g = server.group("cors").await;
+    let host = Server::group_host(&g);
+    let mut api = http_api(&g, "shared", "POST", "/shared", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "POST", "req_uri": "/", "timeout": 2000}));
+    api["cors"] = json!(true);
+    api["req_params"] = json!([{"name": "X-Tenant", "type": "STRING", "location": "HEADER"}]);
+    publish(&server, &api, RELEASE).await;
+    let plain = http_api(&g, "private", "GET", "/private", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 2000}));
+    publish(&server, &plain, RELEASE).await;
+    server.eventually("GET", &host, "/private", &[], |c| c.status == 200).await;
+
+    let pre = [("Origin", "https://app.example"), ("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "x-tenant")];
+    let c = server.eventually("OPTIONS", &host, "/shared", &pre, |c| c.status == 200).await;
+    assert_eq!(c.header("access-control-allow-origin"), "*");
+    assert_eq!(c.header("access-control-allow-methods"), "GET,POST,PUT,DELETE,HEAD,OPTIONS,PATCH");
+    assert_eq!(c.header("access-control-max-age"), "172800");
+    let allow = c.header("access-control-allow-headers");
+    assert!(allow.starts_with("X-Stage,X-Sdk-Date") && allow.ends_with(",X-Tenant"), "{allow}");
+    assert!(c.header("access-control-expose-headers").contains("X-Request-Id"));
+    assert!(c.body.is_empty());
+    assert_eq!(c.header("x-request-id").len(), 32);
+
+    let c = server.call_gateway("POST", &host, "/shared", &[("Origin", "https://app.example")]).await;
+    assert_eq!(c.status, 200);
+    assert_eq!(c.header("access-control-allow-origin"), "*");
+    assert_eq!(c.json()["method"], "POST", "the simple request reached the backend");
+
+    // A backend that answers CORS itself is left alone.
+    let own = json!({
+      "group_id": g, "name": "own_cors", "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/own", "cors": true,
+      "auth_type": "NONE", "backend_type": "MOCK",
+      "mock_info": {"result_content": "{}", "header": [{"key": "Access-Control-Allow-Origin", "value": "https://only.example"}]}
+    });
+    publish(&server, &own, RELEASE).await;
+    let c = server.eventually("GET", &host, "/own", &[("Origin", "https://only.example")], |c| c.status == 200).await;
+    assert_eq!(c.headers.get_all("access-control-allow-origin").iter().count(), 1);
+    assert_eq!(c.header("access-control-allow-origin"), "https://only.example");
+
+    // An API without CORS gets no preflight answer and no CORS header.
+    let c = server.call_gateway("OPTIONS", &host, "/private", &[("Origin", "https://x"), ("Access-Control-Request-Method", "GET")]).await;
+    assert_eq!(c.status, 404);
+    let c = server.call_gateway("GET", &host, "/private", &[("Origin", "https://x")]).await;
+    assert_eq!(c.header("access-control-allow-origin"), "");
+}

@@ -4,6 +4,7 @@
 //! 1. request id and timer
 //! 2. group by Host, environment by `X-Stage`
 //! 3. route: method + path                         → APIG.0101
+//!    (a CORS preflight for a CORS-enabled API is answered here)
 //! 4. protocol (HTTP / HTTPS / BOTH)               → APIG.0607
 //! 5. input parameters: required, defaults, rules  → APIG.0201 (400)
 //! 6. backend policies: the first whose conditions hold, else the default backend
@@ -64,18 +65,22 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
     let request_id = request_id::next();
     let (parts, body) = req.into_parts();
     let debug = parts.headers.get("x-apig-mode").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
-    let mut upstream_latency = None;
-    let mut res = match serve(&parts, body, conn, &snapshot, &request_id, &mut upstream_latency).await {
+    let mut outcome = Outcome::default();
+    let mut res = match serve(&parts, body, conn, &snapshot, &request_id, &mut outcome).await {
         Ok(res) => res,
         Err(e) => e.render(request_id.as_str()),
     };
     let headers = res.headers_mut();
+    // CORS on simple requests, unless the backend answered CORS itself.
+    if outcome.cors && !headers.contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        headers.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
     if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
         headers.insert("x-request-id", v);
     }
     if debug {
         headers.insert("x-apig-latency", HeaderValue::from(started.elapsed().as_millis() as u64));
-        if let Some(d) = upstream_latency {
+        if let Some(d) = outcome.upstream_latency {
             headers.insert("x-apig-upstream-latency", HeaderValue::from(d.as_millis() as u64));
         }
     }
@@ -88,9 +93,13 @@ async fn serve(
     conn: &Conn,
     snapshot: &Snapshot,
     request_id: &RequestId,
-    upstream_latency: &mut Option<Duration>,
+    outcome: &mut Outcome,
 ) -> Result<Response<Body>, GatewayError> {
-    let (route, stage) = find_route(parts, snapshot)?;
+    if let Some(res) = preflight(parts, snapshot) {
+        return Ok(res);
+    }
+    let (route, stage) = find_route(parts, &parts.method, snapshot)?;
+    outcome.cors = route.cors_preflight.is_some();
     check_protocol(&route, conn)?;
     let segments = path_segments(&route, parts);
     let values = params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers)?;
@@ -124,14 +133,36 @@ async fn serve(
                 target.build(&ctx, Limited::new(body, MAX_REQUEST_BODY))?
             };
             drop(values);
-            call_http(target, req, upstream_latency).await
+            call_http(target, req, &mut outcome.upstream_latency).await
         }
         Backend::Unservable(why) => Err(errors::BACKEND_NOT_SERVED.with_message(why.clone())),
     }
 }
 
+/// What the later stages report back for the response headers.
+#[derive(Default)]
+struct Outcome {
+    upstream_latency: Option<Duration>,
+    cors: bool,
+}
+
+/// A CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) for a
+/// CORS-enabled API is answered by the gateway; other `OPTIONS` requests route as usual.
+fn preflight(parts: &http::request::Parts, snapshot: &Snapshot) -> Option<Response<Body>> {
+    if parts.method != http::Method::OPTIONS {
+        return None;
+    }
+    let requested = parts.headers.get(http::header::ACCESS_CONTROL_REQUEST_METHOD)?;
+    let method = http::Method::from_bytes(requested.as_bytes()).ok()?;
+    let (route, _) = find_route(parts, &method, snapshot).ok()?;
+    let headers = route.cors_preflight.as_ref()?;
+    let mut res = Response::new(Body::empty());
+    *res.headers_mut() = headers.clone();
+    Some(res)
+}
+
 /// Stages 2 and 3: group by Host, environment by `X-Stage`, then method and path.
-fn find_route<'s>(parts: &http::request::Parts, snapshot: &'s Snapshot) -> Result<(Arc<Route>, &'s str), GatewayError> {
+fn find_route<'s>(parts: &http::request::Parts, method: &http::Method, snapshot: &'s Snapshot) -> Result<(Arc<Route>, &'s str), GatewayError> {
     let host = parts
         .headers
         .get(http::header::HOST)
@@ -141,7 +172,7 @@ fn find_route<'s>(parts: &http::request::Parts, snapshot: &'s Snapshot) -> Resul
     let group = snapshot.group(strip_port(host)).ok_or(errors::NOT_FOUND)?;
     let stage = parts.headers.get("x-stage").and_then(|v| v.to_str().ok());
     let env = group.env(stage).ok_or(errors::NOT_FOUND)?;
-    let (route, _) = env.find(&parts.method, parts.uri.path()).ok_or(errors::NOT_FOUND)?;
+    let (route, _) = env.find(method, parts.uri.path()).ok_or(errors::NOT_FOUND)?;
     Ok((route.clone(), &env.env_name))
 }
 

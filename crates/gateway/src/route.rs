@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use causeway_model::api::{Api, BackendType, MatchMode, ReqProtocol, mock_headers};
+use causeway_model::api::{Api, BackendType, MatchMode, ParamLocation, ReqProtocol, mock_headers};
 use causeway_model::publish::{ApiVersion, Publication};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
@@ -50,6 +50,30 @@ pub enum Backend {
     Unservable(String),
 }
 
+/// Headers the gateway answers a CORS preflight with (the cloud gateways' set,
+/// plus the API's declared header parameters).
+fn preflight_headers(api: &Api) -> HeaderMap {
+    let mut allow = String::from(
+        "X-Stage,X-Sdk-Date,X-Sdk-Nonce,X-Proxy-Signed-Headers,X-Sdk-Content-Sha256,X-Forwarded-For,Authorization,Content-Type,Accept,Accept-Ranges,Cache-Control,Range",
+    );
+    for p in api.req_params.iter().filter(|p| p.location == ParamLocation::Header) {
+        allow.push(',');
+        allow.push_str(&p.name);
+    }
+    let mut h = HeaderMap::new();
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        h.insert("access-control-allow-headers", v);
+    }
+    h.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("X-Request-Id,X-Apig-Latency,X-Apig-Upstream-Latency,X-Apig-RateLimit-api,X-Apig-RateLimit-user,X-Apig-RateLimit-app,X-Apig-RateLimit-ip,X-Apig-RateLimit-api-allenv"),
+    );
+    h.insert("access-control-allow-methods", HeaderValue::from_static("GET,POST,PUT,DELETE,HEAD,OPTIONS,PATCH"));
+    h.insert("access-control-max-age", HeaderValue::from_static("172800"));
+    h
+}
+
 fn http_backend(target: Result<HttpTarget, String>) -> Backend {
     match target {
         Ok(t) if t.https => Backend::Unservable("HTTPS backends are not served by this version of Causeway".into()),
@@ -78,6 +102,8 @@ pub struct Route {
     pub prefix_segments: Option<usize>,
     /// Evaluated in order before falling back to `backend`.
     pub policies: Vec<Policy>,
+    /// The preflight answer, when CORS is on.
+    pub cors_preflight: Option<HeaderMap>,
     pub backend: Backend,
 }
 
@@ -143,6 +169,7 @@ impl Route {
             inputs,
             prefix_segments,
             policies,
+            cors_preflight: api.cors.then(|| preflight_headers(api)),
             backend,
             api: version,
         }
