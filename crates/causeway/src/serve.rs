@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use causeway_admin::service::SnapshotSync;
 use causeway_admin::{AdminToken, Service, ServiceConfig};
 use causeway_gateway::{GatewayConfig, Watcher};
 use tokio::net::TcpListener;
@@ -19,10 +20,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("cannot open store {}: {e}", redact(&settings.store)))?;
     tracing::info!(backend = store.backend(), store = %redact(&settings.store), "store ready");
 
-    let service = Arc::new(Service::new(
+    let mut service = Service::new(
         store.clone(),
         ServiceConfig { base_domain: settings.base_domain.clone(), limits: settings.limits.clone() },
-    ));
+    );
     service.bootstrap().await.map_err(|e| format!("cannot prepare built-in resources: {e}"))?;
 
     tracing::info!(
@@ -41,6 +42,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let watcher = Watcher::start(store.clone(), settings.base_domain.clone())
             .await
             .map_err(|e| format!("cannot load published APIs: {e}"))?;
+        // With the admin API in this process, a write answers once the gateway serves it.
+        service = service.with_snapshot_sync(SnapshotSync { wake: watcher.wake(), served: watcher.served() });
         let config = GatewayConfig { listen: settings.listen, workers: settings.workers };
         let gateway = causeway_gateway::server::start(&config, watcher.shared())
             .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
@@ -65,7 +68,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}: {e}", settings.admin_listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%addr, "admin API listening");
-        let app = causeway_admin::router(service, AdminToken(token.into()));
+        let app = causeway_admin::router(Arc::new(service), AdminToken(token.into()));
         let mut stopping = stopping.clone();
         Some(tokio::spawn(async move {
             axum::serve(listener, app)

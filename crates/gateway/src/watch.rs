@@ -27,6 +27,8 @@ pub struct Watcher {
     cache: RouteCache,
     revision: i64,
     shared: Shared,
+    wake: Arc<tokio::sync::Notify>,
+    served: tokio::sync::watch::Sender<i64>,
 }
 
 fn decode<T: DeserializeOwned>(doc: causeway_store::Document) -> Option<T> {
@@ -58,6 +60,8 @@ impl Watcher {
             cache: RouteCache::default(),
             revision,
             shared: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            served: tokio::sync::watch::Sender::new(revision),
         };
         watcher.load_versions().await?;
         watcher.rebuild();
@@ -66,6 +70,16 @@ impl Watcher {
 
     pub fn shared(&self) -> Shared {
         self.shared.clone()
+    }
+
+    /// Notifying this makes the watcher look at the store now instead of at its next poll.
+    pub fn wake(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
+    }
+
+    /// The revision the served snapshot reflects.
+    pub fn served(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.served.subscribe()
     }
 
     /// Fetches versions that publications refer to and drops those no longer referred to.
@@ -111,6 +125,7 @@ impl Watcher {
             self.load_versions().await?;
             self.rebuild();
         }
+        self.served.send_replace(self.revision);
         Ok(relevant)
     }
 
@@ -137,6 +152,7 @@ impl Watcher {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = self.wake.notified() => {}
                 _ = stop.changed() => return,
             }
             match self.poll().await {

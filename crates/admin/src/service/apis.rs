@@ -63,7 +63,7 @@ impl Service {
         api.assign_ids(ids::new_id(), None, &ids::now());
         let mut tx = self.store.begin().await.map_err(system)?;
         let group = self.put_api(&mut *tx, &api, true).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(ApiView { api, group_name: group.name })
     }
 
@@ -77,7 +77,7 @@ impl Service {
         };
         api.assign_ids(prev.id.clone(), Some(&prev), &ids::now());
         let group = self.put_api(&mut *tx, &api, api.group_id != prev.group_id).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(ApiView { api, group_name: group.name })
     }
 
@@ -120,7 +120,7 @@ impl Service {
             tx.delete(kinds::API_VERSION, &v.id).await.map_err(system)?;
         }
         tx.delete(kinds::API, id).await.map_err(system)?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

@@ -31,7 +31,7 @@ impl Service {
             create_time: ids::now(),
         };
         self.put_env(&mut *tx, &env).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -55,7 +55,7 @@ impl Service {
         }
         let env = Env { id: ids::new_id(), name: spec.name, remark: spec.remark, create_time: ids::now() };
         self.put_env(&mut *tx, &env).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(env)
     }
 
@@ -84,7 +84,7 @@ impl Service {
         env.name = spec.name;
         env.remark = spec.remark;
         self.put_env(&mut *tx, &env).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(env)
     }
 
@@ -110,7 +110,7 @@ impl Service {
             }
         }
         tx.delete(kinds::ENV, id).await.map_err(system)?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

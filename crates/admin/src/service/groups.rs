@@ -65,7 +65,7 @@ impl Service {
         }
         let g = self.new_group(DEFAULT_GROUP_NAME.to_string(), Some(DEFAULT_GROUP_REMARK.to_string()), true);
         put_group(&mut *tx, &g).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         tracing::info!(group_id = %g.id, "created the DEFAULT group");
         Ok(())
     }
@@ -81,7 +81,7 @@ impl Service {
         }
         let g = self.new_group(spec.name, spec.remark, false);
         put_group(&mut *tx, &g).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(self.group_view(g))
     }
 
@@ -116,7 +116,7 @@ impl Service {
         g.remark = spec.remark;
         g.update_time = ids::now();
         put_group(&mut *tx, &g).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(self.group_view(g))
     }
 
@@ -135,7 +135,7 @@ impl Service {
             tx.delete(kinds::ENV_VARIABLE, &v.id).await.map_err(system)?;
         }
         tx.delete(kinds::GROUP, id).await.map_err(system)?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

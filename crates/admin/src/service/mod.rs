@@ -34,7 +34,20 @@ pub struct ServiceConfig {
 pub struct Service {
     store: Arc<dyn Store>,
     config: ServiceConfig,
+    sync: Option<SnapshotSync>,
 }
+
+/// Ties writes to a gateway in the same process: after a commit the gateway's
+/// watcher is woken, and the answer waits (briefly) until the gateway serves
+/// that revision, so what was just published is callable when the call returns.
+#[derive(Clone)]
+pub struct SnapshotSync {
+    pub wake: Arc<tokio::sync::Notify>,
+    pub served: tokio::sync::watch::Receiver<i64>,
+}
+
+/// Longest a write waits for the local gateway to catch up.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A page of a listing: `{"total","size","<items>":[...]}`.
 #[derive(Debug, Clone)]
@@ -110,7 +123,27 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Result<serde_json::Value> {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, config: ServiceConfig) -> Self {
-        Self { store, config }
+        Self { store, config, sync: None }
+    }
+
+    /// Makes writes wait for the gateway of this process (see [`SnapshotSync`]).
+    pub fn with_snapshot_sync(mut self, sync: SnapshotSync) -> Self {
+        self.sync = Some(sync);
+        self
+    }
+
+    /// Commits a write transaction and lets the local gateway catch up.
+    async fn commit(&self, tx: Box<dyn causeway_store::Txn>) -> Result<i64> {
+        let revision = tx.commit().await.map_err(system)?;
+        if let Some(sync) = &self.sync {
+            sync.wake.notify_one();
+            let mut served = sync.served.clone();
+            let caught_up = tokio::time::timeout(SETTLE_TIMEOUT, served.wait_for(|r| *r >= revision)).await;
+            if !matches!(caught_up, Ok(Ok(_))) {
+                tracing::warn!(revision, "the gateway has not picked the change up yet");
+            }
+        }
+        Ok(revision)
     }
 
     pub fn config(&self) -> &ServiceConfig {

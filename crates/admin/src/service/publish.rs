@@ -200,7 +200,7 @@ impl Service {
         tx.put(doc).await.map_err(system)?;
         let p = make_effective(&mut *tx, &version, spec.remark, &now).await?;
         prune_versions(&mut *tx, &api.id, &env.id, &version.version_id).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(view(&p, &api.name, &env.name))
     }
 
@@ -211,7 +211,7 @@ impl Service {
         let _: Api = load_in(&mut *tx, kinds::API, api_id, c::API_NOT_FOUND).await?;
         let p = publication_of(&mut *tx, api_id, &env_id).await?.ok_or_else(|| ApiError::new(c::PUBLICATION_NOT_FOUND))?;
         tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -315,7 +315,7 @@ impl Service {
         {
             tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
         }
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -331,7 +331,7 @@ impl Service {
         let env: Env = load_in(&mut *tx, kinds::ENV, &v.env_id, c::ENV_NOT_FOUND).await?;
         check_variables(&mut *tx, &v.api, &env).await?;
         let p = make_effective(&mut *tx, &v, v.remark.clone(), &ids::now()).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(view(&p, &api.name, &env.name))
     }
 

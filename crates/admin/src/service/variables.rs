@@ -57,7 +57,7 @@ impl Service {
             return Err(ApiError::field(c::VARIABLE_EXISTS, "variable_name"));
         }
         self.put_variable(&mut *tx, &v).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(v)
     }
 
@@ -84,7 +84,7 @@ impl Service {
         let mut v: EnvVariable = decode(doc)?;
         v.variable_value = value;
         self.put_variable(&mut *tx, &v).await?;
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(v)
     }
 
@@ -93,7 +93,7 @@ impl Service {
         if !tx.delete(kinds::ENV_VARIABLE, id).await.map_err(system)? {
             return Err(ApiError::new(c::VARIABLE_NOT_FOUND));
         }
-        tx.commit().await.map_err(system)?;
+        self.commit(tx).await?;
         Ok(())
     }
 }
