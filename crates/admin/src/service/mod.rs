@@ -134,7 +134,18 @@ impl Service {
 
     /// Commits a write transaction and lets the local gateway catch up.
     async fn commit(&self, tx: Box<dyn causeway_store::Txn>) -> Result<i64> {
-        let revision = tx.commit().await.map_err(system)?;
+        let revision = Self::commit_quietly(tx).await?;
+        self.settle(revision).await;
+        Ok(revision)
+    }
+
+    /// Commits without waiting for the gateway (for steps of a batch).
+    async fn commit_quietly(tx: Box<dyn causeway_store::Txn>) -> Result<i64> {
+        tx.commit().await.map_err(system)
+    }
+
+    /// Waits (briefly) until the gateway of this process serves `revision`.
+    async fn settle(&self, revision: i64) {
         if let Some(sync) = &self.sync {
             sync.wake.notify_one();
             let mut served = sync.served.clone();
@@ -143,11 +154,6 @@ impl Service {
                 tracing::warn!(revision, "the gateway has not picked the change up yet");
             }
         }
-        Ok(revision)
-    }
-
-    pub fn config(&self) -> &ServiceConfig {
-        &self.config
     }
 
     /// Creates what exists from the start: the `DEFAULT` group and the `RELEASE` environment.

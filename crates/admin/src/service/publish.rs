@@ -180,6 +180,12 @@ fn view(p: &Publication, api_name: &str, env_name: &str) -> PublishView {
 impl Service {
     /// Publishes the API's current definition to an environment.
     pub async fn publish(&self, api_id: &str, input: PublishInput) -> Result<PublishView> {
+        let (view, revision) = self.publish_quietly(api_id, input).await?;
+        self.settle(revision).await;
+        Ok(view)
+    }
+
+    async fn publish_quietly(&self, api_id: &str, input: PublishInput) -> Result<(PublishView, i64)> {
         let spec = input.validate()?;
         let mut tx = self.store.begin().await.map_err(system)?;
         let api: Api = load_in(&mut *tx, kinds::API, api_id, c::API_NOT_FOUND).await?;
@@ -200,19 +206,24 @@ impl Service {
         tx.put(doc).await.map_err(system)?;
         let p = make_effective(&mut *tx, &version, spec.remark, &now).await?;
         prune_versions(&mut *tx, &api.id, &env.id, &version.version_id).await?;
-        self.commit(tx).await?;
-        Ok(view(&p, &api.name, &env.name))
+        let revision = Self::commit_quietly(tx).await?;
+        Ok((view(&p, &api.name, &env.name), revision))
     }
 
     /// Takes an API offline in one environment; its versions stay in the history.
     pub async fn offline(&self, api_id: &str, env_id: Option<String>) -> Result<()> {
+        let revision = self.offline_quietly(api_id, env_id).await?;
+        self.settle(revision).await;
+        Ok(())
+    }
+
+    async fn offline_quietly(&self, api_id: &str, env_id: Option<String>) -> Result<i64> {
         let env_id = rules::required_str("env_id", env_id)?;
         let mut tx = self.store.begin().await.map_err(system)?;
         let _: Api = load_in(&mut *tx, kinds::API, api_id, c::API_NOT_FOUND).await?;
         let p = publication_of(&mut *tx, api_id, &env_id).await?.ok_or_else(|| ApiError::new(c::PUBLICATION_NOT_FOUND))?;
         tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
-        self.commit(tx).await?;
-        Ok(())
+        Self::commit_quietly(tx).await
     }
 
     /// Publishes or takes offline several APIs; each succeeds or fails on its own.
@@ -229,14 +240,21 @@ impl Service {
         }
         let env_id = rules::required_str("env_id", input.env_id)?;
         let mut result = BatchResult { success: Vec::new(), failure: Vec::new() };
+        let mut last_revision = 0;
         let mut seen = HashSet::new();
         for api_id in apis.into_iter().filter(|id| seen.insert(id.clone())) {
             let outcome = match action {
                 BatchAction::Online => {
                     let input = PublishInput { env_id: Some(env_id.clone()), remark: input.remark.clone() };
-                    self.publish(&api_id, input).await.and_then(|v| super::encode(&v))
+                    self.publish_quietly(&api_id, input).await.and_then(|(v, r)| {
+                        last_revision = last_revision.max(r);
+                        super::encode(&v)
+                    })
                 }
-                BatchAction::Offline => self.offline(&api_id, Some(env_id.clone())).await.map(|()| serde_json::Value::Null),
+                BatchAction::Offline => self.offline_quietly(&api_id, Some(env_id.clone())).await.map(|r| {
+                    last_revision = last_revision.max(r);
+                    serde_json::Value::Null
+                }),
             };
             let api_name = match self.store.get(kinds::API, &api_id).await {
                 Ok(Some(doc)) => doc.body.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string(),
@@ -248,6 +266,8 @@ impl Service {
                 Err(e) => result.failure.push(BatchFailure { api_id, api_name, error_code: e.code.to_string(), error_msg: e.message }),
             }
         }
+        // The gateway catches up once, after the whole batch.
+        self.settle(last_revision).await;
         Ok(result)
     }
 
