@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// Gateway worker threads (one listener and runtime each); default: one per core.
     #[arg(long, env = "CAUSEWAY_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
+    /// How often a gateway checks the store for published changes, in milliseconds.
+    #[arg(long, env = "CAUSEWAY_WATCH_INTERVAL", value_name = "MS")]
+    pub watch_interval: Option<u64>,
 }
 
 /// The TOML file: the same names as the flags (with `_`), plus `[limits]`.
@@ -68,6 +71,7 @@ struct FileConfig {
     role: Option<Role>,
     base_domain: Option<String>,
     workers: Option<usize>,
+    watch_interval: Option<u64>,
     #[serde(default)]
     limits: Limits,
 }
@@ -84,6 +88,7 @@ pub struct Settings {
     pub role: Role,
     pub base_domain: String,
     pub workers: usize,
+    pub watch_interval: std::time::Duration,
     pub limits: Limits,
 }
 
@@ -112,6 +117,10 @@ impl Settings {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let watch_interval = match args.watch_interval.or(file.watch_interval).unwrap_or(20) {
+            ms @ 1..=3_600_000 => std::time::Duration::from_millis(ms),
+            _ => return Err("watch_interval must be within 1..=3600000 milliseconds".into()),
+        };
         let limits = file.limits;
         if limits.max_backend_timeout_ms == 0 || limits.max_backend_timeout_ms > BACKEND_TIMEOUT_CEILING_MS {
             return Err(format!("limits.max_backend_timeout_ms must be within 1..={BACKEND_TIMEOUT_CEILING_MS}"));
@@ -126,6 +135,7 @@ impl Settings {
             role: args.role.or(file.role).unwrap_or(Role::All),
             base_domain,
             workers,
+            watch_interval,
             limits,
         })
     }

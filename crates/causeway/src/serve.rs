@@ -47,7 +47,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let config = GatewayConfig { listen: settings.listen, workers: settings.workers };
         let gateway = causeway_gateway::server::start(&config, watcher.shared())
             .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
-        tokio::spawn(watcher.run(stopping.clone()));
+        tokio::spawn(watcher.run(settings.watch_interval, stopping.clone()));
         Some(gateway)
     };
 

@@ -12,8 +12,6 @@ use serde::de::DeserializeOwned;
 
 use crate::snapshot::{RouteCache, Snapshot, Source};
 
-/// How often the store's revision is checked.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// Changes read from the feed per query.
 const BATCH: i64 = 5_000;
 
@@ -146,12 +144,12 @@ impl Watcher {
         Ok(true)
     }
 
-    /// Polls until `stop` resolves.
-    pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    /// Checks the store every `interval` (and whenever woken) until `stop` changes.
+    pub async fn run(mut self, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut failing = false;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = tokio::time::sleep(interval) => {}
                 _ = self.wake.notified() => {}
                 _ = stop.changed() => return,
             }

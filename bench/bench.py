@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""Runs the scenarios and prints the table. Called by bench/run.sh.
+
+Layout on a 2-core machine: the proxy under test (nginx or Causeway, one
+worker) is pinned to CPU 0; the load generator and the backend share CPU 1.
+CPU per request is the proxy process's user+system time over the requests it
+served; latency percentiles come from a fixed request rate; instruction
+counts come from callgrind (the difference between two request counts, so
+start-up is not counted).
+"""
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CAUSEWAY = os.path.join(ROOT, "target", "release", "causeway")
+DURATION = int(os.environ.get("DURATION", "10"))
+CONNS = int(os.environ.get("CONNS", "32"))
+RATE = int(os.environ.get("RATE", "2000"))
+CALLGRIND = os.environ.get("CALLGRIND", "1") != "0"
+APIS = int(os.environ.get("APIS", "10000"))
+TOKEN = "bench-admin-token-0123456789"
+PROXY_CPU, LOAD_CPU = "0", "1"
+TICK = os.sysconf("SC_CLK_TCK")
+BACKEND_PORT, NGINX_PORT, CW_PORT, CW_ADMIN = 18081, 18082, 18083, 19183
+
+work = tempfile.mkdtemp(prefix="causeway-bench-")
+procs = []
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def wait_port(port, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def start(cmd, cpu, env=None, **kw):
+    p = subprocess.Popen(["taskset", "-c", cpu] + cmd, env=env, **kw)
+    procs.append(p)
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def nginx_conf(name, body):
+    path = os.path.join(work, name)
+    os.makedirs(os.path.join(path, "logs"), exist_ok=True)
+    conf = os.path.join(path, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes 1;
+daemon off;
+master_process off;
+error_log {path}/logs/error.log crit;
+pid {path}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path {path}/body; proxy_temp_path {path}/proxy; fastcgi_temp_path {path}/fcgi;
+  uwsgi_temp_path {path}/uwsgi; scgi_temp_path {path}/scgi;
+  {body}
+}}
+""")
+    return conf
+
+
+def wrk(port, host, seconds, script=None, path="/hello"):
+    cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{CONNS}", f"-d{seconds}s", "-H", f"Host: {host}"]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return requests, int(bad.group(1)) if bad else 0, errors.group(1) if errors else ""
+
+
+def measure_cpu(pid, port, host, script=None, path="/hello"):
+    before = cpu_seconds(pid)
+    requests, bad, errors = wrk(port, host, DURATION, script, path)
+    used = cpu_seconds(pid) - before
+    if bad or errors:
+        log(f"  warning: {bad} non-2xx responses, socket errors: {errors}")
+    return used * 1e6 / requests, requests / DURATION
+
+
+def latency(port, host, path="/hello"):
+    workers = 10
+    out = subprocess.run(
+        ["taskset", "-c", LOAD_CPU, "hey", "-z", f"{DURATION}s", "-c", str(workers), "-q", str(RATE // workers),
+         "-host", host, f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True).stdout
+    p50 = float(re.search(r"50% in ([\d.]+) secs", out).group(1)) * 1000
+    p99 = float(re.search(r"99% in ([\d.]+) secs", out).group(1)) * 1000
+    return p50, p99
+
+
+def api(method, path, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{CW_ADMIN}/v1.0/apigw{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"X-Auth-Token": TOKEN})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read() or b"null")
+
+
+def http_api(group, name, path, mode="NORMAL", params=None):
+    body = {"group_id": group, "name": name, "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": path,
+            "match_mode": mode, "auth_type": "NONE", "backend_type": "HTTP",
+            "backend_api": {"url_domain": f"127.0.0.1:{BACKEND_PORT}", "req_protocol": "HTTP", "req_method": "GET",
+                            "req_uri": "/hello", "timeout": 5000}}
+    if params:
+        body["req_params"] = params
+    return body
+
+
+def start_causeway(data, cmd_prefix=None, cpu=PROXY_CPU):
+    env = dict(os.environ, CAUSEWAY_ADMIN_TOKEN=TOKEN, CAUSEWAY_LOG="warn")
+    args = [CAUSEWAY, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{CW_PORT}",
+            "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1"]
+    p = start((cmd_prefix or []) + args, cpu, env=env, stdout=subprocess.DEVNULL)
+    wait_port(CW_ADMIN, 120)
+    wait_port(CW_PORT, 120)
+    return p
+
+
+def callgrind_per_request(cmd, port, host, path, n=2000, ready=None):
+    """Instructions per request: (Ir after 2n requests - Ir after n requests) / n, from two runs."""
+    totals = []
+    for count in (n, 2 * n):
+        out = os.path.join(work, f"cg-{count}-{random.randint(0, 1 << 30)}.out")
+        p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + cmd(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=dict(os.environ, CAUSEWAY_ADMIN_TOKEN=TOKEN, CAUSEWAY_LOG="warn"))
+        wait_port(port, 300)
+        if ready:
+            ready()
+        subprocess.run(["hey", "-n", str(count), "-c", "4", "-host", host, f"http://127.0.0.1:{port}{path}"],
+                       capture_output=True, check=True)
+        p.send_signal(signal.SIGTERM)
+        p.wait(120)
+        with open(out) as f:
+            total = next(int(l.split()[1]) for l in f if l.startswith("summary:") or l.startswith("totals:"))
+        totals.append(total)
+    return (totals[1] - totals[0]) / n
+
+
+def main():
+    results = {}
+    # The tiny backend: 12 bytes.
+    backend_conf = nginx_conf("backend", f"""
+  server {{ listen 127.0.0.1:{BACKEND_PORT} backlog=4096; location / {{ return 200 "hello world\\n"; }} }}""")
+    backend = start(["nginx", "-c", backend_conf], LOAD_CPU)
+    wait_port(BACKEND_PORT)
+
+    log("direct backend ...")
+    pid = backend.pid
+    results["direct backend"] = measure_cpu(pid, BACKEND_PORT, "backend") + latency(BACKEND_PORT, "backend") + (rss_mb(pid),)
+
+    proxy_conf = nginx_conf("proxy", f"""
+  upstream backend {{ server 127.0.0.1:{BACKEND_PORT}; keepalive 64; keepalive_requests 1000000; }}
+  server {{ listen 127.0.0.1:{NGINX_PORT} backlog=4096;
+    location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}""")
+    log("nginx proxy_pass ...")
+    nginx = start(["nginx", "-c", proxy_conf], PROXY_CPU)
+    wait_port(NGINX_PORT)
+    results["nginx proxy_pass"] = measure_cpu(nginx.pid, NGINX_PORT, "x") + latency(NGINX_PORT, "x") + (rss_mb(nginx.pid),)
+
+    data = os.path.join(work, "causeway-data")
+    cw = start_causeway(data)
+    group = api("POST", "/api-groups", {"name": "bench"})["id"]
+    host = f"{group}.apigw.localhost"
+    one = api("POST", "/apis", http_api(group, "hello", "/hello"))
+    api("POST", f"/apis/publish/{one['id']}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+    mock = {"group_id": group, "name": "mocked", "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/mock",
+            "auth_type": "NONE", "backend_type": "MOCK", "mock_info": {"result_content": "hello world\n"}}
+    mock_id = api("POST", "/apis", mock)["id"]
+    api("POST", f"/apis/publish/{mock_id}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+
+    log("causeway, 1 API ...")
+    results["causeway 1 API"] = measure_cpu(cw.pid, CW_PORT, host) + latency(CW_PORT, host) + (rss_mb(cw.pid),)
+    log("causeway MOCK ...")
+    results["causeway MOCK"] = measure_cpu(cw.pid, CW_PORT, host, path="/mock") + latency(CW_PORT, host, "/mock") + (rss_mb(cw.pid),)
+
+    # Zero failed requests while other APIs are published and taken offline under load.
+    log("publish and offline under load ...")
+    churn = []
+    for i in range(20):
+        churn.append(api("POST", "/apis", http_api(group, f"churn{i}", f"/churn/{i}"))["id"])
+    loader = subprocess.Popen(["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{CONNS}", f"-d{DURATION}s", "-H", f"Host: {host}",
+                               f"http://127.0.0.1:{CW_PORT}/hello"], stdout=subprocess.PIPE, text=True)
+    cycles = 0
+    deadline = time.time() + DURATION - 1
+    while time.time() < deadline:
+        for i in churn:
+            api("POST", f"/apis/publish/{i}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+        for i in churn:
+            api("DELETE", f"/apis/publish/{i}?env_id=DEFAULT_ENVIRONMENT_RELEASE_ID")
+        cycles += 1
+    out = loader.communicate()[0]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errs = re.search(r"Socket errors: (.*)", out)
+    churn_requests = int(re.search(r"(\d+) requests in", out).group(1))
+    churn_failed = (int(bad.group(1)) if bad else 0)
+    churn_errors = errs.group(1) if errs else "none"
+
+    # 10,000 published APIs: exact, template and prefix mixed; requests spread over them.
+    log(f"loading {APIS} APIs ...")
+    paths = []
+    ids = []
+    for i in range(APIS):
+        kind = i % 3
+        if kind == 0:
+            body, path = http_api(group, f"exact{i}", f"/e{i}/items"), f"/e{i}/items"
+        elif kind == 1:
+            body = http_api(group, f"tmpl{i}", f"/t{i}/items/{{id}}",
+                            params=[{"name": "id", "type": "STRING", "location": "PATH"}])
+            path = f"/t{i}/items/42"
+        else:
+            body, path = http_api(group, f"pref{i}", f"/p{i}", mode="SWA"), f"/p{i}/a/b"
+        ids.append(api("POST", "/apis", body)["id"])
+        paths.append(path)
+    for start_i in range(0, len(ids), 1000):
+        r = api("POST", "/apis/publish?action=online", {"apis": ids[start_i:start_i + 1000], "env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+        assert not r["failure"], r["failure"][:3]
+    script = os.path.join(work, "spread.lua")
+    with open(script, "w") as f:
+        f.write("local paths = {\n" + ",\n".join(json.dumps(p) for p in paths) + "\n}\n")
+        f.write("local i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n")
+    log(f"causeway, {APIS} APIs ...")
+    results[f"causeway {APIS} APIs"] = measure_cpu(cw.pid, CW_PORT, host, script=script) + latency(CW_PORT, host, paths[len(paths) // 2]) + (rss_mb(cw.pid),)
+
+    # Publish -> callable, with everything loaded: a publish answers once the gateway serves it.
+    log("publish -> callable ...")
+    delays = []
+    for i in range(40):
+        new = api("POST", "/apis", http_api(group, f"fresh{i}", f"/fresh/{i}"))["id"]
+        t0 = time.perf_counter()
+        api("POST", f"/apis/publish/{new}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+        req = urllib.request.Request(f"http://127.0.0.1:{CW_PORT}/fresh/{i}", headers={"Host": host})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200
+        delays.append((time.perf_counter() - t0) * 1000)
+    delays.sort()
+    stop(cw)
+
+    cg = {}
+    if CALLGRIND:
+        log("callgrind (instructions per request) ...")
+        cg["nginx proxy_pass"] = callgrind_per_request(lambda: ["nginx", "-c", proxy_conf], NGINX_PORT, "x", "/hello")
+        stop(nginx)
+        data2 = os.path.join(work, "causeway-cg")
+        shutil.copytree(data, data2)
+        def cw_cmd():
+            # No store polling while counting: only requests run.
+            return [CAUSEWAY, "serve", "--data-dir", data2, "--listen", f"127.0.0.1:{CW_PORT}",
+                    "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--watch-interval", "3600000"]
+        cg["causeway 1 API"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/hello", ready=lambda: wait_port(CW_ADMIN, 300))
+        cg["causeway MOCK"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/mock", ready=lambda: wait_port(CW_ADMIN, 300))
+    else:
+        stop(nginx)
+    stop(backend)
+
+    base = results["nginx proxy_pass"]
+    print()
+    print(f"Causeway data-plane benchmark ({DURATION}s runs, {CONNS} connections for CPU, {RATE} req/s for latency)")
+    print(f"{'scenario':<24}{'req/s':>10}{'CPU us/req':>12}{'x nginx':>9}{'p50 ms':>9}{'p99 ms':>9}{'x nginx':>9}{'RSS MB':>9}{'x nginx':>9}{'instr/req':>11}{'x nginx':>9}")
+    for name, (us, rps, p50, p99, rss) in results.items():
+        instr = cg.get(name)
+        base_instr = cg.get("nginx proxy_pass")
+        print(f"{name:<24}{rps:>10.0f}{us:>12.2f}{us / base[0]:>9.2f}{p50:>9.3f}{p99:>9.3f}{p99 / base[3]:>9.2f}{rss:>9.1f}{rss / base[4]:>9.2f}"
+              + (f"{instr:>11.0f}{instr / base_instr:>9.2f}" if instr and base_instr else f"{'-':>11}{'-':>9}"))
+    one_api = results["causeway 1 API"][0]
+    many = results[f"causeway {APIS} APIs"][0]
+    print()
+    print(f"{APIS} APIs vs 1 API, CPU per request: {many / one_api:.2f}x")
+    print(f"publish -> callable with {APIS} APIs loaded: p50 {statistics.median(delays):.1f} ms, p99 {delays[int(len(delays) * 0.99) - 1]:.1f} ms, max {delays[-1]:.1f} ms")
+    print(f"publish/offline churn under load: {cycles} cycles of 20 APIs, {churn_requests} requests, {churn_failed} failed, socket errors: {churn_errors}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for p in procs:
+            stop(p)
+        shutil.rmtree(work, ignore_errors=True)
