@@ -156,10 +156,18 @@ def http_api(group, name, path, mode="NORMAL", params=None):
     return body
 
 
+def config_file():
+    """More APIs per group than the default quota of 1000."""
+    path = os.path.join(work, "causeway.toml")
+    with open(path, "w") as f:
+        f.write(f"[limits]\napis_per_group = {APIS + 1000}\n")
+    return path
+
+
 def start_causeway(data, cmd_prefix=None, cpu=PROXY_CPU):
     env = dict(os.environ, CAUSEWAY_ADMIN_TOKEN=TOKEN, CAUSEWAY_LOG="warn")
     args = [CAUSEWAY, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{CW_PORT}",
-            "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1"]
+            "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--config", config_file()]
     p = start((cmd_prefix or []) + args, cpu, env=env, stdout=subprocess.DEVNULL)
     wait_port(CW_ADMIN, 120)
     wait_port(CW_PORT, 120)
@@ -296,7 +304,8 @@ def main():
         def cw_cmd():
             # No store polling while counting: only requests run.
             return [CAUSEWAY, "serve", "--data-dir", data2, "--listen", f"127.0.0.1:{CW_PORT}",
-                    "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--watch-interval", "3600000"]
+                    "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--watch-interval", "3600000",
+                    "--config", config_file()]
         cg["causeway 1 API"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/hello", ready=lambda: wait_port(CW_ADMIN, 300))
         cg["causeway MOCK"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/mock", ready=lambda: wait_port(CW_ADMIN, 300))
     else:

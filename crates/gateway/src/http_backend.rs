@@ -60,6 +60,8 @@ pub struct HttpTarget {
     pub https: bool,
     pub host: Box<str>,
     pub port: u16,
+    /// `host:port`, the key of this backend's idle connections.
+    pub authority: Box<str>,
     /// `None` for `ANY`: the caller's method passes through.
     pub method: Option<http::Method>,
     pub path: Vec<PathPart>,
@@ -142,6 +144,7 @@ impl HttpTarget {
         let parts = split_path(&path);
         Ok(Self {
             https,
+            authority: format!("{host}:{port}").into(),
             host: host.into(),
             port,
             method: match method {
@@ -216,26 +219,24 @@ fn encode(out: &mut String, v: &str, keep: impl Fn(u8) -> bool) {
     }
 }
 
-/// Headers that describe one hop and are never forwarded.
+/// Whether a header describes one hop only.
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection" | "keep-alive" | "proxy-connection" | "proxy-authenticate" | "proxy-authorization" | "te" | "trailer"
-            | "transfer-encoding" | "upgrade"
-    )
+    HOP_BY_HOP.contains(&name.as_str())
 }
 
-/// Everything a backend request is built from.
+/// Everything a backend request is built from (the caller's headers move in separately).
 pub struct CallContext<'a> {
-    pub parts: &'a http::request::Parts,
+    pub method: &'a http::Method,
+    pub uri: &'a http::Uri,
     pub inputs: &'a [InputParam],
     pub values: &'a [Option<Cow<'a, str>>],
     /// For SWA routes: the path after the matched prefix (`a/b` of `/files/a/b`), if any.
     pub remainder: Option<&'a str>,
     pub system: &'a dyn Fn(SystemValue) -> Cow<'a, str>,
     pub peer_ip: &'a str,
+    pub peer_ip_value: &'a HeaderValue,
+    pub local_port_value: &'a HeaderValue,
     pub https: bool,
-    pub local_port: u16,
 }
 
 impl HttpTarget {
@@ -247,8 +248,8 @@ impl HttpTarget {
         }
     }
 
-    /// Builds the backend request.
-    pub fn build(&self, ctx: &CallContext<'_>, body: UpBody) -> Result<Request<UpBody>, GatewayError> {
+    /// Builds the backend request from the caller's, reusing its header map.
+    pub fn build(&self, ctx: &CallContext<'_>, headers: HeaderMap, body: UpBody) -> Result<Request<UpBody>, GatewayError> {
         let mut uri = String::with_capacity(64);
         for part in &self.path {
             match part {
@@ -271,9 +272,9 @@ impl HttpTarget {
 
         let uri = http::Uri::try_from(uri).map_err(|_| errors::BAD_PARAMETER.with_message("The request cannot be mapped to a valid backend URI".into()))?;
         let mut req = Request::new(body);
-        *req.method_mut() = self.method.clone().unwrap_or_else(|| ctx.parts.method.clone());
+        *req.method_mut() = self.method.clone().unwrap_or_else(|| ctx.method.clone());
         *req.uri_mut() = uri;
-        self.build_headers(ctx, req.headers_mut());
+        *req.headers_mut() = self.build_headers(ctx, headers);
         Ok(req)
     }
 
@@ -283,7 +284,7 @@ impl HttpTarget {
             uri.push(if first { '?' } else { '&' });
             first = false;
         };
-        let query = ctx.parts.uri.query().unwrap_or_default();
+        let query = ctx.uri.query().unwrap_or_default();
         let mapped = |k: &str| self.params.iter().any(|p| p.location == ParamLocation::Query && &*p.name == k);
         for (k, v) in query_pairs(query) {
             let held_back = ctx.inputs.iter().any(|p| p.location == ParamLocation::Query && &*p.name == k && !p.pass_through);
@@ -319,24 +320,25 @@ impl HttpTarget {
         }
     }
 
-    fn build_headers(&self, ctx: &CallContext<'_>, headers: &mut HeaderMap) {
-        let incoming = &ctx.parts.headers;
-        headers.reserve(incoming.len() + 6);
-        for (name, value) in incoming {
-            if is_hop_by_hop(name) {
-                continue;
-            }
-            let held_back = ctx.inputs.iter().any(|p| p.header.as_ref() == Some(name) && !p.pass_through);
-            if !held_back {
-                headers.append(name.clone(), value.clone());
+    fn build_headers(&self, ctx: &CallContext<'_>, mut headers: HeaderMap) -> HeaderMap {
+        // Headers named in `Connection` are hop-by-hop too.
+        if let Some(listed) = headers.get(header::CONNECTION).and_then(|v| v.to_str().ok()).map(str::to_owned) {
+            for name in listed.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                headers.remove(name);
             }
         }
+        for name in HOP_BY_HOP {
+            headers.remove(*name);
+        }
         for (p, v) in ctx.inputs.iter().zip(ctx.values) {
-            if let (Some(h), Some(v)) = (&p.header, v)
-                && p.pass_through
-                && !incoming.contains_key(h)
+            let Some(h) = &p.header else { continue };
+            if !p.pass_through {
+                headers.remove(h);
+            } else if let Some(v) = v
+                && !headers.contains_key(h)
                 && let Ok(v) = HeaderValue::from_str(v)
             {
+                // The default of an absent pass-through header.
                 headers.insert(h.clone(), v);
             }
         }
@@ -348,28 +350,36 @@ impl HttpTarget {
             }
         }
         if !headers.contains_key(header::HOST)
-            && let Some(Ok(host)) = ctx.parts.uri.authority().map(|a| HeaderValue::from_str(a.as_str()))
+            && let Some(Ok(host)) = ctx.uri.authority().map(|a| HeaderValue::from_str(a.as_str()))
         {
             headers.insert(header::HOST, host);
         }
-        let original_host = headers.get(header::HOST).cloned();
-        let xff = match incoming.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-            Some(prior) => format!("{prior}, {}", ctx.peer_ip),
-            None => ctx.peer_ip.to_string(),
+        let forwarded_for = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+            Some(prior) => HeaderValue::from_str(&format!("{prior}, {}", ctx.peer_ip)).ok(),
+            None => Some(ctx.peer_ip_value.clone()),
         };
-        if let Ok(v) = HeaderValue::from_str(&xff) {
-            headers.insert("x-forwarded-for", v);
+        if let Some(v) = forwarded_for {
+            headers.insert(X_FORWARDED_FOR, v);
         }
-        if let Ok(v) = HeaderValue::from_str(ctx.peer_ip) {
-            headers.insert("x-real-ip", v);
+        headers.insert(X_REAL_IP, ctx.peer_ip_value.clone());
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(if ctx.https { "https" } else { "http" }));
+        headers.insert(X_FORWARDED_PORT, ctx.local_port_value.clone());
+        if let Some(h) = headers.get(header::HOST).cloned() {
+            headers.insert(X_FORWARDED_HOST, h);
         }
-        headers.insert("x-forwarded-proto", HeaderValue::from_static(if ctx.https { "https" } else { "http" }));
-        headers.insert("x-forwarded-port", HeaderValue::from(ctx.local_port));
-        if let Some(h) = original_host {
-            headers.insert("x-forwarded-host", h);
-        }
+        headers
     }
 }
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Headers that describe one hop and are never forwarded.
+const HOP_BY_HOP: &[&str] =
+    &["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
 
 #[cfg(test)]
 mod tests {

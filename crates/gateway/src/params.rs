@@ -112,7 +112,7 @@ pub fn collect<'r>(
     params: &[InputParam],
     path_segments: &[&'r str],
     query: &'r str,
-    headers: &'r http::HeaderMap,
+    headers: &http::HeaderMap,
 ) -> Result<Vec<Option<Cow<'r, str>>>, GatewayError> {
     let mut values = Vec::with_capacity(params.len());
     for p in params {
@@ -123,7 +123,8 @@ pub fn collect<'r>(
                 .header
                 .as_ref()
                 .and_then(|h| headers.get(h))
-                .map(|v| String::from_utf8_lossy(v.as_bytes())),
+                // Owned, so the header map can move into the backend request.
+                .map(|v| Cow::Owned(String::from_utf8_lossy(v.as_bytes()).into_owned())),
         };
         let value = match found {
             Some(v) => {

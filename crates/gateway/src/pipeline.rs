@@ -36,6 +36,7 @@ use crate::upstream;
 pub const MAX_REQUEST_BODY: usize = 12 << 20;
 
 /// What the pipeline knows about the connection a request came on.
+/// Formatted once per connection, not per request.
 #[derive(Debug)]
 pub struct Conn {
     pub peer: SocketAddr,
@@ -43,11 +44,22 @@ pub struct Conn {
     pub https: bool,
     pub peer_ip: Box<str>,
     pub local_ip: Box<str>,
+    pub peer_ip_value: HeaderValue,
+    pub local_port_value: HeaderValue,
 }
 
 impl Conn {
     pub fn new(peer: SocketAddr, local: SocketAddr, https: bool) -> Self {
-        Self { peer, local, https, peer_ip: peer.ip().to_string().into(), local_ip: local.ip().to_string().into() }
+        let peer_ip = peer.ip().to_string();
+        Self {
+            peer,
+            local,
+            https,
+            peer_ip_value: HeaderValue::from_str(&peer_ip).unwrap_or(HeaderValue::from_static("unknown")),
+            peer_ip: peer_ip.into(),
+            local_ip: local.ip().to_string().into(),
+            local_port_value: HeaderValue::from(local.port()),
+        }
     }
 }
 
@@ -63,10 +75,10 @@ fn server_name() -> &'static str {
 pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Snapshot>) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id::next();
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let debug = parts.headers.get("x-apig-mode").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
     let mut outcome = Outcome::default();
-    let mut res = match serve(&parts, body, conn, &snapshot, &request_id, &mut outcome).await {
+    let mut res = match serve(&mut parts, body, conn, &snapshot, &request_id, &mut outcome).await {
         Ok(res) => res,
         Err(e) => e.render(request_id.as_str()),
     };
@@ -88,7 +100,7 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
 }
 
 async fn serve(
-    parts: &http::request::Parts,
+    parts: &mut http::request::Parts,
     body: Incoming,
     conn: &Conn,
     snapshot: &Snapshot,
@@ -101,7 +113,7 @@ async fn serve(
     let (route, stage) = find_route(parts, &parts.method, snapshot)?;
     outcome.cors = route.cors_preflight.is_some();
     check_protocol(&route, conn)?;
-    let segments = path_segments(&route, parts);
+    let segments = path_segments(route, &parts.uri);
     let values = params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers)?;
     let backend = if route.policies.is_empty() {
         &route.backend
@@ -118,19 +130,22 @@ async fn serve(
         Backend::Mock(m) => Ok(mock(m)),
         Backend::Http(target) => {
             let req = {
-                check_length(parts)?;
-                let system = |v: SystemValue| system_value(v, &route, stage, conn, request_id);
+                check_length(&parts.headers)?;
+                let headers = std::mem::take(&mut parts.headers);
+                let system = |v: SystemValue| system_value(v, route, stage, conn, request_id);
                 let ctx = CallContext {
-                    parts,
+                    method: &parts.method,
+                    uri: &parts.uri,
                     inputs: &route.inputs,
                     values: &values,
-                    remainder: remainder(&route, parts.uri.path()),
+                    remainder: remainder(route, parts.uri.path()),
                     system: &system,
                     peer_ip: &conn.peer_ip,
+                    peer_ip_value: &conn.peer_ip_value,
+                    local_port_value: &conn.local_port_value,
                     https: conn.https,
-                    local_port: conn.local.port(),
                 };
-                target.build(&ctx, Limited::new(body, MAX_REQUEST_BODY))?
+                target.build(&ctx, headers, Limited::new(body, MAX_REQUEST_BODY))?
             };
             drop(values);
             call_http(target, req, &mut outcome.upstream_latency).await
@@ -162,7 +177,7 @@ fn preflight(parts: &http::request::Parts, snapshot: &Snapshot) -> Option<Respon
 }
 
 /// Stages 2 and 3: group by Host, environment by `X-Stage`, then method and path.
-fn find_route<'s>(parts: &http::request::Parts, method: &http::Method, snapshot: &'s Snapshot) -> Result<(Arc<Route>, &'s str), GatewayError> {
+fn find_route<'s>(parts: &http::request::Parts, method: &http::Method, snapshot: &'s Snapshot) -> Result<(&'s Route, &'s str), GatewayError> {
     let host = parts
         .headers
         .get(http::header::HOST)
@@ -173,7 +188,7 @@ fn find_route<'s>(parts: &http::request::Parts, method: &http::Method, snapshot:
     let stage = parts.headers.get("x-stage").and_then(|v| v.to_str().ok());
     let env = group.env(stage).ok_or(errors::NOT_FOUND)?;
     let (route, _) = env.find(method, parts.uri.path()).ok_or(errors::NOT_FOUND)?;
-    Ok((route.clone(), &env.env_name))
+    Ok((route, &env.env_name))
 }
 
 fn strip_port(host: &str) -> &str {
@@ -195,9 +210,9 @@ fn check_protocol(route: &Route, conn: &Conn) -> Result<(), GatewayError> {
 }
 
 /// Path segments, when some parameter is read from the path.
-fn path_segments<'p>(route: &Route, parts: &'p http::request::Parts) -> Vec<&'p str> {
+fn path_segments<'p>(route: &Route, uri: &'p http::Uri) -> Vec<&'p str> {
     if route.inputs.iter().any(|p| p.location == ParamLocation::Path) {
-        parts.uri.path().trim_start_matches('/').split('/').collect()
+        uri.path().trim_start_matches('/').split('/').collect()
     } else {
         Vec::new()
     }
@@ -216,8 +231,8 @@ fn remainder<'p>(route: &Route, path: &'p str) -> Option<&'p str> {
     Some(rest)
 }
 
-fn check_length(parts: &http::request::Parts) -> Result<(), GatewayError> {
-    let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+fn check_length(headers: &http::HeaderMap) -> Result<(), GatewayError> {
+    let declared = headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) { Err(errors::BODY_TOO_LARGE) } else { Ok(()) }
 }
 
@@ -247,7 +262,7 @@ fn mock(m: &MockResponse) -> Response<Body> {
 /// Stage 6 for HTTP backends: send, then stream the answer back.
 async fn call_http(target: &HttpTarget, req: http::Request<upstream::UpBody>, latency: &mut Option<Duration>) -> Result<Response<Body>, GatewayError> {
     let sent = Instant::now();
-    let res = upstream::send(&target.host, target.port, req, target.timeout).await?;
+    let res = upstream::send(target, req).await?;
     *latency = Some(sent.elapsed());
     let (mut parts, body) = res.into_parts();
     let hop: Vec<_> = parts.headers.keys().filter(|k| is_hop_by_hop(k)).cloned().collect();

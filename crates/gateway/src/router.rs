@@ -12,7 +12,7 @@
 //! its cost depends on the path, not on how many routes there are. It
 //! allocates nothing.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use causeway_model::api::{MatchMode, Method};
 

@@ -52,7 +52,7 @@ pub struct GroupRoutes {
     pub id: String,
     pub name: String,
     /// By lower-case environment name, as callers name it in `X-Stage`.
-    envs: HashMap<String, EnvRoutes>,
+    envs: rustc_hash::FxHashMap<String, EnvRoutes>,
 }
 
 impl GroupRoutes {
@@ -70,7 +70,7 @@ pub struct Snapshot {
     pub revision: i64,
     groups: Vec<GroupRoutes>,
     /// `<group_id>.<base-domain>` (lower case) → index in `groups`.
-    hosts: HashMap<String, usize>,
+    hosts: rustc_hash::FxHashMap<String, usize>,
     default_group: Option<usize>,
     routes: usize,
 }
@@ -78,24 +78,28 @@ pub struct Snapshot {
 /// Compiled routes kept between builds, so an unchanged publication is not compiled again.
 #[derive(Debug, Default)]
 pub struct RouteCache {
-    routes: HashMap<String, (String, Arc<Route>)>,
+    routes: HashMap<String, Cached>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    version_id: String,
+    /// The variables the version uses, with the values it was compiled with.
+    variables: Vec<(String, Option<String>)>,
+    route: Arc<Route>,
 }
 
 impl RouteCache {
     fn get_or_compile(&mut self, p: &Publication, v: &Arc<ApiVersion>, vars: &HashMap<String, String>) -> Arc<Route> {
-        // The key includes the values of the variables the API uses, so a changed value recompiles.
-        let mut key = v.version_id.clone();
-        for name in v.api.variables() {
-            key.push('\u{1}');
-            key.push_str(vars.get(&name).map(String::as_str).unwrap_or_default());
-        }
-        if let Some((k, route)) = self.routes.get(&p.publish_id)
-            && *k == key
+        if let Some(c) = self.routes.get(&p.publish_id)
+            && c.version_id == v.version_id
+            && c.variables.iter().all(|(name, value)| vars.get(name) == value.as_ref())
         {
-            return route.clone();
+            return c.route.clone();
         }
         let route = Arc::new(Route::compile(p, v.clone(), vars));
-        self.routes.insert(p.publish_id.clone(), (key, route.clone()));
+        let variables = v.api.variables().into_iter().map(|n| { let value = vars.get(&n).cloned(); (n, value) }).collect();
+        self.routes.insert(p.publish_id.clone(), Cached { version_id: v.version_id.clone(), variables, route: route.clone() });
         route
     }
 
@@ -119,7 +123,7 @@ impl Snapshot {
         sorted_groups.sort_by(|a, b| a.id.cmp(&b.id));
         for g in sorted_groups {
             index.insert(&g.id, groups.len());
-            groups.push(GroupRoutes { id: g.id.clone(), name: g.name.clone(), envs: HashMap::new() });
+            groups.push(GroupRoutes { id: g.id.clone(), name: g.name.clone(), envs: Default::default() });
         }
         let mut vars: HashMap<(&str, &str), HashMap<String, String>> = HashMap::new();
         for v in source.variables.values() {

@@ -4,7 +4,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::time::Duration;
 
 use http::{Request, Response};
 use http_body_util::Limited;
@@ -13,6 +12,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::http_backend::HttpTarget;
 use crate::response::{GatewayError, errors};
 
 /// The request body sent upstream: the caller's, streamed, with a size limit.
@@ -22,31 +22,34 @@ type Sender = SendRequest<UpBody>;
 /// Idle connections kept per backend address and thread.
 const MAX_IDLE: usize = 256;
 
-/// Idle connections by backend host and port.
-type Idle = HashMap<(Box<str>, u16), Vec<Sender>>;
+/// Idle connections by backend `host:port`.
+type Idle = HashMap<Box<str>, Vec<Sender>>;
 
 thread_local! {
     static POOL: RefCell<Idle> = RefCell::new(HashMap::new());
 }
 
 /// A pooled connection that can take a request now.
-fn take_ready(host: &str, port: u16) -> Option<Sender> {
+fn take_ready(authority: &str) -> Option<Sender> {
     POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
-        let idle = pool.get_mut(&(host.into(), port))?;
+        let idle = pool.get_mut(authority)?;
         idle.retain(|s| !s.is_closed());
         let i = idle.iter().rposition(|s| s.is_ready())?;
         Some(idle.swap_remove(i))
     })
 }
 
-fn give_back(host: &str, port: u16, sender: Sender) {
+fn give_back(authority: &str, sender: Sender) {
     if sender.is_closed() {
         return;
     }
     POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
-        let idle = pool.entry((host.into(), port)).or_default();
+        let idle = match pool.get_mut(authority) {
+            Some(idle) => idle,
+            None => pool.entry(authority.into()).or_default(),
+        };
         if idle.len() < MAX_IDLE {
             idle.push(sender);
         }
@@ -71,16 +74,17 @@ async fn connect(host: &str, port: u16) -> Result<Sender, GatewayError> {
     Ok(sender)
 }
 
-/// Sends `req` to `host:port` and waits for the response headers, within `timeout`.
-pub async fn send(host: &str, port: u16, req: Request<UpBody>, timeout: Duration) -> Result<Response<Incoming>, GatewayError> {
+/// Sends `req` to the backend and waits for the response headers, within `timeout`.
+pub async fn send(target: &HttpTarget, req: Request<UpBody>) -> Result<Response<Incoming>, GatewayError> {
+    let (host, port, authority) = (&*target.host, target.port, &*target.authority);
     let attempt = async {
         let mut req = req;
         // A pooled connection the backend has closed meanwhile gives the request
         // back unsent; then a fresh connection gets it.
-        if let Some(mut sender) = take_ready(host, port) {
+        if let Some(mut sender) = take_ready(authority) {
             match sender.try_send_request(req).await {
                 Ok(res) => {
-                    give_back(host, port, sender);
+                    give_back(authority, sender);
                     return Ok(res);
                 }
                 Err(mut e) => match e.take_message() {
@@ -91,10 +95,10 @@ pub async fn send(host: &str, port: u16, req: Request<UpBody>, timeout: Duration
         }
         let mut sender = connect(host, port).await?;
         let res = sender.send_request(req).await.map_err(send_error)?;
-        give_back(host, port, sender);
+        give_back(authority, sender);
         Ok(res)
     };
-    match tokio::time::timeout(timeout, attempt).await {
+    match tokio::time::timeout(target.timeout, attempt).await {
         Ok(result) => result,
         Err(_) => Err(errors::BACKEND_TIMEOUT),
     }

@@ -82,7 +82,7 @@ impl Watcher {
 
     /// Fetches versions that publications refer to and drops those no longer referred to.
     async fn load_versions(&mut self) -> Result<(), StoreError> {
-        let wanted: Vec<String> = self.source.publications.values().map(|p| p.version_id.clone()).collect();
+        let wanted: std::collections::HashSet<String> = self.source.publications.values().map(|p| p.version_id.clone()).collect();
         for id in &wanted {
             if !self.source.versions.contains_key(id)
                 && let Some(doc) = self.store.get(kinds::API_VERSION, id).await?
