@@ -327,8 +327,10 @@ impl HttpTarget {
                 headers.remove(name);
             }
         }
-        for name in HOP_BY_HOP {
-            headers.remove(*name);
+        if headers.keys().any(is_hop_by_hop) {
+            for name in HOP_BY_HOP {
+                headers.remove(*name);
+            }
         }
         for (p, v) in ctx.inputs.iter().zip(ctx.values) {
             let Some(h) = &p.header else { continue };

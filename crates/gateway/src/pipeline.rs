@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use causeway_model::api::{ParamLocation, ReqProtocol};
-use http::{HeaderValue, Response};
+use http::{HeaderName, HeaderValue, Response};
 use http_body_util::Limited;
 use hyper::body::Incoming;
 
@@ -31,6 +31,13 @@ use crate::response::{GatewayError, errors};
 use crate::route::{Backend, MockResponse, Route};
 use crate::snapshot::Snapshot;
 use crate::upstream;
+
+// Header names used on every request, parsed once.
+const X_APIG_MODE: HeaderName = HeaderName::from_static("x-apig-mode");
+const X_STAGE: HeaderName = HeaderName::from_static("x-stage");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_APIG_LATENCY: HeaderName = HeaderName::from_static("x-apig-latency");
+const X_APIG_UPSTREAM_LATENCY: HeaderName = HeaderName::from_static("x-apig-upstream-latency");
 
 /// Largest request body passed to a backend (the cloud gateways' 12 MiB).
 pub const MAX_REQUEST_BODY: usize = 12 << 20;
@@ -76,7 +83,7 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
     let started = Instant::now();
     let request_id = request_id::next();
     let (mut parts, body) = req.into_parts();
-    let debug = parts.headers.get("x-apig-mode").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
+    let debug = parts.headers.get(X_APIG_MODE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
     let mut outcome = Outcome::default();
     let mut res = match serve(&mut parts, body, conn, &snapshot, &request_id, &mut outcome).await {
         Ok(res) => res,
@@ -88,12 +95,12 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
         headers.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
     if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
-        headers.insert("x-request-id", v);
+        headers.insert(X_REQUEST_ID, v);
     }
     if debug {
-        headers.insert("x-apig-latency", HeaderValue::from(started.elapsed().as_millis() as u64));
+        headers.insert(X_APIG_LATENCY, HeaderValue::from(started.elapsed().as_millis() as u64));
         if let Some(d) = outcome.upstream_latency {
-            headers.insert("x-apig-upstream-latency", HeaderValue::from(d.as_millis() as u64));
+            headers.insert(X_APIG_UPSTREAM_LATENCY, HeaderValue::from(d.as_millis() as u64));
         }
     }
     res
@@ -112,7 +119,7 @@ async fn serve(
     }
     let (route, stage) = find_route(parts, &parts.method, snapshot)?;
     outcome.cors = route.cors_preflight.is_some();
-    check_protocol(&route, conn)?;
+    check_protocol(route, conn)?;
     let segments = path_segments(route, &parts.uri);
     let values = params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers)?;
     let backend = if route.policies.is_empty() {
@@ -185,7 +192,7 @@ fn find_route<'s>(parts: &http::request::Parts, method: &http::Method, snapshot:
         .or_else(|| parts.uri.host())
         .unwrap_or_default();
     let group = snapshot.group(strip_port(host)).ok_or(errors::NOT_FOUND)?;
-    let stage = parts.headers.get("x-stage").and_then(|v| v.to_str().ok());
+    let stage = parts.headers.get(X_STAGE).and_then(|v| v.to_str().ok());
     let env = group.env(stage).ok_or(errors::NOT_FOUND)?;
     let (route, _) = env.find(method, parts.uri.path()).ok_or(errors::NOT_FOUND)?;
     Ok((route, &env.env_name))
@@ -265,9 +272,11 @@ async fn call_http(target: &HttpTarget, req: http::Request<upstream::UpBody>, la
     let res = upstream::send(target, req).await?;
     *latency = Some(sent.elapsed());
     let (mut parts, body) = res.into_parts();
-    let hop: Vec<_> = parts.headers.keys().filter(|k| is_hop_by_hop(k)).cloned().collect();
-    for k in hop {
-        parts.headers.remove(k);
+    if parts.headers.keys().any(is_hop_by_hop) {
+        let hop: Vec<_> = parts.headers.keys().filter(|k| is_hop_by_hop(k)).cloned().collect();
+        for k in hop {
+            parts.headers.remove(k);
+        }
     }
     Ok(Response::from_parts(parts, Body::Stream(body)))
 }

@@ -51,16 +51,15 @@ impl EnvRoutes {
 pub struct GroupRoutes {
     pub id: String,
     pub name: String,
-    /// By lower-case environment name, as callers name it in `X-Stage`.
-    envs: rustc_hash::FxHashMap<String, EnvRoutes>,
+    /// The environments the group has APIs in (a handful): found by name,
+    /// ignoring case as callers type it in `X-Stage`, without allocating.
+    envs: Vec<EnvRoutes>,
 }
 
 impl GroupRoutes {
     pub fn env(&self, stage: Option<&str>) -> Option<&EnvRoutes> {
-        match stage {
-            None => self.envs.get(&RELEASE_ENV_NAME.to_ascii_lowercase()),
-            Some(s) => self.envs.get(&s.to_ascii_lowercase()),
-        }
+        let name = stage.unwrap_or(RELEASE_ENV_NAME);
+        self.envs.iter().find(|e| e.env_name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -123,7 +122,7 @@ impl Snapshot {
         sorted_groups.sort_by(|a, b| a.id.cmp(&b.id));
         for g in sorted_groups {
             index.insert(&g.id, groups.len());
-            groups.push(GroupRoutes { id: g.id.clone(), name: g.name.clone(), envs: Default::default() });
+            groups.push(GroupRoutes { id: g.id.clone(), name: g.name.clone(), envs: Vec::new() });
         }
         let mut vars: HashMap<(&str, &str), HashMap<String, String>> = HashMap::new();
         for v in source.variables.values() {
@@ -139,12 +138,15 @@ impl Snapshot {
             };
             let env_vars = vars.get(&(p.group_id.as_str(), p.env_id.as_str())).unwrap_or(&no_vars);
             let route = cache.get_or_compile(p, version, env_vars);
-            let env_routes = groups[gi].envs.entry(env.name.to_ascii_lowercase()).or_insert_with(|| EnvRoutes {
-                env_id: env.id.clone(),
-                env_name: env.name.clone(),
-                router: Router::new(),
-                routes: Vec::new(),
-            });
+            let envs = &mut groups[gi].envs;
+            let at = match envs.iter().position(|e| e.env_id == env.id) {
+                Some(i) => i,
+                None => {
+                    envs.push(EnvRoutes { env_id: env.id.clone(), env_name: env.name.clone(), router: Router::new(), routes: Vec::new() });
+                    envs.len() - 1
+                }
+            };
+            let env_routes = &mut envs[at];
             let id = env_routes.routes.len() as u32;
             let api = route.def();
             if env_routes.router.insert(api.req_method, &api.req_uri, api.match_mode, id) {
