@@ -119,6 +119,8 @@ def wrk(port, host, seconds, script=None, path="/hello"):
 
 
 def measure_cpu(pid, port, host, script=None, path="/hello"):
+    # Warm up first: connections to the backend, caches, allocator.
+    wrk(port, host, 2, script, path)
     before = cpu_seconds(pid)
     requests, bad, errors = wrk(port, host, DURATION, script, path)
     used = cpu_seconds(pid) - before
