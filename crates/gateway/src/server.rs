@@ -125,25 +125,23 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared, mut sto
     let mut preface = [0u8; H2_PREFACE.len()];
     let is_h2 = matches!(stream.peek(&mut preface).await, Ok(n) if n == H2_PREFACE.len() && preface == *H2_PREFACE);
     let io = TokioIo::new(stream);
+    // Serve until the connection ends; on stop, finish the request in flight and close.
+    macro_rules! serve_until_stopped {
+        ($conn:expr) => {{
+            let conn = $conn;
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        }};
+    }
     if is_h2 {
-        let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(io, service);
-        tokio::pin!(conn);
-        tokio::select! {
-            _ = conn.as_mut() => {}
-            _ = stop.changed() => {
-                conn.as_mut().graceful_shutdown();
-                let _ = conn.await;
-            }
-        }
+        serve_until_stopped!(hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(io, service));
     } else {
-        let conn = hyper::server::conn::http1::Builder::new().writev(false).serve_connection(io, service);
-        tokio::pin!(conn);
-        tokio::select! {
-            _ = conn.as_mut() => {}
-            _ = stop.changed() => {
-                conn.as_mut().graceful_shutdown();
-                let _ = conn.await;
-            }
-        }
+        serve_until_stopped!(hyper::server::conn::http1::Builder::new().writev(false).serve_connection(io, service));
     }
 }
