@@ -27,9 +27,9 @@ use crate::http_backend::{CallContext, HttpTarget, SystemValue, is_hop_by_hop};
 use crate::params;
 use crate::policy::Facts;
 use crate::request_id::{self, RequestId};
-use crate::response::{GatewayError, errors};
+use crate::response::{GatewayError, TemplateContext, errors};
 use crate::route::{Backend, MockResponse, Route};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{GroupRoutes, Snapshot};
 use crate::upstream;
 
 // Header names used on every request, parsed once.
@@ -87,7 +87,21 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
     let mut outcome = Outcome::default();
     let mut res = match serve(&mut parts, body, conn, &snapshot, &request_id, &mut outcome).await {
         Ok(res) => res,
-        Err(e) => e.render(request_id.as_str()),
+        Err(e) => {
+            // Through the group's gateway responses (the API's set, else the default).
+            let api = outcome.route.map(Route::def);
+            let ctx = TemplateContext {
+                request_id: request_id.as_str(),
+                api_id: api.map_or("", |a| a.id.as_str()),
+                api_name: api.map_or("", |a| a.name.as_str()),
+                stage: outcome.stage,
+                source_ip: &conn.peer_ip,
+                req_path: parts.uri.path(),
+                req_uri: parts.uri.path_and_query().map_or("", |p| p.as_str()),
+                req_method: parts.method.as_str(),
+            };
+            e.render_with(outcome.group.and_then(|g| g.responses(outcome.route)), &ctx)
+        }
     };
     let headers = res.headers_mut();
     // CORS on simple requests, unless the backend answered CORS itself.
@@ -106,18 +120,22 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
     res
 }
 
-async fn serve(
+async fn serve<'s>(
     parts: &mut http::request::Parts,
     body: Incoming,
     conn: &Conn,
-    snapshot: &Snapshot,
+    snapshot: &'s Snapshot,
     request_id: &RequestId,
-    outcome: &mut Outcome,
+    outcome: &mut Outcome<'s>,
 ) -> Result<Response<Body>, GatewayError> {
     if let Some(res) = preflight(parts, snapshot) {
         return Ok(res);
     }
-    let (route, stage) = find_route(parts, &parts.method, snapshot)?;
+    let group = snapshot.group(host_of(parts)).ok_or(errors::NOT_FOUND)?;
+    outcome.group = Some(group);
+    let (route, stage) = find_in_group(parts, &parts.method, group)?;
+    outcome.route = Some(route);
+    outcome.stage = stage;
     outcome.cors = route.cors_preflight.is_some();
     check_protocol(route, conn)?;
     let segments = path_segments(route, &parts.uri);
@@ -161,11 +179,14 @@ async fn serve(
     }
 }
 
-/// What the later stages report back for the response headers.
+/// What the stages report back for the response: headers and error rendering.
 #[derive(Default)]
-struct Outcome {
+struct Outcome<'s> {
     upstream_latency: Option<Duration>,
     cors: bool,
+    group: Option<&'s GroupRoutes>,
+    route: Option<&'s Route>,
+    stage: &'s str,
 }
 
 /// A CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) for a
@@ -176,22 +197,22 @@ fn preflight(parts: &http::request::Parts, snapshot: &Snapshot) -> Option<Respon
     }
     let requested = parts.headers.get(http::header::ACCESS_CONTROL_REQUEST_METHOD)?;
     let method = http::Method::from_bytes(requested.as_bytes()).ok()?;
-    let (route, _) = find_route(parts, &method, snapshot).ok()?;
+    let group = snapshot.group(host_of(parts))?;
+    let (route, _) = find_in_group(parts, &method, group).ok()?;
     let headers = route.cors_preflight.as_ref()?;
     let mut res = Response::new(Body::empty());
     *res.headers_mut() = headers.clone();
     Some(res)
 }
 
-/// Stages 2 and 3: group by Host, environment by `X-Stage`, then method and path.
-fn find_route<'s>(parts: &http::request::Parts, method: &http::Method, snapshot: &'s Snapshot) -> Result<(&'s Route, &'s str), GatewayError> {
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| parts.uri.host())
-        .unwrap_or_default();
-    let group = snapshot.group(strip_port(host)).ok_or(errors::NOT_FOUND)?;
+/// Stage 2: the host the request names, without its port.
+fn host_of(parts: &http::request::Parts) -> &str {
+    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).or_else(|| parts.uri.host()).unwrap_or_default();
+    strip_port(host)
+}
+
+/// Stages 2 and 3 within the group: environment by `X-Stage`, then method and path.
+fn find_in_group<'s>(parts: &http::request::Parts, method: &http::Method, group: &'s GroupRoutes) -> Result<(&'s Route, &'s str), GatewayError> {
     let stage = parts.headers.get(X_STAGE).and_then(|v| v.to_str().ok());
     let env = group.env(stage).ok_or(errors::NOT_FOUND)?;
     let (route, _) = env.find(method, parts.uri.path()).ok_or(errors::NOT_FOUND)?;

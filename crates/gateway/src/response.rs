@@ -7,7 +7,75 @@ use std::borrow::Cow;
 use http::{HeaderValue, Response, StatusCode};
 use serde::Serialize;
 
+use causeway_model::response::GatewayResponse;
+
 use crate::body::Body;
+
+/// What `$context.*` in a response template can name.
+#[derive(Default)]
+pub struct TemplateContext<'a> {
+    pub request_id: &'a str,
+    pub api_id: &'a str,
+    pub api_name: &'a str,
+    pub stage: &'a str,
+    pub source_ip: &'a str,
+    pub req_path: &'a str,
+    pub req_uri: &'a str,
+    pub req_method: &'a str,
+}
+
+/// Replaces `$context.<name>` in a template. Values are JSON-escaped (without
+/// quotes), since templates are usually JSON; unknown names stay as written.
+pub fn fill_template(template: &str, e: &GatewayError, ctx: &TemplateContext<'_>) -> String {
+    const MARK: &str = "$context.";
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + MARK.len()..];
+        let len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_')).unwrap_or(after.len());
+        let name = after[..len].trim_end_matches('.');
+        let value: Option<&str> = match name {
+            "error.code" => Some(e.code),
+            "error.message" => Some(&e.message),
+            "error.type" => Some(e.kind.name()),
+            "requestId" => Some(ctx.request_id),
+            "apiId" => Some(ctx.api_id),
+            "apiName" => Some(ctx.api_name),
+            "stage" => Some(ctx.stage),
+            "sourceIp" => Some(ctx.source_ip),
+            "reqPath" => Some(ctx.req_path),
+            "reqUri" => Some(ctx.req_uri),
+            "reqMethod" => Some(ctx.req_method),
+            "appId" | "appName" => Some(""),
+            n if n.starts_with("authorizer.") => Some(""),
+            _ => None,
+        };
+        match value {
+            Some(v) => {
+                escape_json(&mut out, v);
+                rest = &after[name.len()..];
+            }
+            None => {
+                out.push_str(MARK);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn escape_json(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+}
 
 /// The response types of the cloud gateways, with their default statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +168,27 @@ impl GatewayError {
         self
     }
 
+    /// The response through a group's set: a customised type gets its status,
+    /// headers and body template; others the default rendering.
+    pub fn render_with(&self, set: Option<&GatewayResponse>, ctx: &TemplateContext<'_>) -> Response<Body> {
+        let Some(spec) = set.and_then(|s| s.responses.get(self.kind.name())) else {
+            return self.render(ctx.request_id);
+        };
+        let status = spec.status.or(self.kind.default_status()).unwrap_or(self.status);
+        let mut res = Response::new(Body::full(fill_template(&spec.body, self, ctx)));
+        *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = res.headers_mut();
+        for h in &spec.headers {
+            if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(h.key.as_bytes()), HeaderValue::from_str(&h.value)) {
+                headers.append(k, v);
+            }
+        }
+        if !headers.contains_key(http::header::CONTENT_TYPE) {
+            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        res
+    }
+
     /// The response: the type's default status (or the error's own for the DEFAULT types).
     pub fn render(&self, request_id: &str) -> Response<Body> {
         #[derive(Serialize)]
@@ -150,6 +239,18 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(v["error_code"], "APIG.0101");
         assert_eq!(v["request_id"], "0123456789abcdef0123456789abcdef");
+    }
+
+    #[test]
+    fn templates_are_filled_and_escaped() {
+        let e = errors::NOT_FOUND.with_message("a \"quoted\" \\ message\n".into());
+        let ctx = TemplateContext { request_id: "r1", req_path: "/p", ..Default::default() };
+        let out = fill_template("{\"m\":\"$context.error.message\",\"r\":\"$context.requestId\",\"t\":\"$context.error.type\",\"x\":\"$context.unknown.thing\"}", &e, &ctx);
+        let v: serde_json::Value = serde_json::from_str(&out).expect(&out);
+        assert_eq!(v["m"], "a \"quoted\" \\ message\n");
+        assert_eq!(v["r"], "r1");
+        assert_eq!(v["t"], "NOT_FOUND");
+        assert_eq!(v["x"], "$context.unknown.thing");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use causeway_model::env::{Env, EnvVariable, RELEASE_ENV_NAME};
 use causeway_model::group::Group;
 use causeway_model::publish::{ApiVersion, Publication};
+use causeway_model::response::GatewayResponse;
 
 use crate::route::Route;
 use crate::router::{Match, Router};
@@ -21,6 +22,7 @@ pub struct Source {
     pub variables: HashMap<String, EnvVariable>,
     pub publications: HashMap<String, Publication>,
     pub versions: HashMap<String, Arc<ApiVersion>>,
+    pub responses: HashMap<String, GatewayResponse>,
 }
 
 /// The routes of one (group, environment).
@@ -54,9 +56,21 @@ pub struct GroupRoutes {
     /// The environments the group has APIs in (a handful): found by name,
     /// ignoring case as callers type it in `X-Stage`, without allocating.
     envs: Vec<EnvRoutes>,
+    /// The group's gateway responses by id, and its default set.
+    responses: HashMap<String, Arc<GatewayResponse>>,
+    default_response: Option<Arc<GatewayResponse>>,
 }
 
 impl GroupRoutes {
+    /// The response set for an error: the API's `response_id`, else the group's default.
+    pub fn responses(&self, route: Option<&Route>) -> Option<&GatewayResponse> {
+        route
+            .and_then(|r| r.def().response_id.as_ref())
+            .and_then(|id| self.responses.get(id))
+            .or(self.default_response.as_ref())
+            .map(|r| &**r)
+    }
+
     pub fn env(&self, stage: Option<&str>) -> Option<&EnvRoutes> {
         let name = stage.unwrap_or(RELEASE_ENV_NAME);
         self.envs.iter().find(|e| e.env_name.eq_ignore_ascii_case(name))
@@ -122,7 +136,13 @@ impl Snapshot {
         sorted_groups.sort_by(|a, b| a.id.cmp(&b.id));
         for g in sorted_groups {
             index.insert(&g.id, groups.len());
-            groups.push(GroupRoutes { id: g.id.clone(), name: g.name.clone(), envs: Vec::new() });
+            groups.push(GroupRoutes {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                envs: Vec::new(),
+                responses: HashMap::new(),
+                default_response: None,
+            });
         }
         let mut vars: HashMap<(&str, &str), HashMap<String, String>> = HashMap::new();
         for v in source.variables.values() {
@@ -154,6 +174,15 @@ impl Snapshot {
                 routes += 1;
             } else {
                 tracing::warn!(api_id = %api.id, env = %env.name, path = %api.req_uri, "a route published earlier already serves this method and path; this publication is not served");
+            }
+        }
+        for r in source.responses.values() {
+            if let Some(&gi) = index.get(r.group_id.as_str()) {
+                let r = Arc::new(r.clone());
+                if r.default {
+                    groups[gi].default_response = Some(r.clone());
+                }
+                groups[gi].responses.insert(r.id.clone(), r);
             }
         }
         let hosts = groups

@@ -50,6 +50,7 @@ impl Watcher {
             variables: load(&*store, kinds::ENV_VARIABLE).await?,
             publications: load(&*store, kinds::PUBLICATION).await?,
             versions: Default::default(),
+            responses: load(&*store, kinds::GATEWAY_RESPONSE).await?,
         };
         let mut watcher = Self {
             store,
@@ -139,6 +140,7 @@ impl Watcher {
             kinds::ENV => set(&mut s.envs, id, doc.and_then(decode)),
             kinds::ENV_VARIABLE => set(&mut s.variables, id, doc.and_then(decode)),
             kinds::PUBLICATION => set(&mut s.publications, id, doc.and_then(decode)),
+            kinds::GATEWAY_RESPONSE => set(&mut s.responses, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)

@@ -49,6 +49,7 @@ catalogue! {
     VARIABLE_NOT_FOUND = ("APIG.3011", 404, "The environment variable does not exist");
     PUBLICATION_NOT_FOUND = ("APIG.3015", 404, "The API is not published in the environment");
     VERSION_NOT_FOUND = ("APIG.3022", 404, "The API version does not exist");
+    RESPONSE_NOT_FOUND = ("APIG.3074", 404, "The gateway response does not exist");
     // 403: quotas
     GROUP_QUOTA = ("APIG.3101", 403, "The number of API groups has reached the limit");
     API_QUOTA = ("APIG.3102", 403, "The number of APIs in the group has reached the limit");
@@ -57,18 +58,23 @@ catalogue! {
     PARAM_QUOTA = ("APIG.3111", 403, "The number of request parameters has reached the limit");
     POLICY_QUOTA = ("APIG.3113", 403, "The number of backend policies has reached the limit");
     CONDITION_QUOTA = ("APIG.3114", 403, "The number of policy conditions has reached the limit");
+    RESPONSE_QUOTA = ("APIG.3136", 403, "The number of gateway responses of the group has reached the limit");
     // 400: duplicates
     GROUP_NAME_EXISTS = ("APIG.3201", 400, "The API group name already exists");
     API_NAME_EXISTS = ("APIG.3202", 400, "The API name already exists");
     ENV_NAME_EXISTS = ("APIG.3205", 400, "The environment name already exists");
     PARAM_NAME_EXISTS = ("APIG.3209", 400, "The parameter name already exists");
     POLICY_NAME_EXISTS = ("APIG.3210", 400, "The backend policy name already exists");
+    RESPONSE_NAME_EXISTS = ("APIG.3212", 400, "The gateway response name already exists in the group");
     API_EXISTS = ("APIG.3301", 400, "The API already exists: another API of the group has the same method, path and match mode");
     VARIABLE_EXISTS = ("APIG.3303", 400, "The environment variable already exists");
     // 403: state conflicts
     GROUP_HAS_APIS = ("APIG.3415", 403, "The API group contains APIs and cannot be deleted");
     API_PUBLISHED = ("APIG.3416", 403, "The API has been published and cannot be deleted");
     ENV_HAS_APIS = ("APIG.3418", 403, "The environment has published APIs and cannot be deleted");
+    // 409: built-in gateway responses
+    DEFAULT_RESPONSE_UNDELETABLE = ("APIG.3491", 409, "The default gateway response cannot be deleted");
+    DEFAULT_RESPONSE_UNRENAMABLE = ("APIG.3492", 409, "The default gateway response cannot be renamed");
     // 500
     SYSTEM = ("APIG.9999", 500, "System error");
 }
@@ -165,6 +171,7 @@ mod tests {
                 3100..=3151 => 403,
                 3201..=3332 => 400,
                 3411..=3474 => 403,
+                3491..=3492 => 409,
                 9999 => 500,
                 _ => panic!("unexpected code {}", c.code),
             };

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod ip;
 pub mod limits;
 pub mod publish;
+pub mod response;
 pub mod rules;
 
 pub use error::{ApiError, Result};
@@ -22,4 +23,5 @@ pub mod kinds {
     pub const API: &str = "api";
     pub const API_VERSION: &str = "api_version";
     pub const PUBLICATION: &str = "publication";
+    pub const GATEWAY_RESPONSE: &str = "gateway_response";
 }

@@ -45,6 +45,16 @@ impl Service {
         if moving_in && tx.count(kinds::API, Some(&api.group_id)).await.map_err(system)? as usize >= self.config.limits.apis_per_group {
             return Err(ApiError::new(c::API_QUOTA));
         }
+        if let Some(rid) = &api.response_id {
+            let belongs = tx
+                .get(kinds::GATEWAY_RESPONSE, rid)
+                .await
+                .map_err(system)?
+                .is_some_and(|d| d.parent.as_deref() == Some(api.group_id.as_str()));
+            if !belongs {
+                return Err(ApiError::field(c::RESPONSE_NOT_FOUND, "response_id"));
+            }
+        }
         let [name_key, route_key] = <[String; 2]>::try_from(keys(api)).map_err(|_| ApiError::system())?;
         if tx.find_key(kinds::API, &name_key).await.map_err(system)?.is_some_and(|d| d.id != api.id) {
             return Err(ApiError::field(c::API_NAME_EXISTS, "name"));

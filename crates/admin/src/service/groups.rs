@@ -65,6 +65,7 @@ impl Service {
         }
         let g = self.new_group(DEFAULT_GROUP_NAME.to_string(), Some(DEFAULT_GROUP_REMARK.to_string()), true);
         put_group(&mut *tx, &g).await?;
+        super::responses::create_default(&mut *tx, &g.id).await?;
         self.commit(tx).await?;
         tracing::info!(group_id = %g.id, "created the DEFAULT group");
         Ok(())
@@ -81,6 +82,7 @@ impl Service {
         }
         let g = self.new_group(spec.name, spec.remark, false);
         put_group(&mut *tx, &g).await?;
+        super::responses::create_default(&mut *tx, &g.id).await?;
         self.commit(tx).await?;
         Ok(self.group_view(g))
     }
@@ -131,8 +133,10 @@ impl Service {
         if tx.count(kinds::API, Some(id)).await.map_err(system)? > 0 {
             return Err(ApiError::new(c::GROUP_HAS_APIS));
         }
-        for v in tx.list(kinds::ENV_VARIABLE, Some(id)).await.map_err(system)? {
-            tx.delete(kinds::ENV_VARIABLE, &v.id).await.map_err(system)?;
+        for kind in [kinds::ENV_VARIABLE, kinds::GATEWAY_RESPONSE] {
+            for doc in tx.list(kind, Some(id)).await.map_err(system)? {
+                tx.delete(kind, &doc.id).await.map_err(system)?;
+            }
         }
         tx.delete(kinds::GROUP, id).await.map_err(system)?;
         self.commit(tx).await?;

@@ -6,6 +6,7 @@ mod apis;
 mod envs;
 mod groups;
 mod publish;
+mod responses;
 mod variables;
 
 use std::sync::Arc;

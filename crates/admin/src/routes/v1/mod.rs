@@ -5,6 +5,7 @@ mod apis;
 mod envs;
 mod groups;
 mod publish;
+mod responses;
 mod variables;
 
 use std::sync::Arc;
@@ -19,6 +20,11 @@ pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/api-groups", get(groups::list).post(groups::create))
         .route("/api-groups/{id}", get(groups::get).put(groups::update).delete(groups::delete))
+        .route("/api-groups/{group_id}/gateway-responses", get(responses::list).post(responses::create))
+        .route(
+            "/api-groups/{group_id}/gateway-responses/{response_id}",
+            get(responses::get).put(responses::update).delete(responses::delete),
+        )
         .route("/envs", get(envs::list).post(envs::create))
         .route("/envs/{id}", get(envs::get).put(envs::update).delete(envs::delete))
         .route("/env-variables", get(variables::list).post(variables::create))
