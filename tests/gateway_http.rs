@@ -9,15 +9,6 @@ use serde_json::{Value, json};
 
 const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
 
-async fn publish(server: &Server, body: &Value, env: &str) -> String {
-    let (status, api) = server.post("/apis", body).await;
-    assert_eq!(status, 201, "{api}");
-    let id = api["id"].as_str().unwrap().to_string();
-    let (status, p) = server.post(&format!("/apis/publish/{id}"), &json!({"env_id": env})).await;
-    assert_eq!(status, 201, "{p}");
-    id
-}
-
 async fn variable(server: &Server, group: &str, env: &str, name: &str, value: &str) {
     let (status, v) = server.post("/env-variables", &json!({"group_id": group, "env_id": env, "variable_name": name, "variable_value": value})).await;
     assert_eq!(status, 201, "{v}");
@@ -60,7 +51,7 @@ async fn the_backend_sees_exactly_the_mapped_request() {
         {"name": "X-Api", "location": "HEADER", "origin": "SYSTEM", "value": "$context.apiName"},
         {"name": "rid", "location": "QUERY", "origin": "SYSTEM", "value": "$context.requestId"}
     ]);
-    publish(&server, &api, RELEASE).await;
+    server.create_and_publish(&api, RELEASE).await;
 
     let path = "/orders/a%20b?q=7&token=secret&extra=1";
     let c = server.eventually("GET", &host, path, &[("lang", "fr"), ("X-Custom", "keep"), ("Connection", "keep-alive")], |c| c.status == 200).await;
@@ -123,7 +114,7 @@ async fn methods_bodies_prefixes_and_environments() {
     let backend = |method: &str, path: &str| json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": method, "req_uri": path, "timeout": 3000});
 
     // ANY passes the caller's method through; bodies stream both ways.
-    publish(&server, &http_api(&g, "upload", "ANY", "/upload", backend("ANY", "/store")), RELEASE).await;
+    server.create_and_publish(&http_api(&g, "upload", "ANY", "/upload", backend("ANY", "/store")), RELEASE).await;
     let payload = "x".repeat(1 << 20);
     server.eventually("GET", &host, "/upload", &[], |c| c.status == 200).await;
     let res = server.http.put(format!("{}/upload", server.gateway)).header("Host", &host).body(payload.clone()).send().await.unwrap();
@@ -132,7 +123,7 @@ async fn methods_bodies_prefixes_and_environments() {
     assert_eq!(seen["method"], "PUT");
     assert_eq!(seen["body_len"], payload.len());
     // A fixed backend method replaces the caller's.
-    publish(&server, &http_api(&g, "convert", "POST", "/convert", backend("GET", "/converted")), RELEASE).await;
+    server.create_and_publish(&http_api(&g, "convert", "POST", "/convert", backend("GET", "/converted")), RELEASE).await;
     let c = server.eventually("POST", &host, "/convert", &[], |c| c.status == 200).await;
     assert_eq!(c.json()["method"], "GET");
     // Too large a body is refused from its Content-Length, before anything is read or sent on.
@@ -152,7 +143,7 @@ async fn methods_bodies_prefixes_and_environments() {
     // SWA: the rest of the path follows the backend path.
     let mut files = http_api(&g, "files", "GET", "/files", backend("GET", "/store/"));
     files["match_mode"] = json!("SWA");
-    publish(&server, &files, RELEASE).await;
+    server.create_and_publish(&files, RELEASE).await;
     let c = server.eventually("GET", &host, "/files/a/b.txt?v=2", &[], |c| c.status == 200).await;
     assert_eq!(c.json()["path"], "/store/a/b.txt");
     assert_eq!(c.json()["query"], "v=2");
@@ -164,7 +155,7 @@ async fn methods_bodies_prefixes_and_environments() {
     variable(&server, &g, RELEASE, "tier", "prod").await;
     variable(&server, &g, &dev_id, "tier", "dev").await;
     let api = http_api(&g, "tiered", "GET", "/tier", backend("GET", "/#tier#/x"));
-    let id = publish(&server, &api, RELEASE).await;
+    let id = server.create_and_publish(&api, RELEASE).await;
     assert_eq!(server.post(&format!("/apis/publish/{id}"), &json!({"env_id": dev_id})).await.0, 201);
     let c = server.eventually("GET", &host, "/tier", &[], |c| c.status == 200).await;
     assert_eq!(c.json()["path"], "/prod/x");
@@ -180,11 +171,11 @@ async fn backend_timeouts_and_refusals_are_gateway_errors() {
     let g = server.group("failing").await;
     let host = Server::group_host(&g);
     let slow = http_api(&g, "slow", "GET", "/slow", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/slow/2000", "timeout": 200}));
-    publish(&server, &slow, RELEASE).await;
+    server.create_and_publish(&slow, RELEASE).await;
     // A port nothing listens on: bind one, then free it.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let refused = http_api(&g, "refused", "GET", "/refused", json!({"url_domain": closed.to_string(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 1000}));
-    publish(&server, &refused, RELEASE).await;
+    server.create_and_publish(&refused, RELEASE).await;
 
     let c = server.eventually("GET", &host, "/slow", &[], |c| c.status != 404).await;
     assert_eq!(c.status, 504, "{}", c.body);
@@ -197,7 +188,7 @@ async fn backend_timeouts_and_refusals_are_gateway_errors() {
 
     // Debug mode reports latencies.
     let fast = http_api(&g, "fast", "GET", "/fast", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 1000}));
-    publish(&server, &fast, RELEASE).await;
+    server.create_and_publish(&fast, RELEASE).await;
     let c = server.eventually("GET", &host, "/fast", &[("X-Apig-Mode", "debug")], |c| c.status == 200).await;
     assert!(c.header("x-apig-latency").parse::<u64>().is_ok());
     assert!(c.header("x-apig-upstream-latency").parse::<u64>().is_ok());
@@ -240,7 +231,7 @@ async fn backend_policies_choose_the_first_match() {
             {"condition_origin": "param", "req_param_name": "q", "condition_type": "pattern", "condition_value": "^x[0-9]+$"}
         ]))
     ]);
-    publish(&server, &api, RELEASE).await;
+    server.create_and_publish(&api, RELEASE).await;
 
     let path_for = |c: &common::Called| c.json()["path"].as_str().unwrap_or_default().to_string();
     let c = server.eventually("GET", &host, "/routed", &[], |c| c.status == 200).await;
@@ -271,7 +262,7 @@ async fn backend_policies_choose_the_first_match() {
     assert_eq!(status, 400, "418 is not a documented mock status: {body}");
     let mut mock = mock;
     mock["policy_mocks"][0]["status_code"] = json!(202);
-    publish(&server, &mock, RELEASE).await;
+    server.create_and_publish(&mock, RELEASE).await;
     let c = server.eventually("GET", &host, "/m/special/1", &[], |c| c.status == 202).await;
     assert_eq!(c.body, "special mock");
     let c = server.call_gateway("GET", &host, "/m/other", &[]).await;
@@ -287,9 +278,9 @@ async fn cors_preflight_and_simple_requests() {
     let mut api = http_api(&g, "shared", "POST", "/shared", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "POST", "req_uri": "/", "timeout": 2000}));
     api["cors"] = json!(true);
     api["req_params"] = json!([{"name": "X-Tenant", "type": "STRING", "location": "HEADER"}]);
-    publish(&server, &api, RELEASE).await;
+    server.create_and_publish(&api, RELEASE).await;
     let plain = http_api(&g, "private", "GET", "/private", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 2000}));
-    publish(&server, &plain, RELEASE).await;
+    server.create_and_publish(&plain, RELEASE).await;
     server.eventually("GET", &host, "/private", &[], |c| c.status == 200).await;
 
     let pre = [("Origin", "https://app.example"), ("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "x-tenant")];
@@ -314,7 +305,7 @@ async fn cors_preflight_and_simple_requests() {
       "auth_type": "NONE", "backend_type": "MOCK",
       "mock_info": {"result_content": "{}", "header": [{"key": "Access-Control-Allow-Origin", "value": "https://only.example"}]}
     });
-    publish(&server, &own, RELEASE).await;
+    server.create_and_publish(&own, RELEASE).await;
     let c = server.eventually("GET", &host, "/own", &[("Origin", "https://only.example")], |c| c.status == 200).await;
     assert_eq!(c.headers.get_all("access-control-allow-origin").iter().count(), 1);
     assert_eq!(c.header("access-control-allow-origin"), "https://only.example");

@@ -16,15 +16,6 @@ fn mock_api(group_id: &str, name: &str, path: &str, content: &str) -> Value {
     })
 }
 
-async fn create_and_publish(server: &Server, body: &Value, env: &str) -> String {
-    let (status, api) = server.post("/apis", body).await;
-    assert_eq!(status, 201, "{api}");
-    let id = api["id"].as_str().unwrap().to_string();
-    let (status, p) = server.post(&format!("/apis/publish/{id}"), &json!({"env_id": env})).await;
-    assert_eq!(status, 201, "{p}");
-    id
-}
-
 fn is_request_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -34,7 +25,7 @@ async fn published_mock_apis_answer_and_offline_ones_do_not() {
     let server = Server::start().await;
     let g = server.group("mocks").await;
     let host = Server::group_host(&g);
-    let id = create_and_publish(&server, &mock_api(&g, "hello", "/hello", "{\"hello\":\"world\"}"), RELEASE).await;
+    let id = server.create_and_publish(&mock_api(&g, "hello", "/hello", "{\"hello\":\"world\"}"), RELEASE).await;
 
     let c = server.eventually("GET", &host, "/hello", &[], |c| c.status == 201).await;
     assert_eq!(c.body, "{\"hello\":\"world\"}");
@@ -89,17 +80,17 @@ async fn protocols_the_default_group_and_match_modes() {
     let host = Server::group_host(&g);
     let mut https_only = mock_api(&g, "secure", "/secure", "s");
     https_only["req_protocol"] = json!("HTTPS");
-    create_and_publish(&server, &https_only, RELEASE).await;
+    server.create_and_publish(&https_only, RELEASE).await;
     let mut both = mock_api(&g, "both", "/both", "b");
     both["req_protocol"] = json!("BOTH");
-    create_and_publish(&server, &both, RELEASE).await;
+    server.create_and_publish(&both, RELEASE).await;
     let mut prefix = mock_api(&g, "files", "/files", "prefix");
     prefix["match_mode"] = json!("SWA");
-    create_and_publish(&server, &prefix, RELEASE).await;
+    server.create_and_publish(&prefix, RELEASE).await;
     let mut template = mock_api(&g, "file", "/files/{name}", "template");
     template["req_params"] = json!([{"name": "name", "type": "STRING", "location": "PATH"}]);
-    create_and_publish(&server, &template, RELEASE).await;
-    create_and_publish(&server, &mock_api(&g, "readme", "/files/readme", "exact"), RELEASE).await;
+    server.create_and_publish(&template, RELEASE).await;
+    server.create_and_publish(&mock_api(&g, "readme", "/files/readme", "exact"), RELEASE).await;
 
     // Wait until the last publish is served, then check the priorities.
     server.eventually("GET", &host, "/files/readme", &[], |c| c.body == "exact").await;
@@ -116,7 +107,7 @@ async fn protocols_the_default_group_and_match_modes() {
     // APIs of the DEFAULT group answer on any other host, such as the bare address.
     let (_, groups) = server.get("/api-groups?name=DEFAULT&precise_search=name").await;
     let default_id = groups["groups"][0]["id"].as_str().unwrap().to_string();
-    create_and_publish(&server, &mock_api(&default_id, "root", "/", "default group"), RELEASE).await;
+    server.create_and_publish(&mock_api(&default_id, "root", "/", "default group"), RELEASE).await;
     let c = server.eventually("GET", "127.0.0.1", "/", &[], |c| c.status == 201).await;
     assert_eq!(c.body, "default group");
     assert_eq!(server.call_gateway("GET", &host, "/", &[]).await.status, 404, "a group's own host does not fall back");

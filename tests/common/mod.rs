@@ -197,6 +197,16 @@ impl Server {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Creates an API and publishes it to `env`; returns the API's id.
+    pub async fn create_and_publish(&self, body: &Value, env: &str) -> String {
+        let (status, api) = self.post("/apis", body).await;
+        assert_eq!(status, 201, "{api}");
+        let id = api["id"].as_str().expect("id").to_string();
+        let (status, p) = self.post(&format!("/apis/publish/{id}"), &serde_json::json!({"env_id": env})).await;
+        assert_eq!(status, 201, "{p}");
+        id
+    }
+
     /// Creates a group and returns its id.
     pub async fn group(&self, name: &str) -> String {
         let (status, body) = self.post("/api-groups", &serde_json::json!({ "name": name })).await;
