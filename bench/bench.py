@@ -169,7 +169,7 @@ def config_file():
 def start_causeway(data, cmd_prefix=None, cpu=PROXY_CPU):
     env = dict(os.environ, CAUSEWAY_ADMIN_TOKEN=TOKEN, CAUSEWAY_LOG="warn")
     args = [CAUSEWAY, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{CW_PORT}",
-            "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--config", config_file()]
+            "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--access-log", "off", "--config", config_file()]
     p = start((cmd_prefix or []) + args, cpu, env=env, stdout=subprocess.DEVNULL)
     wait_port(CW_ADMIN, 120)
     wait_port(CW_PORT, 120)
@@ -296,22 +296,21 @@ def main():
     delays.sort()
     stop(cw)
 
+    # The measured nginx must be gone before its callgrind twin binds the same port.
+    stop(nginx)
     cg = {}
     if CALLGRIND:
         log("callgrind (instructions per request) ...")
         cg["nginx proxy_pass"] = callgrind_per_request(lambda: ["nginx", "-c", proxy_conf], NGINX_PORT, "x", "/hello")
-        stop(nginx)
         data2 = os.path.join(work, "causeway-cg")
         shutil.copytree(data, data2)
         def cw_cmd():
             # No store polling while counting: only requests run.
             return [CAUSEWAY, "serve", "--data-dir", data2, "--listen", f"127.0.0.1:{CW_PORT}",
                     "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--watch-interval", "3600000",
-                    "--config", config_file()]
+                    "--access-log", "off", "--config", config_file()]
         cg["causeway 1 API"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/hello", ready=lambda: wait_port(CW_ADMIN, 300))
         cg["causeway MOCK"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/mock", ready=lambda: wait_port(CW_ADMIN, 300))
-    else:
-        stop(nginx)
     stop(backend)
 
     base = results["nginx proxy_pass"]

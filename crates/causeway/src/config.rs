@@ -56,6 +56,9 @@ pub struct ServeArgs {
     /// How often a gateway checks the store for published changes, in milliseconds.
     #[arg(long, env = "CAUSEWAY_WATCH_INTERVAL", value_name = "MS")]
     pub watch_interval: Option<u64>,
+    /// Gateway access log: `stdout` (default), `off`, or a file to append to.
+    #[arg(long, env = "CAUSEWAY_ACCESS_LOG", value_name = "TARGET")]
+    pub access_log: Option<String>,
 }
 
 /// The TOML file: the same names as the flags (with `_`), plus `[limits]`.
@@ -72,6 +75,7 @@ struct FileConfig {
     base_domain: Option<String>,
     workers: Option<usize>,
     watch_interval: Option<u64>,
+    access_log: Option<String>,
     #[serde(default)]
     limits: Limits,
 }
@@ -89,6 +93,7 @@ pub struct Settings {
     pub base_domain: String,
     pub workers: usize,
     pub watch_interval: std::time::Duration,
+    pub access_log: causeway_gateway::access_log::Target,
     pub limits: Limits,
 }
 
@@ -121,6 +126,10 @@ impl Settings {
             ms @ 1..=3_600_000 => std::time::Duration::from_millis(ms),
             _ => return Err("watch_interval must be within 1..=3600000 milliseconds".into()),
         };
+        let access_log = args
+            .access_log
+            .or(file.access_log)
+            .map_or(causeway_gateway::access_log::Target::Stdout, |t| causeway_gateway::access_log::Target::from_setting(&t));
         let limits = file.limits;
         if limits.max_backend_timeout_ms == 0 || limits.max_backend_timeout_ms > BACKEND_TIMEOUT_CEILING_MS {
             return Err(format!("limits.max_backend_timeout_ms must be within 1..={BACKEND_TIMEOUT_CEILING_MS}"));
@@ -136,6 +145,7 @@ impl Settings {
             base_domain,
             workers,
             watch_interval,
+            access_log,
             limits,
         })
     }
@@ -173,6 +183,7 @@ mod tests {
         assert_eq!(s.store, "sqlite://./causeway-data/causeway.db");
         assert_eq!(s.base_domain, "apigw.localhost");
         assert_eq!(s.role, Role::All);
+        assert_eq!(s.access_log, causeway_gateway::access_log::Target::Stdout);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `causeway` binary.
 
 mod config;
+mod metrics;
 mod serve;
 mod token;
 

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::{Role, Settings, redact};
-use crate::token;
+use crate::{metrics, token};
 
 pub async fn run(settings: Settings) -> Result<(), String> {
     std::fs::create_dir_all(&settings.data_dir)
@@ -34,11 +34,14 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         "settings"
     );
     let (stop, stopping) = watch::channel(false);
+    let metrics = metrics::install(stopping.clone())?;
 
     // The data plane: a snapshot of what is published, kept current by the watcher.
     let gateway = if settings.role == Role::Admin {
         None
     } else {
+        causeway_gateway::access_log::open(&settings.access_log)
+            .map_err(|e| format!("cannot open the access log {:?}: {e}", settings.access_log))?;
         let watcher = Watcher::start(store.clone(), settings.base_domain.clone())
             .await
             .map_err(|e| format!("cannot load published APIs: {e}"))?;
@@ -51,42 +54,44 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         Some(gateway)
     };
 
-    let admin = if settings.role == Role::Gateway {
-        None
-    } else {
-        let (token, source) = token::load_or_create(&settings.data_dir)?;
-        match source {
-            token::Source::Generated => println!(
-                "Admin token (stored in {}): {token}",
-                settings.data_dir.join(token::TOKEN_FILE).display()
-            ),
-            token::Source::File => tracing::info!(file = %settings.data_dir.join(token::TOKEN_FILE).display(), "admin token loaded"),
-            token::Source::Environment => tracing::info!("admin token taken from CAUSEWAY_ADMIN_TOKEN"),
-        }
+    // The admin listener: management API and /metrics (only /metrics for a gateway-only node).
+    let admin = {
+        let app = if settings.role == Role::Gateway {
+            axum::Router::new()
+        } else {
+            let (token, source) = token::load_or_create(&settings.data_dir)?;
+            match source {
+                token::Source::Generated => println!(
+                    "Admin token (stored in {}): {token}",
+                    settings.data_dir.join(token::TOKEN_FILE).display()
+                ),
+                token::Source::File => tracing::info!(file = %settings.data_dir.join(token::TOKEN_FILE).display(), "admin token loaded"),
+                token::Source::Environment => tracing::info!("admin token taken from CAUSEWAY_ADMIN_TOKEN"),
+            }
+            causeway_admin::router(Arc::new(service), AdminToken(token.into()))
+        };
+        let app = app.route("/metrics", axum::routing::get(move || std::future::ready(metrics.render())));
         let listener = TcpListener::bind(settings.admin_listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", settings.admin_listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%addr, "admin API listening");
-        let app = causeway_admin::router(Arc::new(service), AdminToken(token.into()));
         let mut stopping = stopping.clone();
-        Some(tokio::spawn(async move {
+        tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stopping.changed().await;
                 })
                 .await
-        }))
+        })
     };
 
     shutdown_signal().await;
     let _ = stop.send(true);
-    if let Some(admin) = admin {
-        match admin.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
-            Err(e) => tracing::error!(error = %e, "admin listener task failed"),
-        }
+    match admin.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
+        Err(e) => tracing::error!(error = %e, "admin listener task failed"),
     }
     if let Some(gateway) = gateway {
         let _ = tokio::task::spawn_blocking(move || gateway.stop()).await;

@@ -1,12 +1,14 @@
 //! Causeway's data plane. The request path reads an immutable snapshot of
 //! everything published and never touches the store.
 
+pub mod access_log;
 pub mod body;
 pub mod http_backend;
+pub mod observe;
 pub mod params;
 pub mod pipeline;
 pub mod policy;
-mod request_id;
+pub mod request_id;
 pub mod response;
 pub mod route;
 pub mod router;

@@ -24,6 +24,7 @@ use hyper::body::Incoming;
 
 use crate::body::Body;
 use crate::http_backend::{CallContext, HttpTarget, SystemValue, is_hop_by_hop};
+use crate::observe::Exchange;
 use crate::params;
 use crate::policy::Facts;
 use crate::request_id::{self, RequestId};
@@ -89,7 +90,7 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
         Ok(res) => res,
         Err(e) => {
             // Through the group's gateway responses (the API's set, else the default).
-            let api = outcome.route.map(Route::def);
+            let api = outcome.route.map(|r| r.def());
             let ctx = TemplateContext {
                 request_id: request_id.as_str(),
                 api_id: api.map_or("", |a| a.id.as_str()),
@@ -100,7 +101,7 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
                 req_uri: parts.uri.path_and_query().map_or("", |p| p.as_str()),
                 req_method: parts.method.as_str(),
             };
-            e.render_with(outcome.group.and_then(|g| g.responses(outcome.route)), &ctx)
+            e.render_with(outcome.group.and_then(|g| g.responses(outcome.route.map(|r| &**r))), &ctx)
         }
     };
     let headers = res.headers_mut();
@@ -117,6 +118,20 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
             headers.insert(X_APIG_UPSTREAM_LATENCY, HeaderValue::from(d.as_millis() as u64));
         }
     }
+    // Metrics and the access log line, once the body is sent.
+    let exchange = Exchange {
+        started,
+        request_id,
+        client: conn.peer.ip(),
+        method: parts.method,
+        uri: parts.uri,
+        group: outcome.group.map(|g| g.id.clone()),
+        route: outcome.route.cloned(),
+        status: res.status().as_u16(),
+        upstream: outcome.upstream_latency,
+        bytes: 0,
+    };
+    res.body_mut().attach(Box::new(exchange));
     res
 }
 
@@ -185,7 +200,7 @@ struct Outcome<'s> {
     upstream_latency: Option<Duration>,
     cors: bool,
     group: Option<&'s GroupRoutes>,
-    route: Option<&'s Route>,
+    route: Option<&'s Arc<Route>>,
     stage: &'s str,
 }
 
@@ -212,7 +227,7 @@ fn host_of(parts: &http::request::Parts) -> &str {
 }
 
 /// Stages 2 and 3 within the group: environment by `X-Stage`, then method and path.
-fn find_in_group<'s>(parts: &http::request::Parts, method: &http::Method, group: &'s GroupRoutes) -> Result<(&'s Route, &'s str), GatewayError> {
+fn find_in_group<'s>(parts: &http::request::Parts, method: &http::Method, group: &'s GroupRoutes) -> Result<(&'s Arc<Route>, &'s str), GatewayError> {
     let stage = parts.headers.get(X_STAGE).and_then(|v| v.to_str().ok());
     let env = group.env(stage).ok_or(errors::NOT_FOUND)?;
     let (route, _) = env.find(method, parts.uri.path()).ok_or(errors::NOT_FOUND)?;
@@ -299,7 +314,7 @@ async fn call_http(target: &HttpTarget, req: http::Request<upstream::UpBody>, la
             parts.headers.remove(k);
         }
     }
-    Ok(Response::from_parts(parts, Body::Stream(body)))
+    Ok(Response::from_parts(parts, Body::stream(body)))
 }
 
 #[cfg(test)]

@@ -235,7 +235,7 @@ mod tests {
         let res = errors::NOT_FOUND.render("0123456789abcdef0123456789abcdef");
         assert_eq!(res.status(), 404);
         assert_eq!(res.headers()["content-type"], "application/json");
-        let Body::Full(Some(b)) = res.into_body() else { panic!("body") };
+        let b = res.into_body().into_bytes().expect("body");
         let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(v["error_code"], "APIG.0101");
         assert_eq!(v["request_id"], "0123456789abcdef0123456789abcdef");

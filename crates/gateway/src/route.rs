@@ -2,7 +2,7 @@
 //! is prepared here once, when the snapshot is built.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use causeway_model::api::{Api, BackendType, MatchMode, ParamLocation, ReqProtocol, mock_headers};
@@ -10,6 +10,7 @@ use causeway_model::publish::{ApiVersion, Publication};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::http_backend::{HttpTarget, compile_params};
+use crate::observe::RouteMetrics;
 use crate::params::InputParam;
 use crate::policy::{Facts, Policy};
 
@@ -96,6 +97,8 @@ pub struct Route {
     pub publish_id: String,
     pub version_id: String,
     pub api: Arc<ApiVersion>,
+    /// The environment it is published in (for logs and metric labels).
+    pub env_name: Arc<str>,
     /// The declared input parameters.
     pub inputs: Vec<InputParam>,
     /// For SWA routes, how many path segments the prefix has.
@@ -105,10 +108,18 @@ pub struct Route {
     /// The preflight answer, when CORS is on.
     pub cors_preflight: Option<HeaderMap>,
     pub backend: Backend,
+    /// Registered on the first request.
+    metrics: OnceLock<RouteMetrics>,
+}
+
+impl std::fmt::Debug for RouteMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RouteMetrics")
+    }
 }
 
 impl Route {
-    pub fn compile(publication: &Publication, version: Arc<ApiVersion>, variables: &HashMap<String, String>) -> Self {
+    pub fn compile(publication: &Publication, env_name: Arc<str>, version: Arc<ApiVersion>, variables: &HashMap<String, String>) -> Self {
         let api: &Api = &version.api;
         let inputs: Vec<InputParam> = api.req_params.iter().map(|p| InputParam::compile(p, &api.req_uri)).collect();
         let input_names: Vec<String> = api.req_params.iter().map(|p| p.name.clone()).collect();
@@ -172,7 +183,13 @@ impl Route {
             cors_preflight: api.cors.then(|| preflight_headers(api)),
             backend,
             api: version,
+            env_name,
+            metrics: OnceLock::new(),
         }
+    }
+
+    pub fn metrics(&self) -> &RouteMetrics {
+        self.metrics.get_or_init(|| RouteMetrics::new(&self.def().id, &self.env_name))
     }
 
     /// The backend for a request: the first policy that applies, else the default.

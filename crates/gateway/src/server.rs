@@ -14,6 +14,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use crate::access_log;
 use crate::pipeline::{self, Conn};
 use crate::watch::Shared;
 
@@ -94,6 +95,9 @@ async fn worker(listener: std::net::TcpListener, shared: Shared, mut stop: watch
         }
     };
     let mut connections = tokio::task::JoinSet::new();
+    // This thread's access log lines are written out at least this often.
+    let mut flush = tokio::time::interval(access_log::FLUSH_EVERY);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -107,10 +111,12 @@ async fn worker(listener: std::net::TcpListener, shared: Shared, mut stop: watch
             },
             _ = stop.changed() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = flush.tick(), if access_log::enabled() => access_log::flush(),
         }
     }
     drop(listener);
     let _ = tokio::time::timeout(DRAIN, async { while connections.join_next().await.is_some() {} }).await;
+    access_log::flush();
 }
 
 async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared, mut stop: watch::Receiver<bool>) {

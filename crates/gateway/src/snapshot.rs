@@ -29,7 +29,7 @@ pub struct Source {
 #[derive(Debug)]
 pub struct EnvRoutes {
     pub env_id: String,
-    pub env_name: String,
+    pub env_name: Arc<str>,
     router: Router,
     routes: Vec<Arc<Route>>,
 }
@@ -51,7 +51,7 @@ impl EnvRoutes {
 
 #[derive(Debug)]
 pub struct GroupRoutes {
-    pub id: String,
+    pub id: Arc<str>,
     pub name: String,
     /// The environments the group has APIs in (a handful): found by name,
     /// ignoring case as callers type it in `X-Stage`, without allocating.
@@ -103,14 +103,15 @@ struct Cached {
 }
 
 impl RouteCache {
-    fn get_or_compile(&mut self, p: &Publication, v: &Arc<ApiVersion>, vars: &HashMap<String, String>) -> Arc<Route> {
+    fn get_or_compile(&mut self, p: &Publication, env_name: &Arc<str>, v: &Arc<ApiVersion>, vars: &HashMap<String, String>) -> Arc<Route> {
         if let Some(c) = self.routes.get(&p.publish_id)
             && c.version_id == v.version_id
+            && c.route.env_name == *env_name
             && c.variables.iter().all(|(name, value)| vars.get(name) == value.as_ref())
         {
             return c.route.clone();
         }
-        let route = Arc::new(Route::compile(p, v.clone(), vars));
+        let route = Arc::new(Route::compile(p, env_name.clone(), v.clone(), vars));
         let variables = v.api.variables().into_iter().map(|n| { let value = vars.get(&n).cloned(); (n, value) }).collect();
         self.routes.insert(p.publish_id.clone(), Cached { version_id: v.version_id.clone(), variables, route: route.clone() });
         route
@@ -137,7 +138,7 @@ impl Snapshot {
         for g in sorted_groups {
             index.insert(&g.id, groups.len());
             groups.push(GroupRoutes {
-                id: g.id.clone(),
+                id: g.id.as_str().into(),
                 name: g.name.clone(),
                 envs: Vec::new(),
                 responses: HashMap::new(),
@@ -157,16 +158,16 @@ impl Snapshot {
                 continue;
             };
             let env_vars = vars.get(&(p.group_id.as_str(), p.env_id.as_str())).unwrap_or(&no_vars);
-            let route = cache.get_or_compile(p, version, env_vars);
             let envs = &mut groups[gi].envs;
             let at = match envs.iter().position(|e| e.env_id == env.id) {
                 Some(i) => i,
                 None => {
-                    envs.push(EnvRoutes { env_id: env.id.clone(), env_name: env.name.clone(), router: Router::new(), routes: Vec::new() });
+                    envs.push(EnvRoutes { env_id: env.id.clone(), env_name: env.name.as_str().into(), router: Router::new(), routes: Vec::new() });
                     envs.len() - 1
                 }
             };
             let env_routes = &mut envs[at];
+            let route = cache.get_or_compile(p, &env_routes.env_name, version, env_vars);
             let id = env_routes.routes.len() as u32;
             let api = route.def();
             if env_routes.router.insert(api.req_method, &api.req_uri, api.match_mode, id) {

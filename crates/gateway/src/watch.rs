@@ -10,6 +10,7 @@ use causeway_model::kinds;
 use causeway_store::{ChangeOp, Store, StoreError};
 use serde::de::DeserializeOwned;
 
+use crate::observe;
 use crate::snapshot::{RouteCache, Snapshot, Source};
 
 /// Changes read from the feed per query.
@@ -100,6 +101,9 @@ impl Watcher {
         let started = std::time::Instant::now();
         let snapshot = Snapshot::build(&self.source, self.revision, &self.base_domain, &mut self.cache);
         tracing::info!(revision = self.revision, routes = snapshot.routes(), build_ms = started.elapsed().as_millis() as u64, "snapshot ready");
+        metrics::gauge!(observe::ROUTES_LOADED).set(snapshot.routes() as f64);
+        metrics::gauge!(observe::SNAPSHOT_REVISION).set(self.revision as f64);
+        metrics::counter!(observe::SNAPSHOT_BUILDS).increment(1);
         self.shared.store(Arc::new(snapshot));
     }
 
@@ -125,6 +129,7 @@ impl Watcher {
             self.rebuild();
         }
         self.served.send_replace(self.revision);
+        metrics::gauge!(observe::SNAPSHOT_REVISION).set(self.revision as f64);
         Ok(relevant)
     }
 
