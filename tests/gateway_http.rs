@@ -316,3 +316,109 @@ async fn cors_preflight_and_simple_requests() {
     let c = server.call_gateway("GET", &host, "/private", &[("Origin", "https://x")]).await;
     assert_eq!(c.header("access-control-allow-origin"), "");
 }
+
+#[tokio::test]
+async fn regex_paths_route_last_and_bind_their_named_groups() {
+    let echo = Echo::start().await;
+    let server = Server::start().await;
+    let g = server.group("regex").await;
+    let host = Server::group_host(&g);
+    let backend = |path: &str| json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": path, "timeout": 3000});
+    let mut images = http_api(&g, "images", "GET", "/img/(?<name>[a-z]+)\\.(?<ext>png|jpg)", backend("/store/{n}"));
+    images["match_mode"] = json!("REGEX");
+    images["req_params"] = json!([
+        {"name": "name", "type": "STRING", "location": "PATH"},
+        {"name": "ext", "type": "STRING", "location": "PATH"}
+    ]);
+    images["backend_params"] = json!([
+        {"name": "n", "location": "PATH", "origin": "REQUEST", "value": "name"},
+        {"name": "X-Ext", "location": "HEADER", "origin": "REQUEST", "value": "ext"}
+    ]);
+    server.create_and_publish(&images, RELEASE).await;
+    server.create_and_publish(&http_api(&g, "logo", "GET", "/img/logo.png", backend("/exact")), RELEASE).await;
+    let mut docs = http_api(&g, "docs", "GET", "/docs", backend("/prefix"));
+    docs["match_mode"] = json!("SWA");
+    server.create_and_publish(&docs, RELEASE).await;
+    let mut any_doc = http_api(&g, "any_doc", "GET", "/docs/.*|/manual/.*", backend("/regex"));
+    any_doc["match_mode"] = json!("REGEX");
+    server.create_and_publish(&any_doc, RELEASE).await;
+
+    let c = server.eventually("GET", &host, "/img/cat.png", &[], |c| c.status == 200).await;
+    let seen = c.json();
+    assert_eq!(seen["path"], "/store/cat", "the named group fills the backend path");
+    assert_eq!(echo::header(&seen, "x-ext"), Some("png"));
+    let c = server.call_gateway("GET", &host, "/img/logo.png", &[]).await;
+    assert_eq!(c.json()["path"], "/exact", "an exact path beats a regex");
+    let c = server.call_gateway("GET", &host, "/docs/a/b", &[]).await;
+    assert_eq!(c.json()["path"], "/prefix/a/b", "a prefix beats a regex");
+    let c = server.call_gateway("GET", &host, "/manual/x", &[]).await;
+    assert_eq!(c.json()["path"], "/regex");
+    for path in ["/img/cat.gif", "/img/cat.png/more", "/x/img/cat.png"] {
+        let c = server.call_gateway("GET", &host, path, &[]).await;
+        assert_eq!((c.status, c.json()["error_code"].as_str()), (404, Some("APIG.0101")), "{path}");
+    }
+
+    // A regex that does not compile, or a PATH parameter without its group, is refused.
+    let mut bad = http_api(&g, "bad", "GET", "/a(", backend("/"));
+    bad["match_mode"] = json!("REGEX");
+    common::assert_error(&server.post("/apis", &bad).await, 400, "APIG.2011", Some("req_uri"));
+    bad["req_uri"] = json!("/a/(?<x>[0-9]+)");
+    bad["req_params"] = json!([{"name": "y", "type": "STRING", "location": "PATH"}]);
+    common::assert_error(&server.post("/apis", &bad).await, 400, "APIG.2026", Some("req_uri"));
+}
+
+#[tokio::test]
+async fn form_fields_are_body_parameters() {
+    let echo = Echo::start().await;
+    let server = Server::start().await;
+    let g = server.group("forms").await;
+    let host = Server::group_host(&g);
+    let mut api = http_api(&g, "login", "POST", "/login", json!({
+        "url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "POST", "req_uri": "/in", "timeout": 3000
+    }));
+    api["req_params"] = json!([
+        {"name": "user", "type": "STRING", "location": "BODY", "required": 1},
+        {"name": "age", "type": "INT", "location": "BODY", "valid_enable": 1, "min_num": 1, "max_num": 150},
+        {"name": "plan", "type": "STRING", "location": "BODY", "default_value": "free"}
+    ]);
+    api["backend_params"] = json!([
+        {"name": "X-User", "location": "HEADER", "origin": "REQUEST", "value": "user"},
+        {"name": "age", "location": "QUERY", "origin": "REQUEST", "value": "age"},
+        {"name": "X-Plan", "location": "HEADER", "origin": "REQUEST", "value": "plan"}
+    ]);
+    server.create_and_publish(&api, RELEASE).await;
+    let post = |body: &'static str, ct: &'static str| {
+        let req = server.http.post(format!("{}/login", server.gateway)).header("Host", &host).header("Content-Type", ct).body(body);
+        async move {
+            let res = req.send().await.expect("request");
+            (res.status().as_u16(), res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let (status, seen) = loop {
+        let r = post("user=ann+b%C3%A9&age=30&extra=1", FORM).await;
+        if r.0 == 200 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(echo::header(&seen, "x-user"), Some("ann bé"), "form fields are decoded");
+    assert_eq!(echo::query(&seen), vec![("age".to_string(), "30".to_string())]);
+    assert_eq!(echo::header(&seen, "x-plan"), Some("free"), "defaults apply to form fields");
+    assert_eq!(seen["body"], "user=ann+b%C3%A9&age=30&extra=1", "the body goes on as it came");
+
+    for (body, ct, param) in [("age=30", FORM, "user"), ("user=a&age=200", FORM, "age"), ("user=a&age=x", FORM, "age"), ("{\"user\":\"a\"}", "application/json", "user")] {
+        let (status, err) = post(body, ct).await;
+        assert_eq!(status, 400, "{body}: {err}");
+        assert_eq!(err["error_code"], "APIG.0201");
+        assert!(err["error_msg"].as_str().unwrap().contains(param), "{param} named in {err}");
+    }
+
+    // Backends take parameters in PATH, QUERY or HEADER only.
+    let mut bad = http_api(&g, "bad", "POST", "/bad", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "POST", "req_uri": "/", "timeout": 3000}));
+    bad["req_params"] = json!([{"name": "user", "type": "STRING", "location": "BODY"}]);
+    bad["backend_params"] = json!([{"name": "user", "location": "BODY", "origin": "REQUEST", "value": "user"}]);
+    common::assert_error(&server.post("/apis", &bad).await, 400, "APIG.2011", Some("backend_params[0].location"));
+}

@@ -190,11 +190,21 @@ impl Server {
         self.call("DELETE", path, None).await
     }
 
-    /// Sends raw bytes as the body.
+    /// Sends raw bytes as the body. A body the server refuses early may see the
+    /// connection closed while it is still being sent; then it is sent again.
     pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
-        let res = self.http.post(self.url(path)).header("X-Auth-Token", TOKEN).body(body).send().await.expect("request");
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.http.post(self.url(path)).header("X-Auth-Token", TOKEN).body(body.clone()).send().await {
+                Ok(res) => {
+                    let status = res.status().as_u16();
+                    return (status, res.json().await.unwrap_or(Value::Null));
+                }
+                Err(e) if attempts < 5 => eprintln!("resending after: {e}"),
+                Err(e) => panic!("request: {e}"),
+            }
+        }
     }
 
     /// Creates an API and publishes it to `env`; returns the API's id.

@@ -1,4 +1,5 @@
-//! Input parameters: read from the request (PATH, QUERY, HEADER), defaults
+//! Input parameters: read from the request (PATH, QUERY, HEADER, and BODY —
+//! fields of an `application/x-www-form-urlencoded` body), defaults
 //! applied, required ones enforced, and — where `valid_enable` is 1 — checked
 //! against their type, enumeration, range, length and pattern.
 
@@ -15,7 +16,8 @@ pub struct InputParam {
     pub name: Box<str>,
     pub location: ParamLocation,
     pub header: Option<HeaderName>,
-    /// Segment index of a PATH parameter in the frontend path.
+    /// Where a PATH parameter is in the path's values: its segment index, or
+    /// for REGEX paths its capture group index.
     pub segment: usize,
     pub required: bool,
     pub default: Option<Box<str>>,
@@ -36,12 +38,15 @@ pub struct Check {
 }
 
 impl InputParam {
-    pub fn compile(p: &ReqParam, req_uri: &str) -> Self {
-        let segment = req_uri
-            .trim_start_matches('/')
-            .split('/')
-            .position(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) == Some(p.name.as_str()))
-            .unwrap_or(usize::MAX);
+    pub fn compile(p: &ReqParam, req_uri: &str, path_regex: Option<&regex::Regex>) -> Self {
+        let segment = match path_regex {
+            Some(re) => re.capture_names().position(|n| n == Some(p.name.as_str())),
+            None => req_uri
+                .trim_start_matches('/')
+                .split('/')
+                .position(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) == Some(p.name.as_str())),
+        }
+        .unwrap_or(usize::MAX);
         let check = (p.valid_enable == 1).then(|| Check {
             param_type: p.param_type,
             enumerations: p
@@ -113,11 +118,14 @@ pub fn collect<'r>(
     path_segments: &[&'r str],
     query: &'r str,
     headers: &http::HeaderMap,
+    form: Option<&'r [u8]>,
 ) -> Result<Vec<Option<Cow<'r, str>>>, GatewayError> {
     let mut values = Vec::with_capacity(params.len());
     for p in params {
         let found: Option<Cow<'r, str>> = match p.location {
-            ParamLocation::Path => path_segments.get(p.segment).map(|s| percent_decode(s, false)),
+            // An optional group of a REGEX path that took no part reads as absent.
+            ParamLocation::Path => path_segments.get(p.segment).filter(|s| !s.is_empty()).map(|s| percent_decode(s, false)),
+            ParamLocation::Body => form.and_then(|f| form_urlencoded::parse(f).find(|(k, _)| *k == *p.name).map(|(_, v)| v)),
             ParamLocation::Query => query_pairs(query).find(|(k, _)| *k == &*p.name).map(|(_, v)| percent_decode(v, true)),
             ParamLocation::Header => p
                 .header

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use causeway_model::api::{ParamLocation, ReqProtocol};
 use http::{HeaderName, HeaderValue, Response};
-use http_body_util::Limited;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 
 use crate::body::Body;
@@ -154,7 +155,8 @@ async fn serve<'s>(
     outcome.cors = route.cors_preflight.is_some();
     check_protocol(route, conn)?;
     let segments = path_segments(route, &parts.uri);
-    let values = params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers)?;
+    let (form, body) = read_form(route, &parts.headers, body).await?;
+    let values = params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers, form.as_deref())?;
     let backend = if route.policies.is_empty() {
         &route.backend
     } else {
@@ -170,7 +172,6 @@ async fn serve<'s>(
         Backend::Mock(m) => Ok(mock(m)),
         Backend::Http(target) => {
             let req = {
-                check_length(&parts.headers)?;
                 let headers = std::mem::take(&mut parts.headers);
                 let system = |v: SystemValue| system_value(v, route, stage, conn, request_id);
                 let ctx = CallContext {
@@ -185,12 +186,39 @@ async fn serve<'s>(
                     local_port_value: &conn.local_port_value,
                     https: conn.https,
                 };
-                target.build(&ctx, headers, Limited::new(body, MAX_REQUEST_BODY))?
+                let body = match body {
+                    Ok(read) => Either::Right(Full::new(read)),
+                    Err(streamed) => Either::Left(Limited::new(streamed, MAX_REQUEST_BODY)),
+                };
+                target.build(&ctx, headers, body)?
             };
             drop(values);
             call_http(target, req, &mut outcome.upstream_latency).await
         }
         Backend::Unservable(why) => Err(errors::BACKEND_NOT_SERVED.with_message(why.clone())),
+    }
+}
+
+/// Stage 5, for APIs with BODY parameters: a form body is read whole (within
+/// the size limit) so its fields can be read, and is then sent on as read.
+/// Otherwise the body stays a stream (`Err`), passed through untouched.
+async fn read_form(route: &Route, headers: &http::HeaderMap, body: Incoming) -> Result<(Option<Bytes>, Result<Bytes, Incoming>), GatewayError> {
+    check_length(headers)?;
+    let is_form = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !(route.reads_form && is_form) {
+        return Ok((None, Err(body)));
+    }
+    match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            Ok((Some(bytes.clone()), Ok(bytes)))
+        }
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(errors::BODY_TOO_LARGE),
+        Err(_) => Err(errors::BAD_PARAMETER.with_message("The request body could not be read".into())),
     }
 }
 
@@ -252,12 +280,18 @@ fn check_protocol(route: &Route, conn: &Conn) -> Result<(), GatewayError> {
     })
 }
 
-/// Path segments, when some parameter is read from the path.
+/// What PATH parameters read, when there are any: the path's segments, or
+/// for a REGEX path its capture groups.
 fn path_segments<'p>(route: &Route, uri: &'p http::Uri) -> Vec<&'p str> {
-    if route.inputs.iter().any(|p| p.location == ParamLocation::Path) {
-        uri.path().trim_start_matches('/').split('/').collect()
-    } else {
-        Vec::new()
+    if !route.inputs.iter().any(|p| p.location == ParamLocation::Path) {
+        return Vec::new();
+    }
+    match &route.path_regex {
+        Some(re) => re
+            .captures(uri.path())
+            .map(|c| c.iter().map(|m| m.map_or("", |m| m.as_str())).collect())
+            .unwrap_or_default(),
+        None => uri.path().trim_start_matches('/').split('/').collect(),
     }
 }
 

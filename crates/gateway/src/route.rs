@@ -103,6 +103,10 @@ pub struct Route {
     pub inputs: Vec<InputParam>,
     /// For SWA routes, how many path segments the prefix has.
     pub prefix_segments: Option<usize>,
+    /// Some input parameter is a form field: the body is read before the backend call.
+    pub reads_form: bool,
+    /// For REGEX routes with PATH parameters: the path's regex, whose named groups they read.
+    pub path_regex: Option<regex::Regex>,
     /// Evaluated in order before falling back to `backend`.
     pub policies: Vec<Policy>,
     /// The preflight answer, when CORS is on.
@@ -121,7 +125,10 @@ impl std::fmt::Debug for RouteMetrics {
 impl Route {
     pub fn compile(publication: &Publication, env_name: Arc<str>, version: Arc<ApiVersion>, variables: &HashMap<String, String>) -> Self {
         let api: &Api = &version.api;
-        let inputs: Vec<InputParam> = api.req_params.iter().map(|p| InputParam::compile(p, &api.req_uri)).collect();
+        let path_regex = (api.match_mode == MatchMode::Regex && api.req_params.iter().any(|p| p.location == ParamLocation::Path))
+            .then(|| causeway_model::api::uri::compile_path_regex(&api.req_uri))
+            .flatten();
+        let inputs: Vec<InputParam> = api.req_params.iter().map(|p| InputParam::compile(p, &api.req_uri, path_regex.as_ref())).collect();
         let input_names: Vec<String> = api.req_params.iter().map(|p| p.name.clone()).collect();
         let prefix_segments = (api.match_mode == MatchMode::Swa).then(|| {
             let trimmed = api.req_uri.trim_end_matches('/');
@@ -177,8 +184,10 @@ impl Route {
         Self {
             publish_id: publication.publish_id.clone(),
             version_id: version.version_id.clone(),
+            reads_form: inputs.iter().any(|p| p.location == ParamLocation::Body),
             inputs,
             prefix_segments,
+            path_regex,
             policies,
             cors_preflight: api.cors.then(|| preflight_headers(api)),
             backend,

@@ -3,8 +3,10 @@
 //! * NORMAL paths without parameters sit in a hash map (exact; a trailing `/` matters).
 //! * NORMAL paths with `{param}` segments are leaves of a segment trie.
 //! * SWA (prefix) paths mark trie nodes; a prefix matches on segment boundaries.
+//! * REGEX paths are compiled into one `RegexSet`, so one pass over the path
+//!   tests all of them; the longest pattern wins (ties: the pattern text).
 //!
-//! Priority is fixed: exact > template > prefix (longest first); at each
+//! Priority is fixed: exact > template > prefix (longest first) > regex; at each
 //! level a specific method beats `ANY`, and a route whose method does not
 //! fit lets the next level try. Within templates a literal segment beats a
 //! parameter at the same depth. Matching walks the path's segments once per
@@ -25,6 +27,7 @@ pub enum MatchKind {
     Exact,
     Template,
     Prefix,
+    Regex,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +103,14 @@ struct Node {
 pub struct Router {
     exact: HashMap<Box<str>, Methods>,
     trie: Node,
+    /// REGEX routes, in priority order once [`Router::finish`] has run.
+    regex: Vec<(Box<str>, Methods)>,
+    regex_set: Option<regex::RegexSet>,
     len: usize,
 }
+
+/// Size limit of the compiled set of an environment's REGEX paths.
+const REGEX_SET_SIZE_LIMIT: usize = 32 << 20;
 
 /// Segments of a path after its leading `/` (`/a/b/` → `a`, `b`, ``).
 fn segments(path: &str) -> std::str::Split<'_, char> {
@@ -136,6 +145,15 @@ impl Router {
                 let node = Self::node_for(&mut self.trie, segments(path));
                 node.template.get_or_insert_with(Methods::default).set(method, id)
             }
+            (MatchMode::Regex, _) => match self.regex.iter_mut().find(|(p, _)| &**p == path) {
+                Some((_, methods)) => methods.set(method, id),
+                None => {
+                    let mut methods = Methods::default();
+                    methods.set(method, id);
+                    self.regex.push((path.into(), methods));
+                    true
+                }
+            },
             (MatchMode::Swa, _) => {
                 // `/a/` and `/a` are the same prefix; `/` matches everything.
                 let trimmed = path.trim_end_matches('/');
@@ -147,6 +165,19 @@ impl Router {
             self.len += 1;
         }
         added
+    }
+
+    /// Compiles the REGEX paths; call once every route is inserted.
+    pub fn finish(&mut self) {
+        if self.regex.is_empty() {
+            return;
+        }
+        self.regex.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        let patterns = self.regex.iter().map(|(p, _)| causeway_model::api::uri::anchored(p));
+        match regex::RegexSetBuilder::new(patterns).size_limit(REGEX_SET_SIZE_LIMIT).build() {
+            Ok(set) => self.regex_set = Some(set),
+            Err(e) => tracing::error!(error = %e, "the REGEX paths of an environment do not compile together; they are not served"),
+        }
     }
 
     fn node_for<'a>(mut node: &'a mut Node, segs: std::str::Split<'_, char>) -> &'a mut Node {
@@ -170,7 +201,15 @@ impl Router {
         }
         let mut best = None;
         Self::prefix(&self.trie, segments(path), method, 0, &mut best);
-        best.map(|(_, route)| Match { route, kind: MatchKind::Prefix })
+        if let Some((_, route)) = best {
+            return Some(Match { route, kind: MatchKind::Prefix });
+        }
+        let set = self.regex_set.as_ref()?;
+        // Matches come in pattern order, which is priority order.
+        set.matches(path)
+            .iter()
+            .find_map(|i| self.regex.get(i).and_then(|(_, m)| m.get(method)))
+            .map(|route| Match { route, kind: MatchKind::Regex })
     }
 
     fn template(node: &Node, mut segs: std::str::Split<'_, char>, method: &http::Method) -> Option<RouteId> {
@@ -218,6 +257,7 @@ mod tests {
         for (i, (m, p, mode)) in routes.iter().enumerate() {
             assert!(r.insert(*m, p, *mode, i as RouteId), "duplicate {p}");
         }
+        r.finish();
         r
     }
 
@@ -225,7 +265,29 @@ mod tests {
         r.find(&m, p).map(|x| (x.route, x.kind))
     }
 
-    use MatchMode::{Normal, Swa};
+    use MatchMode::{Normal, Regex, Swa};
+
+    #[test]
+    fn regex_paths_come_last_longest_pattern_first() {
+        let r = router(&[
+            (Method::Get, "/img/.*\\.png", Regex),
+            (Method::Get, "/img/(?<name>[a-z]+)\\.png", Regex),
+            (Method::Any, "/img/(?<name>[a-z]+)\\.png", Regex),
+            (Method::Get, "/img/logo.png", Normal),
+            (Method::Get, "/v[0-9]+/.*", Regex),
+            (Method::Get, "/v1", Swa),
+        ]);
+        assert_eq!(hit(&r, M::GET, "/img/logo.png"), Some((3, MatchKind::Exact)));
+        assert_eq!(hit(&r, M::GET, "/img/cat.png"), Some((1, MatchKind::Regex)), "the longer pattern first");
+        assert_eq!(hit(&r, M::POST, "/img/cat.png"), Some((2, MatchKind::Regex)), "ANY of the same pattern");
+        assert_eq!(hit(&r, M::GET, "/img/Cat9.png"), Some((0, MatchKind::Regex)));
+        assert_eq!(hit(&r, M::GET, "/img/cat.png/x"), None, "whole paths only");
+        assert_eq!(hit(&r, M::GET, "/v1/x"), Some((5, MatchKind::Prefix)), "a prefix beats a regex");
+        assert_eq!(hit(&r, M::GET, "/v2/x"), Some((4, MatchKind::Regex)));
+        assert_eq!(hit(&r, M::DELETE, "/v2/x"), None);
+        let mut dup = router(&[(Method::Get, "/a+", Regex)]);
+        assert!(!dup.insert(Method::Get, "/a+", Regex, 9));
+    }
 
     #[test]
     fn exact_paths_and_trailing_slashes() {

@@ -177,6 +177,9 @@ impl Snapshot {
                 tracing::warn!(api_id = %api.id, env = %env.name, path = %api.req_uri, "a route published earlier already serves this method and path; this publication is not served");
             }
         }
+        for env in groups.iter_mut().flat_map(|g| g.envs.iter_mut()) {
+            env.router.finish();
+        }
         for r in source.responses.values() {
             if let Some(&gi) = index.get(r.group_id.as_str()) {
                 let r = Arc::new(r.clone());

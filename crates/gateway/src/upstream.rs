@@ -6,7 +6,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use http::{Request, Response};
-use http_body_util::Limited;
+use bytes::Bytes;
+use http_body_util::{Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -15,8 +16,9 @@ use tokio::net::TcpStream;
 use crate::http_backend::HttpTarget;
 use crate::response::{GatewayError, errors};
 
-/// The request body sent upstream: the caller's, streamed, with a size limit.
-pub type UpBody = Limited<Incoming>;
+/// The request body sent upstream: the caller's, streamed with a size limit,
+/// or already read whole (when form fields were needed as parameters).
+pub type UpBody = Either<Limited<Incoming>, Full<Bytes>>;
 type Sender = SendRequest<UpBody>;
 
 /// Idle connections kept per backend address and thread.

@@ -30,7 +30,7 @@ wire_enum!(
 );
 wire_enum!(
     /// `NORMAL` = exact path, `SWA` = prefix on segment boundaries.
-    MatchMode { Normal => "NORMAL", Swa => "SWA" }
+    MatchMode { Normal => "NORMAL", Swa => "SWA", Regex => "REGEX" }
 );
 wire_enum!(
     AuthType { None => "NONE", App => "APP", Iam => "IAM", Authorizer => "AUTHORIZER" }
@@ -46,7 +46,7 @@ wire_enum!(
     ParamType { String => "STRING", Number => "NUMBER", Int => "INT", Long => "LONG", Float => "FLOAT", Double => "DOUBLE", Boolean => "BOOLEAN" }
 );
 wire_enum!(
-    ParamLocation { Path => "PATH", Query => "QUERY", Header => "HEADER" }
+    ParamLocation { Path => "PATH", Query => "QUERY", Header => "HEADER", Body => "BODY" }
 );
 wire_enum!(
     /// Where a backend parameter's value comes from.
@@ -398,7 +398,11 @@ impl Api {
     /// What makes two APIs of a group the same route: method, path (parameter
     /// names do not matter: `/a/{x}` and `/a/{y}` collide) and match mode.
     pub fn route_key(&self) -> String {
-        format!("{} {} {}", self.req_method, uri::route_shape(&self.req_uri), self.match_mode)
+        let shape = match self.match_mode {
+            MatchMode::Regex => self.req_uri.clone(),
+            _ => uri::route_shape(&self.req_uri),
+        };
+        format!("{} {} {}", self.req_method, shape, self.match_mode)
     }
 
     /// Names of the environment variables (`#name#`) the backends use.

@@ -20,6 +20,39 @@ pub fn parse_req_uri(field: &str, s: &str) -> Result<Vec<String>> {
     parse_path(field, s, false).map(|(params, _)| params)
 }
 
+/// Checks a REGEX-mode request path: a regular expression the whole path
+/// must match, starting with `/` (or `^/`). Returns the names of its named
+/// groups (`(?<id>[0-9]+)`), which PATH parameters read.
+pub fn parse_req_regex(field: &str, s: &str) -> Result<Vec<String>> {
+    let invalid = || ApiError::invalid(field);
+    if !s.strip_prefix('^').unwrap_or(s).starts_with('/') || s.chars().count() > MAX_URI_LEN || s.chars().any(char::is_control) {
+        return Err(invalid());
+    }
+    let re = compile_path_regex(s).ok_or_else(invalid)?;
+    let mut names = Vec::new();
+    for name in re.capture_names().flatten() {
+        // A group name is a parameter name, or the path is rejected rather than half-usable.
+        if !PARAM_NAME.accepts(name) {
+            return Err(invalid());
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// Size limit of a compiled REGEX path.
+const PATH_REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A REGEX path compiled to match whole paths only.
+pub fn compile_path_regex(s: &str) -> Option<regex::Regex> {
+    regex::RegexBuilder::new(&anchored(s)).size_limit(PATH_REGEX_SIZE_LIMIT).build().ok()
+}
+
+/// `s` anchored at both ends (harmless if it already is).
+pub fn anchored(s: &str) -> String {
+    format!("^(?:{s})$")
+}
+
 /// Checks a backend path, which may also hold `#variable#` references; returns
 /// the `{param}` names and the variable names.
 pub fn parse_backend_uri(field: &str, s: &str) -> Result<(Vec<String>, Vec<String>)> {
@@ -196,6 +229,19 @@ mod tests {
         }
         assert!(parse_req_uri("req_uri", &format!("/{}", "a".repeat(511))).is_ok());
         assert!(parse_req_uri("req_uri", &format!("/{}", "a".repeat(512))).is_err());
+    }
+
+    #[test]
+    fn regex_paths() {
+        assert_eq!(parse_req_regex("req_uri", "/users/(?<id>[0-9]+)/(?P<tab>[a-z]+)").unwrap(), vec!["id", "tab"]);
+        assert_eq!(parse_req_regex("req_uri", "^/files/.*\\.png$").unwrap(), Vec::<String>::new());
+        for bad in ["users/.*", "/a(", "/(?<1x>a)", "/a\n", "/(?<a>x)(?<a>y)"] {
+            assert!(parse_req_regex("req_uri", bad).is_err(), "{bad}");
+        }
+        let re = compile_path_regex("/a/[0-9]+").unwrap();
+        assert!(re.is_match("/a/12"));
+        assert!(!re.is_match("/a/12/b"), "whole paths only");
+        assert!(!re.is_match("/x/a/12"));
     }
 
     #[test]

@@ -36,10 +36,14 @@ impl ApiInput {
         };
         let req_method = Method::parse_field("req_method", &rules::required_str("req_method", self.req_method)?)?;
         let req_uri = rules::required_str("req_uri", self.req_uri)?;
-        let path_params = uri::parse_req_uri("req_uri", &req_uri)?;
         let match_mode = match rules::optional_str(self.match_mode) {
             Some(m) => MatchMode::parse_field("match_mode", &m)?,
             None => MatchMode::Normal,
+        };
+        // A REGEX path's PATH parameters are its named groups.
+        let path_params = match match_mode {
+            MatchMode::Regex => uri::parse_req_regex("req_uri", &req_uri)?,
+            _ => uri::parse_req_uri("req_uri", &req_uri)?,
         };
         let remark = rules::optional_str(self.remark);
         rules::check_text("remark", remark.as_deref(), 255)?;
@@ -397,6 +401,10 @@ fn validate_backend_params(
         let name = rules::required_str(&field("name"), p.name)?;
         PARAM_NAME.check(&field("name"), &name)?;
         let location = ParamLocation::parse_field(&field("location"), &rules::required_str(&field("location"), p.location)?)?;
+        // BODY is where a caller's form field comes from; backends get parameters in PATH, QUERY or HEADER.
+        if location == ParamLocation::Body {
+            return Err(ApiError::invalid(&field("location")));
+        }
         let origin = ParamOrigin::parse_field(&field("origin"), &rules::required_str(&field("origin"), p.origin)?)?;
         let value = rules::required_str(&field("value"), p.value)?;
         rules::check_len(&field("value"), &value, 1, 255)?;
