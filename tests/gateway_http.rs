@@ -422,3 +422,43 @@ async fn form_fields_are_body_parameters() {
     bad["backend_params"] = json!([{"name": "user", "location": "BODY", "origin": "REQUEST", "value": "user"}]);
     common::assert_error(&server.post("/apis", &bad).await, 400, "APIG.2011", Some("backend_params[0].location"));
 }
+
+#[tokio::test]
+async fn h2c_callers_are_served() {
+    use http_body_util::{BodyExt, Full};
+    let echo = Echo::start().await;
+    let server = Server::start().await;
+    let g = server.group("h2c").await;
+    let host = Server::group_host(&g);
+    server
+        .create_and_publish(&http_api(&g, "echo", "POST", "/e", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "POST", "req_uri": "/seen", "timeout": 3000})), RELEASE)
+        .await;
+    server.eventually("POST", &host, "/e", &[], |c| c.status == 200).await;
+
+    // HTTP/2 with prior knowledge, on the same listener as HTTP/1.1.
+    let addr = server.gateway.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), hyper_util::rt::TokioIo::new(stream))
+        .await
+        .expect("h2 handshake");
+    tokio::spawn(conn);
+    for i in 0..3 {
+        let req = hyper::Request::post(format!("http://{host}/e?n={i}"))
+            .header("x-custom", "h2")
+            .body(Full::new(bytes::Bytes::from(format!("body {i}"))))
+            .unwrap();
+        let res = sender.send_request(req).await.expect("h2 request");
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.version(), hyper::Version::HTTP_2);
+        assert_eq!(res.headers()["x-request-id"].len(), 32);
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        let seen: Value = serde_json::from_slice(&body).expect("echo json");
+        assert_eq!(seen["path"], "/seen");
+        assert_eq!(seen["query"], format!("n={i}"));
+        assert_eq!(seen["body"], format!("body {i}"));
+        assert_eq!(echo::header(&seen, "x-custom"), Some("h2"));
+        assert_eq!(echo::header(&seen, "host"), Some(host.as_str()), "the :authority becomes the backend's Host");
+    }
+    let res = sender.send_request(hyper::Request::get(format!("http://{host}/nothing")).body(Full::new(bytes::Bytes::new())).unwrap()).await.unwrap();
+    assert_eq!(res.status(), 404);
+}
