@@ -462,3 +462,109 @@ async fn h2c_callers_are_served() {
     let res = sender.send_request(hyper::Request::get(format!("http://{host}/nothing")).body(Full::new(bytes::Bytes::new())).unwrap()).await.unwrap();
     assert_eq!(res.status(), 404);
 }
+
+/// A backend that counts its connections and closes any that stay idle for 50 ms.
+async fn counting_backend() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let read = tokio::time::timeout(std::time::Duration::from_millis(50), stream.read(&mut chunk)).await;
+                    let Ok(Ok(got)) = read else { return };
+                    if got == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..got]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        let body = format!("connection {n}");
+                        let res = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                        if stream.write_all(res.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, count)
+}
+
+#[tokio::test]
+async fn backend_connections_are_reused_and_idle_closes_are_survived() {
+    let (backend, connections) = counting_backend().await;
+    let server = Server::start().await;
+    let g = server.group("pooling").await;
+    let host = Server::group_host(&g);
+    server
+        .create_and_publish(&http_api(&g, "pooled", "GET", "/p", json!({"url_domain": backend, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 3000})), RELEASE)
+        .await;
+    server.eventually("GET", &host, "/p", &[], |c| c.status == 200).await;
+    let before = connections.load(std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..10 {
+        let c = server.call_gateway("GET", &host, "/p", &[]).await;
+        assert_eq!(c.status, 200, "{}", c.body);
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), before, "back-to-back requests reuse one backend connection");
+
+    // The backend closes idle connections; the next request gets a fresh one, never an error.
+    for round in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+        let c = server.call_gateway("GET", &host, "/p", &[]).await;
+        assert_eq!(c.status, 200, "round {round}: {}", c.body);
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), before + 3);
+}
+
+#[tokio::test]
+async fn large_backend_bodies_stream_through() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A backend answering 8 MiB in chunks, pausing between them.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").await;
+                let chunk = vec![b'x'; 256 << 10];
+                for i in 0..32 {
+                    let _ = stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await;
+                    let _ = stream.write_all(&chunk).await;
+                    let _ = stream.write_all(b"\r\n").await;
+                    if i % 8 == 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    }
+                }
+                let _ = stream.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    let server = Server::start().await;
+    let g = server.group("big").await;
+    let host = Server::group_host(&g);
+    server
+        .create_and_publish(&http_api(&g, "big", "GET", "/big", json!({"url_domain": backend, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 3000})), RELEASE)
+        .await;
+    for _ in 0..3 {
+        let c = server.eventually("GET", &host, "/big", &[], |c| c.status == 200).await;
+        assert_eq!(c.body.len(), 8 << 20, "the whole body arrives");
+        assert!(c.body.bytes().all(|b| b == b'x'));
+    }
+}

@@ -65,6 +65,8 @@ pub struct HttpTarget {
     /// `None` for `ANY`: the caller's method passes through.
     pub method: Option<http::Method>,
     pub path: Vec<PathPart>,
+    /// The path, parsed once, when it has no `{param}`s: most requests reuse it as is.
+    static_path: Option<http::uri::PathAndQuery>,
     pub timeout: Duration,
     pub params: Vec<MappedParam>,
 }
@@ -142,7 +144,13 @@ impl HttpTarget {
         let (host, port) = split_address(&address, if https { 443 } else { 80 })?;
         let path = substitute(req_uri, vars)?;
         let parts = split_path(&path);
+        let static_path = if parts.iter().all(|p| matches!(p, PathPart::Literal(_))) {
+            http::uri::PathAndQuery::try_from(path.as_str()).ok().filter(|p| p.query().is_none())
+        } else {
+            None
+        };
         Ok(Self {
+            static_path,
             https,
             authority: format!("{host}:{port}").into(),
             host: host.into(),
@@ -250,27 +258,35 @@ impl HttpTarget {
 
     /// Builds the backend request from the caller's, reusing its header map.
     pub fn build(&self, ctx: &CallContext<'_>, headers: HeaderMap, body: UpBody) -> Result<Request<UpBody>, GatewayError> {
-        let mut uri = String::with_capacity(64);
-        for part in &self.path {
-            match part {
-                PathPart::Literal(s) => uri.push_str(s),
-                PathPart::Param(name) => {
-                    let mapped = self.params.iter().find(|p| p.location == ParamLocation::Path && p.name == *name);
-                    if let Some(v) = mapped.and_then(|p| self.value(p, ctx)) {
-                        encode_path(&mut uri, &v);
+        let mut query = String::new();
+        self.build_query(ctx, &mut query);
+        let uri = match &self.static_path {
+            // A fixed path and nothing to add: no formatting, no parsing.
+            Some(path) if ctx.remainder.is_none() && query.is_empty() => http::Uri::from(path.clone()),
+            _ => {
+                let mut uri = String::with_capacity(64 + query.len());
+                for part in &self.path {
+                    match part {
+                        PathPart::Literal(s) => uri.push_str(s),
+                        PathPart::Param(name) => {
+                            let mapped = self.params.iter().find(|p| p.location == ParamLocation::Path && p.name == *name);
+                            if let Some(v) = mapped.and_then(|p| self.value(p, ctx)) {
+                                encode_path(&mut uri, &v);
+                            }
+                        }
                     }
                 }
+                if let Some(rest) = ctx.remainder {
+                    if !uri.ends_with('/') {
+                        uri.push('/');
+                    }
+                    uri.push_str(rest);
+                }
+                uri.push_str(&query);
+                http::Uri::try_from(uri)
+                    .map_err(|_| errors::BAD_PARAMETER.with_message("The request cannot be mapped to a valid backend URI".into()))?
             }
-        }
-        if let Some(rest) = ctx.remainder {
-            if !uri.ends_with('/') {
-                uri.push('/');
-            }
-            uri.push_str(rest);
-        }
-        self.build_query(ctx, &mut uri);
-
-        let uri = http::Uri::try_from(uri).map_err(|_| errors::BAD_PARAMETER.with_message("The request cannot be mapped to a valid backend URI".into()))?;
+        };
         let mut req = Request::new(body);
         *req.method_mut() = self.method.clone().unwrap_or_else(|| ctx.method.clone());
         *req.uri_mut() = uri;

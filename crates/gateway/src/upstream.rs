@@ -3,7 +3,6 @@
 //! requests; a connection is reused once its previous response has been read.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use http::{Request, Response};
 use bytes::Bytes;
@@ -11,6 +10,7 @@ use http_body_util::{Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use rustc_hash::FxHashMap;
 use tokio::net::TcpStream;
 
 use crate::http_backend::HttpTarget;
@@ -25,10 +25,10 @@ type Sender = SendRequest<UpBody>;
 const MAX_IDLE: usize = 256;
 
 /// Idle connections by backend `host:port`.
-type Idle = HashMap<Box<str>, Vec<Sender>>;
+type Idle = FxHashMap<Box<str>, Vec<Sender>>;
 
 thread_local! {
-    static POOL: RefCell<Idle> = RefCell::new(HashMap::new());
+    static POOL: RefCell<Idle> = RefCell::new(FxHashMap::default());
 }
 
 /// A pooled connection that can take a request now.
