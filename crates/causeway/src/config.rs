@@ -99,6 +99,9 @@ pub struct Settings {
 
 pub const DEFAULT_DATA_DIR: &str = "./causeway-data";
 pub const DEFAULT_BASE_DOMAIN: &str = "apigw.localhost";
+/// Writes through this node's admin API wake its gateway at once; the poll is
+/// for changes made through other nodes, and each poll costs a store query.
+pub const DEFAULT_WATCH_INTERVAL_MS: u64 = 250;
 
 fn addr(s: &str) -> SocketAddr {
     // The literals below are valid socket addresses.
@@ -122,7 +125,7 @@ impl Settings {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        let watch_interval = match args.watch_interval.or(file.watch_interval).unwrap_or(20) {
+        let watch_interval = match args.watch_interval.or(file.watch_interval).unwrap_or(DEFAULT_WATCH_INTERVAL_MS) {
             ms @ 1..=3_600_000 => std::time::Duration::from_millis(ms),
             _ => return Err("watch_interval must be within 1..=3600000 milliseconds".into()),
         };

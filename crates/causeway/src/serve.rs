@@ -34,7 +34,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         "settings"
     );
     let (stop, stopping) = watch::channel(false);
-    let metrics = metrics::install(stopping.clone())?;
+    let metrics = metrics::install()?;
 
     // The data plane: a snapshot of what is published, kept current by the watcher.
     let gateway = if settings.role == Role::Admin {

@@ -229,7 +229,16 @@ fn encode(out: &mut String, v: &str, keep: impl Fn(u8) -> bool) {
 
 /// Whether a header describes one hop only.
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(&name.as_str())
+    // Standard names compare as enum values; only the two others compare text.
+    name == header::CONNECTION
+        || name == header::TRANSFER_ENCODING
+        || name == header::UPGRADE
+        || name == header::TE
+        || name == header::TRAILER
+        || name == header::PROXY_AUTHENTICATE
+        || name == header::PROXY_AUTHORIZATION
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
 }
 
 /// Everything a backend request is built from (the caller's headers move in separately).
@@ -337,13 +346,14 @@ impl HttpTarget {
     }
 
     fn build_headers(&self, ctx: &CallContext<'_>, mut headers: HeaderMap) -> HeaderMap {
-        // Headers named in `Connection` are hop-by-hop too.
-        if let Some(listed) = headers.get(header::CONNECTION).and_then(|v| v.to_str().ok()).map(str::to_owned) {
-            for name in listed.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                headers.remove(name);
-            }
-        }
+        // One look at the caller's names: most requests carry no hop-by-hop header.
         if headers.keys().any(is_hop_by_hop) {
+            // Headers named in `Connection` are hop-by-hop too.
+            if let Some(listed) = headers.get(header::CONNECTION).and_then(|v| v.to_str().ok()).map(str::to_owned) {
+                for name in listed.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                    headers.remove(name);
+                }
+            }
             for name in HOP_BY_HOP {
                 headers.remove(*name);
             }
@@ -367,11 +377,18 @@ impl HttpTarget {
                 headers.insert(h.clone(), v);
             }
         }
-        if !headers.contains_key(header::HOST)
-            && let Some(Ok(host)) = ctx.uri.authority().map(|a| HeaderValue::from_str(a.as_str()))
-        {
-            headers.insert(header::HOST, host);
-        }
+        // Room for the forwarding headers at once rather than growing twice.
+        headers.reserve(5);
+        let host = match headers.get(header::HOST) {
+            Some(h) => Some(h.clone()),
+            None => {
+                let host = ctx.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok());
+                if let Some(h) = &host {
+                    headers.insert(header::HOST, h.clone());
+                }
+                host
+            }
+        };
         let forwarded_for = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
             Some(prior) => HeaderValue::from_str(&format!("{prior}, {}", ctx.peer_ip)).ok(),
             None => Some(ctx.peer_ip_value.clone()),
@@ -382,7 +399,7 @@ impl HttpTarget {
         headers.insert(X_REAL_IP, ctx.peer_ip_value.clone());
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(if ctx.https { "https" } else { "http" }));
         headers.insert(X_FORWARDED_PORT, ctx.local_port_value.clone());
-        if let Some(h) = headers.get(header::HOST).cloned() {
+        if let Some(h) = host {
             headers.insert(X_FORWARDED_HOST, h);
         }
         headers
@@ -418,6 +435,16 @@ mod tests {
         assert_eq!(split_address("[::1]:9", 80).unwrap(), ("::1".into(), 9));
         let parts = split_path("/v1/orders/{oid}/items");
         assert!(matches!(&parts[..], [PathPart::Literal(a), PathPart::Param(p), PathPart::Literal(b)] if &**a == "/v1/orders/" && &**p == "oid" && &**b == "/items"));
+    }
+
+    #[test]
+    fn hop_by_hop_names() {
+        for name in HOP_BY_HOP {
+            assert!(is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
+        }
+        for name in ["host", "content-length", "x-connection", "keep-alive-x", "authorization"] {
+            assert!(!is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
+        }
     }
 
     #[test]

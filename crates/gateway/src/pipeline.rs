@@ -342,11 +342,9 @@ async fn call_http(target: &HttpTarget, req: http::Request<upstream::UpBody>, la
     let res = upstream::send(target, req).await?;
     *latency = Some(sent.elapsed());
     let (mut parts, body) = res.into_parts();
-    if parts.headers.keys().any(is_hop_by_hop) {
-        let hop: Vec<_> = parts.headers.keys().filter(|k| is_hop_by_hop(k)).cloned().collect();
-        for k in hop {
-            parts.headers.remove(k);
-        }
+    // Usually just the backend's `Connection: keep-alive`.
+    while let Some(k) = parts.headers.keys().find(|k| is_hop_by_hop(k)).cloned() {
+        parts.headers.remove(k);
     }
     Ok(Response::from_parts(parts, Body::stream(body)))
 }

@@ -113,7 +113,7 @@ pub struct Route {
     pub cors_preflight: Option<HeaderMap>,
     pub backend: Backend,
     /// Registered on the first request.
-    metrics: OnceLock<RouteMetrics>,
+    metrics: OnceLock<Arc<RouteMetrics>>,
 }
 
 impl std::fmt::Debug for RouteMetrics {
@@ -198,7 +198,7 @@ impl Route {
     }
 
     pub fn metrics(&self) -> &RouteMetrics {
-        self.metrics.get_or_init(|| RouteMetrics::new(&self.def().id, &self.env_name))
+        self.metrics.get_or_init(|| RouteMetrics::of(&self.def().id, &self.env_name))
     }
 
     /// The backend for a request: the first policy that applies, else the default.

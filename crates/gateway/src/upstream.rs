@@ -78,15 +78,14 @@ async fn connect(host: &str, port: u16) -> Result<Sender, GatewayError> {
 
 /// Sends `req` to the backend and waits for the response headers, within `timeout`.
 pub async fn send(target: &HttpTarget, req: Request<UpBody>) -> Result<Response<Incoming>, GatewayError> {
-    let (host, port, authority) = (&*target.host, target.port, &*target.authority);
     let attempt = async {
         let mut req = req;
         // A pooled connection the backend has closed meanwhile gives the request
         // back unsent; then a fresh connection gets it.
-        if let Some(mut sender) = take_ready(authority) {
+        if let Some(mut sender) = take_ready(&target.authority) {
             match sender.try_send_request(req).await {
                 Ok(res) => {
-                    give_back(authority, sender);
+                    give_back(&target.authority, sender);
                     return Ok(res);
                 }
                 Err(mut e) => match e.take_message() {
@@ -95,15 +94,20 @@ pub async fn send(target: &HttpTarget, req: Request<UpBody>) -> Result<Response<
                 },
             }
         }
-        let mut sender = connect(host, port).await?;
-        let res = sender.send_request(req).await.map_err(send_error)?;
-        give_back(authority, sender);
-        Ok(res)
+        // Boxed: the rare path keeps its large state out of every request's future.
+        Box::pin(send_on_new_connection(target, req)).await
     };
     match tokio::time::timeout(target.timeout, attempt).await {
         Ok(result) => result,
         Err(_) => Err(errors::BACKEND_TIMEOUT),
     }
+}
+
+async fn send_on_new_connection(target: &HttpTarget, req: Request<UpBody>) -> Result<Response<Incoming>, GatewayError> {
+    let mut sender = connect(&target.host, target.port).await?;
+    let res = sender.send_request(req).await.map_err(send_error)?;
+    give_back(&target.authority, sender);
+    Ok(res)
 }
 
 fn send_error(e: hyper::Error) -> GatewayError {
