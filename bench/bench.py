@@ -4,7 +4,7 @@
 Layout on a 2-core machine: the proxy under test (nginx or Causeway, one
 worker) is pinned to CPU 0; the load generator and the backend share CPU 1.
 CPU per request is the proxy process's user+system time over the requests it
-served; latency percentiles come from a fixed request rate; instruction
+served, the median of ROUNDS runs (nginx and Causeway take turns); latency percentiles come from a fixed request rate; instruction
 counts come from callgrind (the difference between two request counts, so
 start-up is not counted).
 """
@@ -30,6 +30,7 @@ CONNS = int(os.environ.get("CONNS", "32"))
 RATE = int(os.environ.get("RATE", "2000"))
 CALLGRIND = os.environ.get("CALLGRIND", "1") != "0"
 APIS = int(os.environ.get("APIS", "10000"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
 TOKEN = "bench-admin-token-0123456789"
 PROXY_CPU, LOAD_CPU = "0", "1"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -216,7 +217,6 @@ def main():
     log("nginx proxy_pass ...")
     nginx = start(["nginx", "-c", proxy_conf], PROXY_CPU)
     wait_port(NGINX_PORT)
-    results["nginx proxy_pass"] = measure_cpu(nginx.pid, NGINX_PORT, "x") + latency(NGINX_PORT, "x") + (rss_mb(nginx.pid),)
 
     data = os.path.join(work, "causeway-data")
     cw = start_causeway(data)
@@ -229,10 +229,20 @@ def main():
     mock_id = api("POST", "/apis", mock)["id"]
     api("POST", f"/apis/publish/{mock_id}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
 
-    log("causeway, 1 API ...")
-    results["causeway 1 API"] = measure_cpu(cw.pid, CW_PORT, host) + latency(CW_PORT, host) + (rss_mb(cw.pid),)
-    log("causeway MOCK ...")
-    results["causeway MOCK"] = measure_cpu(cw.pid, CW_PORT, host, path="/mock") + latency(CW_PORT, host, "/mock") + (rss_mb(cw.pid),)
+    # nginx and Causeway take turns, and each figure is the median of its
+    # rounds: on a shared machine the CPU available drifts within a run.
+    cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "causeway MOCK": []}
+    for r in range(ROUNDS):
+        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway 1 API, causeway MOCK ...")
+        cpu["nginx proxy_pass"].append(measure_cpu(nginx.pid, NGINX_PORT, "x"))
+        cpu["causeway 1 API"].append(measure_cpu(cw.pid, CW_PORT, host))
+        cpu["causeway MOCK"].append(measure_cpu(cw.pid, CW_PORT, host, path="/mock"))
+    for name, runs in cpu.items():
+        log(f"  {name}: " + ", ".join(f"{us:.2f}" for us, _ in runs) + " us/req")
+    median = lambda runs: sorted(runs)[len(runs) // 2]
+    results["nginx proxy_pass"] = median(cpu["nginx proxy_pass"]) + latency(NGINX_PORT, "x") + (rss_mb(nginx.pid),)
+    results["causeway 1 API"] = median(cpu["causeway 1 API"]) + latency(CW_PORT, host) + (rss_mb(cw.pid),)
+    results["causeway MOCK"] = median(cpu["causeway MOCK"]) + latency(CW_PORT, host, "/mock") + (rss_mb(cw.pid),)
 
     # Zero failed requests while other APIs are published and taken offline under load.
     log("publish and offline under load ...")
@@ -280,7 +290,9 @@ def main():
         f.write("local paths = {\n" + ",\n".join(json.dumps(p) for p in paths) + "\n}\n")
         f.write("local i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n")
     log(f"causeway, {APIS} APIs ...")
-    results[f"causeway {APIS} APIs"] = measure_cpu(cw.pid, CW_PORT, host, script=script) + latency(CW_PORT, host, paths[len(paths) // 2]) + (rss_mb(cw.pid),)
+    many = [measure_cpu(cw.pid, CW_PORT, host, script=script) for _ in range(ROUNDS)]
+    log(f"  causeway {APIS} APIs: " + ", ".join(f"{us:.2f}" for us, _ in many) + " us/req")
+    results[f"causeway {APIS} APIs"] = median(many) + latency(CW_PORT, host, paths[len(paths) // 2]) + (rss_mb(cw.pid),)
 
     # Publish -> callable, with everything loaded: a publish answers once the gateway serves it.
     log("publish -> callable ...")
