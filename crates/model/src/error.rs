@@ -46,28 +46,34 @@ catalogue! {
     GROUP_NOT_FOUND = ("APIG.3001", 404, "The API group does not exist");
     API_NOT_FOUND = ("APIG.3002", 404, "The API does not exist");
     ENV_NOT_FOUND = ("APIG.3003", 404, "The environment does not exist");
+    APP_NOT_FOUND = ("APIG.3004", 404, "The app does not exist");
     VARIABLE_NOT_FOUND = ("APIG.3011", 404, "The environment variable does not exist");
     PUBLICATION_NOT_FOUND = ("APIG.3015", 404, "The API is not published in the environment");
     VERSION_NOT_FOUND = ("APIG.3022", 404, "The API version does not exist");
     RESPONSE_NOT_FOUND = ("APIG.3074", 404, "The gateway response does not exist");
+    APP_CODE_NOT_FOUND = ("APIG.3082", 404, "The AppCode does not exist");
     // 403: quotas
     GROUP_QUOTA = ("APIG.3101", 403, "The number of API groups has reached the limit");
     API_QUOTA = ("APIG.3102", 403, "The number of APIs in the group has reached the limit");
+    APP_QUOTA = ("APIG.3103", 403, "The number of apps has reached the limit");
     ENV_QUOTA = ("APIG.3104", 403, "The number of environments has reached the limit");
     VARIABLE_QUOTA = ("APIG.3106", 403, "The number of environment variables has reached the limit");
     PARAM_QUOTA = ("APIG.3111", 403, "The number of request parameters has reached the limit");
     POLICY_QUOTA = ("APIG.3113", 403, "The number of backend policies has reached the limit");
     CONDITION_QUOTA = ("APIG.3114", 403, "The number of policy conditions has reached the limit");
+    APP_CODE_QUOTA = ("APIG.3131", 403, "The number of AppCodes of the app has reached the limit");
     RESPONSE_QUOTA = ("APIG.3136", 403, "The number of gateway responses of the group has reached the limit");
     // 400: duplicates
     GROUP_NAME_EXISTS = ("APIG.3201", 400, "The API group name already exists");
     API_NAME_EXISTS = ("APIG.3202", 400, "The API name already exists");
+    APP_NAME_EXISTS = ("APIG.3203", 400, "The app name already exists");
     ENV_NAME_EXISTS = ("APIG.3205", 400, "The environment name already exists");
     PARAM_NAME_EXISTS = ("APIG.3209", 400, "The parameter name already exists");
     POLICY_NAME_EXISTS = ("APIG.3210", 400, "The backend policy name already exists");
     RESPONSE_NAME_EXISTS = ("APIG.3212", 400, "The gateway response name already exists in the group");
     API_EXISTS = ("APIG.3301", 400, "The API already exists: another API of the group has the same method, path and match mode");
     VARIABLE_EXISTS = ("APIG.3303", 400, "The environment variable already exists");
+    APP_KEY_EXISTS = ("APIG.3310", 400, "The AppKey already exists");
     // 403: state conflicts
     GROUP_HAS_APIS = ("APIG.3415", 403, "The API group contains APIs and cannot be deleted");
     API_PUBLISHED = ("APIG.3416", 403, "The API has been published and cannot be deleted");

@@ -2,6 +2,7 @@
 //! validation rules and the `APIG.xxxx` error catalogue. No I/O.
 
 pub mod api;
+pub mod app;
 pub mod env;
 pub mod error;
 pub mod group;
@@ -24,4 +25,6 @@ pub mod kinds {
     pub const API_VERSION: &str = "api_version";
     pub const PUBLICATION: &str = "publication";
     pub const GATEWAY_RESPONSE: &str = "gateway_response";
+    pub const APP: &str = "app";
+    pub const APP_CODE: &str = "app_code";
 }

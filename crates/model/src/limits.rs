@@ -10,6 +10,8 @@ pub struct Limits {
     pub groups: usize,
     /// APIs in one group (`APIG.3102`).
     pub apis_per_group: usize,
+    /// Apps in the installation (`APIG.3103`).
+    pub apps: usize,
     /// Environments besides `RELEASE` (`APIG.3104`).
     pub environments: usize,
     /// Environment variables in one group (`APIG.3106`).
@@ -30,6 +32,7 @@ impl Default for Limits {
         Self {
             groups: 1000,
             apis_per_group: 1000,
+            apps: 1000,
             environments: 50,
             variables_per_group: 200,
             params_per_api: 50,

@@ -3,6 +3,7 @@
 //! transaction, so concurrent writers cannot both pass a check.
 
 mod apis;
+mod apps;
 mod envs;
 mod groups;
 mod publish;
@@ -18,6 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use apis::{ApiFilter, ApiView};
+pub use apps::AppFilter;
 pub use envs::EnvFilter;
 pub use groups::{GroupFilter, GroupView};
 pub use publish::{BatchResult, HistoryFilter, PublishView, VersionDetail, VersionSummary};

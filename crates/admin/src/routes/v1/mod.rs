@@ -2,6 +2,7 @@
 //! response bodies the vendors' documents and scripts use.
 
 mod apis;
+mod apps;
 mod envs;
 mod groups;
 mod publish;
@@ -11,7 +12,7 @@ mod variables;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::http::not_found;
 use crate::service::Service;
@@ -37,6 +38,12 @@ pub fn router(service: Arc<Service>) -> Router {
             post(publish::publish).delete(publish::offline).get(publish::history).put(publish::switch),
         )
         .route("/apis/versions/{version_id}", get(publish::version).delete(publish::offline_version))
+        .route("/apps", get(apps::list).post(apps::create))
+        .route("/apps/{id}", get(apps::get).put(apps::update).delete(apps::delete))
+        .route("/apps/secret/{id}", put(apps::reset_secret))
+        .route("/apps/validation/{id}", get(apps::validation))
+        .route("/apps/{app_id}/app-codes", get(apps::list_codes).post(apps::create_code).put(apps::generate_code))
+        .route("/apps/{app_id}/app-codes/{id}", get(apps::get_code).delete(apps::delete_code))
         .method_not_allowed_fallback(not_found)
         .with_state(service)
 }
