@@ -154,3 +154,91 @@ async fn app_quota_is_enforced() {
     }
     assert_error(&s.post("/apps", &json!({"name": "app_c"})).await, 403, "APIG.3103", None);
 }
+
+fn mock_api(group_id: &str, name: &str, path: &str, auth: &str) -> serde_json::Value {
+    json!({
+      "group_id": group_id, "name": name, "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": path,
+      "auth_type": auth, "backend_type": "MOCK", "mock_info": {"result_content": "ok"}
+    })
+}
+
+const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
+
+#[tokio::test]
+async fn app_authorizations() {
+    let s = Server::start().await;
+    let group = s.group("auth_group").await;
+    let orders = s.create_and_publish(&mock_api(&group, "orders", "/orders", "APP"), RELEASE).await;
+    let users = s.create_and_publish(&mock_api(&group, "users", "/users", "APP"), RELEASE).await;
+    let open = s.create_and_publish(&mock_api(&group, "open", "/open", "NONE"), RELEASE).await;
+    let (_, draft) = s.post("/apis", &mock_api(&group, "draft", "/draft", "APP")).await;
+    let draft = draft["id"].as_str().unwrap().to_string();
+    let (_, app) = s.post("/apps", &json!({"name": "caller_one"})).await;
+    let app = app["id"].as_str().unwrap().to_string();
+    let (_, other) = s.post("/apps", &json!({"name": "caller_two"})).await;
+    let other = other["id"].as_str().unwrap().to_string();
+
+    // Authorize: one outcome per (API, app) pair; again is SKIPPED with the same id.
+    let (status, out) = s.post("/app-auths", &json!({"api_ids": [orders], "app_ids": [app, other], "env_id": RELEASE})).await;
+    assert_eq!(status, 201, "{out}");
+    let out = out.as_array().expect("v1.0 answers an array").clone();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0]["api_id"], orders.as_str());
+    assert_eq!(out[0]["auth_role"], "PROVIDER");
+    assert_eq!(out[0]["auth_result"]["status"], "SUCCESS");
+    assert_eq!(out[0]["auth_result"]["api_name"], "orders");
+    let (status, again) = s.post("/app-auths", &json!({"api_ids": [orders], "app_ids": [app], "env_id": RELEASE})).await;
+    assert_eq!(status, 201);
+    assert_eq!(again[0]["auth_result"]["status"], "SKIPPED");
+    assert_eq!(again[0]["id"], out[0]["id"]);
+
+    // Only APP APIs published in the environment.
+    assert_error(&s.post("/app-auths", &json!({"api_ids": [open], "app_ids": [app], "env_id": RELEASE})).await, 400, "APIG.2011", Some("api_ids"));
+    assert_error(&s.post("/app-auths", &json!({"api_ids": [draft], "app_ids": [app], "env_id": RELEASE})).await, 404, "APIG.3015", None);
+    assert_error(&s.post("/app-auths", &json!({"api_ids": ["nope"], "app_ids": [app], "env_id": RELEASE})).await, 404, "APIG.3002", None);
+    assert_error(&s.post("/app-auths", &json!({"api_ids": [orders], "app_ids": ["nope"], "env_id": RELEASE})).await, 404, "APIG.3004", None);
+    assert_error(&s.post("/app-auths", &json!({"api_ids": [orders], "app_ids": [app], "env_id": "nope"})).await, 404, "APIG.3003", None);
+    assert_error(&s.post("/app-auths", &json!({"app_ids": [app], "env_id": RELEASE})).await, 400, "APIG.2001", Some("api_ids"));
+    assert_error(&s.post("/app-auths", &json!({"api_ids": [], "app_ids": [app], "env_id": RELEASE})).await, 400, "APIG.2001", Some("api_ids"));
+    assert_error(&s.post("/app-auths", &json!({"api_ids": [orders], "app_ids": [app]})).await, 400, "APIG.2001", Some("env_id"));
+    assert_error(&s.post("/app-auths", &json!({"api_ids": "x", "app_ids": [app], "env_id": RELEASE})).await, 400, "APIG.2012", Some("api_ids"));
+
+    // Queries.
+    let (status, bound) = s.get(&format!("/app-auths/binded-apis?app_id={app}&env_id={RELEASE}")).await;
+    assert_eq!(status, 200, "{bound}");
+    assert_eq!(bound["total"], 1);
+    let view = &bound["auths"][0];
+    assert_eq!(view["api_name"], "orders");
+    assert_eq!(view["group_name"], "auth_group");
+    assert_eq!(view["env_name"], "RELEASE");
+    assert_eq!(view["app_name"], "caller_one");
+    assert!(view["publish_id"].is_string());
+    let (_, apps) = s.get(&format!("/app-auths/binded-apps?api_id={orders}")).await;
+    assert_eq!(apps["total"], 2, "{apps}");
+    let (_, apps) = s.get(&format!("/app-auths/binded-apps?api_id={orders}&app_name=two")).await;
+    assert_eq!(apps["total"], 1);
+    let (_, unbound) = s.get(&format!("/app-auths/unbinded-apis?app_id={app}&env_id={RELEASE}")).await;
+    assert_eq!(unbound["total"], 1, "{unbound}");
+    assert_eq!(unbound["apis"][0]["id"], users.as_str());
+    assert_eq!(unbound["apis"][0]["run_env_name"], "RELEASE");
+    assert_error(&s.get("/app-auths/binded-apis").await, 400, "APIG.2001", Some("app_id"));
+    assert_error(&s.get(&format!("/app-auths/unbinded-apis?app_id={app}")).await, 400, "APIG.2001", Some("env_id"));
+
+    // Cancel one.
+    let auth_id = out[0]["id"].as_str().unwrap();
+    assert_eq!(s.delete(&format!("/app-auths/{auth_id}")).await.0, 204);
+    assert_error(&s.delete(&format!("/app-auths/{auth_id}")).await, 404, "APIG.3009", None);
+    let (_, bound) = s.get(&format!("/app-auths/binded-apis?app_id={app}")).await;
+    assert_eq!(bound["total"], 0);
+
+    // Deleting the app takes its authorizations; deleting an (offline) API takes its own.
+    assert_eq!(s.delete(&format!("/apps/{other}")).await.0, 204);
+    let (_, apps) = s.get(&format!("/app-auths/binded-apps?api_id={orders}")).await;
+    assert_eq!(apps["total"], 0, "{apps}");
+    let (status, _) = s.post("/app-auths", &json!({"api_ids": [users], "app_ids": [app], "env_id": RELEASE})).await;
+    assert_eq!(status, 201);
+    assert_eq!(s.delete(&format!("/apis/publish/{users}?env_id={RELEASE}")).await.0, 204);
+    assert_eq!(s.delete(&format!("/apis/{users}")).await.0, 204);
+    let (_, bound) = s.get(&format!("/app-auths/binded-apis?app_id={app}")).await;
+    assert_eq!(bound["total"], 0, "{bound}");
+}

@@ -137,6 +137,58 @@ impl AppCodeInput {
     }
 }
 
+/// An app's authorization to call an API in an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppAuth {
+    pub id: String,
+    pub api_id: String,
+    pub app_id: String,
+    pub env_id: String,
+    pub auth_time: String,
+    /// `PROVIDER`: granted by the API's owner.
+    pub auth_role: String,
+}
+
+/// Body of `POST /app-auths`.
+#[derive(Debug, Default, Deserialize)]
+pub struct AppAuthInput {
+    pub api_ids: Option<Vec<String>>,
+    pub app_ids: Option<Vec<String>>,
+    pub env_id: Option<String>,
+}
+
+/// Most APIs or apps one `POST /app-auths` names.
+pub const MAX_AUTH_BATCH: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppAuthSpec {
+    pub api_ids: Vec<String>,
+    pub app_ids: Vec<String>,
+    pub env_id: String,
+}
+
+impl AppAuthInput {
+    pub fn validate(self) -> Result<AppAuthSpec> {
+        let list = |field: &str, v: Option<Vec<String>>| -> Result<Vec<String>> {
+            let mut v = rules::required(field, v)?;
+            if v.is_empty() {
+                return Err(ApiError::required(field));
+            }
+            if v.len() > MAX_AUTH_BATCH || v.iter().any(|s| s.is_empty() || s.len() > 64) {
+                return Err(ApiError::invalid(field));
+            }
+            // Naming the same id twice authorizes once.
+            let mut seen = std::collections::HashSet::new();
+            v.retain(|s| seen.insert(s.clone()));
+            Ok(v)
+        };
+        let api_ids = list("api_ids", self.api_ids)?;
+        let app_ids = list("app_ids", self.app_ids)?;
+        let env_id = rules::required_str("env_id", self.env_id)?;
+        Ok(AppAuthSpec { api_ids, app_ids, env_id })
+    }
+}
+
 /// Random credentials from the operating system's generator.
 pub mod generate {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

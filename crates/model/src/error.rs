@@ -47,6 +47,7 @@ catalogue! {
     API_NOT_FOUND = ("APIG.3002", 404, "The API does not exist");
     ENV_NOT_FOUND = ("APIG.3003", 404, "The environment does not exist");
     APP_NOT_FOUND = ("APIG.3004", 404, "The app does not exist");
+    APP_AUTH_NOT_FOUND = ("APIG.3009", 404, "The app authorization does not exist");
     VARIABLE_NOT_FOUND = ("APIG.3011", 404, "The environment variable does not exist");
     PUBLICATION_NOT_FOUND = ("APIG.3015", 404, "The API is not published in the environment");
     VERSION_NOT_FOUND = ("APIG.3022", 404, "The API version does not exist");

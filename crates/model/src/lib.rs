@@ -27,4 +27,5 @@ pub mod kinds {
     pub const GATEWAY_RESPONSE: &str = "gateway_response";
     pub const APP: &str = "app";
     pub const APP_CODE: &str = "app_code";
+    pub const APP_AUTH: &str = "app_auth";
 }

@@ -129,6 +129,7 @@ impl Service {
         for v in tx.list(kinds::API_VERSION, Some(id)).await.map_err(system)? {
             tx.delete(kinds::API_VERSION, &v.id).await.map_err(system)?;
         }
+        Service::drop_app_auths(&mut *tx, |a| a.api_id == id).await?;
         tx.delete(kinds::API, id).await.map_err(system)?;
         self.commit(tx).await?;
         Ok(())

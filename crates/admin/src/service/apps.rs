@@ -138,14 +138,17 @@ impl Service {
         Ok(app)
     }
 
-    /// Deletes an app with its AppCodes.
+    /// Deletes an app with its AppCodes and authorizations.
     pub async fn delete_app(&self, id: &str) -> Result<()> {
         let mut tx = self.store.begin().await.map_err(system)?;
         if tx.get(kinds::APP, id).await.map_err(system)?.is_none() {
             return Err(ApiError::new(c::APP_NOT_FOUND));
         }
-        for code in tx.list(kinds::APP_CODE, Some(id)).await.map_err(system)? {
-            tx.delete(kinds::APP_CODE, &code.id).await.map_err(system)?;
+        // Its AppCodes and authorizations go with it.
+        for kind in [kinds::APP_CODE, kinds::APP_AUTH] {
+            for doc in tx.list(kind, Some(id)).await.map_err(system)? {
+                tx.delete(kind, &doc.id).await.map_err(system)?;
+            }
         }
         tx.delete(kinds::APP, id).await.map_err(system)?;
         self.commit(tx).await?;

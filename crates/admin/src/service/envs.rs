@@ -101,8 +101,8 @@ impl Service {
         if tx.list(kinds::PUBLICATION, None).await.map_err(system)?.iter().any(in_env) {
             return Err(ApiError::new(c::ENV_HAS_APIS));
         }
-        // Variables and version history of the environment go with it.
-        for kind in [kinds::ENV_VARIABLE, kinds::API_VERSION] {
+        // Variables, version history and app authorizations of the environment go with it.
+        for kind in [kinds::ENV_VARIABLE, kinds::API_VERSION, kinds::APP_AUTH] {
             for doc in tx.list(kind, None).await.map_err(system)? {
                 if in_env(&doc) {
                     tx.delete(kind, &doc.id).await.map_err(system)?;

@@ -3,6 +3,7 @@
 //! transaction, so concurrent writers cannot both pass a check.
 
 mod apis;
+mod app_auths;
 mod apps;
 mod envs;
 mod groups;
@@ -19,6 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use apis::{ApiFilter, ApiView};
+pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
 pub use apps::AppFilter;
 pub use envs::EnvFilter;
 pub use groups::{GroupFilter, GroupView};

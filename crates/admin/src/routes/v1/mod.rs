@@ -2,6 +2,7 @@
 //! response bodies the vendors' documents and scripts use.
 
 mod apis;
+mod app_auths;
 mod apps;
 mod envs;
 mod groups;
@@ -44,6 +45,11 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/apps/validation/{id}", get(apps::validation))
         .route("/apps/{app_id}/app-codes", get(apps::list_codes).post(apps::create_code).put(apps::generate_code))
         .route("/apps/{app_id}/app-codes/{id}", get(apps::get_code).delete(apps::delete_code))
+        .route("/app-auths", post(app_auths::create))
+        .route("/app-auths/binded-apis", get(app_auths::bound_apis))
+        .route("/app-auths/unbinded-apis", get(app_auths::unbound_apis))
+        .route("/app-auths/binded-apps", get(app_auths::bound_apps))
+        .route("/app-auths/{id}", axum::routing::delete(app_auths::delete))
         .method_not_allowed_fallback(not_found)
         .with_state(service)
 }
