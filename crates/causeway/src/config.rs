@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// Gateway access log: `stdout` (default), `off`, or a file to append to.
     #[arg(long, env = "CAUSEWAY_ACCESS_LOG", value_name = "TARGET")]
     pub access_log: Option<String>,
+    /// Accept `X-Apig-AppCode` on plain HTTP too (AppCodes travel in clear text: use only on trusted networks).
+    #[arg(long, env = "CAUSEWAY_ALLOW_APP_CODE_OVER_HTTP")]
+    pub allow_app_code_over_http: bool,
 }
 
 /// The TOML file: the same names as the flags (with `_`), plus `[limits]`.
@@ -76,6 +79,7 @@ struct FileConfig {
     workers: Option<usize>,
     watch_interval: Option<u64>,
     access_log: Option<String>,
+    allow_app_code_over_http: Option<bool>,
     #[serde(default)]
     limits: Limits,
 }
@@ -94,6 +98,7 @@ pub struct Settings {
     pub workers: usize,
     pub watch_interval: std::time::Duration,
     pub access_log: causeway_gateway::access_log::Target,
+    pub allow_app_code_over_http: bool,
     pub limits: Limits,
 }
 
@@ -149,6 +154,7 @@ impl Settings {
             workers,
             watch_interval,
             access_log,
+            allow_app_code_over_http: args.allow_app_code_over_http || file.allow_app_code_over_http.unwrap_or(false),
             limits,
         })
     }

@@ -47,7 +47,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             .map_err(|e| format!("cannot load published APIs: {e}"))?;
         // With the admin API in this process, a write answers once the gateway serves it.
         service = service.with_snapshot_sync(SnapshotSync { wake: watcher.wake(), served: watcher.served() });
-        let config = GatewayConfig { listen: settings.listen, workers: settings.workers };
+        let config = GatewayConfig { listen: settings.listen, workers: settings.workers, app_code_over_http: settings.allow_app_code_over_http };
         let gateway = causeway_gateway::server::start(&config, watcher.shared())
             .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
         tokio::spawn(watcher.run(settings.watch_interval, stopping.clone()));

@@ -2,6 +2,7 @@
 //! everything published and never touches the store.
 
 pub mod access_log;
+pub mod auth;
 pub mod body;
 pub mod http_backend;
 pub mod observe;

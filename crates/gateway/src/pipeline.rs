@@ -6,23 +6,26 @@
 //! 3. route: method + path                         → APIG.0101
 //!    (a CORS preflight for a CORS-enabled API is answered here)
 //! 4. protocol (HTTP / HTTPS / BOTH)               → APIG.0607
-//! 5. input parameters: required, defaults, rules  → APIG.0201 (400)
-//! 6. backend policies: the first whose conditions hold, else the default backend
-//! 7. backend call: MOCK answer, or the HTTP backend with mapped parameters
+//! 5. authentication of APP APIs: SDK-HMAC-SHA256 or key-pair signature, or
+//!    AppCode, then the app's authorization     → APIG.0303 (401), APIG.0304 (403)
+//! 6. input parameters: required, defaults, rules  → APIG.0201 (400)
+//! 7. backend policies: the first whose conditions hold, else the default backend
+//! 8. backend call: MOCK answer, or the HTTP backend with mapped parameters
 //!    (413 body too large, 502 unavailable, 504 timeout)
-//! 8. response headers: `X-Request-Id`, `X-Apig-Latency` / `X-Apig-Upstream-Latency` in debug mode
+//! 9. response headers: `X-Request-Id`, `X-Apig-Latency` / `X-Apig-Upstream-Latency` in debug mode
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use causeway_model::api::{ParamLocation, ReqProtocol};
+use causeway_model::api::{AuthType, ParamLocation, ReqProtocol};
 use http::{HeaderName, HeaderValue, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 
+use crate::auth::{self, AppEntry};
 use crate::body::Body;
 use crate::http_backend::{CallContext, HttpTarget, SystemValue, is_hop_by_hop};
 use crate::observe::Exchange;
@@ -51,6 +54,8 @@ pub struct Conn {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub https: bool,
+    /// AppCodes accepted over plain HTTP (`--allow-app-code-over-http`).
+    pub app_code_over_http: bool,
     pub peer_ip: Box<str>,
     pub local_ip: Box<str>,
     pub peer_ip_value: HeaderValue,
@@ -58,12 +63,13 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(peer: SocketAddr, local: SocketAddr, https: bool) -> Self {
+    pub fn new(peer: SocketAddr, local: SocketAddr, https: bool, app_code_over_http: bool) -> Self {
         let peer_ip = peer.ip().to_string();
         Self {
             peer,
             local,
             https,
+            app_code_over_http,
             peer_ip_value: HeaderValue::from_str(&peer_ip).unwrap_or(HeaderValue::from_static("unknown")),
             peer_ip: peer_ip.into(),
             local_ip: local.ip().to_string().into(),
@@ -154,8 +160,15 @@ async fn serve<'s>(
     outcome.stage = stage;
     outcome.cors = route.cors_preflight.is_some();
     check_protocol(route, conn)?;
+    let form_fields = route.reads_form && is_form(&parts.headers);
+    let body = read_body(&parts.headers, body, form_fields || auth::needs_body(route, &parts.headers)).await?;
+    if route.def().auth_type == AuthType::App {
+        outcome.app = authenticate(&snapshot.credentials, route, parts, conn, body.as_ref().ok())?;
+    }
+    let app = outcome.app;
     let segments = path_segments(route, &parts.uri);
-    let (form, body) = read_form(route, &parts.headers, body).await?;
+    // A cheap handle on the read body: the parameter values may borrow from it.
+    let form = if form_fields { body.as_ref().ok().cloned() } else { None };
     let values = params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers, form.as_deref())?;
     let backend = if route.policies.is_empty() {
         &route.backend
@@ -173,7 +186,7 @@ async fn serve<'s>(
         Backend::Http(target) => {
             let req = {
                 let headers = std::mem::take(&mut parts.headers);
-                let system = |v: SystemValue| system_value(v, route, stage, conn, request_id);
+                let system = |v: SystemValue| system_value(v, route, stage, conn, request_id, app);
                 let ctx = CallContext {
                     method: &parts.method,
                     uri: &parts.uri,
@@ -199,32 +212,57 @@ async fn serve<'s>(
     }
 }
 
-/// Stage 5, for APIs with BODY parameters: a form body is read whole (within
-/// the size limit) so its fields can be read, and is then sent on as read.
-/// Otherwise the body stays a stream (`Err`), passed through untouched.
-async fn read_form(route: &Route, headers: &http::HeaderMap, body: Incoming) -> Result<(Option<Bytes>, Result<Bytes, Incoming>), GatewayError> {
-    check_length(headers)?;
-    let is_form = headers
+fn is_form(headers: &http::HeaderMap) -> bool {
+    headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !(route.reads_form && is_form) {
-        return Ok((None, Err(body)));
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+/// The body is read whole (within the size limit) only when a stage needs
+/// it: a signature covering it, or form fields declared as parameters. It is
+/// then sent on as read. Otherwise it stays a stream (`Err`), passed through untouched.
+async fn read_body(headers: &http::HeaderMap, body: Incoming, whole: bool) -> Result<Result<Bytes, Incoming>, GatewayError> {
+    check_length(headers)?;
+    if !whole {
+        return Ok(Err(body));
     }
     match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-        Ok(collected) => {
-            let bytes = collected.to_bytes();
-            Ok((Some(bytes.clone()), Ok(bytes)))
-        }
+        Ok(collected) => Ok(Ok(collected.to_bytes())),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(errors::BODY_TOO_LARGE),
         Err(_) => Err(errors::BAD_PARAMETER.with_message("The request body could not be read".into())),
     }
 }
 
+/// Stage 5: the calling app of an APP API, authorized for it in this environment.
+fn authenticate<'s>(
+    creds: &'s auth::Credentials,
+    route: &Route,
+    parts: &http::request::Parts,
+    conn: &Conn,
+    body: Option<&Bytes>,
+) -> Result<Option<&'s AppEntry>, GatewayError> {
+    let headers = auth::SignedView { headers: &parts.headers, authority: parts.uri.authority().map(|a| a.as_str()) };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let presented = auth::Presented {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or_default(),
+        headers: &headers,
+        body: body.map(|b| &b[..]),
+        https: conn.https,
+        app_code_over_http: conn.app_code_over_http,
+        now,
+    };
+    auth::authenticate(creds, route, &presented)
+}
+
 /// What the stages report back for the response: headers and error rendering.
 #[derive(Default)]
 struct Outcome<'s> {
+    /// The authenticated app (APP APIs).
+    app: Option<&'s AppEntry>,
     upstream_latency: Option<Duration>,
     cors: bool,
     group: Option<&'s GroupRoutes>,
@@ -313,7 +351,7 @@ fn check_length(headers: &http::HeaderMap) -> Result<(), GatewayError> {
     if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) { Err(errors::BODY_TOO_LARGE) } else { Ok(()) }
 }
 
-fn system_value<'a>(v: SystemValue, route: &'a Route, stage: &'a str, conn: &'a Conn, request_id: &'a RequestId) -> Cow<'a, str> {
+fn system_value<'a>(v: SystemValue, route: &'a Route, stage: &'a str, conn: &'a Conn, request_id: &'a RequestId, app: Option<&'a AppEntry>) -> Cow<'a, str> {
     match v {
         SystemValue::SourceIp => Cow::Borrowed(&conn.peer_ip),
         SystemValue::Stage => Cow::Borrowed(stage),
@@ -325,7 +363,9 @@ fn system_value<'a>(v: SystemValue, route: &'a Route, stage: &'a str, conn: &'a 
         SystemValue::HandleTime => Cow::Owned(
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()).to_string(),
         ),
-        SystemValue::AppId | SystemValue::AppName | SystemValue::Empty => Cow::Borrowed(""),
+        SystemValue::AppId => Cow::Borrowed(app.map_or("", |a| &*a.id)),
+        SystemValue::AppName => Cow::Borrowed(app.map_or("", |a| &*a.name)),
+        SystemValue::Empty => Cow::Borrowed(""),
     }
 }
 

@@ -6,11 +6,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use causeway_model::app::{App, AppAuth, AppCode};
 use causeway_model::env::{Env, EnvVariable, RELEASE_ENV_NAME};
 use causeway_model::group::Group;
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::response::GatewayResponse;
 
+use crate::auth::Credentials;
 use crate::route::Route;
 use crate::router::{Match, Router};
 
@@ -23,6 +25,9 @@ pub struct Source {
     pub publications: HashMap<String, Publication>,
     pub versions: HashMap<String, Arc<ApiVersion>>,
     pub responses: HashMap<String, GatewayResponse>,
+    pub apps: HashMap<String, App>,
+    pub app_codes: HashMap<String, AppCode>,
+    pub app_auths: HashMap<String, AppAuth>,
 }
 
 /// The routes of one (group, environment).
@@ -86,6 +91,8 @@ pub struct Snapshot {
     hosts: rustc_hash::FxHashMap<String, usize>,
     default_group: Option<usize>,
     routes: usize,
+    /// Apps, AppCodes and authorizations, for APP authentication.
+    pub credentials: Credentials,
 }
 
 /// Compiled routes kept between builds, so an unchanged publication is not compiled again.
@@ -195,7 +202,8 @@ impl Snapshot {
             .map(|(i, g)| (causeway_model::group::sl_domain(&g.id, base_domain).to_ascii_lowercase(), i))
             .collect();
         let default_group = source.groups.values().find(|g| g.is_default()).and_then(|g| index.get(g.id.as_str()).copied());
-        Snapshot { revision, groups, hosts, default_group, routes }
+        let credentials = Credentials::build(source.apps.values(), source.app_codes.values(), source.app_auths.values());
+        Snapshot { revision, groups, hosts, default_group, routes, credentials }
     }
 
     /// The group a `Host` (without port, any case) selects: its subdomain, else the DEFAULT group.

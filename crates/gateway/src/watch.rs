@@ -52,6 +52,9 @@ impl Watcher {
             publications: load(&*store, kinds::PUBLICATION).await?,
             versions: Default::default(),
             responses: load(&*store, kinds::GATEWAY_RESPONSE).await?,
+            apps: load(&*store, kinds::APP).await?,
+            app_codes: load(&*store, kinds::APP_CODE).await?,
+            app_auths: load(&*store, kinds::APP_AUTH).await?,
         };
         let mut watcher = Self {
             store,
@@ -146,6 +149,9 @@ impl Watcher {
             kinds::ENV_VARIABLE => set(&mut s.variables, id, doc.and_then(decode)),
             kinds::PUBLICATION => set(&mut s.publications, id, doc.and_then(decode)),
             kinds::GATEWAY_RESPONSE => set(&mut s.responses, id, doc.and_then(decode)),
+            kinds::APP => set(&mut s.apps, id, doc.and_then(decode)),
+            kinds::APP_CODE => set(&mut s.app_codes, id, doc.and_then(decode)),
+            kinds::APP_AUTH => set(&mut s.app_auths, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)

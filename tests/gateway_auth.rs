@@ -1,0 +1,223 @@
+//! APP authentication on the data plane, end to end: apps and authorizations
+//! made through the management API, requests signed as the vendors' SDKs sign
+//! them, a real echo backend seeing the calling app.
+
+mod common;
+
+use causeway_sign::sdk::{self, Key};
+use causeway_sign::tencent;
+use common::echo::{self, Echo};
+use common::{Backend, Called, Server};
+use serde_json::{Value, json};
+
+const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn app_api(group: &str, name: &str, method: &str, path: &str, echo: &Echo, app_code: &str) -> Value {
+    let params = if path.contains("{id}") { json!([{"name": "id", "type": "STRING", "location": "PATH", "required": 1}]) } else { json!([]) };
+    json!({
+      "req_params": params,
+      "group_id": group, "name": name, "type": 1, "req_protocol": "HTTP", "req_method": method, "req_uri": path,
+      "auth_type": "APP", "auth_opt": {"app_code_auth_type": app_code},
+      "backend_type": "HTTP",
+      "backend_api": {"url_domain": echo.addr.to_string(), "req_protocol": "HTTP", "req_method": method, "req_uri": "/seen", "timeout": 5000},
+      "backend_params": [
+        {"name": "X-App-Id", "location": "HEADER", "origin": "SYSTEM", "value": "$context.appId"},
+        {"name": "X-App-Name", "location": "HEADER", "origin": "SYSTEM", "value": "$context.appName"}
+      ]
+    })
+}
+
+struct App {
+    id: String,
+    key: String,
+    secret: String,
+}
+
+async fn app(s: &Server, name: &str) -> App {
+    let (status, a) = s.post("/apps", &json!({"name": name})).await;
+    assert_eq!(status, 201, "{a}");
+    App { id: a["id"].as_str().unwrap().into(), key: a["app_key"].as_str().unwrap().into(), secret: a["app_secret"].as_str().unwrap().into() }
+}
+
+async fn authorize(s: &Server, api: &str, app: &App) -> String {
+    let (status, out) = s.post("/app-auths", &json!({"api_ids": [api], "app_ids": [app.id], "env_id": RELEASE})).await;
+    assert_eq!(status, 201, "{out}");
+    out[0]["id"].as_str().unwrap().to_string()
+}
+
+/// Sends a request signed with SDK-HMAC-SHA256 at time `at`, as the SDKs do
+/// (the arguments are the parts of the request, in the order a caller writes them).
+#[allow(clippy::too_many_arguments)]
+async fn signed(s: &Server, key: Key<'_>, method: &str, host: &str, path: &str, query: &str, body: &[u8], extra: &[(&str, &str)], at: i64) -> Called {
+    let mut headers: Vec<(String, String)> = vec![("host".into(), host.into())];
+    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let hash = sdk::payload_hash(&headers, body).into_owned();
+    let sig = sdk::sign(key, method, path, query, &headers, &hash, at);
+    let url = if query.is_empty() { format!("{}{path}", s.gateway) } else { format!("{}{path}?{query}", s.gateway) };
+    let mut req = s.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url).body(body.to_vec());
+    for (k, v) in &headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    req = req.header("X-Sdk-Date", sig.date).header("Authorization", sig.authorization).header("User-Agent", "added-after-signing");
+    let res = req.send().await.expect("gateway request");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    Called { status, headers, body: res.text().await.unwrap() }
+}
+
+fn auth_error(c: &Called, status: u16, code: &str, contains: &str) {
+    assert_eq!(c.status, status, "{}", c.body);
+    let body = c.json();
+    assert_eq!(body["error_code"], code, "{body}");
+    assert!(body["error_msg"].as_str().unwrap_or_default().contains(contains), "{contains:?} not in {body}");
+    assert_eq!(body["request_id"].as_str().map(str::len), Some(32), "{body}");
+}
+
+#[tokio::test]
+async fn signed_calls_from_authorized_apps_reach_the_backend() {
+    let echo = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("signed").await;
+    let host = Server::group_host(&g);
+    let orders = s.create_and_publish(&app_api(&g, "orders", "POST", "/v1/orders/{id}", &echo, "DISABLE"), RELEASE).await;
+    let caller = app(&s, "caller").await;
+    let stranger = app(&s, "stranger").await;
+    authorize(&s, &orders, &caller).await;
+    let key = Key { access: &caller.key, secret: &caller.secret };
+    let t = now();
+
+    // A signed POST with a JSON body, an encoded path and a query.
+    let body = br#"{"item":"book","qty":2}"#;
+    let ok = signed(&s, key, "POST", &host, "/v1/orders/a%20b", "z=1&a=2&a=1", body, &[("Content-Type", "application/json"), ("X-Stage", "RELEASE")], t).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let seen = ok.json();
+    assert_eq!(seen["body"], String::from_utf8_lossy(body).as_ref(), "{seen}");
+    assert_eq!(echo::header(&seen, "x-app-id"), Some(caller.id.as_str()), "{seen}");
+    assert_eq!(echo::header(&seen, "x-app-name"), Some("caller"));
+
+    // The body is covered by the signature.
+    let headers = vec![("host".to_string(), host.clone())];
+    let sig = sdk::sign(key, "POST", "/v1/orders/1", "", &headers, &sdk::sha256_hex(b"signed body"), t);
+    let res = s
+        .http
+        .post(format!("{}/v1/orders/1", s.gateway))
+        .header("Host", &host)
+        .header("X-Sdk-Date", &sig.date)
+        .header("Authorization", &sig.authorization)
+        .body("another body")
+        .send()
+        .await
+        .unwrap();
+    let tampered = Called { status: res.status().as_u16(), headers: res.headers().clone(), body: res.text().await.unwrap() };
+    auth_error(&tampered, 401, "APIG.0303", "verify signature fail, canonicalRequest:POST|/v1/orders/1/||host:");
+    assert!(tampered.json()["error_msg"].as_str().unwrap().matches('|').count() >= 6);
+
+    // UNSIGNED-PAYLOAD: the body is not covered, and is passed on untouched.
+    let unsigned = signed(&s, key, "POST", &host, "/v1/orders/9", "", b"streamed as is", &[("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")], t).await;
+    assert_eq!(unsigned.status, 200, "{}", unsigned.body);
+    assert_eq!(unsigned.json()["body"], "streamed as is");
+
+    // Clock skew: 15 minutes either way is fine, more is not.
+    assert_eq!(signed(&s, key, "POST", &host, "/v1/orders/1", "", b"", &[], t - 14 * 60).await.status, 200);
+    let expired = signed(&s, key, "POST", &host, "/v1/orders/1", "", b"", &[], t - 16 * 60).await;
+    auth_error(&expired, 401, "APIG.0303", "signature expired");
+
+    // Unknown key, wrong secret, no credentials at all, an unauthorized app.
+    let unknown = signed(&s, Key { access: "no-such-key", secret: "x" }, "POST", &host, "/v1/orders/1", "", b"", &[], t).await;
+    auth_error(&unknown, 401, "APIG.0303", "app not found, appkey no-such-key");
+    let wrong = signed(&s, Key { access: &caller.key, secret: "not-the-secret" }, "POST", &host, "/v1/orders/1", "", b"", &[], t).await;
+    auth_error(&wrong, 401, "APIG.0303", "verify signature fail");
+    let none = s.call_gateway("POST", &host, "/v1/orders/1", &[]).await;
+    auth_error(&none, 401, "APIG.0303", "no Authorization");
+    let other = signed(&s, Key { access: &stranger.key, secret: &stranger.secret }, "POST", &host, "/v1/orders/1", "", b"", &[], t).await;
+    auth_error(&other, 401, "APIG.0304", "not authorized");
+
+    // Authorization changes apply at once: granted, then revoked.
+    let grant = authorize(&s, &orders, &stranger).await;
+    assert_eq!(signed(&s, Key { access: &stranger.key, secret: &stranger.secret }, "POST", &host, "/v1/orders/1", "", b"", &[], t).await.status, 200);
+    assert_eq!(s.delete(&format!("/app-auths/{grant}")).await.0, 204);
+    let revoked = signed(&s, Key { access: &stranger.key, secret: &stranger.secret }, "POST", &host, "/v1/orders/1", "", b"", &[], t).await;
+    auth_error(&revoked, 401, "APIG.0304", "not authorized");
+
+    // A reset secret invalidates signatures made with the old one.
+    let (status, _) = s.put(&format!("/apps/secret/{}", caller.id), &json!({"app_secret": "Brand_new_secret1"})).await;
+    assert_eq!(status, 200);
+    let old = signed(&s, key, "POST", &host, "/v1/orders/1", "", b"", &[], t).await;
+    auth_error(&old, 401, "APIG.0303", "verify signature fail");
+    let new = signed(&s, Key { access: &caller.key, secret: "Brand_new_secret1" }, "POST", &host, "/v1/orders/1", "", b"", &[], t).await;
+    assert_eq!(new.status, 200, "{}", new.body);
+}
+
+#[tokio::test]
+async fn tencent_key_pair_signatures() {
+    let echo = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("keypair").await;
+    let host = Server::group_host(&g);
+    let api = s.create_and_publish(&app_api(&g, "key_pair", "GET", "/kp", &echo, "DISABLE"), RELEASE).await;
+    let caller = app(&s, "kp_caller").await;
+    authorize(&s, &api, &caller).await;
+
+    let date = httpdate(now());
+    let headers = [("x-date", date.as_str()), ("source", "tests")];
+    let value = tencent::authorization_header(&caller.key, &caller.secret, &["x-date", "source"], &headers[..]);
+    let ok = s.call_gateway("GET", &host, "/kp", &[("X-Date", &date), ("Source", "tests"), ("Authorization", &value)]).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(echo::header(&ok.json(), "x-app-id"), Some(caller.id.as_str()));
+
+    let changed = s.call_gateway("GET", &host, "/kp", &[("X-Date", &date), ("Source", "other"), ("Authorization", &value)]).await;
+    auth_error(&changed, 401, "APIG.0303", "verify signature fail");
+    let old_date = httpdate(now() - 20 * 60);
+    let old_headers = [("x-date", old_date.as_str()), ("source", "tests")];
+    let old = tencent::authorization_header(&caller.key, &caller.secret, &["x-date", "source"], &old_headers[..]);
+    let expired = s.call_gateway("GET", &host, "/kp", &[("X-Date", &old_date), ("Source", "tests"), ("Authorization", &old)]).await;
+    auth_error(&expired, 401, "APIG.0303", "signature expired");
+}
+
+#[tokio::test]
+async fn app_codes_when_enabled_for_the_api() {
+    let echo = Echo::start().await;
+    // AppCodes travel in clear text: plain HTTP accepts them only when the operator says so.
+    for over_http in [true, false] {
+        let args: &[&str] = if over_http { &["--allow-app-code-over-http"] } else { &[] };
+        let s = Server::start_with(Backend::Sqlite, args).await;
+        let g = s.group("codes").await;
+        let host = Server::group_host(&g);
+        let with_codes = s.create_and_publish(&app_api(&g, "with_codes", "GET", "/coded", &echo, "HEADER"), RELEASE).await;
+        let without = s.create_and_publish(&app_api(&g, "without", "GET", "/plain", &echo, "DISABLE"), RELEASE).await;
+        let caller = app(&s, "code_caller").await;
+        authorize(&s, &with_codes, &caller).await;
+        authorize(&s, &without, &caller).await;
+        let (status, code) = s.call("PUT", &format!("/apps/{}/app-codes", caller.id), None).await;
+        assert_eq!(status, 201);
+        let code = code["app_code"].as_str().unwrap().to_string();
+
+        let called = s.call_gateway("GET", &host, "/coded", &[("X-Apig-AppCode", &code)]).await;
+        if over_http {
+            assert_eq!(called.status, 200, "{}", called.body);
+            assert_eq!(echo::header(&called.json(), "x-app-id"), Some(caller.id.as_str()));
+            let wrong = s.call_gateway("GET", &host, "/coded", &[("X-Apig-AppCode", &"A".repeat(64))]).await;
+            auth_error(&wrong, 401, "APIG.0303", "AppCode not found");
+            let disabled = s.call_gateway("GET", &host, "/plain", &[("X-Apig-AppCode", &code)]).await;
+            auth_error(&disabled, 401, "APIG.0303", "not enabled");
+            // Signatures keep working on an API with AppCodes.
+            let sig = signed(&s, Key { access: &caller.key, secret: &caller.secret }, "GET", &host, "/coded", "", b"", &[], now()).await;
+            assert_eq!(sig.status, 200, "{}", sig.body);
+        } else {
+            auth_error(&called, 401, "APIG.0303", "requires HTTPS");
+        }
+    }
+}
+
+/// RFC 1123 date, as Tencent's `X-Date` carries it.
+fn httpdate(unix: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let sdk = causeway_sign::format_sdk_date(unix); // YYYYMMDDTHHMMSSZ
+    let month: usize = sdk[4..6].parse().unwrap();
+    format!("{}, {} {} {} {}:{}:{} GMT", DAYS[(unix / 86400 % 7) as usize], &sdk[6..8], MONTHS[month - 1], &sdk[0..4], &sdk[9..11], &sdk[11..13], &sdk[13..15])
+}
