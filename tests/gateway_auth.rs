@@ -221,3 +221,53 @@ fn httpdate(unix: i64) -> String {
     let month: usize = sdk[4..6].parse().unwrap();
     format!("{}, {} {} {} {}:{}:{} GMT", DAYS[(unix / 86400 % 7) as usize], &sdk[6..8], MONTHS[month - 1], &sdk[0..4], &sdk[9..11], &sdk[11..13], &sdk[13..15])
 }
+
+#[tokio::test]
+async fn the_cli_signs_and_calls() {
+    let echo = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("cli").await;
+    let host = Server::group_host(&g);
+    let api = s.create_and_publish(&app_api(&g, "cli_api", "POST", "/v1/orders/{id}", &echo, "DISABLE"), RELEASE).await;
+    let caller = app(&s, "cli_caller").await;
+    authorize(&s, &api, &caller).await;
+    let url = format!("{}/v1/orders/7?b=2&a=1", s.gateway);
+    let run = |cmd: &'static str, secret: String| {
+        let (url, host, key) = (url.clone(), host.clone(), caller.key.clone());
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(Server::binary())
+                .args([cmd, "-X", "POST", "--host", &host, "-H", "Content-Type: application/json", "-d", r#"{"n":1}"#, &url])
+                .env("CAUSEWAY_APP_KEY", key)
+                .env("CAUSEWAY_APP_SECRET", secret)
+                .output()
+                .expect("run causeway")
+        })
+    };
+
+    let out = run("call", caller.secret.clone()).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("the backend's JSON on stdout");
+    assert_eq!(seen["body"], r#"{"n":1}"#);
+    assert_eq!(seen["query"], "b=2&a=1");
+    assert_eq!(echo::header(&seen, "x-app-id"), Some(caller.id.as_str()));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("HTTP/1.1 200 OK"));
+
+    // A wrong secret: the gateway's answer is printed and the exit status says it failed.
+    let out = run("call", "wrong-secret".into()).await.unwrap();
+    assert!(!out.status.success());
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["error_code"], "APIG.0303");
+
+    // `sign` prints the headers; sending them by hand works.
+    let out = run("sign", caller.secret.clone()).await.unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut req = s.http.post(&url).body(r#"{"n":1}"#);
+    for line in text.lines() {
+        let (k, v) = line.split_once(": ").expect("Name: value lines");
+        req = req.header(k, v);
+    }
+    assert!(text.contains("Authorization: SDK-HMAC-SHA256 Access="), "{text}");
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}

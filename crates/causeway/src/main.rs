@@ -1,5 +1,6 @@
 //! The `causeway` binary.
 
+mod client;
 mod config;
 mod metrics;
 mod serve;
@@ -25,6 +26,10 @@ struct Cli {
 enum Command {
     /// Run Causeway (admin API now; gateway listeners by role).
     Serve(config::ServeArgs),
+    /// Print the headers that sign a request with an app's key pair (SDK-HMAC-SHA256).
+    Sign(client::RequestArgs),
+    /// Send a request signed with an app's key pair and print the answer.
+    Call(client::RequestArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +50,8 @@ fn main() -> ExitCode {
                 .map_err(|e| format!("cannot start the runtime: {e}"))?;
             runtime.block_on(serve::run(settings))
         }),
+        Command::Sign(args) => client::sign(args),
+        Command::Call(args) => client::call(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
