@@ -12,14 +12,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tower_http::trace::TraceLayer;
 
-pub use auth::AdminToken;
+pub use auth::AdminAuth;
 pub use http::MAX_BODY_BYTES;
 pub use service::{Service, ServiceConfig};
 
-/// The admin listener's router: `/v1.0/apigw/...` behind the admin token.
-pub fn router(service: Arc<Service>, token: AdminToken) -> Router {
+/// The admin listener's router: `/v1.0/apigw/...` behind the admin token or an AK/SK signature.
+pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
     let v1 = routes::v1::router(service)
-        .layer(axum::middleware::from_fn_with_state(token, auth::require_token));
+        .layer(axum::middleware::from_fn_with_state(auth, auth::require_admin));
     Router::new()
         .nest("/v1.0/apigw", v1)
         .fallback(http::not_found)

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use causeway_admin::service::SnapshotSync;
-use causeway_admin::{AdminToken, Service, ServiceConfig};
+use causeway_admin::{AdminAuth, Service, ServiceConfig};
 use causeway_gateway::{GatewayConfig, Watcher};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -68,7 +68,14 @@ pub async fn run(settings: Settings) -> Result<(), String> {
                 token::Source::File => tracing::info!(file = %settings.data_dir.join(token::TOKEN_FILE).display(), "admin token loaded"),
                 token::Source::Environment => tracing::info!("admin token taken from CAUSEWAY_ADMIN_TOKEN"),
             }
-            causeway_admin::router(Arc::new(service), AdminToken(token.into()))
+            let (access_key, secret_key, source) = token::load_or_create_access_key(&settings.data_dir)?;
+            let file = settings.data_dir.join(token::ACCESS_KEY_FILE);
+            match source {
+                token::Source::Generated => println!("Admin access key for signed management calls (stored in {}): {access_key}", file.display()),
+                token::Source::File => tracing::info!(file = %file.display(), "admin access key loaded"),
+                token::Source::Environment => tracing::info!("admin access key taken from CAUSEWAY_ADMIN_ACCESS_KEY"),
+            }
+            causeway_admin::router(Arc::new(service), AdminAuth { token: token.into(), access_key: access_key.into(), secret_key: secret_key.into() })
         };
         let app = app.route("/metrics", axum::routing::get(move || std::future::ready(metrics.render())));
         let listener = TcpListener::bind(settings.admin_listen)

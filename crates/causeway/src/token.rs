@@ -39,3 +39,48 @@ pub fn load_or_create(data_dir: &Path) -> Result<(String, Source), String> {
     file.write_all(token.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok((token, Source::Generated))
 }
+
+pub const ACCESS_KEY_FILE: &str = "admin-access-key";
+
+/// The admin access key and secret that sign management calls: from
+/// `CAUSEWAY_ADMIN_ACCESS_KEY` and `CAUSEWAY_ADMIN_SECRET_KEY`, else the data
+/// directory's `admin-access-key` (key and secret on two lines), else
+/// generated there (mode 0600).
+pub fn load_or_create_access_key(data_dir: &Path) -> Result<(String, String, Source), String> {
+    match (std::env::var("CAUSEWAY_ADMIN_ACCESS_KEY"), std::env::var("CAUSEWAY_ADMIN_SECRET_KEY")) {
+        (Ok(k), Ok(s)) => {
+            let (k, s) = (k.trim().to_string(), s.trim().to_string());
+            if k.len() < 8 || s.len() < 16 {
+                return Err("CAUSEWAY_ADMIN_ACCESS_KEY must be at least 8 characters and CAUSEWAY_ADMIN_SECRET_KEY at least 16".into());
+            }
+            return Ok((k, s, Source::Environment));
+        }
+        (Ok(_), Err(_)) | (Err(_), Ok(_)) => {
+            return Err("set both CAUSEWAY_ADMIN_ACCESS_KEY and CAUSEWAY_ADMIN_SECRET_KEY, or neither".into());
+        }
+        _ => {}
+    }
+    let path = data_dir.join(ACCESS_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            return match (lines.next(), lines.next()) {
+                (Some(k), Some(s)) if k.len() >= 8 && s.len() >= 16 => Ok((k.to_string(), s.to_string(), Source::File)),
+                _ => Err(format!("{} does not hold an access key and a secret on two lines; remove it to generate new ones", path.display())),
+            };
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    }
+    // Upper-case key and a 40-character secret, shaped like the clouds' AK/SK.
+    let key = causeway_model::ids::new_id()[..20].to_ascii_uppercase();
+    let secret = format!("{}{}", causeway_model::ids::new_id(), &causeway_model::ids::new_id()[..8]);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(format!("{key}\n{secret}\n").as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok((key, secret, Source::Generated))
+}
