@@ -271,3 +271,100 @@ async fn the_cli_signs_and_calls() {
     let res = req.send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+fn open_api(group: &str, name: &str, path: &str, echo: &Echo) -> Value {
+    json!({
+      "group_id": group, "name": name, "type": 1, "req_protocol": "HTTP", "req_method": "POST", "req_uri": path,
+      "auth_type": "NONE", "backend_type": "HTTP",
+      "backend_api": {"url_domain": echo.addr.to_string(), "req_protocol": "HTTP", "req_method": "POST", "req_uri": "/backend", "timeout": 5000}
+    })
+}
+
+/// Backend signature keys: bound publications' backend requests carry a
+/// signature the backend verifies with the key, or Basic credentials.
+#[tokio::test]
+async fn backend_signature_keys() {
+    let echo = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("signing").await;
+    let host = Server::group_host(&g);
+    let hmac_api = s.create_and_publish(&open_api(&g, "hmac_api", "/hmac", &echo), RELEASE).await;
+    s.create_and_publish(&open_api(&g, "basic_api", "/basic", &echo), RELEASE).await;
+
+    let (status, hmac) = s.post("/signs", &json!({"name": "backend_hmac", "sign_key": "gateway_key1", "sign_secret": "gateway_secret_0001"})).await;
+    assert_eq!(status, 201, "{hmac}");
+    assert_eq!(hmac["sign_type"], "hmac");
+    let (status, basic) = s.post("/signs", &json!({"name": "backend_basic", "sign_type": "basic", "sign_key": "gateway", "sign_secret": "pass_word_1"})).await;
+    assert_eq!(status, 201, "{basic}");
+    let (status, generated) = s.post("/signs", &json!({"name": "generated_key"})).await;
+    assert_eq!(status, 201);
+    assert!(generated["sign_secret"].as_str().unwrap().len() >= 16);
+    common::assert_error(&s.post("/signs", &json!({"name": "backend_hmac"})).await, 400, "APIG.3207", Some("name"));
+    common::assert_error(&s.post("/signs", &json!({"name": "bad_key", "sign_key": "short"})).await, 400, "APIG.2011", Some("sign_key"));
+    common::assert_error(&s.post("/signs", &json!({"name": "bad_type", "sign_type": "aes"})).await, 400, "APIG.2011", Some("sign_type"));
+    let (hmac_id, basic_id) = (hmac["id"].as_str().unwrap().to_string(), basic["id"].as_str().unwrap().to_string());
+
+    // The published APIs without a key, with their publication ids.
+    let (status, unbound) = s.get(&format!("/sign-bindings/unbinded-apis?sign_id={hmac_id}")).await;
+    assert_eq!(status, 200, "{unbound}");
+    assert_eq!(unbound["total"], 2, "{unbound}");
+    let publish_of = |name: &str| unbound["apis"].as_array().unwrap().iter().find(|a| a["name"] == name).unwrap()["publish_id"].as_str().unwrap().to_string();
+    let (hmac_pub, basic_pub) = (publish_of("hmac_api"), publish_of("basic_api"));
+
+    let (status, bound) = s.post("/sign-bindings", &json!({"sign_id": hmac_id, "publish_ids": [hmac_pub]})).await;
+    assert_eq!(status, 201, "{bound}");
+    assert_eq!(bound["bindings"][0]["api_name"], "hmac_api");
+    assert_eq!(bound["bindings"][0]["env_name"], "RELEASE");
+    let binding_id = bound["bindings"][0]["id"].as_str().unwrap().to_string();
+    let (status, _) = s.post("/sign-bindings", &json!({"sign_id": basic_id, "publish_ids": [basic_pub]})).await;
+    assert_eq!(status, 201);
+    // One key per published API.
+    let second = s.post("/sign-bindings", &json!({"sign_id": basic_id, "publish_ids": [hmac_pub]})).await;
+    common::assert_error(&second, 400, "APIG.2011", Some("publish_ids"));
+    common::assert_error(&s.post("/sign-bindings", &json!({"sign_id": basic_id, "publish_ids": ["nope"]})).await, 404, "APIG.3015", None);
+    common::assert_error(&s.post("/sign-bindings", &json!({"sign_id": "nope", "publish_ids": [hmac_pub]})).await, 404, "APIG.3017", None);
+    common::assert_error(&s.delete(&format!("/signs/{hmac_id}")).await, 403, "APIG.3451", None);
+    let (_, signs) = s.get(&format!("/sign-bindings/binded-signs?api_id={hmac_api}")).await;
+    assert_eq!(signs["total"], 1, "{signs}");
+    assert_eq!(signs["bindings"][0]["sign_name"], "backend_hmac");
+
+    // The hmac-bound backend request verifies with the key (the streamed body is declared UNSIGNED-PAYLOAD).
+    let called = s.http.post(format!("{}/hmac?q=1", s.gateway)).header("Host", &host).body("order body").send().await.unwrap();
+    assert_eq!(called.status(), 200);
+    let seen: Value = called.json().await.unwrap();
+    let auth = echo::header(&seen, "authorization").expect("signed").to_string();
+    let parsed = sdk::Authorization::parse(&auth).unwrap();
+    assert_eq!(parsed.access, "gateway_key1");
+    let headers: Vec<(String, String)> = ["host", "x-sdk-date", "x-sdk-content-sha256"]
+        .iter()
+        .filter_map(|h| echo::header(&seen, h).map(|v| (h.to_string(), v.to_string())))
+        .collect();
+    let body = seen["body"].as_str().unwrap().as_bytes().to_vec();
+    let hash = sdk::payload_hash(&headers, &body).into_owned();
+    let received = sdk::Request { method: "POST", path: "/backend", query: seen["query"].as_str().unwrap(), headers: &headers, payload_hash: &hash };
+    let date = echo::header(&seen, "x-sdk-date").unwrap();
+    assert_eq!(sdk::verify("gateway_secret_0001", date, &received, &parsed), Ok(()), "{seen}");
+    assert!(sdk::verify("another_secret_000", date, &received, &parsed).is_err());
+
+    // Basic credentials.
+    let called = s.http.post(format!("{}/basic", s.gateway)).header("Host", &host).send().await.unwrap();
+    let seen: Value = called.json().await.unwrap();
+    assert_eq!(echo::header(&seen, "authorization"), Some("Basic Z2F0ZXdheTpwYXNzX3dvcmRfMQ=="));
+
+    // Unbinding stops the signing at once; taking an API offline drops its binding.
+    assert_eq!(s.delete(&format!("/sign-bindings/{binding_id}")).await.0, 204);
+    common::assert_error(&s.delete(&format!("/sign-bindings/{binding_id}")).await, 404, "APIG.3018", None);
+    let called = s.http.post(format!("{}/hmac", s.gateway)).header("Host", &host).send().await.unwrap();
+    let seen: Value = called.json().await.unwrap();
+    assert_eq!(echo::header(&seen, "authorization"), None, "{seen}");
+    let basic_api_id = {
+        let (_, apis) = s.get(&format!("/apis?group_id={g}&name=basic_api")).await;
+        apis["apis"][0]["id"].as_str().unwrap().to_string()
+    };
+    assert_eq!(s.delete(&format!("/apis/publish/{basic_api_id}?env_id={RELEASE}")).await.0, 204);
+    let (_, bound) = s.get(&format!("/sign-bindings/binded-apis?sign_id={basic_id}")).await;
+    assert_eq!(bound["total"], 0, "{bound}");
+    assert_eq!(s.delete(&format!("/signs/{basic_id}")).await.0, 204);
+    let (_, list) = s.get("/signs").await;
+    assert_eq!(list["total"], 2, "{list}");
+}

@@ -3,6 +3,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod backend_sign;
 pub mod body;
 pub mod http_backend;
 pub mod observe;

@@ -10,7 +10,8 @@
 //!    AppCode, then the app's authorization     → APIG.0303 (401), APIG.0304 (403)
 //! 6. input parameters: required, defaults, rules  → APIG.0201 (400)
 //! 7. backend policies: the first whose conditions hold, else the default backend
-//! 8. backend call: MOCK answer, or the HTTP backend with mapped parameters
+//! 8. backend call: MOCK answer, or the HTTP backend with mapped parameters,
+//!    signed with the API's signature key when one is bound
 //!    (413 body too large, 502 unavailable, 504 timeout)
 //! 9. response headers: `X-Request-Id`, `X-Apig-Latency` / `X-Apig-Upstream-Latency` in debug mode
 
@@ -26,6 +27,7 @@ use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 
 use crate::auth::{self, AppEntry};
+use crate::backend_sign;
 use crate::body::Body;
 use crate::http_backend::{CallContext, HttpTarget, SystemValue, is_hop_by_hop};
 use crate::observe::Exchange;
@@ -199,11 +201,17 @@ async fn serve<'s>(
                     local_port_value: &conn.local_port_value,
                     https: conn.https,
                 };
+                let signer = snapshot.backend_signers.get(&route.publish_id);
+                let read = if signer.is_some() { body.as_ref().ok().cloned() } else { None };
                 let body = match body {
                     Ok(read) => Either::Right(Full::new(read)),
                     Err(streamed) => Either::Left(Limited::new(streamed, MAX_REQUEST_BODY)),
                 };
-                target.build(&ctx, headers, body)?
+                let mut req = target.build(&ctx, headers, body)?;
+                if let Some(signer) = signer {
+                    backend_sign::sign(signer, &mut req, read.as_deref(), unix_now())?;
+                }
+                req
             };
             drop(values);
             call_http(target, req, &mut outcome.upstream_latency).await
@@ -244,7 +252,7 @@ fn authenticate<'s>(
     body: Option<&Bytes>,
 ) -> Result<Option<&'s AppEntry>, GatewayError> {
     let headers = auth::SignedView { headers: &parts.headers, authority: parts.uri.authority().map(|a| a.as_str()) };
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let now = unix_now();
     let presented = auth::Presented {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -256,6 +264,10 @@ fn authenticate<'s>(
         now,
     };
     auth::authenticate(creds, route, &presented)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// What the stages report back for the response: headers and error rendering.

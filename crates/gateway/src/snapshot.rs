@@ -11,8 +11,10 @@ use causeway_model::env::{Env, EnvVariable, RELEASE_ENV_NAME};
 use causeway_model::group::Group;
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::response::GatewayResponse;
+use causeway_model::sign_key::{SignBinding, SignKey};
 
 use crate::auth::Credentials;
+use crate::backend_sign::BackendSigners;
 use crate::route::Route;
 use crate::router::{Match, Router};
 
@@ -28,6 +30,8 @@ pub struct Source {
     pub apps: HashMap<String, App>,
     pub app_codes: HashMap<String, AppCode>,
     pub app_auths: HashMap<String, AppAuth>,
+    pub sign_keys: HashMap<String, SignKey>,
+    pub sign_bindings: HashMap<String, SignBinding>,
 }
 
 /// The routes of one (group, environment).
@@ -93,6 +97,8 @@ pub struct Snapshot {
     routes: usize,
     /// Apps, AppCodes and authorizations, for APP authentication.
     pub credentials: Credentials,
+    /// Signature keys of the publications bound to one.
+    pub backend_signers: BackendSigners,
 }
 
 /// Compiled routes kept between builds, so an unchanged publication is not compiled again.
@@ -203,7 +209,8 @@ impl Snapshot {
             .collect();
         let default_group = source.groups.values().find(|g| g.is_default()).and_then(|g| index.get(g.id.as_str()).copied());
         let credentials = Credentials::build(source.apps.values(), source.app_codes.values(), source.app_auths.values());
-        Snapshot { revision, groups, hosts, default_group, routes, credentials }
+        let backend_signers = BackendSigners::build(source.sign_keys.values(), source.sign_bindings.values());
+        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers }
     }
 
     /// The group a `Host` (without port, any case) selects: its subdomain, else the DEFAULT group.

@@ -55,6 +55,8 @@ impl Watcher {
             apps: load(&*store, kinds::APP).await?,
             app_codes: load(&*store, kinds::APP_CODE).await?,
             app_auths: load(&*store, kinds::APP_AUTH).await?,
+            sign_keys: load(&*store, kinds::SIGN_KEY).await?,
+            sign_bindings: load(&*store, kinds::SIGN_BINDING).await?,
         };
         let mut watcher = Self {
             store,
@@ -152,6 +154,8 @@ impl Watcher {
             kinds::APP => set(&mut s.apps, id, doc.and_then(decode)),
             kinds::APP_CODE => set(&mut s.app_codes, id, doc.and_then(decode)),
             kinds::APP_AUTH => set(&mut s.app_auths, id, doc.and_then(decode)),
+            kinds::SIGN_KEY => set(&mut s.sign_keys, id, doc.and_then(decode)),
+            kinds::SIGN_BINDING => set(&mut s.sign_bindings, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)

@@ -50,6 +50,8 @@ catalogue! {
     APP_AUTH_NOT_FOUND = ("APIG.3009", 404, "The app authorization does not exist");
     VARIABLE_NOT_FOUND = ("APIG.3011", 404, "The environment variable does not exist");
     PUBLICATION_NOT_FOUND = ("APIG.3015", 404, "The API is not published in the environment");
+    SIGN_KEY_NOT_FOUND = ("APIG.3017", 404, "The signature key does not exist");
+    SIGN_BINDING_NOT_FOUND = ("APIG.3018", 404, "The signature key binding does not exist");
     VERSION_NOT_FOUND = ("APIG.3022", 404, "The API version does not exist");
     RESPONSE_NOT_FOUND = ("APIG.3074", 404, "The gateway response does not exist");
     APP_CODE_NOT_FOUND = ("APIG.3082", 404, "The AppCode does not exist");
@@ -69,6 +71,7 @@ catalogue! {
     API_NAME_EXISTS = ("APIG.3202", 400, "The API name already exists");
     APP_NAME_EXISTS = ("APIG.3203", 400, "The app name already exists");
     ENV_NAME_EXISTS = ("APIG.3205", 400, "The environment name already exists");
+    SIGN_KEY_NAME_EXISTS = ("APIG.3207", 400, "The signature key name already exists");
     PARAM_NAME_EXISTS = ("APIG.3209", 400, "The parameter name already exists");
     POLICY_NAME_EXISTS = ("APIG.3210", 400, "The backend policy name already exists");
     RESPONSE_NAME_EXISTS = ("APIG.3212", 400, "The gateway response name already exists in the group");
@@ -79,6 +82,7 @@ catalogue! {
     GROUP_HAS_APIS = ("APIG.3415", 403, "The API group contains APIs and cannot be deleted");
     API_PUBLISHED = ("APIG.3416", 403, "The API has been published and cannot be deleted");
     ENV_HAS_APIS = ("APIG.3418", 403, "The environment has published APIs and cannot be deleted");
+    SIGN_KEY_BOUND = ("APIG.3451", 403, "The signature key is bound to APIs and cannot be deleted");
     // 409: built-in gateway responses
     DEFAULT_RESPONSE_UNDELETABLE = ("APIG.3491", 409, "The default gateway response cannot be deleted");
     DEFAULT_RESPONSE_UNRENAMABLE = ("APIG.3492", 409, "The default gateway response cannot be renamed");

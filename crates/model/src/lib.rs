@@ -12,6 +12,7 @@ pub mod limits;
 pub mod publish;
 pub mod response;
 pub mod rules;
+pub mod sign_key;
 
 pub use error::{ApiError, Result};
 pub use limits::Limits;
@@ -28,4 +29,6 @@ pub mod kinds {
     pub const APP: &str = "app";
     pub const APP_CODE: &str = "app_code";
     pub const APP_AUTH: &str = "app_auth";
+    pub const SIGN_KEY: &str = "sign_key";
+    pub const SIGN_BINDING: &str = "sign_binding";
 }

@@ -9,6 +9,7 @@ mod envs;
 mod groups;
 mod publish;
 mod responses;
+mod sign_keys;
 mod variables;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use apps::AppFilter;
 pub use envs::EnvFilter;
 pub use groups::{GroupFilter, GroupView};
 pub use publish::{BatchResult, HistoryFilter, PublishView, VersionDetail, VersionSummary};
+pub use sign_keys::{BindingView, SignFilter, UnsignedApi};
 pub use variables::VariableFilter;
 
 /// Settings the service layer needs.

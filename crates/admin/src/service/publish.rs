@@ -223,6 +223,7 @@ impl Service {
         let _: Api = load_in(&mut *tx, kinds::API, api_id, c::API_NOT_FOUND).await?;
         let p = publication_of(&mut *tx, api_id, &env_id).await?.ok_or_else(|| ApiError::new(c::PUBLICATION_NOT_FOUND))?;
         tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
+        Service::drop_sign_bindings(&mut *tx, &p.publish_id).await?;
         Self::commit_quietly(tx).await
     }
 
@@ -334,6 +335,7 @@ impl Service {
             && p.version_id == v.version_id
         {
             tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
+            Service::drop_sign_bindings(&mut *tx, &p.publish_id).await?;
         }
         self.commit(tx).await?;
         Ok(())

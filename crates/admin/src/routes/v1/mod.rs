@@ -8,6 +8,7 @@ mod envs;
 mod groups;
 mod publish;
 mod responses;
+mod sign_keys;
 mod variables;
 
 use std::sync::Arc;
@@ -50,6 +51,13 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/app-auths/unbinded-apis", get(app_auths::unbound_apis))
         .route("/app-auths/binded-apps", get(app_auths::bound_apps))
         .route("/app-auths/{id}", axum::routing::delete(app_auths::delete))
+        .route("/signs", get(sign_keys::list).post(sign_keys::create))
+        .route("/signs/{id}", put(sign_keys::update).delete(sign_keys::delete))
+        .route("/sign-bindings", post(sign_keys::bind))
+        .route("/sign-bindings/binded-apis", get(sign_keys::bound_apis))
+        .route("/sign-bindings/unbinded-apis", get(sign_keys::unbound_apis))
+        .route("/sign-bindings/binded-signs", get(sign_keys::bound_signs))
+        .route("/sign-bindings/{id}", axum::routing::delete(sign_keys::unbind))
         .method_not_allowed_fallback(not_found)
         .with_state(service)
 }
