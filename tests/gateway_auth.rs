@@ -368,3 +368,87 @@ async fn backend_signature_keys() {
     let (_, list) = s.get("/signs").await;
     assert_eq!(list["total"], 2, "{list}");
 }
+
+fn iam_api(group: &str, name: &str, path: &str, echo: &Echo) -> Value {
+    json!({
+      "group_id": group, "name": name, "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": path,
+      "auth_type": "IAM", "backend_type": "HTTP",
+      "backend_api": {"url_domain": echo.addr.to_string(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/backend", "timeout": 5000}
+    })
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/../../tests/fixtures/jwt/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
+}
+
+fn jwt(alg: jsonwebtoken::Algorithm, kid: Option<&str>, claims: Value, key: &jsonwebtoken::EncodingKey) -> String {
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = kid.map(str::to_string);
+    jsonwebtoken::encode(&header, &claims, key).unwrap()
+}
+
+/// IAM APIs take a JWT from a configured issuer: HS256 secrets, RS256 PEM keys, ES256 JWKs by kid.
+#[tokio::test]
+async fn iam_bearer_tokens() {
+    use jsonwebtoken::{Algorithm, EncodingKey};
+    let echo = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("iam").await;
+    let host = Server::group_host(&g);
+    s.create_and_publish(&iam_api(&g, "iam_api", "/iam", &echo), RELEASE).await;
+    let exp = now() + 300;
+
+    let (status, hs) = s.post("/iam-issuers", &json!({"name": "shared_idp", "issuer": "https://hs.idp", "algorithm": "HS256", "secret": "a-shared-secret-0123", "audiences": ["orders"]})).await;
+    assert_eq!(status, 201, "{hs}");
+    let (status, rs) = s.post("/iam-issuers", &json!({"name": "rsa_idp", "issuer": "https://rs.idp", "algorithm": "RS256", "public_key": fixture("rs256-public.pem")})).await;
+    assert_eq!(status, 201, "{rs}");
+    let jwks: Value = serde_json::from_str(&fixture("es256-jwks.json")).unwrap();
+    let (status, es) = s.post("/iam-issuers", &json!({"name": "ec_idp", "issuer": "https://es.idp", "algorithm": "ES256", "jwks": jwks, "token_cookie": "session"})).await;
+    assert_eq!(status, 201, "{es}");
+    // Keys that do not load, duplicates, and missing material name their field.
+    common::assert_error(&s.post("/iam-issuers", &json!({"name": "bad_pem", "issuer": "x", "algorithm": "RS256", "public_key": "not a key"})).await, 400, "APIG.2011", Some("public_key"));
+    common::assert_error(&s.post("/iam-issuers", &json!({"name": "bad_jwk", "issuer": "y", "algorithm": "ES256", "jwks": {"kty": "EC"}})).await, 400, "APIG.2011", Some("jwks"));
+    common::assert_error(&s.post("/iam-issuers", &json!({"name": "dup_iss", "issuer": "https://hs.idp", "algorithm": "HS256", "secret": "another-secret-0123"})).await, 400, "APIG.2011", Some("issuer"));
+    common::assert_error(&s.post("/iam-issuers", &json!({"name": "no_secret", "issuer": "z", "algorithm": "HS256"})).await, 400, "APIG.2001", Some("secret"));
+    let (_, list) = s.get("/iam-issuers").await;
+    assert_eq!(list["total"], 3, "{list}");
+
+    let call = |headers: Vec<(&'static str, String)>| {
+        let (s, host) = (&s, host.clone());
+        async move {
+            let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            s.call_gateway("GET", &host, "/iam", &h).await
+        }
+    };
+    let hs_key = EncodingKey::from_secret(b"a-shared-secret-0123");
+    let rs_key = EncodingKey::from_rsa_pem(fixture("rs256-private.pem").as_bytes()).unwrap();
+    let es_key = EncodingKey::from_ec_pem(fixture("es256-private.pem").as_bytes()).unwrap();
+
+    let good = [
+        ("Authorization", format!("Bearer {}", jwt(Algorithm::HS256, None, json!({"iss": "https://hs.idp", "sub": "alice", "aud": "orders", "exp": exp}), &hs_key))),
+        ("X-Auth-Token", jwt(Algorithm::RS256, None, json!({"iss": "https://rs.idp", "sub": "bob", "exp": exp}), &rs_key)),
+        ("Cookie", format!("theme=dark; session={}", jwt(Algorithm::ES256, Some("es-key-1"), json!({"iss": "https://es.idp", "sub": "carol", "exp": exp}), &es_key))),
+    ];
+    for (name, value) in good {
+        let c = call(vec![(name, value)]).await;
+        assert_eq!(c.status, 200, "{name}: {}", c.body);
+    }
+
+    let bad = [
+        (jwt(Algorithm::HS256, None, json!({"iss": "https://hs.idp", "sub": "a", "aud": "billing", "exp": exp}), &hs_key), "InvalidAudience"),
+        (jwt(Algorithm::HS256, None, json!({"iss": "https://hs.idp", "sub": "a", "aud": "orders", "exp": now() - 600}), &hs_key), "Expired"),
+        (jwt(Algorithm::HS256, None, json!({"iss": "https://rs.idp", "sub": "a", "exp": exp}), &hs_key), "InvalidAlgorithm"),
+        (jwt(Algorithm::ES256, Some("other-kid"), json!({"iss": "https://es.idp", "sub": "a", "exp": exp}), &es_key), "kid"),
+        (jwt(Algorithm::HS256, None, json!({"iss": "https://unknown", "sub": "a", "exp": exp}), &hs_key), "unknown issuer"),
+    ];
+    for (token, why) in bad {
+        let c = call(vec![("Authorization", format!("Bearer {token}"))]).await;
+        auth_error(&c, 401, "APIG.0301", why);
+    }
+    auth_error(&call(vec![]).await, 401, "APIG.0301", "no bearer token");
+
+    // Removing an issuer stops its tokens at once.
+    assert_eq!(s.delete(&format!("/iam-issuers/{}", rs["id"].as_str().unwrap())).await.0, 204);
+    let c = call(vec![("X-Auth-Token", jwt(Algorithm::RS256, None, json!({"iss": "https://rs.idp", "sub": "bob", "exp": exp}), &rs_key))]).await;
+    auth_error(&c, 401, "APIG.0301", "unknown issuer");
+}

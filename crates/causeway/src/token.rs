@@ -30,14 +30,19 @@ pub fn load_or_create(data_dir: &Path) -> Result<(String, Source), String> {
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     }
     let token = format!("{}{}", causeway_model::ids::new_id(), causeway_model::ids::new_id());
+    write_private(&path, &token)?;
+    Ok((token, Source::Generated))
+}
+
+/// Creates `path` readable by this user only (it must not exist yet) holding `text`.
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&path)
+        .open(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    file.write_all(token.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok((token, Source::Generated))
+    file.write_all(text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 pub const ACCESS_KEY_FILE: &str = "admin-access-key";
@@ -75,12 +80,6 @@ pub fn load_or_create_access_key(data_dir: &Path) -> Result<(String, String, Sou
     // Upper-case key and a 40-character secret, shaped like the clouds' AK/SK.
     let key = causeway_model::ids::new_id()[..20].to_ascii_uppercase();
     let secret = format!("{}{}", causeway_model::ids::new_id(), &causeway_model::ids::new_id()[..8]);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    file.write_all(format!("{key}\n{secret}\n").as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    write_private(&path, &format!("{key}\n{secret}\n"))?;
     Ok((key, secret, Source::Generated))
 }

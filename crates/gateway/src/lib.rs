@@ -6,6 +6,7 @@ pub mod auth;
 pub mod backend_sign;
 pub mod body;
 pub mod http_backend;
+pub mod iam;
 pub mod observe;
 pub mod params;
 pub mod pipeline;

@@ -193,6 +193,9 @@ pub struct Exchange {
     pub route: Option<Arc<Route>>,
     pub status: u16,
     pub upstream: Option<Duration>,
+    /// The authenticated app (APP APIs) or token subject (IAM APIs).
+    pub app: Option<Box<str>>,
+    pub user: Option<String>,
     /// Response body bytes sent.
     pub bytes: u64,
 }
@@ -207,7 +210,7 @@ impl Exchange {
         access_log::write(|buf| self.log_line(buf, latency));
     }
 
-    /// `{"time","request_id","client","group","api","env","method","path","status","latency_ms","upstream_latency_ms","bytes"}`
+    /// `{"time","request_id","client","group","api","env","app","user","method","path","status","latency_ms","upstream_latency_ms","bytes"}`
     fn log_line(&self, buf: &mut Vec<u8>, latency: Duration) {
         let api = self.route.as_deref();
         buf.extend_from_slice(b"{\"time\":\"");
@@ -218,6 +221,10 @@ impl Exchange {
         access_log::json_str(buf, api.map_or("", |r| r.def().id.as_str()));
         buf.extend_from_slice(b",\"env\":");
         access_log::json_str(buf, api.map_or("", |r| &*r.env_name));
+        buf.extend_from_slice(b",\"app\":");
+        access_log::json_str(buf, self.app.as_deref().unwrap_or_default());
+        buf.extend_from_slice(b",\"user\":");
+        access_log::json_str(buf, self.user.as_deref().unwrap_or_default());
         buf.extend_from_slice(b",\"method\":");
         access_log::json_str(buf, self.method.as_str());
         buf.extend_from_slice(b",\"path\":");

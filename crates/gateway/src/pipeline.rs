@@ -6,8 +6,9 @@
 //! 3. route: method + path                         → APIG.0101
 //!    (a CORS preflight for a CORS-enabled API is answered here)
 //! 4. protocol (HTTP / HTTPS / BOTH)               → APIG.0607
-//! 5. authentication of APP APIs: SDK-HMAC-SHA256 or key-pair signature, or
-//!    AppCode, then the app's authorization     → APIG.0303 (401), APIG.0304 (403)
+//! 5. authentication: APP APIs by SDK-HMAC-SHA256 or key-pair signature, or
+//!    AppCode, then the app's authorization     → APIG.0303, APIG.0304 (401);
+//!    IAM APIs by a JWT from a configured issuer → APIG.0301 (401)
 //! 6. input parameters: required, defaults, rules  → APIG.0201 (400)
 //! 7. backend policies: the first whose conditions hold, else the default backend
 //! 8. backend call: MOCK answer, or the HTTP backend with mapped parameters,
@@ -28,6 +29,7 @@ use hyper::body::Incoming;
 
 use crate::auth::{self, AppEntry};
 use crate::backend_sign;
+use crate::iam;
 use crate::body::Body;
 use crate::http_backend::{CallContext, HttpTarget, SystemValue, is_hop_by_hop};
 use crate::observe::Exchange;
@@ -138,6 +140,8 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
         route: outcome.route.cloned(),
         status: res.status().as_u16(),
         upstream: outcome.upstream_latency,
+        app: outcome.app.map(|a| a.id.clone()),
+        user: outcome.user.take(),
         bytes: 0,
     };
     res.body_mut().attach(Box::new(exchange));
@@ -164,8 +168,12 @@ async fn serve<'s>(
     check_protocol(route, conn)?;
     let form_fields = route.reads_form && is_form(&parts.headers);
     let body = read_body(&parts.headers, body, form_fields || auth::needs_body(route, &parts.headers)).await?;
-    if route.def().auth_type == AuthType::App {
-        outcome.app = authenticate(&snapshot.credentials, route, parts, conn, body.as_ref().ok())?;
+    match route.def().auth_type {
+        AuthType::App => outcome.app = authenticate(&snapshot.credentials, route, parts, conn, body.as_ref().ok())?,
+        AuthType::Iam => outcome.user = Some(iam::authenticate(&snapshot.issuers, &parts.headers)?),
+        // Fail closed until custom authorizers exist.
+        AuthType::Authorizer => return Err(errors::BACKEND_NOT_SERVED.with_message("Custom authorizers are not served by this version of Causeway".into())),
+        AuthType::None => {}
     }
     let app = outcome.app;
     let segments = path_segments(route, &parts.uri);
@@ -275,6 +283,8 @@ fn unix_now() -> i64 {
 struct Outcome<'s> {
     /// The authenticated app (APP APIs).
     app: Option<&'s AppEntry>,
+    /// The token's subject (IAM APIs): the user, for throttling.
+    user: Option<String>,
     upstream_latency: Option<Duration>,
     cors: bool,
     group: Option<&'s GroupRoutes>,

@@ -9,12 +9,14 @@ use std::sync::Arc;
 use causeway_model::app::{App, AppAuth, AppCode};
 use causeway_model::env::{Env, EnvVariable, RELEASE_ENV_NAME};
 use causeway_model::group::Group;
+use causeway_model::iam::IamIssuer;
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::response::GatewayResponse;
 use causeway_model::sign_key::{SignBinding, SignKey};
 
 use crate::auth::Credentials;
 use crate::backend_sign::BackendSigners;
+use crate::iam::Issuers;
 use crate::route::Route;
 use crate::router::{Match, Router};
 
@@ -32,6 +34,7 @@ pub struct Source {
     pub app_auths: HashMap<String, AppAuth>,
     pub sign_keys: HashMap<String, SignKey>,
     pub sign_bindings: HashMap<String, SignBinding>,
+    pub iam_issuers: HashMap<String, IamIssuer>,
 }
 
 /// The routes of one (group, environment).
@@ -99,6 +102,8 @@ pub struct Snapshot {
     pub credentials: Credentials,
     /// Signature keys of the publications bound to one.
     pub backend_signers: BackendSigners,
+    /// JWT issuers, for IAM authentication.
+    pub issuers: Issuers,
 }
 
 /// Compiled routes kept between builds, so an unchanged publication is not compiled again.
@@ -210,7 +215,8 @@ impl Snapshot {
         let default_group = source.groups.values().find(|g| g.is_default()).and_then(|g| index.get(g.id.as_str()).copied());
         let credentials = Credentials::build(source.apps.values(), source.app_codes.values(), source.app_auths.values());
         let backend_signers = BackendSigners::build(source.sign_keys.values(), source.sign_bindings.values());
-        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers }
+        let issuers = Issuers::build(source.iam_issuers.values());
+        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers }
     }
 
     /// The group a `Host` (without port, any case) selects: its subdomain, else the DEFAULT group.

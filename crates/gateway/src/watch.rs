@@ -57,6 +57,7 @@ impl Watcher {
             app_auths: load(&*store, kinds::APP_AUTH).await?,
             sign_keys: load(&*store, kinds::SIGN_KEY).await?,
             sign_bindings: load(&*store, kinds::SIGN_BINDING).await?,
+            iam_issuers: load(&*store, kinds::IAM_ISSUER).await?,
         };
         let mut watcher = Self {
             store,
@@ -156,6 +157,7 @@ impl Watcher {
             kinds::APP_AUTH => set(&mut s.app_auths, id, doc.and_then(decode)),
             kinds::SIGN_KEY => set(&mut s.sign_keys, id, doc.and_then(decode)),
             kinds::SIGN_BINDING => set(&mut s.sign_bindings, id, doc.and_then(decode)),
+            kinds::IAM_ISSUER => set(&mut s.iam_issuers, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)

@@ -6,6 +6,7 @@ pub mod app;
 pub mod env;
 pub mod error;
 pub mod group;
+pub mod iam;
 pub mod ids;
 pub mod ip;
 pub mod limits;
@@ -31,4 +32,5 @@ pub mod kinds {
     pub const APP_AUTH: &str = "app_auth";
     pub const SIGN_KEY: &str = "sign_key";
     pub const SIGN_BINDING: &str = "sign_binding";
+    pub const IAM_ISSUER: &str = "iam_issuer";
 }

@@ -7,6 +7,7 @@ mod app_auths;
 mod apps;
 mod envs;
 mod groups;
+mod iam_issuers;
 mod publish;
 mod responses;
 mod sign_keys;

@@ -6,6 +6,7 @@ mod app_auths;
 mod apps;
 mod envs;
 mod groups;
+mod iam_issuers;
 mod publish;
 mod responses;
 mod sign_keys;
@@ -58,6 +59,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/sign-bindings/unbinded-apis", get(sign_keys::unbound_apis))
         .route("/sign-bindings/binded-signs", get(sign_keys::bound_signs))
         .route("/sign-bindings/{id}", axum::routing::delete(sign_keys::unbind))
+        .route("/iam-issuers", get(iam_issuers::list).post(iam_issuers::create))
+        .route("/iam-issuers/{id}", get(iam_issuers::get).put(iam_issuers::update).delete(iam_issuers::delete))
         .method_not_allowed_fallback(not_found)
         .with_state(service)
 }
