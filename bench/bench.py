@@ -9,6 +9,8 @@ counts come from callgrind (the difference between two request counts, so
 start-up is not counted).
 """
 
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -107,8 +109,10 @@ http {{
     return conf
 
 
-def wrk(port, host, seconds, script=None, path="/hello"):
+def wrk(port, host, seconds, script=None, path="/hello", headers=()):
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{CONNS}", f"-d{seconds}s", "-H", f"Host: {host}"]
+    for h in headers:
+        cmd += ["-H", h]
     if script:
         cmd += ["-s", script]
     cmd.append(f"http://127.0.0.1:{port}{path}")
@@ -119,22 +123,23 @@ def wrk(port, host, seconds, script=None, path="/hello"):
     return requests, int(bad.group(1)) if bad else 0, errors.group(1) if errors else ""
 
 
-def measure_cpu(pid, port, host, script=None, path="/hello"):
+def measure_cpu(pid, port, host, script=None, path="/hello", headers=()):
     # Warm up first: connections to the backend, caches, allocator.
-    wrk(port, host, 2, script, path)
+    wrk(port, host, 2, script, path, headers)
     before = cpu_seconds(pid)
-    requests, bad, errors = wrk(port, host, DURATION, script, path)
+    requests, bad, errors = wrk(port, host, DURATION, script, path, headers)
     used = cpu_seconds(pid) - before
     if bad or errors:
         log(f"  warning: {bad} non-2xx responses, socket errors: {errors}")
     return used * 1e6 / requests, requests / DURATION
 
 
-def latency(port, host, path="/hello"):
+def latency(port, host, path="/hello", headers=()):
     workers = 10
+    extra = [a for h in headers for a in ("-H", h)]
     out = subprocess.run(
         ["taskset", "-c", LOAD_CPU, "hey", "-z", f"{DURATION}s", "-c", str(workers), "-q", str(RATE // workers),
-         "-host", host, f"http://127.0.0.1:{port}{path}"],
+         "-host", host] + extra + [f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True).stdout
     p50 = float(re.search(r"50% in ([\d.]+) secs", out).group(1)) * 1000
     p99 = float(re.search(r"99% in ([\d.]+) secs", out).group(1)) * 1000
@@ -157,6 +162,16 @@ def http_api(group, name, path, mode="NORMAL", params=None):
     if params:
         body["req_params"] = params
     return body
+
+
+def sdk_sign(method, host, path, key, secret):
+    """SDK-HMAC-SHA256 headers for a bodiless request (valid for 15 minutes)."""
+    date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    canonical = "\n".join([method, path if path.endswith("/") else path + "/", "",
+                           f"host:{host}\nx-sdk-date:{date}\n", "host;x-sdk-date", hashlib.sha256(b"").hexdigest()])
+    to_sign = f"SDK-HMAC-SHA256\n{date}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    sig = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+    return [f"X-Sdk-Date: {date}", f"Authorization: SDK-HMAC-SHA256 Access={key}, SignedHeaders=host;x-sdk-date, Signature={sig}"]
 
 
 def config_file():
@@ -231,18 +246,30 @@ def main():
 
     # nginx and Causeway take turns, and each figure is the median of its
     # rounds: on a shared machine the CPU available drifts within a run.
-    cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "causeway MOCK": []}
+    # An APP API in front of the same backend, called with an SDK-HMAC-SHA256
+    # signature (the same signed request replayed: each one is verified anew).
+    signed = http_api(group, "signed", "/signed")
+    signed["auth_type"] = "APP"
+    signed_id = api("POST", "/apis", signed)["id"]
+    api("POST", f"/apis/publish/{signed_id}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+    app = api("POST", "/apps", {"name": "bench_app"})
+    api("POST", "/app-auths", {"api_ids": [signed_id], "app_ids": [app["id"]], "env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+
+    cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "causeway MOCK": [], "causeway APP signed": []}
     for r in range(ROUNDS):
-        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway 1 API, causeway MOCK ...")
+        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway 1 API, causeway MOCK, causeway APP signed ...")
         cpu["nginx proxy_pass"].append(measure_cpu(nginx.pid, NGINX_PORT, "x"))
         cpu["causeway 1 API"].append(measure_cpu(cw.pid, CW_PORT, host))
         cpu["causeway MOCK"].append(measure_cpu(cw.pid, CW_PORT, host, path="/mock"))
+        signature = sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])
+        cpu["causeway APP signed"].append(measure_cpu(cw.pid, CW_PORT, host, path="/signed", headers=signature))
     for name, runs in cpu.items():
         log(f"  {name}: " + ", ".join(f"{us:.2f}" for us, _ in runs) + " us/req")
     median = lambda runs: sorted(runs)[len(runs) // 2]
     results["nginx proxy_pass"] = median(cpu["nginx proxy_pass"]) + latency(NGINX_PORT, "x") + (rss_mb(nginx.pid),)
     results["causeway 1 API"] = median(cpu["causeway 1 API"]) + latency(CW_PORT, host) + (rss_mb(cw.pid),)
     results["causeway MOCK"] = median(cpu["causeway MOCK"]) + latency(CW_PORT, host, "/mock") + (rss_mb(cw.pid),)
+    results["causeway APP signed"] = median(cpu["causeway APP signed"]) + latency(CW_PORT, host, "/signed", sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])) + (rss_mb(cw.pid),)
 
     # Zero failed requests while other APIs are published and taken offline under load.
     log("publish and offline under load ...")
@@ -338,6 +365,7 @@ def main():
     many = results[f"causeway {APIS} APIs"][0]
     print()
     print(f"{APIS} APIs vs 1 API, CPU per request: {many / one_api:.2f}x")
+    print(f"APP signed vs 1 API, CPU per request: {results['causeway APP signed'][0] / one_api:.2f}x")
     print(f"publish -> callable with {APIS} APIs loaded: p50 {statistics.median(delays):.1f} ms, p99 {delays[int(len(delays) * 0.99) - 1]:.1f} ms, max {delays[-1]:.1f} ms")
     print(f"publish/offline churn under load: {cycles} cycles of 20 APIs, {churn_requests} requests, {churn_failed} failed, socket errors: {churn_errors}")
 

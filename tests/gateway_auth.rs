@@ -452,3 +452,49 @@ async fn iam_bearer_tokens() {
     let c = call(vec![("X-Auth-Token", jwt(Algorithm::RS256, None, json!({"iss": "https://rs.idp", "sub": "bob", "exp": exp}), &rs_key))]).await;
     auth_error(&c, 401, "APIG.0301", "unknown issuer");
 }
+
+/// Requests signed by the vendors' Python signers from PyPI
+/// (`apigateway-sdk-python` and `huaweicloudsdkcore`); `.ci/run` installs them
+/// in a virtual environment and names its interpreter in `CAUSEWAY_TEST_PYTHON_SIGNERS`.
+#[tokio::test]
+async fn vendor_python_signers() {
+    let Ok(python) = std::env::var("CAUSEWAY_TEST_PYTHON_SIGNERS") else {
+        eprintln!("CAUSEWAY_TEST_PYTHON_SIGNERS is not set: skipping the PyPI signers run");
+        return;
+    };
+    let echo = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("vendors").await;
+    let host = Server::group_host(&g);
+    let api = s.create_and_publish(&app_api(&g, "vendor_api", "POST", "/v1/orders/{id}", &echo, "DISABLE"), RELEASE).await;
+    let caller = app(&s, "vendor_caller").await;
+    // Published in STAGING too, but authorized in RELEASE only.
+    let (_, staging) = s.post("/envs", &json!({"name": "STAGING"})).await;
+    let (status, _) = s.post(&format!("/apis/publish/{api}"), &json!({"env_id": staging["id"]})).await;
+    assert_eq!(status, 201);
+    authorize(&s, &api, &caller).await;
+    let script = format!("{}/../../tests/signers/vendor_signers.py", env!("CARGO_MANIFEST_DIR"));
+    let (gateway, key, secret) = (s.gateway.clone(), caller.key.clone(), caller.secret.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python).args([&script, &gateway, &host, "/v1/orders/42", &key, &secret]).output().expect("python")
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: Value = serde_json::from_slice(&out.stdout).expect("JSON results");
+    let expect = [
+        ("pypi", 200),
+        ("pypi_wrong_secret", 401),
+        ("pypi_body", 401),
+        ("pypi_path", 401),
+        ("pypi_header", 401),
+        ("pypi_date", 401),
+        ("pypi_other_env", 401),
+        ("core", 200),
+        ("core_wrong_secret", 401),
+        ("core_body", 401),
+    ];
+    for (case, status) in expect {
+        assert_eq!(results[case], status, "{case} in {results}");
+    }
+}
