@@ -498,3 +498,63 @@ async fn vendor_python_signers() {
         assert_eq!(results[case], status, "{case} in {results}");
     }
 }
+
+/// Serves whatever JWK set `doc` holds at `/jwks`.
+async fn jwks_server(doc: std::sync::Arc<std::sync::Mutex<String>>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let doc = doc.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_req| {
+                    let body = doc.lock().unwrap().clone();
+                    async move { Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)))) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    addr
+}
+
+/// An issuer publishing its keys at a URL: fetched in the background, and a
+/// rotated key is used once the set is fetched again.
+#[tokio::test]
+async fn jwks_url_with_key_rotation() {
+    use jsonwebtoken::{Algorithm, EncodingKey};
+    let doc = std::sync::Arc::new(std::sync::Mutex::new(fixture("es256-jwks.json")));
+    let jwks = jwks_server(doc.clone()).await;
+    let echo = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("rotation").await;
+    let host = Server::group_host(&g);
+    s.create_and_publish(&iam_api(&g, "rotated", "/rotated", &echo), RELEASE).await;
+    let (status, issuer) = s
+        .post("/iam-issuers", &json!({"name": "rotating_idp", "issuer": "https://rot.idp", "algorithm": "ES256", "jwks_uri": format!("http://{jwks}/jwks"), "jwks_refresh_secs": 1}))
+        .await;
+    assert_eq!(status, 201, "{issuer}");
+    assert_eq!(issuer["jwks_refresh_secs"], 1);
+    common::assert_error(&s.post("/iam-issuers", &json!({"name": "bad_uri", "issuer": "b", "algorithm": "ES256", "jwks_uri": "ftp://x"})).await, 400, "APIG.2011", Some("jwks_uri"));
+
+    let exp = now() + 300;
+    let key1 = EncodingKey::from_ec_pem(fixture("es256-private.pem").as_bytes()).unwrap();
+    let key2 = EncodingKey::from_ec_pem(fixture("es256-2-private.pem").as_bytes()).unwrap();
+    let token1 = format!("Bearer {}", jwt(Algorithm::ES256, Some("es-key-1"), json!({"iss": "https://rot.idp", "sub": "u1", "exp": exp}), &key1));
+    let token2 = format!("Bearer {}", jwt(Algorithm::ES256, Some("es-key-2"), json!({"iss": "https://rot.idp", "sub": "u2", "exp": exp}), &key2));
+
+    // The first set is fetched shortly after the issuer is added.
+    s.eventually("GET", &host, "/rotated", &[("Authorization", &token1)], |c| c.status == 200).await;
+    auth_error(&s.call_gateway("GET", &host, "/rotated", &[("Authorization", &token2)]).await, 401, "APIG.0301", "kid");
+
+    // The issuer rotates to key 2: tokens signed with it pass, key 1's no longer do.
+    *doc.lock().unwrap() = fixture("es256-2-jwks.json");
+    s.eventually("GET", &host, "/rotated", &[("Authorization", &token2)], |c| c.status == 200).await;
+    auth_error(&s.call_gateway("GET", &host, "/rotated", &[("Authorization", &token1)]).await, 401, "APIG.0301", "kid");
+
+    // A broken answer keeps the last good set.
+    *doc.lock().unwrap() = "not json".to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(s.call_gateway("GET", &host, "/rotated", &[("Authorization", &token2)]).await.status, 200);
+}

@@ -38,10 +38,11 @@ impl std::fmt::Debug for Issuers {
 
 impl Issuers {
     /// Issuers whose keys do not load are left out (and logged): the management API refuses them.
-    pub fn build<'a>(issuers: impl Iterator<Item = &'a IamIssuer>) -> Self {
+    /// `fetched`: the JWK sets fetched from the issuers' `jwks_uri`s, by URL.
+    pub fn build<'a>(issuers: impl Iterator<Item = &'a IamIssuer>, fetched: &std::collections::HashMap<String, serde_json::Value>) -> Self {
         let mut out = Self::default();
         for i in issuers {
-            let keys = match jwt::decoding_keys(i) {
+            let keys = match jwt::decoding_keys(i, i.jwks_uri.as_ref().and_then(|u| fetched.get(u))) {
                 Ok(k) => k,
                 Err(e) => {
                     tracing::error!(issuer = %i.issuer, error = %e, "IAM issuer left out");
@@ -162,6 +163,8 @@ mod tests {
             secret: Some("a-shared-secret-of-16+".into()),
             public_key: None,
             jwks: None,
+            jwks_uri: None,
+            jwks_refresh_secs: 300,
             token_cookie: Some("session".into()),
             create_time: String::new(),
             update_time: String::new(),
@@ -184,7 +187,7 @@ mod tests {
 
     #[test]
     fn hs256_tokens() {
-        let issuers = Issuers::build([issuer(vec!["orders".into()])].iter());
+        let issuers = Issuers::build([issuer(vec!["orders".into()])].iter(), &Default::default());
         let good = hs256(json!({"iss": "https://idp.example", "sub": "alice", "aud": "orders", "exp": now() + 300}), "a-shared-secret-of-16+");
         assert_eq!(authenticate(&issuers, &with("authorization", &format!("Bearer {good}"))).unwrap(), "alice");
         assert_eq!(authenticate(&issuers, &with("x-auth-token", &good)).unwrap(), "alice");

@@ -7,6 +7,7 @@ pub mod backend_sign;
 pub mod body;
 pub mod http_backend;
 pub mod iam;
+pub mod jwks;
 pub mod observe;
 pub mod params;
 pub mod pipeline;

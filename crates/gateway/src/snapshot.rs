@@ -35,6 +35,8 @@ pub struct Source {
     pub sign_keys: HashMap<String, SignKey>,
     pub sign_bindings: HashMap<String, SignBinding>,
     pub iam_issuers: HashMap<String, IamIssuer>,
+    /// JWK sets fetched from issuers' URLs, by URL.
+    pub fetched_jwks: HashMap<String, serde_json::Value>,
 }
 
 /// The routes of one (group, environment).
@@ -215,7 +217,7 @@ impl Snapshot {
         let default_group = source.groups.values().find(|g| g.is_default()).and_then(|g| index.get(g.id.as_str()).copied());
         let credentials = Credentials::build(source.apps.values(), source.app_codes.values(), source.app_auths.values());
         let backend_signers = BackendSigners::build(source.sign_keys.values(), source.sign_bindings.values());
-        let issuers = Issuers::build(source.iam_issuers.values());
+        let issuers = Issuers::build(source.iam_issuers.values(), &source.fetched_jwks);
         Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers }
     }
 

@@ -10,6 +10,7 @@ use causeway_model::kinds;
 use causeway_store::{ChangeOp, Store, StoreError};
 use serde::de::DeserializeOwned;
 
+use crate::jwks::{self, JwksCache};
 use crate::observe;
 use crate::snapshot::{RouteCache, Snapshot, Source};
 
@@ -28,6 +29,10 @@ pub struct Watcher {
     shared: Shared,
     wake: Arc<tokio::sync::Notify>,
     served: tokio::sync::watch::Sender<i64>,
+    /// JWK sets of issuers that publish them at a URL, fetched in the background.
+    jwks: Arc<JwksCache>,
+    jwks_wanted: tokio::sync::watch::Sender<jwks::Wanted>,
+    jwks_changed: Arc<tokio::sync::Notify>,
 }
 
 fn decode<T: DeserializeOwned>(doc: causeway_store::Document) -> Option<T> {
@@ -58,6 +63,7 @@ impl Watcher {
             sign_keys: load(&*store, kinds::SIGN_KEY).await?,
             sign_bindings: load(&*store, kinds::SIGN_BINDING).await?,
             iam_issuers: load(&*store, kinds::IAM_ISSUER).await?,
+            fetched_jwks: Default::default(),
         };
         let mut watcher = Self {
             store,
@@ -68,6 +74,9 @@ impl Watcher {
             shared: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
             wake: Arc::new(tokio::sync::Notify::new()),
             served: tokio::sync::watch::Sender::new(revision),
+            jwks: Arc::new(JwksCache::default()),
+            jwks_wanted: tokio::sync::watch::Sender::new(Vec::new()),
+            jwks_changed: Arc::new(tokio::sync::Notify::new()),
         };
         watcher.load_versions().await?;
         watcher.rebuild();
@@ -105,12 +114,24 @@ impl Watcher {
 
     fn rebuild(&mut self) {
         let started = std::time::Instant::now();
+        self.source.fetched_jwks = self.jwks.snapshot();
         let snapshot = Snapshot::build(&self.source, self.revision, &self.base_domain, &mut self.cache);
         tracing::info!(revision = self.revision, routes = snapshot.routes(), build_ms = started.elapsed().as_millis() as u64, "snapshot ready");
         metrics::gauge!(observe::ROUTES_LOADED).set(snapshot.routes() as f64);
         metrics::gauge!(observe::SNAPSHOT_REVISION).set(self.revision as f64);
         metrics::counter!(observe::SNAPSHOT_BUILDS).increment(1);
         self.shared.store(Arc::new(snapshot));
+        let wanted: jwks::Wanted = self
+            .source
+            .iam_issuers
+            .values()
+            .filter_map(|i| Some((i.jwks_uri.clone()?, Duration::from_secs(u64::from(i.jwks_refresh_secs)))))
+            .collect();
+        self.jwks_wanted.send_if_modified(|w| {
+            let changed = *w != wanted;
+            *w = wanted;
+            changed
+        });
     }
 
     /// Applies new changes, if any; returns whether the snapshot was rebuilt.
@@ -165,11 +186,16 @@ impl Watcher {
 
     /// Checks the store every `interval` (and whenever woken) until `stop` changes.
     pub async fn run(mut self, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        tokio::spawn(jwks::run(self.jwks.clone(), self.jwks_wanted.subscribe(), self.jwks_changed.clone(), stop.clone()));
         let mut failing = false;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = self.wake.notified() => {}
+                _ = self.jwks_changed.notified() => {
+                    self.rebuild();
+                    continue;
+                }
                 _ = stop.changed() => return,
             }
             match self.poll().await {

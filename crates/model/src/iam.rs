@@ -36,6 +36,12 @@ pub struct IamIssuer {
     /// RS256 / ES256: a JWK or a JWK set (`{"keys": [...]}`), matched by `kid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
+    /// RS256 / ES256: where the issuer publishes its JWK set; fetched in the
+    /// background every `jwks_refresh_secs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(default = "default_refresh")]
+    pub jwks_refresh_secs: u32,
     /// A cookie that may carry the token (Tencent's OAuth 2.0 mode), besides
     /// `Authorization: Bearer` and `X-Auth-Token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,7 +60,16 @@ pub struct IamIssuerInput {
     pub secret: Option<String>,
     pub public_key: Option<String>,
     pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
+    pub jwks_refresh_secs: Option<u32>,
     pub token_cookie: Option<String>,
+}
+
+/// How often a JWKS URL is fetched again, by default.
+pub const DEFAULT_JWKS_REFRESH_SECS: u32 = 300;
+
+fn default_refresh() -> u32 {
+    DEFAULT_JWKS_REFRESH_SECS
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +81,8 @@ pub struct IamIssuerSpec {
     pub secret: Option<String>,
     pub public_key: Option<String>,
     pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
+    pub jwks_refresh_secs: u32,
     pub token_cookie: Option<String>,
 }
 
@@ -85,6 +102,18 @@ impl IamIssuerInput {
         let secret = rules::optional_str(self.secret);
         let public_key = rules::optional_str(self.public_key);
         let jwks = self.jwks.filter(|v| !v.is_null());
+        let jwks_uri = rules::optional_str(self.jwks_uri);
+        if let Some(u) = &jwks_uri {
+            rules::check_len("jwks_uri", u, 1, 1024)?;
+            let ok = (u.starts_with("http://") || u.starts_with("https://")) && !u.contains(char::is_whitespace);
+            if !ok {
+                return Err(ApiError::invalid("jwks_uri"));
+            }
+        }
+        let jwks_refresh_secs = self.jwks_refresh_secs.unwrap_or(DEFAULT_JWKS_REFRESH_SECS);
+        if !(1..=86_400).contains(&jwks_refresh_secs) {
+            return Err(ApiError::invalid("jwks_refresh_secs"));
+        }
         match algorithm {
             JwtAlgorithm::Hs256 => {
                 let s = rules::required("secret", secret.as_ref())?;
@@ -95,20 +124,26 @@ impl IamIssuerInput {
                 if jwks.is_some() {
                     return Err(ApiError::invalid("jwks"));
                 }
+                if jwks_uri.is_some() {
+                    return Err(ApiError::invalid("jwks_uri"));
+                }
             }
             JwtAlgorithm::Rs256 | JwtAlgorithm::Es256 => {
                 if secret.is_some() {
                     return Err(ApiError::invalid("secret"));
                 }
-                match (&public_key, &jwks) {
-                    (None, None) => return Err(ApiError::required("public_key")),
-                    (Some(_), Some(_)) => return Err(ApiError::invalid("jwks")),
-                    (Some(k), None) => rules::check_len("public_key", k, 1, 16 * 1024)?,
-                    (None, Some(j)) => {
+                match (&public_key, &jwks, &jwks_uri) {
+                    (None, None, None) => return Err(ApiError::required("public_key")),
+                    (Some(k), None, None) => rules::check_len("public_key", k, 1, 16 * 1024)?,
+                    (None, Some(j), None) => {
                         if !j.is_object() || j.to_string().len() > 64 * 1024 {
                             return Err(ApiError::invalid("jwks"));
                         }
                     }
+                    (None, None, Some(_)) => {}
+                    // One source of keys only.
+                    (_, _, Some(_)) => return Err(ApiError::invalid("jwks_uri")),
+                    _ => return Err(ApiError::invalid("jwks")),
                 }
             }
         }
@@ -119,7 +154,7 @@ impl IamIssuerInput {
                 return Err(ApiError::invalid("token_cookie"));
             }
         }
-        Ok(IamIssuerSpec { name, issuer, audiences, algorithm, secret, public_key, jwks, token_cookie })
+        Ok(IamIssuerSpec { name, issuer, audiences, algorithm, secret, public_key, jwks, jwks_uri, jwks_refresh_secs, token_cookie })
     }
 }
 

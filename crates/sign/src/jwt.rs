@@ -14,7 +14,8 @@ pub fn algorithm(a: JwtAlgorithm) -> Algorithm {
 }
 
 /// The decoding keys an issuer's settings describe, or why they are unusable.
-pub fn decoding_keys(i: &IamIssuer) -> Result<Vec<(Option<String>, DecodingKey)>, String> {
+/// `fetched` is the JWK set fetched from the issuer's `jwks_uri`, if it has one.
+pub fn decoding_keys(i: &IamIssuer, fetched: Option<&serde_json::Value>) -> Result<Vec<(Option<String>, DecodingKey)>, String> {
     match i.algorithm {
         JwtAlgorithm::Hs256 => {
             let secret = i.secret.as_deref().ok_or("HS256 needs a secret")?;
@@ -28,7 +29,11 @@ pub fn decoding_keys(i: &IamIssuer) -> Result<Vec<(Option<String>, DecodingKey)>
                 };
                 return key.map(|k| vec![(None, k)]).map_err(|e| format!("the public key is not a usable PEM key: {e}"));
             }
-            let jwks = i.jwks.as_ref().ok_or("a public key or JWKs are needed")?;
+            let jwks = match (&i.jwks, &i.jwks_uri) {
+                (Some(j), _) => j,
+                (None, Some(uri)) => fetched.ok_or_else(|| format!("the JWK set at {uri} has not been fetched yet"))?,
+                (None, None) => return Err("a public key or JWKs are needed".into()),
+            };
             let list: Vec<Jwk> = if jwks.get("keys").is_some() {
                 serde_json::from_value::<JwkSet>(jwks.clone()).map_err(|e| format!("jwks is not a JWK set: {e}"))?.keys
             } else {

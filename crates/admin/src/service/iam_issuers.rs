@@ -28,11 +28,16 @@ fn build(id: String, spec: IamIssuerSpec, create_time: String) -> Result<IamIssu
         secret: spec.secret,
         public_key: spec.public_key,
         jwks: spec.jwks,
+        jwks_uri: spec.jwks_uri,
+        jwks_refresh_secs: spec.jwks_refresh_secs,
         token_cookie: spec.token_cookie,
         create_time,
         update_time: ids::now(),
     };
-    if let Err(why) = causeway_sign::jwt::decoding_keys(&issuer) {
+    // Keys behind a JWKS URL are fetched by the gateway; the others must load now.
+    if issuer.jwks_uri.is_none()
+        && let Err(why) = causeway_sign::jwt::decoding_keys(&issuer, None)
+    {
         let field = if issuer.public_key.is_some() { "public_key" } else { "jwks" };
         let mut e = ApiError::invalid(field);
         e.message = format!("Invalid parameter value,parameterName:{field}. {why}");
