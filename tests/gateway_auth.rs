@@ -520,41 +520,46 @@ async fn jwks_server(doc: std::sync::Arc<std::sync::Mutex<String>>) -> std::net:
 }
 
 /// An issuer publishing its keys at a URL: fetched in the background, and a
-/// rotated key is used once the set is fetched again.
+/// rotated key is used once the set is fetched again (RS256 and ES256).
 #[tokio::test]
 async fn jwks_url_with_key_rotation() {
     use jsonwebtoken::{Algorithm, EncodingKey};
-    let doc = std::sync::Arc::new(std::sync::Mutex::new(fixture("es256-jwks.json")));
-    let jwks = jwks_server(doc.clone()).await;
+    let rsa = |f: &str| EncodingKey::from_rsa_pem(fixture(f).as_bytes()).unwrap();
+    let ec = |f: &str| EncodingKey::from_ec_pem(fixture(f).as_bytes()).unwrap();
+    let cases = [
+        ("RS256", Algorithm::RS256, ["rs256-jwks.json", "rs256-2-jwks.json"], [rsa("rs256-private.pem"), rsa("rs256-2-private.pem")], ["rs-key-1", "rs-key-2"]),
+        ("ES256", Algorithm::ES256, ["es256-jwks.json", "es256-2-jwks.json"], [ec("es256-private.pem"), ec("es256-2-private.pem")], ["es-key-1", "es-key-2"]),
+    ];
     let echo = Echo::start().await;
     let s = Server::start().await;
     let g = s.group("rotation").await;
     let host = Server::group_host(&g);
-    s.create_and_publish(&iam_api(&g, "rotated", "/rotated", &echo), RELEASE).await;
-    let (status, issuer) = s
-        .post("/iam-issuers", &json!({"name": "rotating_idp", "issuer": "https://rot.idp", "algorithm": "ES256", "jwks_uri": format!("http://{jwks}/jwks"), "jwks_refresh_secs": 1}))
-        .await;
-    assert_eq!(status, 201, "{issuer}");
-    assert_eq!(issuer["jwks_refresh_secs"], 1);
     common::assert_error(&s.post("/iam-issuers", &json!({"name": "bad_uri", "issuer": "b", "algorithm": "ES256", "jwks_uri": "ftp://x"})).await, 400, "APIG.2011", Some("jwks_uri"));
+    for (name, alg, sets, keys, kids) in cases {
+        let doc = std::sync::Arc::new(std::sync::Mutex::new(fixture(sets[0])));
+        let jwks = jwks_server(doc.clone()).await;
+        let path = format!("/rotated/{name}");
+        s.create_and_publish(&iam_api(&g, &format!("rotated_{name}"), &path, &echo), RELEASE).await;
+        let iss = format!("https://rot.idp/{name}");
+        let (status, issuer) = s
+            .post("/iam-issuers", &json!({"name": format!("idp_{name}"), "issuer": iss, "algorithm": name, "jwks_uri": format!("http://{jwks}/jwks"), "jwks_refresh_secs": 1}))
+            .await;
+        assert_eq!(status, 201, "{issuer}");
+        let exp = now() + 300;
+        let token = |i: usize| format!("Bearer {}", jwt(alg, Some(kids[i]), json!({"iss": iss, "sub": "u", "exp": exp}), &keys[i]));
 
-    let exp = now() + 300;
-    let key1 = EncodingKey::from_ec_pem(fixture("es256-private.pem").as_bytes()).unwrap();
-    let key2 = EncodingKey::from_ec_pem(fixture("es256-2-private.pem").as_bytes()).unwrap();
-    let token1 = format!("Bearer {}", jwt(Algorithm::ES256, Some("es-key-1"), json!({"iss": "https://rot.idp", "sub": "u1", "exp": exp}), &key1));
-    let token2 = format!("Bearer {}", jwt(Algorithm::ES256, Some("es-key-2"), json!({"iss": "https://rot.idp", "sub": "u2", "exp": exp}), &key2));
+        // The first set is fetched shortly after the issuer is added.
+        s.eventually("GET", &host, &path, &[("Authorization", &token(0))], |c| c.status == 200).await;
+        auth_error(&s.call_gateway("GET", &host, &path, &[("Authorization", &token(1))]).await, 401, "APIG.0301", "kid");
 
-    // The first set is fetched shortly after the issuer is added.
-    s.eventually("GET", &host, "/rotated", &[("Authorization", &token1)], |c| c.status == 200).await;
-    auth_error(&s.call_gateway("GET", &host, "/rotated", &[("Authorization", &token2)]).await, 401, "APIG.0301", "kid");
+        // The issuer rotates to key 2: tokens signed with it pass, key 1's no longer do.
+        *doc.lock().unwrap() = fixture(sets[1]);
+        s.eventually("GET", &host, &path, &[("Authorization", &token(1))], |c| c.status == 200).await;
+        auth_error(&s.call_gateway("GET", &host, &path, &[("Authorization", &token(0))]).await, 401, "APIG.0301", "kid");
 
-    // The issuer rotates to key 2: tokens signed with it pass, key 1's no longer do.
-    *doc.lock().unwrap() = fixture("es256-2-jwks.json");
-    s.eventually("GET", &host, "/rotated", &[("Authorization", &token2)], |c| c.status == 200).await;
-    auth_error(&s.call_gateway("GET", &host, "/rotated", &[("Authorization", &token1)]).await, 401, "APIG.0301", "kid");
-
-    // A broken answer keeps the last good set.
-    *doc.lock().unwrap() = "not json".to_string();
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    assert_eq!(s.call_gateway("GET", &host, "/rotated", &[("Authorization", &token2)]).await.status, 200);
+        // A broken answer keeps the last good set.
+        *doc.lock().unwrap() = "not json".to_string();
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        assert_eq!(s.call_gateway("GET", &host, &path, &[("Authorization", &token(1))]).await.status, 200, "{name}");
+    }
 }
