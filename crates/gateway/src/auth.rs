@@ -16,12 +16,18 @@ use crate::route::Route;
 pub const APP_CODE_HEADER: &str = "x-apig-appcode";
 
 /// An app as the data plane knows it.
-#[derive(Debug)]
 pub struct AppEntry {
     pub id: Box<str>,
     pub name: Box<str>,
     pub key: Box<str>,
     secret: Box<str>,
+}
+
+/// Never prints the secret.
+impl std::fmt::Debug for AppEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppEntry").field("id", &self.id).field("name", &self.name).field("key", &self.key).finish_non_exhaustive()
+    }
 }
 
 /// Authorized app ids by API id, then environment id.
@@ -237,5 +243,6 @@ mod tests {
         assert!(!creds.authorized("api", "other", "a1"));
         assert_eq!(&*creds.by_code["code"].id, "a2");
         assert_eq!(&*creds.by_key["k1"].id, "a1");
+        assert!(!format!("{creds:?}").contains("secret_0001"), "secrets stay out of debug output");
     }
 }

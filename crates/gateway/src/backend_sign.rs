@@ -12,11 +12,20 @@ use rustc_hash::FxHashMap;
 
 use crate::response::{GatewayError, ResponseType};
 
-#[derive(Debug)]
 pub enum BackendSigner {
     Hmac { key: Box<str>, secret: Box<str> },
     /// The whole `Authorization` value, encoded once.
     Basic(HeaderValue),
+}
+
+/// Never prints the secret or the credentials.
+impl std::fmt::Debug for BackendSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Hmac { key, .. } => f.debug_struct("Hmac").field("key", key).finish_non_exhaustive(),
+            Self::Basic(_) => f.write_str("Basic(..)"),
+        }
+    }
 }
 
 /// Signers by publication id.

@@ -29,9 +29,9 @@ use hyper::body::Incoming;
 
 use crate::auth::{self, AppEntry};
 use crate::backend_sign;
-use crate::iam;
 use crate::body::Body;
 use crate::http_backend::{CallContext, HttpTarget, SystemValue, is_hop_by_hop};
+use crate::iam;
 use crate::observe::Exchange;
 use crate::params;
 use crate::policy::Facts;
