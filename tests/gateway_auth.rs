@@ -213,6 +213,38 @@ async fn app_codes_when_enabled_for_the_api() {
     }
 }
 
+#[tokio::test]
+async fn backend_policies_by_calling_app() {
+    let echo = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("per_app").await;
+    let host = Server::group_host(&g);
+    let mut api = app_api(&g, "tiered", "GET", "/tiered", &echo, "DISABLE");
+    api["policy_https"] = json!([
+        {"name": "gold_by_name", "effect_mode": "ANY", "url_domain": echo.addr.to_string(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/gold",
+         "conditions": [{"condition_origin": "system", "sys_param_name": "app_name", "condition_type": "enum", "condition_value": "gold,platinum"}]}
+    ]);
+    let (status, body) = s.post("/apis", &json!({"name": "bad_sys", "group_id": g, "type": 1, "req_method": "GET", "req_uri": "/bad", "auth_type": "NONE",
+        "backend_type": "MOCK", "mock_info": {"result_content": "m"},
+        "policy_mocks": [{"name": "pol", "effect_mode": "ANY", "result_content": "p",
+            "conditions": [{"condition_origin": "system", "sys_param_name": "app_secret", "condition_value": "x"}]}]})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error_msg"].as_str().unwrap().contains("sys_param_name"), "{body}");
+    let tiered = s.create_and_publish(&api, RELEASE).await;
+    let gold = app(&s, "gold").await;
+    let basic = app(&s, "basic").await;
+    authorize(&s, &tiered, &gold).await;
+    authorize(&s, &tiered, &basic).await;
+    let t = now();
+    let as_gold = signed(&s, Key { access: &gold.key, secret: &gold.secret }, "GET", &host, "/tiered", "", b"", &[], t).await;
+    assert_eq!(as_gold.status, 200, "{}", as_gold.body);
+    assert_eq!(as_gold.json()["path"], "/gold", "the app's policy");
+    let as_basic = signed(&s, Key { access: &basic.key, secret: &basic.secret }, "GET", &host, "/tiered", "", b"", &[], t).await;
+    assert_eq!(as_basic.status, 200, "{}", as_basic.body);
+    assert_eq!(as_basic.json()["path"], "/seen", "the default backend");
+    assert_eq!(echo::header(&as_basic.json(), "x-app-name"), Some("basic"));
+}
+
 /// RFC 1123 date, as Tencent's `X-Date` carries it.
 fn httpdate(unix: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
@@ -270,6 +302,32 @@ async fn the_cli_signs_and_calls() {
     assert!(text.contains("Authorization: SDK-HMAC-SHA256 Access="), "{text}");
     let res = req.send().await.unwrap();
     assert_eq!(res.status(), 200);
+
+    // The other modes: a Tencent key-pair signature, an AppCode (refused: not enabled for this API).
+    let (status, code) = s.call("PUT", &format!("/apps/{}/app-codes", caller.id), None).await;
+    assert_eq!(status, 201);
+    let code = code["app_code"].as_str().unwrap().to_string();
+    for (mode, expect) in [("key-pair", 200), ("app-code", 401)] {
+        let (url, host, key, secret, code) = (url.clone(), host.clone(), caller.key.clone(), caller.secret.clone(), code.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(Server::binary())
+                .args(["call", "--auth", mode, "-X", "POST", "--host", &host, "-d", "{}", &url])
+                .env("CAUSEWAY_APP_KEY", key)
+                .env("CAUSEWAY_APP_SECRET", secret)
+                .env("CAUSEWAY_APP_CODE", code)
+                .output()
+                .expect("run causeway")
+        })
+        .await
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(&format!("HTTP/1.1 {expect}")), "{mode}: {stderr}");
+        if expect == 200 {
+            let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(echo::header(&seen, "x-app-id"), Some(caller.id.as_str()));
+            assert_eq!(echo::header(&seen, "source"), Some("causeway-cli"));
+        }
+    }
 }
 
 fn open_api(group: &str, name: &str, path: &str, echo: &Echo) -> Value {

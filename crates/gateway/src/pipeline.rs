@@ -189,6 +189,7 @@ async fn serve<'s>(
             path: parts.uri.path(),
             method: parts.method.as_str(),
             cookies: parts.headers.get(http::header::COOKIE).and_then(|c| c.to_str().ok()),
+            app: app.map(|a| (&*a.id, &*a.name)),
         })
     };
     match backend {

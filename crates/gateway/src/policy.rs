@@ -16,6 +16,8 @@ enum Subject {
     SourceIp,
     Path,
     Method,
+    AppId,
+    AppName,
     Cookie(Box<str>),
 }
 
@@ -49,6 +51,8 @@ pub struct Facts<'a> {
     pub path: &'a str,
     pub method: &'a str,
     pub cookies: Option<&'a str>,
+    /// The authenticated app's id and name (APP APIs only).
+    pub app: Option<(&'a str, &'a str)>,
 }
 
 impl CompiledCondition {
@@ -60,6 +64,8 @@ impl CompiledCondition {
             ConditionOrigin::System => match c.sys_param_name? {
                 SysParamName::ReqPath => Subject::Path,
                 SysParamName::ReqMethod => Subject::Method,
+                SysParamName::AppId => Subject::AppId,
+                SysParamName::AppName => Subject::AppName,
             },
             ConditionOrigin::Cookie => Subject::Cookie(c.cookie_param_name.as_deref()?.into()),
         };
@@ -85,6 +91,8 @@ impl CompiledCondition {
             }
             Subject::Path => Some(f.path),
             Subject::Method => Some(f.method),
+            Subject::AppId => f.app.map(|(id, _)| id),
+            Subject::AppName => f.app.map(|(_, name)| name),
             Subject::Cookie(name) => f.cookies.and_then(|c| cookie(c, name)),
         };
         let Some(v) = value else { return false };

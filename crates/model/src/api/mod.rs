@@ -69,8 +69,9 @@ wire_enum!(
     ConditionOrigin { Param => "param", Source => "source", System => "system", Cookie => "cookie" }
 );
 wire_enum!(
-    /// System parameters a `system` condition can test.
-    SysParamName { ReqPath => "req_path", ReqMethod => "req_method" }
+    /// System parameters a `system` condition can test: the vendors' two, and
+    /// the calling app of an APP API (a Causeway extension).
+    SysParamName { ReqPath => "req_path", ReqMethod => "req_method", AppId => "app_id", AppName => "app_name" }
 );
 
 /// Default `version` of an API when none is given, as the cloud gateways answer.
