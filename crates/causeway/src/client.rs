@@ -1,12 +1,15 @@
-//! `causeway sign` and `causeway call`: sign a request with an app's key
-//! pair (`SDK-HMAC-SHA256`) as the vendors' SDKs do, and print the headers
-//! or send it and print the answer. For people testing their APIs.
+//! `causeway sign` and `causeway call`: authenticate a request as a caller
+//! of each authentication mode would (an app's `SDK-HMAC-SHA256` signature
+//! as the vendors' SDKs make it, Tencent's key-pair `hmac-sha1`, an AppCode,
+//! a bearer token) and print the headers, or send it and print the answer.
+//! For people testing their APIs.
 
 use std::io::Write;
 use std::time::Duration;
 
 use causeway_sign::sdk::{self, Key};
-use clap::Args;
+use causeway_sign::tencent;
+use clap::{Args, ValueEnum};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
@@ -19,12 +22,21 @@ pub struct RequestArgs {
     /// HTTP method.
     #[arg(short = 'X', long, default_value = "GET")]
     pub method: String,
-    /// The app's key (`app_key`).
+    /// How the request authenticates.
+    #[arg(long, value_enum, default_value_t = AuthMode::Sdk)]
+    pub auth: AuthMode,
+    /// The app's key (`app_key`), for `sdk` and `key-pair`.
     #[arg(long, env = "CAUSEWAY_APP_KEY")]
-    pub key: String,
-    /// The app's secret (`app_secret`).
+    pub key: Option<String>,
+    /// The app's secret (`app_secret`), for `sdk` and `key-pair`.
     #[arg(long, env = "CAUSEWAY_APP_SECRET", hide_env_values = true)]
-    pub secret: String,
+    pub secret: Option<String>,
+    /// The app's AppCode, for `app-code`.
+    #[arg(long, env = "CAUSEWAY_APP_CODE", hide_env_values = true)]
+    pub app_code: Option<String>,
+    /// The JWT, for `bearer`.
+    #[arg(long, env = "CAUSEWAY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// A request header, `Name: value` (repeatable). Every header given is signed.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
@@ -43,6 +55,21 @@ pub struct RequestArgs {
     pub unsigned_payload: bool,
 }
 
+/// The authentication modes of the gateway, as a caller uses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// `SDK-HMAC-SHA256` signature with the app's key and secret (APP APIs).
+    Sdk,
+    /// Tencent key-pair `hmac-sha1` over `X-Date` and `Source` (APP APIs).
+    KeyPair,
+    /// `X-Apig-AppCode` (APP APIs with AppCodes enabled).
+    AppCode,
+    /// `Authorization: Bearer <JWT>` (IAM APIs).
+    Bearer,
+    /// Nothing added (NONE APIs).
+    None,
+}
+
 /// A request ready to send: what was signed, and the headers to send.
 #[derive(Debug)]
 struct Prepared {
@@ -50,7 +77,16 @@ struct Prepared {
     method: http::Method,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
-    canonical_request: String,
+    /// What the signature covers, for `causeway sign` to show.
+    signed_text: Option<String>,
+}
+
+fn required<'a>(value: &'a Option<String>, flag: &str, mode: &str) -> Result<&'a str, String> {
+    value.as_deref().filter(|v| !v.is_empty()).ok_or_else(|| format!("--auth {mode} needs {flag}"))
+}
+
+fn has(headers: &[(String, String)], name: &str) -> bool {
+    headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
 }
 
 fn prepare(args: &RequestArgs) -> Result<Prepared, String> {
@@ -76,19 +112,39 @@ fn prepare(args: &RequestArgs) -> Result<Prepared, String> {
             headers.push((name.to_string(), value.trim().to_string()));
         }
     }
-    if args.unsigned_payload {
-        headers.push((sdk::CONTENT_SHA256_HEADER.to_string(), "UNSIGNED-PAYLOAD".to_string()));
-    }
-    let payload_hash = sdk::payload_hash(&headers, &body).into_owned();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    let path = uri.path().to_string();
-    let query = uri.query().unwrap_or_default().to_string();
-    let signed = sdk::sign(Key { access: &args.key, secret: &args.secret }, method.as_str(), &path, &query, &headers, &payload_hash, now);
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(sdk::DATE_HEADER)) {
-        headers.push(("X-Sdk-Date".to_string(), signed.date.clone()));
+    let mut signed_text = None;
+    match args.auth {
+        AuthMode::Sdk => {
+            let key = Key { access: required(&args.key, "--key", "sdk")?, secret: required(&args.secret, "--secret", "sdk")? };
+            if args.unsigned_payload {
+                headers.push((sdk::CONTENT_SHA256_HEADER.to_string(), "UNSIGNED-PAYLOAD".to_string()));
+            }
+            let payload_hash = sdk::payload_hash(&headers, &body).into_owned();
+            let signed = sdk::sign(key, method.as_str(), uri.path(), uri.query().unwrap_or_default(), &headers, &payload_hash, now);
+            if !has(&headers, sdk::DATE_HEADER) {
+                headers.push(("X-Sdk-Date".to_string(), signed.date.clone()));
+            }
+            headers.push(("Authorization".to_string(), signed.authorization));
+            signed_text = Some(signed.canonical_request);
+        }
+        AuthMode::KeyPair => {
+            let (id, secret) = (required(&args.key, "--key", "key-pair")?, required(&args.secret, "--secret", "key-pair")?);
+            if !has(&headers, "x-date") {
+                headers.push(("X-Date".to_string(), causeway_sign::format_http_date(now)));
+            }
+            if !has(&headers, "source") {
+                headers.push(("Source".to_string(), "causeway-cli".to_string()));
+            }
+            let names = ["x-date", "source"];
+            signed_text = Some(tencent::signing_string(&names, &headers));
+            headers.push(("Authorization".to_string(), tencent::authorization_header(id, secret, &names, &headers)));
+        }
+        AuthMode::AppCode => headers.push(("X-Apig-AppCode".to_string(), required(&args.app_code, "--app-code", "app-code")?.to_string())),
+        AuthMode::Bearer => headers.push(("Authorization".to_string(), format!("Bearer {}", required(&args.token, "--token", "bearer")?))),
+        AuthMode::None => {}
     }
-    headers.push(("Authorization".to_string(), signed.authorization));
-    Ok(Prepared { uri, method, headers, body, canonical_request: signed.canonical_request })
+    Ok(Prepared { uri, method, headers, body, signed_text })
 }
 
 /// `causeway sign`: the headers to add, one per line, and the canonical request on stderr.
@@ -98,7 +154,10 @@ pub fn sign(args: RequestArgs) -> Result<(), String> {
     for (k, v) in &p.headers {
         let _ = writeln!(out, "{k}: {v}");
     }
-    eprintln!("canonical request:\n{}", p.canonical_request);
+    if let Some(text) = &p.signed_text {
+        let what = if args.auth == AuthMode::Sdk { "canonical request" } else { "signing string" };
+        eprintln!("{what}:\n{text}");
+    }
     Ok(())
 }
 
@@ -148,8 +207,11 @@ mod tests {
         RequestArgs {
             url: url.into(),
             method: "post".into(),
-            key: "app_key_example".into(),
-            secret: "app_secret_example".into(),
+            auth: AuthMode::Sdk,
+            key: Some("app_key_example".into()),
+            secret: Some("app_secret_example".into()),
+            app_code: None,
+            token: None,
             headers: vec!["Content-Type: application/json".into(), "X-Sdk-Date: 20240101T000000Z".into(), "x-stage: RELEASE".into()],
             host: Some("abc.apigw.example.com".into()),
             data: Some(r#"{"k":"v"}"#.into()),
@@ -181,5 +243,31 @@ mod tests {
         assert!(prepare(&a).unwrap_err().contains("Name: value"));
         a.headers = vec!["bad name: x".into()];
         assert!(prepare(&a).unwrap_err().contains("invalid header name"));
+        a.headers = vec![];
+        a.auth = AuthMode::AppCode;
+        assert_eq!(prepare(&a).unwrap_err(), "--auth app-code needs --app-code");
+        a.auth = AuthMode::Sdk;
+        a.secret = None;
+        assert_eq!(prepare(&a).unwrap_err(), "--auth sdk needs --secret");
+    }
+
+    #[test]
+    fn other_modes() {
+        let mut a = args("http://127.0.0.1:8080/x");
+        a.auth = AuthMode::KeyPair;
+        a.headers = vec!["X-Date: Mon, 19 Mar 2018 12:08:40 GMT".into(), "Source: test".into()];
+        let p = prepare(&a).unwrap();
+        let auth = &p.headers.iter().find(|(k, _)| k == "Authorization").unwrap().1;
+        let parsed = tencent::Authorization::parse(auth).unwrap();
+        assert_eq!((parsed.id, parsed.headers.as_slice()), ("app_key_example", &["x-date", "source"][..]));
+        assert!(tencent::verify("app_secret_example", &parsed, &p.headers));
+        assert_eq!(p.signed_text.as_deref(), Some("x-date: Mon, 19 Mar 2018 12:08:40 GMT\nsource: test"));
+
+        a.auth = AuthMode::Bearer;
+        a.token = Some("eyJ.x.y".into());
+        let p = prepare(&a).unwrap();
+        assert!(p.headers.contains(&("Authorization".to_string(), "Bearer eyJ.x.y".to_string())));
+        a.auth = AuthMode::None;
+        assert!(!has(&prepare(&a).unwrap().headers, "authorization"));
     }
 }

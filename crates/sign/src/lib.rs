@@ -13,7 +13,7 @@ pub mod sdk;
 pub mod tencent;
 mod time_formats;
 
-pub use time_formats::{format_sdk_date, parse_http_date, parse_sdk_date};
+pub use time_formats::{format_http_date, format_sdk_date, parse_http_date, parse_sdk_date};
 
 /// How far a signed request's own timestamp may be from the server's clock.
 pub const MAX_CLOCK_SKEW_SECS: i64 = 15 * 60;

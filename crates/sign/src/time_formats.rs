@@ -65,6 +65,23 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     Some(PrimitiveDateTime::new(date, time).assume_utc().unix_timestamp())
 }
 
+/// Unix seconds → RFC 1123 (`Mon, 19 Mar 2018 12:08:40 GMT`).
+pub fn format_http_date(unix: i64) -> String {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let t = OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        DAYS[usize::from(t.weekday().number_days_from_monday())],
+        t.day(),
+        MONTHS[usize::from(u8::from(t.month()) - 1)],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +98,9 @@ mod tests {
     #[test]
     fn http_dates() {
         assert_eq!(parse_http_date("Mon, 19 Mar 2018 12:08:40 GMT"), Some(1_521_461_320));
+        assert_eq!(format_http_date(1_521_461_320), "Mon, 19 Mar 2018 12:08:40 GMT");
+        assert_eq!(format_http_date(1_704_067_200), "Mon, 01 Jan 2024 00:00:00 GMT");
+        assert_eq!(parse_http_date(&format_http_date(1_709_251_199)), Some(1_709_251_199));
         for bad in ["", "Mon 19 Mar 2018 12:08:40 GMT", "Mon, 19 Foo 2018 12:08:40 GMT", "Mon, 19 Mar 2018 12:08 GMT", "Mon, 19 Mar 2018 12:08:40 CET"] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }
