@@ -21,6 +21,8 @@ pub struct AppEntry {
     pub name: Box<str>,
     pub key: Box<str>,
     secret: Box<str>,
+    /// The secret made ready for SDK-HMAC-SHA256 checks.
+    signing_key: sdk::SigningKey,
 }
 
 /// Never prints the secret.
@@ -46,7 +48,7 @@ impl Credentials {
         let mut by_id: FxHashMap<&str, Arc<AppEntry>> = FxHashMap::default();
         let mut by_key = FxHashMap::default();
         for a in apps {
-            let entry = Arc::new(AppEntry { id: a.id.as_str().into(), name: a.name.as_str().into(), key: a.app_key.as_str().into(), secret: a.app_secret.as_str().into() });
+            let entry = Arc::new(AppEntry { id: a.id.as_str().into(), name: a.name.as_str().into(), key: a.app_key.as_str().into(), secret: a.app_secret.as_str().into(), signing_key: sdk::SigningKey::new(&a.app_secret) });
             by_key.insert(entry.key.clone(), entry.clone());
             by_id.insert(&a.id, entry);
         }
@@ -168,10 +170,13 @@ fn sdk_signature<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, value: &s
     }
     let payload_hash = match req.headers.header(sdk::CONTENT_SHA256_HEADER) {
         Some(v) => std::borrow::Cow::Borrowed(v),
-        None => std::borrow::Cow::Owned(sdk::sha256_hex(req.body.unwrap_or_default())),
+        None => match req.body {
+            Some(body) if !body.is_empty() => std::borrow::Cow::Owned(sdk::sha256_hex(body)),
+            _ => std::borrow::Cow::Borrowed(sdk::EMPTY_BODY_SHA256),
+        },
     };
     let signed = sdk::Request { method: req.method, path: req.path, query: req.query, headers: req.headers, payload_hash: &payload_hash };
-    sdk::verify(&app.secret, date.unwrap_or_default().trim(), &signed, &auth)
+    sdk::verify_with(&app.signing_key, date.unwrap_or_default().trim(), &signed, &auth)
         .map_err(|m| failure(format!("Incorrect app authentication information: verify signature fail, canonicalRequest:{}", m.one_line())))?;
     Ok(app)
 }

@@ -62,26 +62,51 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-fn encode(out: &mut String, decoded: &str) {
-    out.extend(utf8_percent_encode(decoded, UNRESERVED));
-}
-
 fn decode(s: &str) -> Cow<'_, str> {
     percent_decode_str(s).decode_utf8_lossy()
+}
+
+/// Where a canonical request goes: a `String` to show it, or straight into
+/// the SHA-256 that the string to sign needs (no copy on the request path).
+trait Sink {
+    fn put(&mut self, s: &str);
+
+    fn put_encoded(&mut self, decoded: &str) {
+        for chunk in utf8_percent_encode(decoded, UNRESERVED) {
+            self.put(chunk);
+        }
+    }
+}
+
+impl Sink for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, s: &str) {
+        self.update(s.as_bytes());
+    }
+}
+
+fn write_uri(out: &mut impl Sink, path: &str) {
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.put("/");
+        }
+        out.put_encoded(&decode(seg));
+    }
+    // Encoded segments never end in `/`: only a trailing empty segment does.
+    if !path.ends_with('/') {
+        out.put("/");
+    }
 }
 
 /// The canonical URI: each segment decoded and re-encoded, ending in `/`.
 pub fn canonical_uri(path: &str) -> String {
     let mut out = String::with_capacity(path.len() + 1);
-    for (i, seg) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        encode(&mut out, &decode(seg));
-    }
-    if !out.ends_with('/') {
-        out.push('/');
-    }
+    write_uri(&mut out, path);
     out
 }
 
@@ -93,55 +118,76 @@ pub enum Plus {
     Space,
 }
 
-/// The canonical query: decoded pairs sorted by key then value, re-encoded,
-/// `k=v` joined by `&` (a bare key is `k=`).
-pub fn canonical_query(query: &str, plus: Plus) -> String {
-    let decode_part = |s: &str| -> String {
-        match plus {
-            Plus::Space if s.contains('+') => decode(&s.replace('+', " ")).into_owned(),
-            _ => decode(s).into_owned(),
-        }
-    };
-    let mut pairs: Vec<(String, String)> = query
+fn decode_part(s: &str, plus: Plus) -> Cow<'_, str> {
+    match plus {
+        Plus::Space if s.contains('+') => Cow::Owned(decode(&s.replace('+', " ")).into_owned()),
+        _ => decode(s),
+    }
+}
+
+fn write_query(out: &mut impl Sink, query: &str, plus: Plus) {
+    if query.is_empty() {
+        return;
+    }
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = query
         .split('&')
         .filter(|kv| !kv.is_empty())
         .filter_map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (!k.is_empty()).then(|| (decode_part(k), decode_part(v)))
+            (!k.is_empty()).then(|| (decode_part(k, plus), decode_part(v, plus)))
         })
         .collect();
-    pairs.sort();
-    let mut out = String::with_capacity(query.len() + 8);
+    pairs.sort_unstable();
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.put("&");
         }
-        encode(&mut out, k);
-        out.push('=');
-        encode(&mut out, v);
+        out.put_encoded(k);
+        out.put("=");
+        out.put_encoded(v);
     }
+}
+
+/// The canonical query: decoded pairs sorted by key then value, re-encoded,
+/// `k=v` joined by `&` (a bare key is `k=`).
+pub fn canonical_query(query: &str, plus: Plus) -> String {
+    let mut out = String::with_capacity(query.len() + 8);
+    write_query(&mut out, query, plus);
     out
+}
+
+fn write_canonical<H: HeaderSource + ?Sized>(out: &mut impl Sink, req: &Request<'_, H>, signed_headers: &[&str], plus: Plus) {
+    if req.method.bytes().any(|b| b.is_ascii_lowercase()) {
+        out.put(&req.method.to_ascii_uppercase());
+    } else {
+        out.put(req.method);
+    }
+    out.put("\n");
+    write_uri(out, req.path);
+    out.put("\n");
+    write_query(out, req.query, plus);
+    out.put("\n");
+    for name in signed_headers {
+        out.put(name);
+        out.put(":");
+        out.put(req.headers.header(name).unwrap_or_default().trim());
+        out.put("\n");
+    }
+    out.put("\n");
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.put(";");
+        }
+        out.put(name);
+    }
+    out.put("\n");
+    out.put(req.payload_hash);
 }
 
 /// The canonical request over the given signed headers (lower-case names).
 pub fn canonical_request<H: HeaderSource + ?Sized>(req: &Request<'_, H>, signed_headers: &[&str], plus: Plus) -> String {
     let mut out = String::with_capacity(256);
-    out.push_str(&req.method.to_ascii_uppercase());
-    out.push('\n');
-    out.push_str(&canonical_uri(req.path));
-    out.push('\n');
-    out.push_str(&canonical_query(req.query, plus));
-    out.push('\n');
-    for name in signed_headers {
-        out.push_str(name);
-        out.push(':');
-        out.push_str(req.headers.header(name).unwrap_or_default().trim());
-        out.push('\n');
-    }
-    out.push('\n');
-    out.push_str(&signed_headers.join(";"));
-    out.push('\n');
-    out.push_str(req.payload_hash);
+    write_canonical(&mut out, req, signed_headers, plus);
     out
 }
 
@@ -149,16 +195,47 @@ pub fn string_to_sign(date: &str, canonical_request: &str) -> String {
     format!("{ALGORITHM}\n{date}\n{}", hex::encode(Sha256::digest(canonical_request.as_bytes())))
 }
 
-/// Hex HMAC-SHA256 of the string to sign, keyed by the app secret.
-pub fn signature(secret: &str, string_to_sign: &str) -> String {
-    hex::encode(mac(secret, string_to_sign))
+/// An HMAC-SHA256 key made ready once (its padded key blocks hashed), for
+/// the many signatures one secret checks or makes.
+#[derive(Clone)]
+pub struct SigningKey(Hmac<Sha256>);
+
+impl SigningKey {
+    pub fn new(secret: &str) -> Self {
+        // HMAC takes keys of any length: this cannot fail.
+        Self(<Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("HMAC accepts any key length")))
+    }
+
+    /// The raw signature over a request: HMAC of the string to sign, fed
+    /// piecewise with the canonical request hashed as it is written.
+    fn sign_request<H: HeaderSource + ?Sized>(&self, date: &str, req: &Request<'_, H>, signed_headers: &[&str], plus: Plus) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        write_canonical(&mut hasher, req, signed_headers, plus);
+        let mut hex_digest = [0u8; 64];
+        // 32 bytes always fit 64 hex digits.
+        let _ = hex::encode_to_slice(hasher.finalize(), &mut hex_digest);
+        let mut mac = self.0.clone();
+        mac.update(ALGORITHM.as_bytes());
+        mac.update(b"\n");
+        mac.update(date.as_bytes());
+        mac.update(b"\n");
+        mac.update(&hex_digest);
+        mac.finalize().into_bytes().into()
+    }
 }
 
-fn mac(secret: &str, string_to_sign: &str) -> Vec<u8> {
-    // HMAC takes keys of any length: this cannot fail.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+/// Never prints the key.
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+/// Hex HMAC-SHA256 of the string to sign, keyed by the app secret.
+pub fn signature(secret: &str, string_to_sign: &str) -> String {
+    let mut mac = SigningKey::new(secret).0;
     mac.update(string_to_sign.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// A parsed `Authorization: SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=…`.
@@ -219,20 +296,23 @@ impl Mismatch {
 /// Checks `auth` against the request and the app's secret. The date is the
 /// request's `X-Sdk-Date` (its skew is the caller's check, see [`check_date`]).
 pub fn verify<H: HeaderSource + ?Sized>(secret: &str, date: &str, req: &Request<'_, H>, auth: &Authorization<'_>) -> Result<(), Mismatch> {
-    let Ok(given) = hex::decode(auth.signature) else {
-        return Err(Mismatch { canonical_request: canonical_request(req, &auth.signed_headers, Plus::Literal) });
-    };
-    let canonical = canonical_request(req, &auth.signed_headers, Plus::Literal);
-    if bool::from(mac(secret, &string_to_sign(date, &canonical)).ct_eq(&given)) {
+    verify_with(&SigningKey::new(secret), date, req, auth)
+}
+
+/// [`verify`] with a key made ready beforehand.
+pub fn verify_with<H: HeaderSource + ?Sized>(key: &SigningKey, date: &str, req: &Request<'_, H>, auth: &Authorization<'_>) -> Result<(), Mismatch> {
+    let mismatch = || Mismatch { canonical_request: canonical_request(req, &auth.signed_headers, Plus::Literal) };
+    let mut given = [0u8; 32];
+    if hex::decode_to_slice(auth.signature, &mut given).is_err() {
+        return Err(mismatch());
+    }
+    if bool::from(key.sign_request(date, req, &auth.signed_headers, Plus::Literal)[..].ct_eq(&given[..])) {
         return Ok(());
     }
-    if req.query.contains('+') {
-        let spaced = canonical_request(req, &auth.signed_headers, Plus::Space);
-        if bool::from(mac(secret, &string_to_sign(date, &spaced)).ct_eq(&given)) {
-            return Ok(());
-        }
+    if req.query.contains('+') && bool::from(key.sign_request(date, req, &auth.signed_headers, Plus::Space)[..].ct_eq(&given[..])) {
+        return Ok(());
     }
-    Err(Mismatch { canonical_request: canonical })
+    Err(mismatch())
 }
 
 /// Why an `X-Sdk-Date` is refused.
