@@ -1,0 +1,439 @@
+//! One function version in its own QuickJS runtime: a separate heap with
+//! the function's memory limit, a stack limit, and a deadline checked by the
+//! engine's interrupt hook, so a runaway loop stops at its timeout.
+//!
+//! The code is wrapped as a CommonJS module, `(function (exports, module,
+//! require) { … })`, and run once when the instance loads; its handler is
+//! then called once per invocation. Globals the code sets survive between
+//! invocations of the same warm instance (as on Lambda or FunctionGraph),
+//! and never reach another function's instance.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use rquickjs::context::EvalOptions;
+use rquickjs::{Coerced, Context, Ctx, Exception, Function, Object, Persistent, Runtime, Value};
+
+use crate::memory::Budget;
+use crate::{Code, Failure, LogLine, Outcome, Request};
+
+const MIB: usize = 1 << 20;
+/// The JavaScript stack an instance may use (the worker threads have more).
+pub const MAX_STACK_BYTES: usize = 1 << 20;
+/// What one invocation may log; the rest is dropped with a note.
+pub const MAX_LOG_BYTES: usize = 64 * 1024;
+/// Largest source accepted by [`check_syntax`] and [`Instance::load`].
+pub const MAX_SOURCE_BYTES: usize = 1 << 20;
+const NO_DEADLINE: u64 = u64::MAX;
+const PRELUDE: &str = include_str!("prelude.js");
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_ns() -> u64 {
+    u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn after(d: Duration) -> u64 {
+    now_ns().saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+#[derive(Default)]
+struct Logs {
+    lines: Vec<LogLine>,
+    bytes: usize,
+    truncated: bool,
+}
+
+impl Logs {
+    fn push(&mut self, level: &'static str, message: String) {
+        if self.bytes + message.len() > MAX_LOG_BYTES {
+            if !self.truncated {
+                self.truncated = true;
+                self.lines.push(LogLine { level: "warn", message: format!("log output over {MAX_LOG_BYTES} bytes dropped") });
+            }
+            return;
+        }
+        self.bytes += message.len();
+        self.lines.push(LogLine { level, message });
+    }
+}
+
+fn level(name: &str) -> &'static str {
+    match name {
+        "debug" => "debug",
+        "warn" => "warn",
+        "error" => "error",
+        _ => "info",
+    }
+}
+
+/// A loaded function: its runtime, context, and the handler ready to call.
+pub struct Instance {
+    // Declared before the context and runtime: dropped first.
+    invoke: Persistent<Function<'static>>,
+    handler: Persistent<Function<'static>>,
+    context: Context,
+    _runtime: Runtime,
+    deadline: Arc<AtomicU64>,
+    /// An allocation was refused: the memory limit was reached.
+    out_of_memory: Rc<Cell<bool>>,
+    logs: Rc<RefCell<Logs>>,
+    /// Invocations served so far.
+    pub uses: u32,
+}
+
+/// The handler's name in the exports: `index.handler` → `handler`.
+fn export_name(handler: &str) -> &str {
+    handler.rsplit('.').next().unwrap_or(handler)
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
+/// The module wrapper, on the code's first line so line numbers match the
+/// source. A top-level `function main_handler(…)` is found too.
+fn wrap(source: &str, export: &str) -> String {
+    let fallback = if is_identifier(export) { format!("typeof {export} === 'function' ? {export} : undefined") } else { "undefined".to_string() };
+    format!("(function (exports, module, require) {{{source}\n;return {fallback};\n}})")
+}
+
+fn eval_options(name: &str) -> EvalOptions {
+    let mut opts = EvalOptions::default();
+    // CommonJS code is sloppy unless it says otherwise.
+    opts.strict = false;
+    opts.filename = Some(format!("{name}.js"));
+    opts
+}
+
+/// What the thrown value says: message and stack for errors, else its text.
+fn describe(value: &Value<'_>) -> String {
+    if let Some(e) = value.as_exception() {
+        let message = e.message().unwrap_or_default();
+        let name: Option<Coerced<String>> = e.get("name").ok();
+        let head = match name {
+            Some(Coerced(n)) if !n.is_empty() => format!("{n}: {message}"),
+            _ => message,
+        };
+        return match e.stack() {
+            Some(stack) if !stack.trim().is_empty() => format!("{head}\n{}", stack.trim_end()),
+            _ => head,
+        };
+    }
+    value.get::<Coerced<String>>().map(|c| c.0).unwrap_or_else(|_| "a value that is not an error".to_string())
+}
+
+/// Turns an engine error into a [`Failure`]: a passed deadline is a timeout
+/// whatever the engine reports; memory exhaustion is the memory limit.
+fn failure(ctx: &Ctx<'_>, e: rquickjs::Error, deadline: u64) -> Failure {
+    let caught = matches!(e, rquickjs::Error::Exception).then(|| ctx.catch());
+    if now_ns() > deadline {
+        return Failure::Timeout;
+    }
+    match e {
+        rquickjs::Error::Allocation => Failure::MemoryLimit,
+        rquickjs::Error::Exception => {
+            let text = caught.as_ref().map(describe).unwrap_or_default();
+            if text.contains("out of memory") { Failure::MemoryLimit } else { Failure::Exception(text) }
+        }
+        other => Failure::Exception(other.to_string()),
+    }
+}
+
+impl Instance {
+    /// Creates the runtime and runs the function's top-level code (under the
+    /// function's timeout and memory limit).
+    pub fn load(code: &Code) -> Result<Self, Failure> {
+        if code.source.len() > MAX_SOURCE_BYTES {
+            return Err(Failure::Load(format!("the code is larger than {MAX_SOURCE_BYTES} bytes")));
+        }
+        let out_of_memory = Rc::new(Cell::new(false));
+        let limit = usize::try_from(code.memory_mib).unwrap_or(usize::MAX).saturating_mul(MIB);
+        let runtime = Runtime::new_with_alloc(Budget::new(limit, out_of_memory.clone()))
+            .map_err(|e| Failure::Load(format!("cannot start a runtime: {e}")))?;
+        runtime.set_max_stack_size(MAX_STACK_BYTES);
+        let deadline = Arc::new(AtomicU64::new(NO_DEADLINE));
+        let watched = deadline.clone();
+        runtime.set_interrupt_handler(Some(Box::new(move || now_ns() > watched.load(Ordering::Relaxed))));
+        let context = Context::full(&runtime).map_err(|e| Failure::Load(format!("cannot create a context: {e}")))?;
+        let logs = Rc::new(RefCell::new(Logs::default()));
+
+        let until = after(code.timeout);
+        deadline.store(until, Ordering::Relaxed);
+        let loaded = context.with(|ctx| {
+            let fail = |e| failure(&ctx, e, until);
+            let native = Object::new(ctx.clone()).map_err(fail)?;
+            let sink = logs.clone();
+            let log = Function::new(ctx.clone(), move |lvl: String, message: String| sink.borrow_mut().push(level(&lvl), message)).map_err(fail)?;
+            native.set("log", log).map_err(fail)?;
+            let left = deadline.clone();
+            let remaining = Function::new(ctx.clone(), move || -> f64 {
+                let d = left.load(Ordering::Relaxed);
+                if d == NO_DEADLINE { 0.0 } else { (d.saturating_sub(now_ns()) / 1_000_000) as f64 }
+            })
+            .map_err(fail)?;
+            native.set("remaining", remaining).map_err(fail)?;
+            let env = Object::new(ctx.clone()).map_err(fail)?;
+            for (k, v) in &code.environment {
+                env.set(k.as_str(), v.as_str()).map_err(fail)?;
+            }
+            native.set("env", env).map_err(fail)?;
+            let prelude: Function = ctx.eval_with_options(PRELUDE, eval_options("causeway-prelude")).map_err(fail)?;
+            let invoke: Function = prelude.call((native,)).map_err(fail)?;
+
+            let export = export_name(&code.handler);
+            let factory: Function = ctx.eval_with_options(wrap(&code.source, export), eval_options(&code.name)).map_err(fail)?;
+            let module = Object::new(ctx.clone()).map_err(fail)?;
+            let exports = Object::new(ctx.clone()).map_err(fail)?;
+            module.set("exports", exports.clone()).map_err(fail)?;
+            let require = Function::new(ctx.clone(), |ctx: Ctx<'_>, name: Coerced<String>| -> rquickjs::Result<()> {
+                Err(Exception::throw_message(&ctx, &format!("require('{}'): a function is one file; modules cannot be loaded", name.0)))
+            })
+            .map_err(fail)?;
+            let declared: Value = factory.call((exports, module.clone(), require)).map_err(fail)?;
+            let exported: Object = module.get("exports").map_err(fail)?;
+            let handler: Value = exported.get(export).map_err(fail)?;
+            let handler = match handler.into_function() {
+                Some(f) => f,
+                None => declared.into_function().ok_or_else(|| Failure::Load(format!("the code exports no function `{export}`")))?,
+            };
+            Ok::<_, Failure>((Persistent::save(&ctx, invoke), Persistent::save(&ctx, handler)))
+        });
+        deadline.store(NO_DEADLINE, Ordering::Relaxed);
+        let (invoke, handler) = loaded.map_err(|f| match f {
+            Failure::Exception(_) if out_of_memory.get() => Failure::MemoryLimit,
+            Failure::Exception(text) => Failure::Load(text),
+            other => other,
+        })?;
+        Ok(Self { invoke, handler, context, _runtime: runtime, deadline, out_of_memory, logs, uses: 0 })
+    }
+
+    /// Calls the handler with the event; waits for its promise if it returns one.
+    pub fn invoke(&mut self, code: &Code, request: &Request) -> Outcome {
+        self.uses = self.uses.saturating_add(1);
+        let started = Instant::now();
+        let until = after(code.timeout);
+        self.deadline.store(until, Ordering::Relaxed);
+        let result = self.context.with(|ctx| {
+            let fail = |e| failure(&ctx, e, until);
+            let invoke = self.invoke.clone().restore(&ctx).map_err(fail)?;
+            let handler = self.handler.clone().restore(&ctx).map_err(fail)?;
+            let meta = Object::new(ctx.clone()).map_err(fail)?;
+            meta.set("requestId", request.request_id.as_str()).map_err(fail)?;
+            meta.set("functionName", code.name.as_str()).map_err(fail)?;
+            meta.set("version", code.version.as_str()).map_err(fail)?;
+            meta.set("memoryMiB", code.memory_mib).map_err(fail)?;
+            meta.set("timeoutMs", u64::try_from(code.timeout.as_millis()).unwrap_or(u64::MAX) as f64).map_err(fail)?;
+            let value: Value = invoke.call((handler, request.event.as_str(), meta)).map_err(fail)?;
+            let value = match value.as_promise().cloned() {
+                Some(promise) => loop {
+                    if let Some(settled) = promise.result::<Value>() {
+                        break settled.map_err(fail)?;
+                    }
+                    if !ctx.execute_pending_job() {
+                        // Nothing left to run: interrupted or out of memory
+                        // inside a job, or a promise nothing will resolve.
+                        if now_ns() > until {
+                            return Err(Failure::Timeout);
+                        }
+                        let pending = ctx.catch();
+                        if !pending.type_of().is_void() {
+                            let text = describe(&pending);
+                            return Err(if text.contains("out of memory") { Failure::MemoryLimit } else { Failure::Exception(text) });
+                        }
+                        return Err(Failure::NeverSettled);
+                    }
+                },
+                None => value,
+            };
+            if value.is_undefined() {
+                return Ok(None);
+            }
+            let json = ctx.json_stringify(value).map_err(fail)?;
+            json.map(|s| s.to_string().map_err(fail)).transpose()
+        });
+        self.deadline.store(NO_DEADLINE, Ordering::Relaxed);
+        let result = match result {
+            Err(Failure::Exception(_) | Failure::NeverSettled) if self.out_of_memory.get() => Err(Failure::MemoryLimit),
+            other => other,
+        };
+        let logs = std::mem::take(&mut *self.logs.borrow_mut());
+        Outcome { result, logs: logs.lines, duration: started.elapsed() }
+    }
+}
+
+/// Where the code does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct SyntaxError {
+    pub line: u32,
+    pub message: String,
+}
+
+/// Parses the code without running it, as the registry does on upload.
+pub fn check_syntax(name: &str, source: &str) -> Result<(), SyntaxError> {
+    if source.len() > MAX_SOURCE_BYTES {
+        return Err(SyntaxError { line: 0, message: format!("the code is larger than {MAX_SOURCE_BYTES} bytes") });
+    }
+    let unexpected = |message: String| SyntaxError { line: 0, message };
+    let runtime = Runtime::new().map_err(|e| unexpected(e.to_string()))?;
+    runtime.set_memory_limit(64 * MIB);
+    runtime.set_max_stack_size(MAX_STACK_BYTES);
+    let until = after(Duration::from_secs(5));
+    runtime.set_interrupt_handler(Some(Box::new(move || now_ns() > until)));
+    let context = Context::full(&runtime).map_err(|e| unexpected(e.to_string()))?;
+    context.with(|ctx| {
+        // Compiling the wrapper creates the function without calling it.
+        match ctx.eval_with_options::<Value, _>(wrap(source, "handler"), eval_options(name)) {
+            Ok(_) => Ok(()),
+            Err(rquickjs::Error::Exception) => {
+                let thrown = ctx.catch();
+                let (message, stack) = match thrown.as_exception() {
+                    Some(e) => (e.message().unwrap_or_default(), e.stack().unwrap_or_default()),
+                    None => (describe(&thrown), String::new()),
+                };
+                Err(SyntaxError { line: line_in(&stack, name), message })
+            }
+            Err(e) => Err(unexpected(e.to_string())),
+        }
+    })
+}
+
+/// The line of `<name>.js:LINE` in a stack trace.
+fn line_in(stack: &str, name: &str) -> u32 {
+    let file = format!("{name}.js:");
+    stack
+        .find(&file)
+        .and_then(|i| stack[i + file.len()..].split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn code(source: &str) -> Code {
+        Code {
+            key: "k".into(),
+            name: "hello".into(),
+            version: "latest".into(),
+            source: source.into(),
+            handler: "index.handler".into(),
+            memory_mib: 32,
+            timeout: Duration::from_millis(500),
+            environment: vec![("GREETING".into(), "hi".into())],
+        }
+    }
+
+    fn request(event: &str) -> Request {
+        Request { request_id: "req-1".into(), event: event.into() }
+    }
+
+    fn run(source: &str, event: &str) -> Outcome {
+        let c = code(source);
+        let mut i = Instance::load(&c).expect("loads");
+        i.invoke(&c, &request(event))
+    }
+
+    #[test]
+    fn sync_and_async_handlers() {
+        let sync = run("exports.handler = (event, context) => ({statusCode: 200, body: event.name + ' ' + context.getRequestID()});", r#"{"name":"ann"}"#);
+        assert_eq!(sync.result, Ok(Some(r#"{"statusCode":200,"body":"ann req-1"}"#.to_string())));
+        let asynchronous = run(
+            "exports.handler = async (event) => { const v = await Promise.resolve(event.n * 2); return {v}; };",
+            r#"{"n":21}"#,
+        );
+        assert_eq!(asynchronous.result, Ok(Some(r#"{"v":42}"#.to_string())));
+        let nothing = run("exports.handler = () => {};", "{}");
+        assert_eq!(nothing.result, Ok(None));
+        // SCF code: a top-level main_handler.
+        let c = Code { handler: "index.main_handler".into(), ..code("function main_handler(event) { return 'scf ' + event.x; }") };
+        let out = Instance::load(&c).unwrap().invoke(&c, &request(r#"{"x":1}"#));
+        assert_eq!(out.result, Ok(Some(r#""scf 1""#.to_string())));
+    }
+
+    #[test]
+    fn context_environment_and_console() {
+        let out = run(
+            r#"exports.handler = (event, context) => {
+                 console.log('hello', {a: 1});
+                 console.error(new Error('boom'));
+                 return [context.getUserData('GREETING'), process.env.GREETING, context.getFunctionName(), context.getVersion(),
+                         context.getMemorySize(), context.getRemainingTimeInMilliSeconds() > 0, context.request_id];
+               };"#,
+            "{}",
+        );
+        assert_eq!(out.result, Ok(Some(r#"["hi","hi","hello","latest",32,true,"req-1"]"#.to_string())));
+        assert_eq!(out.logs[0], LogLine { level: "info", message: r#"hello {"a":1}"#.into() });
+        assert_eq!(out.logs[1].level, "error");
+        assert!(out.logs[1].message.starts_with("Error: boom"), "{:?}", out.logs[1]);
+    }
+
+    #[test]
+    fn warm_instances_keep_their_globals() {
+        let c = code("let count = 0; exports.handler = () => ++count;");
+        let mut i = Instance::load(&c).unwrap();
+        assert_eq!(i.invoke(&c, &request("{}")).result, Ok(Some("1".into())));
+        assert_eq!(i.invoke(&c, &request("{}")).result, Ok(Some("2".into())));
+        assert_eq!(i.uses, 2);
+    }
+
+    #[test]
+    fn failures() {
+        let thrown = run("exports.handler = () => { throw new TypeError('bad input'); };", "{}");
+        assert!(matches!(&thrown.result, Err(Failure::Exception(t)) if t.starts_with("TypeError: bad input")), "{:?}", thrown.result);
+        let rejected = run("exports.handler = async () => { throw new Error('later'); };", "{}");
+        assert!(matches!(&rejected.result, Err(Failure::Exception(t)) if t.contains("later")), "{:?}", rejected.result);
+        let never = run("exports.handler = () => new Promise(() => {});", "{}");
+        assert_eq!(never.result, Err(Failure::NeverSettled));
+        let bad_event = run("exports.handler = (e) => e;", "not json");
+        assert!(matches!(bad_event.result, Err(Failure::Exception(_))));
+        assert!(matches!(Instance::load(&code("exports.other = 1;")), Err(Failure::Load(m)) if m.contains("`handler`")));
+        assert!(matches!(Instance::load(&code("throw new Error('at load');")), Err(Failure::Load(m)) if m.contains("at load")));
+        assert!(matches!(Instance::load(&code("require('fs');")), Err(Failure::Load(m)) if m.contains("require('fs')")));
+    }
+
+    #[test]
+    fn limits_stop_runaway_code() {
+        let started = Instant::now();
+        let looping = run("exports.handler = () => { for (;;) {} };", "{}");
+        assert_eq!(looping.result, Err(Failure::Timeout));
+        assert!(started.elapsed() < Duration::from_millis(550), "stopped after {:?}", started.elapsed());
+        let async_loop = run("exports.handler = async () => { await null; for (;;) {} };", "{}");
+        assert_eq!(async_loop.result, Err(Failure::Timeout));
+        let bomb = run("exports.handler = () => { const a = []; for (;;) a.push('x'.repeat(1024) + a.length); };", "{}");
+        assert_eq!(bomb.result, Err(Failure::MemoryLimit));
+        let deep = run("function f(n) { return f(n + 1) + 1; } exports.handler = () => f(0);", "{}");
+        assert!(matches!(&deep.result, Err(Failure::Exception(t)) if t.contains("stack")), "{:?}", deep.result);
+        let at_load = Instance::load(&code("while (true) {}"));
+        assert!(matches!(at_load, Err(Failure::Timeout)));
+    }
+
+    #[test]
+    fn functions_cannot_see_each_other() {
+        let a = code("globalThis.secret = 'a'; exports.handler = () => globalThis.secret;");
+        let b = code("exports.handler = () => typeof globalThis.secret;");
+        let mut ia = Instance::load(&a).unwrap();
+        let mut ib = Instance::load(&b).unwrap();
+        assert_eq!(ia.invoke(&a, &request("{}")).result, Ok(Some(r#""a""#.into())));
+        assert_eq!(ib.invoke(&b, &request("{}")).result, Ok(Some(r#""undefined""#.into())));
+    }
+
+    #[test]
+    fn syntax_check_names_the_line() {
+        assert_eq!(check_syntax("ok", "exports.handler = () => 1;"), Ok(()));
+        let e = check_syntax("broken", "exports.handler = () => {\n  let x = ;\n};").unwrap_err();
+        assert_eq!(e.line, 2, "{e:?}");
+        assert!(!e.message.is_empty());
+        // Checking does not run the code.
+        assert_eq!(check_syntax("loop", "while (true) {}"), Ok(()));
+    }
+}
