@@ -1,0 +1,303 @@
+//! What a FUNCTION backend receives and how its answer becomes the response.
+//!
+//! Two event formats: `apig` (FunctionGraph's API Gateway trigger, the
+//! default) and `scf` (Tencent SCF's API Gateway trigger). Two answer modes:
+//! `integration` (the function answers `{statusCode, headers, body,
+//! isBase64Encoded}`) and `passthrough` (whatever it returns is the body).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde_json::{Map, Value, json};
+
+/// The event's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFormat {
+    /// FunctionGraph: lower-case `headers`, base64 `body` with `isBase64Encoded`.
+    Apig,
+    /// Tencent SCF: the body as text, `headerParameters`, `stageVariables`.
+    Scf,
+}
+
+/// What the event is made of.
+pub struct EventInput<'a> {
+    pub method: &'a str,
+    /// The path as called.
+    pub path: &'a str,
+    /// The API's path template (`/users/{id}`).
+    pub api_path: &'a str,
+    /// The query string, without `?`.
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    /// Path parameters by name.
+    pub path_params: &'a [(&'a str, &'a str)],
+    pub body: &'a [u8],
+    /// `apig` only: send the body base64-encoded (the default).
+    pub base64_body: bool,
+    pub api_id: &'a str,
+    pub group_id: &'a str,
+    pub request_id: &'a str,
+    pub stage: &'a str,
+    pub source_ip: &'a str,
+    /// The calling app's key, for SCF's `requestContext.identity.secretId`.
+    pub app_key: Option<&'a str>,
+}
+
+/// Query parameters by name; a repeated name's values joined by `,`.
+fn query_map(query: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match out.get_mut(k.as_ref()) {
+            Some(Value::String(s)) => {
+                s.push(',');
+                s.push_str(&v);
+            }
+            _ => {
+                out.insert(k.into_owned(), Value::String(v.into_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// Headers by lower-case name; a repeated header's values joined by `,`.
+fn header_map(headers: &HeaderMap) -> Map<String, Value> {
+    let mut out = Map::new();
+    for name in headers.keys() {
+        let joined = headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes())).collect::<Vec<_>>().join(",");
+        out.insert(name.as_str().to_string(), Value::String(joined));
+    }
+    out
+}
+
+fn path_map(params: &[(&str, &str)]) -> Map<String, Value> {
+    params.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect()
+}
+
+/// The event as JSON text.
+pub fn event(format: EventFormat, e: &EventInput<'_>) -> String {
+    let value = match format {
+        EventFormat::Apig => {
+            let (body, encoded) = if e.base64_body { (STANDARD.encode(e.body), true) } else { (String::from_utf8_lossy(e.body).into_owned(), false) };
+            json!({
+                "body": body,
+                "isBase64Encoded": encoded,
+                "httpMethod": e.method,
+                "path": e.path,
+                "resource": e.api_path,
+                "pathParameters": path_map(e.path_params),
+                "queryStringParameters": query_map(e.query),
+                "headers": header_map(e.headers),
+                "requestContext": {"apiId": e.api_id, "requestId": e.request_id, "stage": e.stage, "sourceIp": e.source_ip},
+            })
+        }
+        EventFormat::Scf => {
+            let query = query_map(e.query);
+            json!({
+                "requestContext": {
+                    "serviceId": e.group_id,
+                    "path": e.api_path,
+                    "httpMethod": e.method,
+                    "requestId": e.request_id,
+                    "identity": {"secretId": e.app_key.unwrap_or_default()},
+                    "sourceIp": e.source_ip,
+                    "stage": e.stage.to_ascii_lowercase(),
+                },
+                "headers": header_map(e.headers),
+                "body": String::from_utf8_lossy(e.body),
+                "pathParameters": path_map(e.path_params),
+                "queryStringParameters": query.clone(),
+                "headerParameters": {},
+                "stageVariables": {"stage": e.stage.to_ascii_lowercase()},
+                "path": e.path,
+                "queryString": query,
+                "httpMethod": e.method,
+            })
+        }
+    };
+    value.to_string()
+}
+
+/// How a function's answer is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerMode {
+    /// `{statusCode, headers, body, isBase64Encoded}`.
+    Integration,
+    /// The value is the body (a string as text, anything else as JSON), status 200.
+    Passthrough,
+}
+
+/// The HTTP answer a function's value maps to.
+#[derive(Debug, PartialEq)]
+pub struct FunctionAnswer {
+    pub status: StatusCode,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+}
+
+/// Why an integration answer cannot be used (shown in the gateway log; the
+/// caller gets a 500).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed function answer: {0}")]
+pub struct Malformed(pub String);
+
+fn malformed(why: &str) -> Malformed {
+    Malformed(why.to_string())
+}
+
+/// Maps the function's value (JSON text, `None` for `undefined`) to the response.
+pub fn answer(mode: AnswerMode, value: Option<&str>) -> Result<FunctionAnswer, Malformed> {
+    let parsed: Option<Value> = value.map(serde_json::from_str).transpose().map_err(|e| Malformed(format!("not JSON: {e}")))?;
+    match mode {
+        AnswerMode::Passthrough => Ok(match parsed {
+            None | Some(Value::Null) => FunctionAnswer { status: StatusCode::OK, headers: Vec::new(), body: Bytes::new() },
+            Some(Value::String(s)) => text(s, "text/plain; charset=utf-8"),
+            Some(other) => text(other.to_string(), "application/json"),
+        }),
+        AnswerMode::Integration => {
+            let Some(Value::Object(mut obj)) = parsed else {
+                return Err(malformed("expected an object with statusCode, headers, body and isBase64Encoded"));
+            };
+            let status = obj
+                .get("statusCode")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .and_then(|c| StatusCode::from_u16(c).ok())
+                .filter(|c| (200..600).contains(&c.as_u16()))
+                .ok_or_else(|| malformed("statusCode must be an HTTP status code"))?;
+            let mut headers = Vec::new();
+            match obj.remove("headers") {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(map)) => {
+                    for (k, v) in map {
+                        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| Malformed(format!("invalid header name {k:?}")))?;
+                        let values = match v {
+                            Value::Array(items) => items,
+                            single => vec![single],
+                        };
+                        for v in values {
+                            let text = match v {
+                                Value::String(s) => s,
+                                Value::Number(n) => n.to_string(),
+                                Value::Bool(b) => b.to_string(),
+                                _ => return Err(Malformed(format!("header {k:?} must be a string"))),
+                            };
+                            let value = HeaderValue::try_from(text).map_err(|_| Malformed(format!("invalid value for header {k:?}")))?;
+                            headers.push((name.clone(), value));
+                        }
+                    }
+                }
+                Some(_) => return Err(malformed("headers must be an object")),
+            }
+            let encoded = match obj.get("isBase64Encoded") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err(malformed("isBase64Encoded must be true or false")),
+            };
+            let body = match obj.remove("body") {
+                None | Some(Value::Null) => Bytes::new(),
+                Some(Value::String(s)) if encoded => STANDARD.decode(s.trim()).map(Bytes::from).map_err(|_| malformed("body is not base64 though isBase64Encoded is true"))?,
+                Some(Value::String(s)) => Bytes::from(s),
+                Some(_) => return Err(malformed("body must be a string")),
+            };
+            Ok(FunctionAnswer { status, headers, body })
+        }
+    }
+}
+
+fn text(body: String, content_type: &'static str) -> FunctionAnswer {
+    FunctionAnswer { status: StatusCode::OK, headers: vec![(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body: Bytes::from(body) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input<'a>(headers: &'a HeaderMap, body: &'a [u8], base64_body: bool) -> EventInput<'a> {
+        EventInput {
+            method: "POST",
+            path: "/users/42",
+            api_path: "/users/{id}",
+            query: "a=1&b=x%20y&a=2",
+            headers,
+            path_params: &[("id", "42")],
+            body,
+            base64_body,
+            api_id: "api1",
+            group_id: "group1",
+            request_id: "req1",
+            stage: "RELEASE",
+            source_ip: "10.0.0.7",
+            app_key: Some("key1"),
+        }
+    }
+
+    #[test]
+    fn apig_event() {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        headers.append("x-multi", HeaderValue::from_static("1"));
+        headers.append("x-multi", HeaderValue::from_static("2"));
+        let e: Value = serde_json::from_str(&event(EventFormat::Apig, &input(&headers, b"{\"k\":1}", true))).unwrap();
+        assert_eq!(e["body"], STANDARD.encode(b"{\"k\":1}"));
+        assert_eq!(e["isBase64Encoded"], true);
+        assert_eq!(e["httpMethod"], "POST");
+        assert_eq!(e["path"], "/users/42");
+        assert_eq!(e["pathParameters"], json!({"id": "42"}));
+        assert_eq!(e["queryStringParameters"], json!({"a": "1,2", "b": "x y"}));
+        assert_eq!(e["headers"], json!({"content-type": "application/json", "x-multi": "1,2"}));
+        assert_eq!(e["requestContext"], json!({"apiId": "api1", "requestId": "req1", "stage": "RELEASE", "sourceIp": "10.0.0.7"}));
+        let plain: Value = serde_json::from_str(&event(EventFormat::Apig, &input(&headers, b"raw", false))).unwrap();
+        assert_eq!((plain["body"].as_str(), plain["isBase64Encoded"].as_bool()), (Some("raw"), Some(false)));
+    }
+
+    #[test]
+    fn scf_event() {
+        let headers = HeaderMap::new();
+        let e: Value = serde_json::from_str(&event(EventFormat::Scf, &input(&headers, b"{\"test\":\"body\"}", true))).unwrap();
+        assert_eq!(e["body"], "{\"test\":\"body\"}", "SCF bodies are text");
+        assert_eq!(e["requestContext"]["serviceId"], "group1");
+        assert_eq!(e["requestContext"]["path"], "/users/{id}");
+        assert_eq!(e["requestContext"]["identity"]["secretId"], "key1");
+        assert_eq!(e["requestContext"]["stage"], "release");
+        assert_eq!(e["stageVariables"], json!({"stage": "release"}));
+        assert_eq!(e["queryString"], json!({"a": "1,2", "b": "x y"}));
+        assert_eq!(e["path"], "/users/42");
+        assert_eq!(e["httpMethod"], "POST");
+    }
+
+    #[test]
+    fn integration_answers() {
+        let a = answer(AnswerMode::Integration, Some(r#"{"statusCode":201,"headers":{"X-A":"1","X-N":2,"Set-Cookie":["a=1","b=2"]},"body":"hi"}"#)).unwrap();
+        assert_eq!(a.status, 201);
+        assert_eq!(a.body, "hi");
+        assert_eq!(a.headers.iter().filter(|(k, _)| k == "set-cookie").count(), 2);
+        assert!(a.headers.contains(&(HeaderName::from_static("x-n"), HeaderValue::from_static("2"))));
+        let b = answer(AnswerMode::Integration, Some(r#"{"statusCode":200,"isBase64Encoded":true,"body":"AAEC"}"#)).unwrap();
+        assert_eq!(&b.body[..], &[0u8, 1, 2]);
+        for bad in [
+            r#""just a string""#,
+            r#"{"body":"no status"}"#,
+            r#"{"statusCode":999}"#,
+            r#"{"statusCode":200,"body":{"k":1}}"#,
+            r#"{"statusCode":200,"isBase64Encoded":true,"body":"%%%"}"#,
+            r#"{"statusCode":200,"headers":{"bad name":"x"}}"#,
+            r#"{"statusCode":200,"headers":{"x":"line\nbreak"}}"#,
+            r#"{"statusCode":200,"headers":"x"}"#,
+        ] {
+            assert!(answer(AnswerMode::Integration, Some(bad)).is_err(), "{bad}");
+        }
+        assert!(answer(AnswerMode::Integration, None).is_err());
+    }
+
+    #[test]
+    fn passthrough_answers() {
+        let s = answer(AnswerMode::Passthrough, Some(r#""hello""#)).unwrap();
+        assert_eq!((s.status, &s.body[..]), (StatusCode::OK, &b"hello"[..]));
+        let j = answer(AnswerMode::Passthrough, Some(r#"{"statusCode":404}"#)).unwrap();
+        assert_eq!((j.status, &j.body[..]), (StatusCode::OK, &br#"{"statusCode":404}"#[..]));
+        assert_eq!(j.headers[0].1, "application/json");
+        assert_eq!(answer(AnswerMode::Passthrough, None).unwrap().body, "");
+    }
+}
