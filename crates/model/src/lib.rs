@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod env;
 pub mod error;
+pub mod function;
 pub mod group;
 pub mod iam;
 pub mod ids;
