@@ -52,6 +52,7 @@ catalogue! {
     PUBLICATION_NOT_FOUND = ("APIG.3015", 404, "The API is not published in the environment");
     SIGN_KEY_NOT_FOUND = ("APIG.3017", 404, "The signature key does not exist");
     SIGN_BINDING_NOT_FOUND = ("APIG.3018", 404, "The signature key binding does not exist");
+    FUNCTION_NOT_FOUND = ("APIG.3019", 404, "The function does not exist");
     VERSION_NOT_FOUND = ("APIG.3022", 404, "The API version does not exist");
     RESPONSE_NOT_FOUND = ("APIG.3074", 404, "The gateway response does not exist");
     APP_CODE_NOT_FOUND = ("APIG.3082", 404, "The AppCode does not exist");
@@ -73,6 +74,7 @@ catalogue! {
     ENV_NAME_EXISTS = ("APIG.3205", 400, "The environment name already exists");
     SIGN_KEY_NAME_EXISTS = ("APIG.3207", 400, "The signature key name already exists");
     PARAM_NAME_EXISTS = ("APIG.3209", 400, "The parameter name already exists");
+    FUNCTION_NAME_EXISTS = ("APIG.3225", 400, "The function name already exists in the package");
     POLICY_NAME_EXISTS = ("APIG.3210", 400, "The backend policy name already exists");
     RESPONSE_NAME_EXISTS = ("APIG.3212", 400, "The gateway response name already exists in the group");
     API_EXISTS = ("APIG.3301", 400, "The API already exists: another API of the group has the same method, path and match mode");
@@ -83,6 +85,7 @@ catalogue! {
     API_PUBLISHED = ("APIG.3416", 403, "The API has been published and cannot be deleted");
     ENV_HAS_APIS = ("APIG.3418", 403, "The environment has published APIs and cannot be deleted");
     SIGN_KEY_BOUND = ("APIG.3451", 403, "The signature key is bound to APIs and cannot be deleted");
+    FUNCTION_IN_USE = ("APIG.3461", 403, "Published APIs call the function; it cannot be deleted");
     // 409: built-in gateway responses
     DEFAULT_RESPONSE_UNDELETABLE = ("APIG.3491", 409, "The default gateway response cannot be deleted");
     DEFAULT_RESPONSE_UNRENAMABLE = ("APIG.3492", 409, "The default gateway response cannot be renamed");

@@ -34,4 +34,7 @@ pub mod kinds {
     pub const SIGN_KEY: &str = "sign_key";
     pub const SIGN_BINDING: &str = "sign_binding";
     pub const IAM_ISSUER: &str = "iam_issuer";
+    pub const FUNCTION: &str = "function";
+    pub const FUNCTION_VERSION: &str = "function_version";
+    pub const FUNCTION_ALIAS: &str = "function_alias";
 }

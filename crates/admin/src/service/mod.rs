@@ -6,6 +6,7 @@ mod apis;
 mod app_auths;
 mod apps;
 mod envs;
+mod functions;
 mod groups;
 mod iam_issuers;
 mod publish;
@@ -25,6 +26,7 @@ pub use apis::{ApiFilter, ApiView};
 pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
 pub use apps::AppFilter;
 pub use envs::EnvFilter;
+pub use functions::{AliasView, FunctionFilter, FunctionView, SyntaxCheck, VersionView};
 pub use groups::{GroupFilter, GroupView};
 pub use publish::{BatchResult, HistoryFilter, PublishView, VersionDetail, VersionSummary};
 pub use sign_keys::{BindingView, SignFilter, UnsignedApi};
@@ -43,6 +45,8 @@ pub struct Service {
     store: Arc<dyn Store>,
     config: ServiceConfig,
     sync: Option<SnapshotSync>,
+    /// Parses function code on upload (given by the binary, which holds the engine).
+    syntax_check: Option<SyntaxCheck>,
 }
 
 /// Ties writes to a gateway in the same process: after a commit the gateway's
@@ -131,7 +135,13 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Result<serde_json::Value> {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, config: ServiceConfig) -> Self {
-        Self { store, config, sync: None }
+        Self { store, config, sync: None, syntax_check: None }
+    }
+
+    /// Checks JavaScript functions with `check` before storing them.
+    pub fn with_syntax_check(mut self, check: SyntaxCheck) -> Self {
+        self.syntax_check = Some(check);
+        self
     }
 
     /// Makes writes wait for the gateway of this process (see [`SnapshotSync`]).

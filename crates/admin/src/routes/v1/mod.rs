@@ -5,6 +5,7 @@ mod apis;
 mod app_auths;
 mod apps;
 mod envs;
+mod functions;
 mod groups;
 mod iam_issuers;
 mod publish;
@@ -61,6 +62,11 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/sign-bindings/{id}", axum::routing::delete(sign_keys::unbind))
         .route("/iam-issuers", get(iam_issuers::list).post(iam_issuers::create))
         .route("/iam-issuers/{id}", get(iam_issuers::get).put(iam_issuers::update).delete(iam_issuers::delete))
+        .route("/functions", get(functions::list).post(functions::create))
+        .route("/functions/{id}", get(functions::get).put(functions::update).delete(functions::delete))
+        .route("/functions/{id}/versions", get(functions::list_versions).post(functions::publish_version))
+        .route("/functions/{id}/aliases", get(functions::list_aliases).post(functions::create_alias))
+        .route("/functions/{id}/aliases/{name}", get(functions::get_alias).put(functions::update_alias).delete(functions::delete_alias))
         .method_not_allowed_fallback(not_found)
         .with_state(service)
 }

@@ -1,0 +1,301 @@
+//! The function registry (a Causeway endpoint): functions with their draft
+//! (`latest`), published versions and aliases. Names are unique per package;
+//! JavaScript must parse before it is stored; a function that a published
+//! API calls cannot be deleted.
+
+use causeway_model::function::{AliasInput, Function, FunctionAlias, FunctionFields, FunctionInput, FunctionRuntime, FunctionVersion, LATEST, Urn};
+use causeway_model::publish::{ApiVersion, Publication};
+use causeway_model::{ApiError, Result, ids, kinds};
+use causeway_store::{NewDocument, StoreError, Txn};
+use serde::Serialize;
+
+use super::{Page, Paging, Service, c, decode, encode, system, text_matches};
+
+/// Parses JavaScript without running it: `Err((line, message))` when it does not.
+/// Given by the binary, which holds the engine.
+pub type SyntaxCheck = fn(name: &str, source: &str) -> std::result::Result<(), (u32, String)>;
+
+/// A function as the API shows it: the stored draft plus its URN.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionView {
+    #[serde(flatten)]
+    pub function: Function,
+    pub urn: String,
+    pub version: &'static str,
+}
+
+impl From<Function> for FunctionView {
+    fn from(function: Function) -> Self {
+        Self { urn: function.urn(), function, version: LATEST }
+    }
+}
+
+/// A published version with its URN.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionView {
+    #[serde(flatten)]
+    pub version: FunctionVersion,
+    pub urn: String,
+}
+
+/// An alias with its URN.
+#[derive(Debug, Clone, Serialize)]
+pub struct AliasView {
+    #[serde(flatten)]
+    pub alias: FunctionAlias,
+    pub alias_urn: String,
+}
+
+#[derive(Debug, Default)]
+pub struct FunctionFilter {
+    pub name: Option<String>,
+    pub package: Option<String>,
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::detail(c::FUNCTION_NOT_FOUND, &format!("the {what} does not exist"))
+}
+
+fn name_key(package: &str, name: &str) -> String {
+    format!("fn:{package}:{name}")
+}
+
+fn fields(f: &Function) -> FunctionFields {
+    FunctionFields { name: f.name.clone(), package: f.package.clone(), description: f.description.clone(), spec: f.spec.clone() }
+}
+
+fn urn_of(f: &Function, qualifier: &str) -> String {
+    Urn { package: f.package.clone(), name: f.name.clone(), qualifier: Some(qualifier.to_string()) }.to_string()
+}
+
+impl Service {
+    fn check_code(&self, fields: &FunctionFields) -> Result<()> {
+        if fields.spec.runtime != FunctionRuntime::Javascript {
+            return Ok(());
+        }
+        let (Some(check), Some(code)) = (self.syntax_check, fields.spec.code.as_deref()) else { return Ok(()) };
+        check(&fields.name, code).map_err(|(line, message)| {
+            let mut e = ApiError::invalid("code");
+            e.message = format!("Invalid parameter value,parameterName:code. SyntaxError at line {line}: {message}");
+            e
+        })
+    }
+
+    async fn put_function(&self, tx: &mut dyn Txn, f: &Function) -> Result<()> {
+        let body = encode(f)?;
+        tx.put(NewDocument { kind: kinds::FUNCTION, id: &f.id, parent: None, keys: vec![name_key(&f.package, &f.name)], body: &body })
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => ApiError::field(c::FUNCTION_NAME_EXISTS, "name"),
+                other => system(other),
+            })?;
+        Ok(())
+    }
+
+    pub async fn create_function(&self, input: FunctionInput) -> Result<FunctionView> {
+        let checked = input.validate(None)?;
+        self.check_code(&checked)?;
+        let now = ids::now();
+        let f = Function {
+            id: ids::new_id(),
+            name: checked.name,
+            package: checked.package,
+            description: checked.description,
+            spec: checked.spec,
+            revision: 1,
+            create_time: now.clone(),
+            update_time: now,
+        };
+        let mut tx = self.store.begin().await.map_err(system)?;
+        self.put_function(&mut *tx, &f).await?;
+        self.commit(tx).await?;
+        Ok(f.into())
+    }
+
+    pub async fn list_functions(&self, filter: &FunctionFilter, paging: &Paging) -> Result<Page<FunctionView>> {
+        let mut all: Vec<Function> = self.load_all(kinds::FUNCTION, None).await?;
+        all.retain(|f| text_matches(&f.name, filter.name.as_deref(), false) && text_matches(&f.package, filter.package.as_deref(), true));
+        all.sort_by(|a, b| a.create_time.cmp(&b.create_time).then_with(|| a.id.cmp(&b.id)));
+        let page = Page::of(all, paging);
+        Ok(Page { total: page.total, items: page.items.into_iter().map(FunctionView::from).collect() })
+    }
+
+    async fn function(&self, tx: &mut dyn Txn, id: &str) -> Result<Function> {
+        match tx.get(kinds::FUNCTION, id).await.map_err(system)? {
+            Some(doc) => decode(doc),
+            None => Err(not_found("function")),
+        }
+    }
+
+    pub async fn get_function(&self, id: &str) -> Result<FunctionView> {
+        match self.store.get(kinds::FUNCTION, id).await.map_err(system)? {
+            Some(doc) => Ok(decode::<Function>(doc)?.into()),
+            None => Err(not_found("function")),
+        }
+    }
+
+    pub async fn update_function(&self, id: &str, input: FunctionInput) -> Result<FunctionView> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let old = self.function(&mut *tx, id).await?;
+        let renamed = input.name.as_ref().is_some_and(|n| *n != old.name) || input.package.as_ref().is_some_and(|p| *p != old.package);
+        let checked = input.validate(Some(&fields(&old)))?;
+        self.check_code(&checked)?;
+        // Published APIs name functions by URN: a referenced function keeps its name.
+        if renamed && self.referenced(&mut *tx, &old).await? {
+            return Err(ApiError::detail(c::FUNCTION_IN_USE, "published APIs call the function by its URN; it cannot be renamed"));
+        }
+        let f = Function {
+            name: checked.name,
+            package: checked.package,
+            description: checked.description,
+            spec: checked.spec,
+            revision: old.revision + 1,
+            update_time: ids::now(),
+            ..old
+        };
+        self.put_function(&mut *tx, &f).await?;
+        self.commit(tx).await?;
+        Ok(f.into())
+    }
+
+    /// Whether a published API calls `f` (any version or alias).
+    async fn referenced(&self, tx: &mut dyn Txn, f: &Function) -> Result<bool> {
+        let calls_it = |urn: &str| Urn::parse(urn).is_some_and(|u| u.package == f.package && u.name == f.name);
+        for doc in tx.list(kinds::PUBLICATION, None).await.map_err(system)? {
+            let p: Publication = decode(doc)?;
+            let Some(doc) = tx.get(kinds::API_VERSION, &p.version_id).await.map_err(system)? else { continue };
+            let v: ApiVersion = decode(doc)?;
+            let api = &v.api;
+            let default = api.func_info.iter().flat_map(|fi| std::iter::once(&fi.function_urn).chain(fi.alias_urn.as_ref()));
+            let policies = api.policy_functions.iter().flat_map(|p| std::iter::once(&p.function_urn).chain(p.alias_urn.as_ref()));
+            if default.chain(policies).any(|u| calls_it(u)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    pub async fn delete_function(&self, id: &str) -> Result<()> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let f = self.function(&mut *tx, id).await?;
+        if self.referenced(&mut *tx, &f).await? {
+            return Err(ApiError::new(c::FUNCTION_IN_USE));
+        }
+        for kind in [kinds::FUNCTION_VERSION, kinds::FUNCTION_ALIAS] {
+            for doc in tx.list(kind, Some(id)).await.map_err(system)? {
+                tx.delete(kind, &doc.id).await.map_err(system)?;
+            }
+        }
+        tx.delete(kinds::FUNCTION, id).await.map_err(system)?;
+        self.commit(tx).await?;
+        Ok(())
+    }
+
+    async fn versions(&self, tx: &mut dyn Txn, id: &str) -> Result<Vec<FunctionVersion>> {
+        let mut all: Vec<FunctionVersion> = tx.list(kinds::FUNCTION_VERSION, Some(id)).await.map_err(system)?.into_iter().map(decode).collect::<Result<_>>()?;
+        all.sort_by_key(|v| v.version.parse::<u64>().unwrap_or(0));
+        Ok(all)
+    }
+
+    /// Freezes the draft as the next numbered version.
+    pub async fn publish_function_version(&self, id: &str, description: Option<String>) -> Result<VersionView> {
+        let description = description.unwrap_or_default();
+        causeway_model::rules::check_text("description", Some(&description), 1024)?;
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let f = self.function(&mut *tx, id).await?;
+        let next = self.versions(&mut *tx, id).await?.last().and_then(|v| v.version.parse::<u64>().ok()).unwrap_or(0) + 1;
+        let v = FunctionVersion {
+            id: ids::new_id(),
+            function_id: f.id.clone(),
+            version: next.to_string(),
+            description,
+            spec: f.spec.clone(),
+            create_time: ids::now(),
+        };
+        let body = encode(&v)?;
+        tx.put(NewDocument { kind: kinds::FUNCTION_VERSION, id: &v.id, parent: Some(&f.id), keys: vec![format!("fnver:{}:{}", f.id, v.version)], body: &body })
+            .await
+            .map_err(system)?;
+        self.commit(tx).await?;
+        Ok(VersionView { urn: urn_of(&f, &v.version), version: v })
+    }
+
+    pub async fn list_function_versions(&self, id: &str, paging: &Paging) -> Result<Page<VersionView>> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let f = self.function(&mut *tx, id).await?;
+        let all = self.versions(&mut *tx, id).await?;
+        let page = Page::of(all, paging);
+        Ok(Page { total: page.total, items: page.items.into_iter().map(|v| VersionView { urn: urn_of(&f, &v.version), version: v }).collect() })
+    }
+
+    async fn alias(&self, tx: &mut dyn Txn, function_id: &str, name: &str) -> Result<FunctionAlias> {
+        for doc in tx.list(kinds::FUNCTION_ALIAS, Some(function_id)).await.map_err(system)? {
+            let a: FunctionAlias = decode(doc)?;
+            if a.name == name {
+                return Ok(a);
+            }
+        }
+        Err(not_found("alias"))
+    }
+
+    async fn put_alias(&self, tx: &mut dyn Txn, f: &Function, a: &FunctionAlias) -> Result<AliasView> {
+        if a.version != LATEST && !self.versions(tx, &f.id).await?.iter().any(|v| v.version == a.version) {
+            return Err(ApiError::field(c::FUNCTION_NOT_FOUND, "version"));
+        }
+        let body = encode(a)?;
+        tx.put(NewDocument { kind: kinds::FUNCTION_ALIAS, id: &a.id, parent: Some(&f.id), keys: vec![format!("fnalias:{}:{}", f.id, a.name)], body: &body })
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => ApiError::field(c::FUNCTION_NAME_EXISTS, "name"),
+                other => system(other),
+            })?;
+        Ok(AliasView { alias_urn: urn_of(f, &a.name), alias: a.clone() })
+    }
+
+    pub async fn create_function_alias(&self, id: &str, input: AliasInput) -> Result<AliasView> {
+        let (name, version, description) = input.validate(None)?;
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let f = self.function(&mut *tx, id).await?;
+        let now = ids::now();
+        let a = FunctionAlias { id: ids::new_id(), function_id: f.id.clone(), name, version, description, create_time: now.clone(), update_time: now };
+        let view = self.put_alias(&mut *tx, &f, &a).await?;
+        self.commit(tx).await?;
+        Ok(view)
+    }
+
+    pub async fn list_function_aliases(&self, id: &str) -> Result<Vec<AliasView>> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let f = self.function(&mut *tx, id).await?;
+        let mut all: Vec<FunctionAlias> = tx.list(kinds::FUNCTION_ALIAS, Some(id)).await.map_err(system)?.into_iter().map(decode).collect::<Result<_>>()?;
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all.into_iter().map(|a| AliasView { alias_urn: urn_of(&f, &a.name), alias: a }).collect())
+    }
+
+    pub async fn get_function_alias(&self, id: &str, name: &str) -> Result<AliasView> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let f = self.function(&mut *tx, id).await?;
+        let a = self.alias(&mut *tx, id, name).await?;
+        Ok(AliasView { alias_urn: urn_of(&f, &a.name), alias: a })
+    }
+
+    /// Points an alias at another version (its name stays).
+    pub async fn update_function_alias(&self, id: &str, name: &str, input: AliasInput) -> Result<AliasView> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let f = self.function(&mut *tx, id).await?;
+        let old = self.alias(&mut *tx, id, name).await?;
+        let (_, version, description) = AliasInput { name: None, ..input }.validate(Some(name))?;
+        let a = FunctionAlias { version, description, update_time: ids::now(), ..old };
+        let view = self.put_alias(&mut *tx, &f, &a).await?;
+        self.commit(tx).await?;
+        Ok(view)
+    }
+
+    pub async fn delete_function_alias(&self, id: &str, name: &str) -> Result<()> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        self.function(&mut *tx, id).await?;
+        let a = self.alias(&mut *tx, id, name).await?;
+        tx.delete(kinds::FUNCTION_ALIAS, &a.id).await.map_err(system)?;
+        self.commit(tx).await?;
+        Ok(())
+    }
+}
