@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// Gateway worker threads (one listener and runtime each); default: one per core.
     #[arg(long, env = "CAUSEWAY_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
+    /// Threads that run functions (FUNCTION backends); default: one per core.
+    #[arg(long, env = "CAUSEWAY_FUNCTION_WORKERS", value_name = "N")]
+    pub function_workers: Option<usize>,
     /// How often a gateway checks the store for published changes, in milliseconds.
     #[arg(long, env = "CAUSEWAY_WATCH_INTERVAL", value_name = "MS")]
     pub watch_interval: Option<u64>,
@@ -77,6 +80,7 @@ struct FileConfig {
     role: Option<Role>,
     base_domain: Option<String>,
     workers: Option<usize>,
+    function_workers: Option<usize>,
     watch_interval: Option<u64>,
     access_log: Option<String>,
     allow_app_code_over_http: Option<bool>,
@@ -96,6 +100,7 @@ pub struct Settings {
     pub role: Role,
     pub base_domain: String,
     pub workers: usize,
+    pub function_workers: usize,
     pub watch_interval: std::time::Duration,
     pub access_log: causeway_gateway::access_log::Target,
     pub allow_app_code_over_http: bool,
@@ -130,6 +135,11 @@ impl Settings {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let function_workers = match args.function_workers.or(file.function_workers) {
+            Some(0) => return Err("function_workers must be at least 1".into()),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
         let watch_interval = match args.watch_interval.or(file.watch_interval).unwrap_or(DEFAULT_WATCH_INTERVAL_MS) {
             ms @ 1..=3_600_000 => std::time::Duration::from_millis(ms),
             _ => return Err("watch_interval must be within 1..=3600000 milliseconds".into()),
@@ -152,6 +162,7 @@ impl Settings {
             role: args.role.or(file.role).unwrap_or(Role::All),
             base_domain,
             workers,
+            function_workers,
             watch_interval,
             access_log,
             allow_app_code_over_http: args.allow_app_code_over_http || file.allow_app_code_over_http.unwrap_or(false),

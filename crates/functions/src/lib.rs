@@ -46,6 +46,8 @@ pub struct Request {
     pub request_id: String,
     /// The event, as JSON text.
     pub event: String,
+    /// A shorter limit than the function's own timeout (the caller's), if any.
+    pub timeout: Option<Duration>,
 }
 
 /// Why an invocation produced no answer.

@@ -53,6 +53,12 @@ pub struct Pool {
     _workers: Vec<JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("workers", &self._workers.len()).field("queued", &self.queue.len()).finish()
+    }
+}
+
 /// Stack of a worker thread: QuickJS's own limit plus room for the host.
 const WORKER_STACK_BYTES: usize = crate::sandbox::MAX_STACK_BYTES + (4 << 20);
 
@@ -160,7 +166,7 @@ mod tests {
     }
 
     fn request() -> Request {
-        Request { request_id: "r".into(), event: "{}".into() }
+        Request { request_id: "r".into(), event: "{}".into(), timeout: None }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -219,7 +219,8 @@ impl Instance {
     pub fn invoke(&mut self, code: &Code, request: &Request) -> Outcome {
         self.uses = self.uses.saturating_add(1);
         let started = Instant::now();
-        let until = after(code.timeout);
+        let limit = request.timeout.map_or(code.timeout, |t| t.min(code.timeout));
+        let until = after(limit);
         self.deadline.store(until, Ordering::Relaxed);
         let result = self.context.with(|ctx| {
             let fail = |e| failure(&ctx, e, until);
@@ -230,7 +231,7 @@ impl Instance {
             meta.set("functionName", code.name.as_str()).map_err(fail)?;
             meta.set("version", code.version.as_str()).map_err(fail)?;
             meta.set("memoryMiB", code.memory_mib).map_err(fail)?;
-            meta.set("timeoutMs", u64::try_from(code.timeout.as_millis()).unwrap_or(u64::MAX) as f64).map_err(fail)?;
+            meta.set("timeoutMs", u64::try_from(limit.as_millis()).unwrap_or(u64::MAX) as f64).map_err(fail)?;
             let value: Value = invoke.call((handler, request.event.as_str(), meta)).map_err(fail)?;
             let value = match value.as_promise().cloned() {
                 Some(promise) => loop {
@@ -334,7 +335,7 @@ mod tests {
     }
 
     fn request(event: &str) -> Request {
-        Request { request_id: "req-1".into(), event: event.into() }
+        Request { request_id: "req-1".into(), event: event.into(), timeout: None }
     }
 
     fn run(source: &str, event: &str) -> Outcome {

@@ -11,9 +11,11 @@
 //!    IAM APIs by a JWT from a configured issuer → APIG.0301 (401)
 //! 6. input parameters: required, defaults, rules  → APIG.0201 (400)
 //! 7. backend policies: the first whose conditions hold, else the default backend
-//! 8. backend call: MOCK answer, or the HTTP backend with mapped parameters,
+//! 8. backend call: MOCK answer; the HTTP backend with mapped parameters,
 //!    signed with the API's signature key when one is bound
-//!    (413 body too large, 502 unavailable, 504 timeout)
+//!    (413 body too large, 502 unavailable, 504 timeout); or a FUNCTION from
+//!    the registry run on the function runtime's workers (500 APIG.0103 no
+//!    such function, 500 APIG.0201 it failed, 504 timeout)
 //! 9. response headers: `X-Request-Id`, `X-Apig-Latency` / `X-Apig-Upstream-Latency` in debug mode
 
 use std::borrow::Cow;
@@ -29,6 +31,7 @@ use hyper::body::Incoming;
 
 use crate::auth::{self, AppEntry};
 use crate::backend_sign;
+use crate::function_event::{self, EventInput};
 use crate::body::Body;
 use crate::http_backend::{CallContext, HttpTarget, SystemValue, is_hop_by_hop};
 use crate::iam;
@@ -167,7 +170,7 @@ async fn serve<'s>(
     outcome.cors = route.cors_preflight.is_some();
     check_protocol(route, conn)?;
     let form_fields = route.reads_form && is_form(&parts.headers);
-    let body = read_body(&parts.headers, body, form_fields || auth::needs_body(route, &parts.headers)).await?;
+    let body = read_body(&parts.headers, body, form_fields || route.calls_function || auth::needs_body(route, &parts.headers)).await?;
     match route.def().auth_type {
         AuthType::App => outcome.app = authenticate(&snapshot.credentials, route, parts, conn, body.as_ref().ok())?,
         AuthType::Iam => outcome.user = Some(iam::authenticate(&snapshot.issuers, &parts.headers)?),
@@ -224,6 +227,41 @@ async fn serve<'s>(
             };
             drop(values);
             call_http(target, req, &mut outcome.upstream_latency).await
+        }
+        Backend::Function(target) => {
+            let api = route.def();
+            let read = body.as_ref().map(|b| &b[..]).unwrap_or_default();
+            let path_params: Vec<(&str, &str)> =
+                route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == ParamLocation::Path).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect();
+            let event = |format| {
+                function_event::event(format, &EventInput {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    api_path: &api.req_uri,
+                    query: parts.uri.query().unwrap_or_default(),
+                    headers: &parts.headers,
+                    path_params: &path_params,
+                    body: read,
+                    base64_body: true,
+                    api_id: &api.id,
+                    group_id: &api.group_id,
+                    request_id: request_id.as_str(),
+                    stage,
+                    source_ip: &conn.peer_ip,
+                    app_key: app.map(|a| &*a.key),
+                })
+            };
+            let started = Instant::now();
+            let answer = snapshot.functions.call(target, request_id.as_str(), event).await;
+            outcome.upstream_latency = Some(started.elapsed());
+            let answer = answer?;
+            let mut res = Response::new(Body::full(answer.body));
+            *res.status_mut() = answer.status;
+            let headers = res.headers_mut();
+            for (k, v) in answer.headers {
+                headers.append(k, v);
+            }
+            Ok(res)
         }
         Backend::Unservable(why) => Err(errors::BACKEND_NOT_SERVED.with_message(why.clone())),
     }

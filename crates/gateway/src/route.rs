@@ -9,6 +9,7 @@ use causeway_model::api::{Api, BackendType, MatchMode, ParamLocation, ReqProtoco
 use causeway_model::publish::{ApiVersion, Publication};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use crate::function_backend::FunctionTarget;
 use crate::http_backend::{HttpTarget, compile_params};
 use crate::observe::RouteMetrics;
 use crate::params::InputParam;
@@ -46,6 +47,7 @@ impl MockResponse {
 pub enum Backend {
     Mock(MockResponse),
     Http(HttpTarget),
+    Function(FunctionTarget),
     /// A definition this gateway cannot serve (a backend kind it does not have
     /// yet, or a variable with no value); requests get `APIG.0105` saying why.
     Unservable(String),
@@ -87,8 +89,11 @@ fn channels_not_served() -> Backend {
     Backend::Unservable("load-balance channels are not served by this version of Causeway".into())
 }
 
-fn functions_not_served() -> Backend {
-    Backend::Unservable("FUNCTION backends are not served by this version of Causeway".into())
+fn function_backend(target: Result<FunctionTarget, String>) -> Backend {
+    match target {
+        Ok(t) => Backend::Function(t),
+        Err(e) => Backend::Unservable(e),
+    }
 }
 
 /// One published API, ready to serve.
@@ -105,6 +110,8 @@ pub struct Route {
     pub prefix_segments: Option<usize>,
     /// Some input parameter is a form field: the body is read before the backend call.
     pub reads_form: bool,
+    /// A function may be called: the body is read whole for its event.
+    pub calls_function: bool,
     /// For REGEX routes with PATH parameters: the path's regex, whose named groups they read.
     pub path_regex: Option<regex::Regex>,
     /// Evaluated in order before falling back to `backend`.
@@ -154,7 +161,10 @@ impl Route {
                 ),
                 None => Backend::Unservable("the HTTP backend has no definition".into()),
             },
-            BackendType::Function => functions_not_served(),
+            BackendType::Function => match &api.func_info {
+                Some(f) => function_backend(FunctionTarget::compile(&f.function_urn, f.version.as_deref(), f.alias_urn.as_deref(), f.timeout, f.invocation_type)),
+                None => Backend::Unservable("the FUNCTION backend has no definition".into()),
+            },
         };
         let default_timeout = api.backend_api.as_ref().map_or(5000, |b| b.timeout);
         let mut policies = Vec::new();
@@ -179,9 +189,13 @@ impl Route {
             policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend));
         }
         for p in &api.policy_functions {
-            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, functions_not_served()));
+            let timeout = p.timeout.unwrap_or_else(|| api.func_info.as_ref().map_or(default_timeout, |f| f.timeout));
+            let backend = function_backend(FunctionTarget::compile(&p.function_urn, p.version.as_deref(), p.alias_urn.as_deref(), timeout, p.invocation_type));
+            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend));
         }
+        let calls_function = matches!(backend, Backend::Function(_)) || policies.iter().any(|p| matches!(p.backend, Backend::Function(_)));
         Self {
+            calls_function,
             publish_id: publication.publish_id.clone(),
             version_id: version.version_id.clone(),
             reads_form: inputs.iter().any(|p| p.location == ParamLocation::Body),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use causeway_model::app::{App, AppAuth, AppCode};
 use causeway_model::env::{Env, EnvVariable, RELEASE_ENV_NAME};
+use causeway_model::function::{Function, FunctionAlias, FunctionVersion};
 use causeway_model::group::Group;
 use causeway_model::iam::IamIssuer;
 use causeway_model::publish::{ApiVersion, Publication};
@@ -16,6 +17,7 @@ use causeway_model::sign_key::{SignBinding, SignKey};
 
 use crate::auth::Credentials;
 use crate::backend_sign::BackendSigners;
+use crate::function_backend::Functions;
 use crate::iam::Issuers;
 use crate::route::Route;
 use crate::router::{Match, Router};
@@ -37,6 +39,11 @@ pub struct Source {
     pub iam_issuers: HashMap<String, IamIssuer>,
     /// JWK sets fetched from issuers' URLs, by URL.
     pub fetched_jwks: HashMap<String, serde_json::Value>,
+    pub functions: HashMap<String, Function>,
+    pub function_versions: HashMap<String, FunctionVersion>,
+    pub function_aliases: HashMap<String, FunctionAlias>,
+    /// The function runtime, when this process runs one.
+    pub function_runtime: Option<Arc<causeway_functions::Pool>>,
 }
 
 /// The routes of one (group, environment).
@@ -106,6 +113,8 @@ pub struct Snapshot {
     pub backend_signers: BackendSigners,
     /// JWT issuers, for IAM authentication.
     pub issuers: Issuers,
+    /// Functions by URN, for FUNCTION backends.
+    pub functions: Functions,
 }
 
 /// Compiled routes kept between builds, so an unchanged publication is not compiled again.
@@ -218,7 +227,13 @@ impl Snapshot {
         let credentials = Credentials::build(source.apps.values(), source.app_codes.values(), source.app_auths.values());
         let backend_signers = BackendSigners::build(source.sign_keys.values(), source.sign_bindings.values());
         let issuers = Issuers::build(source.iam_issuers.values(), &source.fetched_jwks);
-        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers }
+        let functions = Functions::build(
+            source.function_runtime.clone(),
+            source.functions.values(),
+            source.function_versions.values(),
+            source.function_aliases.values(),
+        );
+        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions }
     }
 
     /// The group a `Host` (without port, any case) selects: its subdomain, else the DEFAULT group.

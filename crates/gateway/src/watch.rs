@@ -64,6 +64,10 @@ impl Watcher {
             sign_bindings: load(&*store, kinds::SIGN_BINDING).await?,
             iam_issuers: load(&*store, kinds::IAM_ISSUER).await?,
             fetched_jwks: Default::default(),
+            functions: load(&*store, kinds::FUNCTION).await?,
+            function_versions: load(&*store, kinds::FUNCTION_VERSION).await?,
+            function_aliases: load(&*store, kinds::FUNCTION_ALIAS).await?,
+            function_runtime: None,
         };
         let mut watcher = Self {
             store,
@@ -81,6 +85,13 @@ impl Watcher {
         watcher.load_versions().await?;
         watcher.rebuild();
         Ok(watcher)
+    }
+
+    /// Serves FUNCTION backends with `runtime` from now on.
+    pub fn with_function_runtime(mut self, runtime: Arc<causeway_functions::Pool>) -> Self {
+        self.source.function_runtime = Some(runtime);
+        self.rebuild();
+        self
     }
 
     pub fn shared(&self) -> Shared {
@@ -179,6 +190,9 @@ impl Watcher {
             kinds::SIGN_KEY => set(&mut s.sign_keys, id, doc.and_then(decode)),
             kinds::SIGN_BINDING => set(&mut s.sign_bindings, id, doc.and_then(decode)),
             kinds::IAM_ISSUER => set(&mut s.iam_issuers, id, doc.and_then(decode)),
+            kinds::FUNCTION => set(&mut s.functions, id, doc.and_then(decode)),
+            kinds::FUNCTION_VERSION => set(&mut s.function_versions, id, doc.and_then(decode)),
+            kinds::FUNCTION_ALIAS => set(&mut s.function_aliases, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)

@@ -1,0 +1,179 @@
+//! FUNCTION backends: functions from the registry, found by URN in the
+//! snapshot (no store access on the request path) and run on the function
+//! runtime's worker threads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use causeway_functions::{Code, Failure, Pool, Request};
+use causeway_model::api::InvocationType;
+use causeway_model::function::{self as model, Function, FunctionAlias, FunctionRuntime, FunctionSpec, FunctionVersion, LATEST, Urn};
+use rustc_hash::FxHashMap;
+
+use crate::function_event::{AnswerMode, EventFormat, FunctionAnswer};
+use crate::response::{GatewayError, errors};
+
+/// One callable version of a function.
+#[derive(Debug)]
+pub struct FunctionEntry {
+    pub code: Arc<Code>,
+    pub runtime: FunctionRuntime,
+    pub event_format: EventFormat,
+    pub answer_mode: AnswerMode,
+}
+
+/// The registry's functions by `package:name:qualifier`, and the runtime that runs them.
+#[derive(Default)]
+pub struct Functions {
+    by_key: FxHashMap<String, Arc<FunctionEntry>>,
+    pool: Option<Arc<Pool>>,
+}
+
+impl std::fmt::Debug for Functions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Functions").field("entries", &self.by_key.len()).field("runtime", &self.pool.is_some()).finish()
+    }
+}
+
+fn key(package: &str, name: &str, qualifier: &str) -> String {
+    format!("{package}:{name}:{qualifier}")
+}
+
+fn entry(f: &Function, version: &str, code_key: String, spec: &FunctionSpec) -> Arc<FunctionEntry> {
+    Arc::new(FunctionEntry {
+        code: Arc::new(Code {
+            key: code_key,
+            name: f.name.clone(),
+            version: version.to_string(),
+            source: spec.code.clone().unwrap_or_default(),
+            handler: spec.handler.clone(),
+            memory_mib: spec.memory_size,
+            timeout: Duration::from_millis(u64::from(spec.timeout)),
+            environment: spec.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        }),
+        runtime: spec.runtime,
+        event_format: match spec.event_format {
+            model::EventFormat::Apig => EventFormat::Apig,
+            model::EventFormat::Scf => EventFormat::Scf,
+        },
+        answer_mode: match spec.response_mode {
+            model::ResponseMode::Integration => AnswerMode::Integration,
+            model::ResponseMode::Passthrough => AnswerMode::Passthrough,
+        },
+    })
+}
+
+impl Functions {
+    pub fn build<'a>(
+        pool: Option<Arc<Pool>>,
+        functions: impl Iterator<Item = &'a Function>,
+        versions: impl Iterator<Item = &'a FunctionVersion>,
+        aliases: impl Iterator<Item = &'a FunctionAlias>,
+    ) -> Self {
+        let mut by_id: FxHashMap<&str, &Function> = FxHashMap::default();
+        let mut by_key = FxHashMap::default();
+        for f in functions {
+            by_id.insert(&f.id, f);
+            // The draft's code key changes with every edit: warm instances of old code are not reused.
+            by_key.insert(key(&f.package, &f.name, LATEST), entry(f, LATEST, format!("{}:latest:{}", f.id, f.revision), &f.spec));
+        }
+        for v in versions {
+            if let Some(f) = by_id.get(v.function_id.as_str()) {
+                by_key.insert(key(&f.package, &f.name, &v.version), entry(f, &v.version, format!("{}:{}", f.id, v.version), &v.spec));
+            }
+        }
+        for a in aliases {
+            if let Some(f) = by_id.get(a.function_id.as_str())
+                && let Some(target) = by_key.get(&key(&f.package, &f.name, &a.version)).cloned()
+            {
+                by_key.insert(key(&f.package, &f.name, &a.name), target);
+            }
+        }
+        Self { by_key, pool }
+    }
+
+    fn resolve(&self, target: &FunctionTarget) -> Option<&Arc<FunctionEntry>> {
+        self.by_key.get(&target.key)
+    }
+
+    /// Runs the function for one request: the event in, its answer mapped to a response.
+    pub async fn call(&self, target: &FunctionTarget, request_id: &str, event: impl FnOnce(EventFormat) -> String) -> Result<FunctionAnswer, GatewayError> {
+        let Some(entry) = self.resolve(target) else {
+            return Err(errors::FUNCTION_NOT_FOUND.with_message(format!("The backend function {} does not exist", target.urn)));
+        };
+        if entry.runtime != FunctionRuntime::Javascript {
+            return Err(errors::BACKEND_NOT_SERVED.with_message("functions with the http runtime are not served by this version of Causeway".into()));
+        }
+        let Some(pool) = &self.pool else {
+            return Err(errors::BACKEND_NOT_SERVED.with_message("the function runtime is not running".into()));
+        };
+        let request = Request { request_id: request_id.to_string(), event: event(entry.event_format), timeout: Some(target.timeout) };
+        let outcome = pool.invoke(entry.code.clone(), request).await;
+        for line in &outcome.logs {
+            tracing::info!(request_id, function = %target.urn, level = line.level, "{}", line.message);
+        }
+        match outcome.result {
+            Ok(value) => crate::function_event::answer(entry.answer_mode, value.as_deref()).map_err(|m| {
+                tracing::warn!(request_id, function = %target.urn, error = %m, "function answer not usable");
+                errors::FUNCTION_FAILED.with_message(format!("The backend function returned a malformed answer: {}", m.0))
+            }),
+            Err(Failure::Timeout) => Err(errors::BACKEND_TIMEOUT),
+            Err(Failure::Overloaded) => Err(errors::BACKEND_UNAVAILABLE.with_message("The function runtime is overloaded".into())),
+            Err(f) => {
+                // Details go to the log, not to the caller.
+                tracing::warn!(request_id, function = %target.urn, error = %f, "function failed");
+                Err(errors::FUNCTION_FAILED)
+            }
+        }
+    }
+}
+
+/// A route's function: which version it calls, and the API's timeout.
+#[derive(Debug)]
+pub struct FunctionTarget {
+    /// `package:name:qualifier`.
+    key: String,
+    /// The URN called, for messages and logs.
+    pub urn: String,
+    pub timeout: Duration,
+}
+
+impl FunctionTarget {
+    /// The alias URN wins over the function URN and `version` (default `latest`).
+    pub fn compile(function_urn: &str, version: Option<&str>, alias_urn: Option<&str>, timeout_ms: u32, invocation: InvocationType) -> Result<Self, String> {
+        if invocation == InvocationType::Async {
+            return Err("asynchronous function invocations are not served by this version of Causeway".into());
+        }
+        let alias = alias_urn.and_then(Urn::parse).filter(|u| u.qualifier.is_some());
+        let urn = match alias {
+            Some(a) => a,
+            None => {
+                let u = Urn::parse(function_urn).ok_or_else(|| format!("{function_urn} is not the URN of a Causeway function"))?;
+                match (&u.qualifier, version) {
+                    (Some(_), _) => u,
+                    (None, Some(v)) => u.with(v),
+                    (None, None) => u.with(LATEST),
+                }
+            }
+        };
+        let qualifier = urn.qualifier.clone().unwrap_or_else(|| LATEST.to_string());
+        Ok(Self { key: key(&urn.package, &urn.name, &qualifier), urn: urn.to_string(), timeout: Duration::from_millis(u64::from(timeout_ms.max(1))) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_resolve_alias_then_qualifier_then_version() {
+        let base = "urn:fss:local:causeway:function:default:hello";
+        let t = |urn: &str, v: Option<&str>, a: Option<&str>| FunctionTarget::compile(urn, v, a, 1000, InvocationType::Sync).map(|t| t.key);
+        assert_eq!(t(base, None, None).unwrap(), "default:hello:latest");
+        assert_eq!(t(base, Some("3"), None).unwrap(), "default:hello:3");
+        assert_eq!(t(&format!("{base}:2"), Some("3"), None).unwrap(), "default:hello:2");
+        assert_eq!(t(base, Some("3"), Some(&format!("{base}:prod"))).unwrap(), "default:hello:prod");
+        assert!(t("urn:fss:cn-north-4:abc:function:default:hello", None, None).is_err());
+        assert!(FunctionTarget::compile(base, None, None, 1000, InvocationType::Async).is_err());
+    }
+}

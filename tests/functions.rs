@@ -1,0 +1,150 @@
+//! FUNCTION backends end to end: functions created through the registry,
+//! published as versions and aliases, called through published APIs.
+
+mod common;
+
+use common::{Called, Server};
+use serde_json::{Value, json};
+
+const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
+
+fn function_api(group: &str, name: &str, path: &str, urn: &str, extra: Value) -> Value {
+    let mut func_info = json!({"function_urn": urn, "invocation_type": "sync", "timeout": 2000});
+    if let Value::Object(m) = extra {
+        for (k, v) in m {
+            func_info[k] = v;
+        }
+    }
+    json!({
+      "group_id": group, "name": name, "type": 1, "req_protocol": "HTTP", "req_method": "ANY", "req_uri": path,
+      "auth_type": "NONE", "backend_type": "FUNCTION", "func_info": func_info,
+      "req_params": if path.contains("{id}") { json!([{"name": "id", "type": "STRING", "location": "PATH", "required": 1}]) } else { json!([]) }
+    })
+}
+
+async fn function(s: &Server, body: Value) -> Value {
+    let (status, f) = s.post("/functions", &body).await;
+    assert_eq!(status, 201, "{f}");
+    f
+}
+
+async fn send(s: &Server, method: &str, host: &str, path: &str, body: &str) -> Called {
+    let res = s
+        .http
+        .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", s.gateway))
+        .header("Host", host)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("gateway request");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    Called { status, headers, body: res.text().await.unwrap() }
+}
+
+const ECHO: &str = r#"
+exports.handler = async (event, context) => {
+  console.log('called', event.path);
+  return {
+    statusCode: 201,
+    headers: {'Content-Type': 'application/json', 'X-Function': context.getFunctionName() + '@' + context.getVersion()},
+    body: JSON.stringify({event, requestId: context.getRequestID(), greeting: context.getUserData('GREETING')}),
+  };
+};
+"#;
+
+#[tokio::test]
+async fn functions_answer_through_published_apis() {
+    let s = Server::start().await;
+    let g = s.group("fn_group").await;
+    let host = Server::group_host(&g);
+
+    // Code that does not parse is refused with its line.
+    let (status, e) = s.post("/functions", &json!({"name": "broken", "code": "exports.handler = () => {\n  return (;\n};"})).await;
+    assert_eq!(status, 400, "{e}");
+    assert!(e["error_msg"].as_str().unwrap().contains("line 2"), "{e}");
+
+    let f = function(&s, json!({"name": "echo", "code": ECHO, "environment": {"GREETING": "hello"}})).await;
+    let urn = f["urn"].as_str().unwrap().to_string();
+    assert_eq!(urn, "urn:fss:local:causeway:function:default:echo");
+    assert_eq!(f["version"], "latest");
+    s.create_and_publish(&function_api(&g, "echo_api", "/users/{id}", &urn, json!({})), RELEASE).await;
+
+    let c = s.eventually("POST", &host, "/users/42?q=1&q=2", &[], |c| c.status == 201).await;
+    assert_eq!(c.headers["x-function"], "echo@latest");
+    let out = c.json();
+    let event = &out["event"];
+    assert_eq!(event["httpMethod"], "POST");
+    assert_eq!(event["path"], "/users/42");
+    assert_eq!(event["pathParameters"], json!({"id": "42"}));
+    assert_eq!(event["queryStringParameters"], json!({"q": "1,2"}));
+    assert_eq!(event["isBase64Encoded"], true);
+    assert_eq!(event["requestContext"]["stage"], "RELEASE");
+    assert_eq!(event["requestContext"]["requestId"], out["requestId"]);
+    assert_eq!(c.headers["x-request-id"].to_str().unwrap(), out["requestId"].as_str().unwrap());
+    assert_eq!(out["greeting"], "hello");
+
+    // The body reaches the function base64-encoded.
+    let c = send(&s, "PUT", &host, "/users/7", r#"{"k":"v"}"#).await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let body = c.json()["event"]["body"].as_str().unwrap().to_string();
+    assert_eq!(body, "eyJrIjoidiJ9");
+
+    // Versions and aliases: prod keeps version 1 while the draft changes.
+    let id = f["id"].as_str().unwrap();
+    let (status, v1) = s.post(&format!("/functions/{id}/versions"), &json!({"description": "first"})).await;
+    assert_eq!((status, v1["version"].as_str()), (201, Some("1")), "{v1}");
+    let (status, alias) = s.post(&format!("/functions/{id}/aliases"), &json!({"name": "prod", "version": "1"})).await;
+    assert_eq!(status, 201, "{alias}");
+    let alias_urn = alias["alias_urn"].as_str().unwrap().to_string();
+    let (status, _) = s.call("PUT", &format!("/functions/{id}"), Some(&json!({"code": "exports.handler = () => ({statusCode: 200, body: 'draft two'});"}))).await;
+    assert_eq!(status, 200);
+    s.create_and_publish(&function_api(&g, "prod_api", "/prod", &urn, json!({"alias_urn": alias_urn})), RELEASE).await;
+    s.create_and_publish(&function_api(&g, "v1_api", "/v1", &urn, json!({"version": "1"})), RELEASE).await;
+    let prod = s.eventually("GET", &host, "/prod", &[], |c| c.status == 201).await;
+    assert_eq!(prod.headers["x-function"], "echo@1");
+    assert_eq!(s.call_gateway("GET", &host, "/v1", &[]).await.headers["x-function"], "echo@1");
+    let latest = s.eventually("GET", &host, "/users/1", &[], |c| c.body == "draft two").await;
+    assert_eq!(latest.status, 200);
+
+    // A referenced function cannot be deleted.
+    let (status, e) = s.call("DELETE", &format!("/functions/{id}"), None).await;
+    assert_eq!((status, e["error_code"].as_str()), (403, Some("APIG.3461")), "{e}");
+}
+
+#[tokio::test]
+async fn failing_functions_map_to_gateway_errors() {
+    let s = Server::start().await;
+    let g = s.group("fn_failures").await;
+    let host = Server::group_host(&g);
+    let cases = [
+        ("looping", "exports.handler = () => { for (;;) {} };", json!({"timeout": 300}), 504, "APIG.0203"),
+        ("throwing", "exports.handler = () => { throw new Error('secret detail'); };", json!({}), 500, "APIG.0201"),
+        ("malformed", "exports.handler = () => 'just a string';", json!({}), 500, "APIG.0201"),
+        ("bomb", "exports.handler = () => { const a = []; for (;;) a.push(new Array(1e5).fill(1)); };", json!({}), 500, "APIG.0201"),
+    ];
+    for (name, code, extra, _, _) in &cases {
+        let f = function(&s, json!({"name": name, "code": code, "memory_size": 32})).await;
+        s.create_and_publish(&function_api(&g, &format!("{name}_api"), &format!("/{name}"), f["urn"].as_str().unwrap(), extra.clone()), RELEASE).await;
+    }
+    let missing = "urn:fss:local:causeway:function:default:nothere";
+    s.create_and_publish(&function_api(&g, "missing_api", "/missing", missing, json!({})), RELEASE).await;
+    for (name, _, _, status, code) in cases {
+        let started = std::time::Instant::now();
+        let c = s.eventually("GET", &host, &format!("/{name}"), &[], |c| c.status != 404).await;
+        assert_eq!(c.status, status, "{name}: {}", c.body);
+        assert_eq!(c.json()["error_code"], code, "{name}");
+        assert!(!c.body.contains("secret detail"), "exception details stay in the log");
+        if name == "looping" {
+            assert!(started.elapsed() < std::time::Duration::from_millis(1500), "stopped at the API's timeout");
+        }
+    }
+    let c = s.eventually("GET", &host, "/missing", &[], |c| c.status != 404).await;
+    assert_eq!((c.status, c.json()["error_code"].as_str()), (500, Some("APIG.0103")), "{}", c.body);
+    // The runtime is still healthy after all that.
+    let ok = function(&s, json!({"name": "fine", "code": "exports.handler = () => ({statusCode: 200, body: 'ok'});"})).await;
+    s.create_and_publish(&function_api(&g, "fine_api", "/fine", ok["urn"].as_str().unwrap(), json!({})), RELEASE).await;
+    let c = s.eventually("GET", &host, "/fine", &[], |c| c.status == 200).await;
+    assert_eq!(c.body, "ok");
+}
