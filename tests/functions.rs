@@ -148,3 +148,39 @@ async fn failing_functions_map_to_gateway_errors() {
     let c = s.eventually("GET", &host, "/fine", &[], |c| c.status == 200).await;
     assert_eq!(c.body, "ok");
 }
+
+/// The function checks the event it gets, field by field, and answers what differs.
+const SCF_CHECK: &str = r#"
+exports.main_handler = async (event, context) => {
+  const want = {
+    'httpMethod': 'POST', 'path': '/scf/9', 'body': '{"a":1}',
+    'requestContext.path': '/scf/{id}', 'requestContext.httpMethod': 'POST', 'requestContext.stage': 'release',
+    'pathParameters.id': '9', 'queryStringParameters.x': 'y', 'queryString.x': 'y', 'stageVariables.stage': 'release',
+    'headers.content-type': 'application/json',
+  };
+  const got = (path) => path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), event);
+  const wrong = Object.keys(want).filter((k) => got(k) !== want[k]).map((k) => `${k}=${JSON.stringify(got(k))}`);
+  if (!/^[0-9a-f]{32}$/.test(event.requestContext.requestId)) wrong.push('requestId');
+  if (event.requestContext.serviceId.length !== 32) wrong.push('serviceId');
+  return wrong.length ? {wrong} : 'all fields as expected';
+};
+"#;
+
+#[tokio::test]
+async fn scf_events_and_passthrough_answers() {
+    let s = Server::start().await;
+    let g = s.group("fn_scf").await;
+    let host = Server::group_host(&g);
+    let f = function(&s, json!({"name": "scf_check", "code": SCF_CHECK, "handler": "index.main_handler", "event_format": "scf", "response_mode": "passthrough"})).await;
+    s.create_and_publish(&function_api(&g, "scf_api", "/scf/{id}", f["urn"].as_str().unwrap(), json!({})), RELEASE).await;
+    let mut c = send(&s, "POST", &host, "/scf/9?x=y", r#"{"a":1}"#).await;
+    for _ in 0..50 {
+        if c.status != 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        c = send(&s, "POST", &host, "/scf/9?x=y", r#"{"a":1}"#).await;
+    }
+    assert_eq!((c.status, c.body.as_str()), (200, "all fields as expected"));
+    assert_eq!(c.headers["content-type"], "text/plain; charset=utf-8");
+}

@@ -38,6 +38,9 @@ pub struct Code {
     pub timeout: Duration,
     /// `process.env` and `context.getUserData(key)`.
     pub environment: Vec<(String, String)>,
+    /// The answer is HTTP-shaped (`{statusCode, headers, body}`): a string
+    /// `body` is handed over as is rather than escaped into JSON and back.
+    pub split_body: bool,
 }
 
 /// One invocation's input.
@@ -79,11 +82,22 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// What the handler answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// `undefined`.
+    Nothing,
+    /// The value as JSON.
+    Json(String),
+    /// With [`Code::split_body`], an object with a string `body`: its
+    /// `statusCode`, `headers` and `isBase64Encoded` as JSON, and the body.
+    WithBody { json: String, body: String },
+}
+
 /// What one invocation produced.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    /// The handler's answer as JSON text; `None` when it returned `undefined`.
-    pub result: Result<Option<String>, Failure>,
+    pub result: Result<Answer, Failure>,
     /// What the function logged, capped at [`sandbox::MAX_LOG_BYTES`].
     pub logs: Vec<LogLine>,
     /// Time spent running the function (not waiting for a worker).

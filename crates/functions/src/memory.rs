@@ -17,6 +17,17 @@ pub(crate) struct Budget {
     hit: Rc<Cell<bool>>,
 }
 
+/// The size actually allocated for `size`: rounded up like malloc's bins, so
+/// QuickJS (which asks how much it got) grows strings and arrays in place
+/// instead of reallocating on every append.
+fn bucket(size: usize) -> usize {
+    match size {
+        0..=16 => 16,
+        17..=4096 => size.next_power_of_two(),
+        _ => size.div_ceil(4096).saturating_mul(4096),
+    }
+}
+
 impl Budget {
     pub(crate) fn new(limit: usize, hit: Rc<Cell<bool>>) -> Self {
         Self { used: 0, limit, hit }
@@ -35,6 +46,7 @@ impl Budget {
 // to it; the counts only decide whether to ask it.
 unsafe impl Allocator for Budget {
     fn alloc(&mut self, size: usize) -> *mut u8 {
+        let size = bucket(size);
         if !self.admit(size) {
             return ptr::null_mut();
         }
@@ -50,10 +62,11 @@ unsafe impl Allocator for Budget {
             self.hit.set(true);
             return ptr::null_mut();
         };
+        let total = bucket(total);
         if !self.admit(total) {
             return ptr::null_mut();
         }
-        let p = RustAllocator.calloc(count, size);
+        let p = RustAllocator.calloc(total, 1);
         if !p.is_null() {
             self.used += unsafe { RustAllocator::usable_size(p) };
         }
@@ -77,6 +90,11 @@ unsafe impl Allocator for Budget {
                 return ptr::null_mut();
             }
             let old = RustAllocator::usable_size(ptr);
+            // Shrinking, or growing within what it has: nothing to do.
+            if new_size <= old && new_size > old / 4 {
+                return ptr;
+            }
+            let new_size = bucket(new_size);
             if new_size > old && !self.admit(new_size - old) {
                 return ptr::null_mut();
             }

@@ -162,6 +162,7 @@ mod tests {
             memory_mib: 32,
             timeout: Duration::from_millis(timeout_ms),
             environment: Vec::new(),
+            split_body: false,
         })
     }
 
@@ -183,7 +184,7 @@ mod tests {
         // One worker is busy with the loop: the other serves, warm.
         for i in 1..=50 {
             let out = pool.invoke(quick.clone(), request()).await;
-            assert_eq!(out.result, Ok(Some(i.to_string())));
+            assert_eq!(out.result, Ok(crate::Answer::Json(i.to_string())));
         }
         assert!(started.elapsed() < Duration::from_millis(900), "served beside the loop in {:?}", started.elapsed());
         assert_eq!(stuck.await.unwrap().result, Err(Failure::Timeout));
@@ -200,15 +201,18 @@ mod tests {
             seen.push(pool.invoke(c, request()).await.result.map_err(|e| e.to_string()));
         }
         // 1, then the throw (instance dropped), then a fresh instance: 1, throw, fresh: 1, throw.
-        assert_eq!(seen[0], Ok(Some("1".into())));
+        assert_eq!(seen[0], Ok(crate::Answer::Json("1".into())));
         assert!(seen[1].is_err());
-        assert_eq!(seen[2], Ok(Some("1".into())));
+        assert_eq!(seen[2], Ok(crate::Answer::Json("1".into())));
         assert!(seen[3].is_err());
         // Recycling after max_uses: a counter never passes 3.
         let counter = code("counter", "let n = 0; exports.handler = () => ++n;", 1000);
         let mut values = Vec::new();
         for _ in 0..7 {
-            values.push(pool.invoke(counter.clone(), request()).await.result.unwrap().unwrap());
+            match pool.invoke(counter.clone(), request()).await.result {
+                Ok(crate::Answer::Json(v)) => values.push(v),
+                other => panic!("{other:?}"),
+            }
         }
         assert_eq!(values, ["1", "2", "3", "1", "2", "3", "1"]);
     }

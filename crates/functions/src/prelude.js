@@ -21,32 +21,38 @@
   Object.defineProperty(globalThis, 'console', { value: console, enumerable: false });
   Object.defineProperty(globalThis, 'process', { value: Object.freeze({ env }), enumerable: false });
   const remaining = native.remaining;
-  return function invoke(handler, eventJson, meta) {
-    const event = JSON.parse(eventJson);
-    const context = Object.freeze({
-      // FunctionGraph's context methods.
-      getRequestID: () => meta.requestId,
-      getRemainingTimeInMilliSeconds: () => remaining(),
-      getFunctionName: () => meta.functionName,
-      getVersion: () => meta.version,
-      getMemorySize: () => meta.memoryMiB,
-      getRunningTimeInSeconds: () => meta.timeoutMs / 1000,
-      getUserData: (key) => env[key],
-      getLogger: () => console,
-      // The same as properties (Lambda / SCF style).
-      requestId: meta.requestId,
-      request_id: meta.requestId,
-      functionName: meta.functionName,
-      function_name: meta.functionName,
-      functionVersion: meta.version,
-      function_version: meta.version,
-      memoryLimitInMB: meta.memoryMiB,
-      memory_limit_in_mb: meta.memoryMiB,
-      timeLimitInMs: meta.timeoutMs,
-      time_limit_in_ms: meta.timeoutMs,
-      environment: env,
-      getRemainingTimeInMillis: () => remaining(),
-    });
-    return handler(event, context);
+  const { functionName, version, memoryMiB } = native.info;
+  // The invocation being served: an instance serves one at a time, so one
+  // context object, made once, reads it.
+  let requestId = '';
+  let timeoutMs = 0;
+  const context = Object.freeze({
+    // FunctionGraph's context methods.
+    getRequestID: () => requestId,
+    getRemainingTimeInMilliSeconds: () => remaining(),
+    getFunctionName: () => functionName,
+    getVersion: () => version,
+    getMemorySize: () => memoryMiB,
+    getRunningTimeInSeconds: () => timeoutMs / 1000,
+    getUserData: (key) => env[key],
+    getLogger: () => console,
+    // The same as properties (Lambda / SCF style).
+    get requestId() { return requestId; },
+    get request_id() { return requestId; },
+    functionName,
+    function_name: functionName,
+    functionVersion: version,
+    function_version: version,
+    memoryLimitInMB: memoryMiB,
+    memory_limit_in_mb: memoryMiB,
+    get timeLimitInMs() { return timeoutMs; },
+    get time_limit_in_ms() { return timeoutMs; },
+    environment: env,
+    getRemainingTimeInMillis: () => remaining(),
+  });
+  return function invoke(handler, eventJson, id, timeout) {
+    requestId = id;
+    timeoutMs = timeout;
+    return handler(JSON.parse(eventJson), context);
   };
 })

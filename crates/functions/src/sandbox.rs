@@ -18,7 +18,7 @@ use rquickjs::context::EvalOptions;
 use rquickjs::{Coerced, Context, Ctx, Exception, Function, Object, Persistent, Runtime, Value};
 
 use crate::memory::Budget;
-use crate::{Code, Failure, LogLine, Outcome, Request};
+use crate::{Answer, Code, Failure, LogLine, Outcome, Request};
 
 const MIB: usize = 1 << 20;
 /// The JavaScript stack an instance may use (the worker threads have more).
@@ -185,6 +185,11 @@ impl Instance {
                 env.set(k.as_str(), v.as_str()).map_err(fail)?;
             }
             native.set("env", env).map_err(fail)?;
+            let info = Object::new(ctx.clone()).map_err(fail)?;
+            info.set("functionName", code.name.as_str()).map_err(fail)?;
+            info.set("version", code.version.as_str()).map_err(fail)?;
+            info.set("memoryMiB", code.memory_mib).map_err(fail)?;
+            native.set("info", info).map_err(fail)?;
             let prelude: Function = ctx.eval_with_options(PRELUDE, eval_options("causeway-prelude")).map_err(fail)?;
             let invoke: Function = prelude.call((native,)).map_err(fail)?;
 
@@ -226,13 +231,8 @@ impl Instance {
             let fail = |e| failure(&ctx, e, until);
             let invoke = self.invoke.clone().restore(&ctx).map_err(fail)?;
             let handler = self.handler.clone().restore(&ctx).map_err(fail)?;
-            let meta = Object::new(ctx.clone()).map_err(fail)?;
-            meta.set("requestId", request.request_id.as_str()).map_err(fail)?;
-            meta.set("functionName", code.name.as_str()).map_err(fail)?;
-            meta.set("version", code.version.as_str()).map_err(fail)?;
-            meta.set("memoryMiB", code.memory_mib).map_err(fail)?;
-            meta.set("timeoutMs", u64::try_from(limit.as_millis()).unwrap_or(u64::MAX) as f64).map_err(fail)?;
-            let value: Value = invoke.call((handler, request.event.as_str(), meta)).map_err(fail)?;
+            let timeout_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX) as f64;
+            let value: Value = invoke.call((handler, request.event.as_str(), request.request_id.as_str(), timeout_ms)).map_err(fail)?;
             let value = match value.as_promise().cloned() {
                 Some(promise) => loop {
                     if let Some(settled) = promise.result::<Value>() {
@@ -255,10 +255,26 @@ impl Instance {
                 None => value,
             };
             if value.is_undefined() {
-                return Ok(None);
+                return Ok(Answer::Nothing);
             }
-            let json = ctx.json_stringify(value).map_err(fail)?;
-            json.map(|s| s.to_string().map_err(fail)).transpose()
+            if code.split_body
+                && let Some(obj) = value.as_object()
+                && let Ok(body) = obj.get::<_, Value>("body")
+                && let Some(body) = body.as_string()
+            {
+                let body = body.to_string().map_err(fail)?;
+                let rest = Object::new(ctx.clone()).map_err(fail)?;
+                for key in ["statusCode", "headers", "isBase64Encoded"] {
+                    rest.set(key, obj.get::<_, Value>(key).map_err(fail)?).map_err(fail)?;
+                }
+                let json = ctx.json_stringify(rest).map_err(fail)?.map(|s| s.to_string()).transpose().map_err(fail)?;
+                return Ok(Answer::WithBody { json: json.unwrap_or_else(|| "{}".to_string()), body });
+            }
+            match ctx.json_stringify(value).map_err(fail)? {
+                Some(json) => Ok(Answer::Json(json.to_string().map_err(fail)?)),
+                // Functions and symbols have no JSON form.
+                None => Ok(Answer::Nothing),
+            }
         });
         self.deadline.store(NO_DEADLINE, Ordering::Relaxed);
         let result = match result {
@@ -331,6 +347,7 @@ mod tests {
             memory_mib: 32,
             timeout: Duration::from_millis(500),
             environment: vec![("GREETING".into(), "hi".into())],
+            split_body: false,
         }
     }
 
@@ -347,18 +364,18 @@ mod tests {
     #[test]
     fn sync_and_async_handlers() {
         let sync = run("exports.handler = (event, context) => ({statusCode: 200, body: event.name + ' ' + context.getRequestID()});", r#"{"name":"ann"}"#);
-        assert_eq!(sync.result, Ok(Some(r#"{"statusCode":200,"body":"ann req-1"}"#.to_string())));
+        assert_eq!(sync.result, Ok(Answer::Json(r#"{"statusCode":200,"body":"ann req-1"}"#.to_string())));
         let asynchronous = run(
             "exports.handler = async (event) => { const v = await Promise.resolve(event.n * 2); return {v}; };",
             r#"{"n":21}"#,
         );
-        assert_eq!(asynchronous.result, Ok(Some(r#"{"v":42}"#.to_string())));
+        assert_eq!(asynchronous.result, Ok(Answer::Json(r#"{"v":42}"#.to_string())));
         let nothing = run("exports.handler = () => {};", "{}");
-        assert_eq!(nothing.result, Ok(None));
+        assert_eq!(nothing.result, Ok(Answer::Nothing));
         // SCF code: a top-level main_handler.
         let c = Code { handler: "index.main_handler".into(), ..code("function main_handler(event) { return 'scf ' + event.x; }") };
         let out = Instance::load(&c).unwrap().invoke(&c, &request(r#"{"x":1}"#));
-        assert_eq!(out.result, Ok(Some(r#""scf 1""#.to_string())));
+        assert_eq!(out.result, Ok(Answer::Json(r#""scf 1""#.to_string())));
     }
 
     #[test]
@@ -372,18 +389,28 @@ mod tests {
                };"#,
             "{}",
         );
-        assert_eq!(out.result, Ok(Some(r#"["hi","hi","hello","latest",32,true,"req-1"]"#.to_string())));
+        assert_eq!(out.result, Ok(Answer::Json(r#"["hi","hi","hello","latest",32,true,"req-1"]"#.to_string())));
         assert_eq!(out.logs[0], LogLine { level: "info", message: r#"hello {"a":1}"#.into() });
         assert_eq!(out.logs[1].level, "error");
         assert!(out.logs[1].message.starts_with("Error: boom"), "{:?}", out.logs[1]);
     }
 
     #[test]
+    fn http_answers_hand_the_body_over_as_is() {
+        let c = Code { split_body: true, ..code("exports.handler = () => ({statusCode: 201, headers: {a: 'b'}, body: '\"quoted\"', extra: 1});") };
+        let out = Instance::load(&c).unwrap().invoke(&c, &request("{}"));
+        assert_eq!(out.result, Ok(Answer::WithBody { json: r#"{"statusCode":201,"headers":{"a":"b"}}"#.into(), body: r#""quoted""#.into() }));
+        let c = Code { split_body: true, ..code("exports.handler = () => ({statusCode: 200, body: {not: 'a string'}});") };
+        let out = Instance::load(&c).unwrap().invoke(&c, &request("{}"));
+        assert_eq!(out.result, Ok(Answer::Json(r#"{"statusCode":200,"body":{"not":"a string"}}"#.into())));
+    }
+
+    #[test]
     fn warm_instances_keep_their_globals() {
         let c = code("let count = 0; exports.handler = () => ++count;");
         let mut i = Instance::load(&c).unwrap();
-        assert_eq!(i.invoke(&c, &request("{}")).result, Ok(Some("1".into())));
-        assert_eq!(i.invoke(&c, &request("{}")).result, Ok(Some("2".into())));
+        assert_eq!(i.invoke(&c, &request("{}")).result, Ok(Answer::Json("1".into())));
+        assert_eq!(i.invoke(&c, &request("{}")).result, Ok(Answer::Json("2".into())));
         assert_eq!(i.uses, 2);
     }
 
@@ -424,8 +451,8 @@ mod tests {
         let b = code("exports.handler = () => typeof globalThis.secret;");
         let mut ia = Instance::load(&a).unwrap();
         let mut ib = Instance::load(&b).unwrap();
-        assert_eq!(ia.invoke(&a, &request("{}")).result, Ok(Some(r#""a""#.into())));
-        assert_eq!(ib.invoke(&b, &request("{}")).result, Ok(Some(r#""undefined""#.into())));
+        assert_eq!(ia.invoke(&a, &request("{}")).result, Ok(Answer::Json(r#""a""#.into())));
+        assert_eq!(ib.invoke(&b, &request("{}")).result, Ok(Answer::Json(r#""undefined""#.into())));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use causeway_functions::{Code, Failure, Pool, Request};
+use causeway_functions::{Answer, Code, Failure, Pool, Request};
 use causeway_model::api::InvocationType;
 use causeway_model::function::{self as model, Function, FunctionAlias, FunctionRuntime, FunctionSpec, FunctionVersion, LATEST, Urn};
 use rustc_hash::FxHashMap;
@@ -50,6 +50,7 @@ fn entry(f: &Function, version: &str, code_key: String, spec: &FunctionSpec) -> 
             memory_mib: spec.memory_size,
             timeout: Duration::from_millis(u64::from(spec.timeout)),
             environment: spec.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            split_body: spec.response_mode == model::ResponseMode::Integration,
         }),
         runtime: spec.runtime,
         event_format: match spec.event_format {
@@ -113,7 +114,15 @@ impl Functions {
             tracing::info!(request_id, function = %target.urn, level = line.level, "{}", line.message);
         }
         match outcome.result {
-            Ok(value) => crate::function_event::answer(entry.answer_mode, value.as_deref()).map_err(|m| {
+            Ok(value) => {
+                let (json, body) = match value {
+                    Answer::Nothing => (None, None),
+                    Answer::Json(j) => (Some(j), None),
+                    Answer::WithBody { json, body } => (Some(json), Some(body)),
+                };
+                crate::function_event::answer(entry.answer_mode, json.as_deref(), body)
+            }
+            .map_err(|m| {
                 tracing::warn!(request_id, function = %target.urn, error = %m, "function answer not usable");
                 errors::FUNCTION_FAILED.with_message(format!("The backend function returned a malformed answer: {}", m.0))
             }),

@@ -146,9 +146,13 @@ fn malformed(why: &str) -> Malformed {
     Malformed(why.to_string())
 }
 
-/// Maps the function's value (JSON text, `None` for `undefined`) to the response.
-pub fn answer(mode: AnswerMode, value: Option<&str>) -> Result<FunctionAnswer, Malformed> {
-    let parsed: Option<Value> = value.map(serde_json::from_str).transpose().map_err(|e| Malformed(format!("not JSON: {e}")))?;
+/// Maps the function's value (JSON text, `None` for `undefined`) to the
+/// response; `body` is the string body handed over apart from the rest.
+pub fn answer(mode: AnswerMode, value: Option<&str>, body: Option<String>) -> Result<FunctionAnswer, Malformed> {
+    let mut parsed: Option<Value> = value.map(serde_json::from_str).transpose().map_err(|e| Malformed(format!("not JSON: {e}")))?;
+    if let (Some(b), Some(Value::Object(obj))) = (body, parsed.as_mut()) {
+        obj.insert("body".into(), Value::String(b));
+    }
     match mode {
         AnswerMode::Passthrough => Ok(match parsed {
             None | Some(Value::Null) => FunctionAnswer { status: StatusCode::OK, headers: Vec::new(), body: Bytes::new() },
@@ -269,12 +273,12 @@ mod tests {
 
     #[test]
     fn integration_answers() {
-        let a = answer(AnswerMode::Integration, Some(r#"{"statusCode":201,"headers":{"X-A":"1","X-N":2,"Set-Cookie":["a=1","b=2"]},"body":"hi"}"#)).unwrap();
+        let a = answer(AnswerMode::Integration, Some(r#"{"statusCode":201,"headers":{"X-A":"1","X-N":2,"Set-Cookie":["a=1","b=2"]},"body":"hi"}"#), None).unwrap();
         assert_eq!(a.status, 201);
         assert_eq!(a.body, "hi");
         assert_eq!(a.headers.iter().filter(|(k, _)| k == "set-cookie").count(), 2);
         assert!(a.headers.contains(&(HeaderName::from_static("x-n"), HeaderValue::from_static("2"))));
-        let b = answer(AnswerMode::Integration, Some(r#"{"statusCode":200,"isBase64Encoded":true,"body":"AAEC"}"#)).unwrap();
+        let b = answer(AnswerMode::Integration, Some(r#"{"statusCode":200,"isBase64Encoded":true,"body":"AAEC"}"#), None).unwrap();
         assert_eq!(&b.body[..], &[0u8, 1, 2]);
         for bad in [
             r#""just a string""#,
@@ -286,18 +290,20 @@ mod tests {
             r#"{"statusCode":200,"headers":{"x":"line\nbreak"}}"#,
             r#"{"statusCode":200,"headers":"x"}"#,
         ] {
-            assert!(answer(AnswerMode::Integration, Some(bad)).is_err(), "{bad}");
+            assert!(answer(AnswerMode::Integration, Some(bad), None).is_err(), "{bad}");
         }
-        assert!(answer(AnswerMode::Integration, None).is_err());
+        assert!(answer(AnswerMode::Integration, None, None).is_err());
+        let split = answer(AnswerMode::Integration, Some(r#"{"statusCode":202}"#), Some("apart".into())).unwrap();
+        assert_eq!((split.status.as_u16(), &split.body[..]), (202, &b"apart"[..]));
     }
 
     #[test]
     fn passthrough_answers() {
-        let s = answer(AnswerMode::Passthrough, Some(r#""hello""#)).unwrap();
+        let s = answer(AnswerMode::Passthrough, Some(r#""hello""#), None).unwrap();
         assert_eq!((s.status, &s.body[..]), (StatusCode::OK, &b"hello"[..]));
-        let j = answer(AnswerMode::Passthrough, Some(r#"{"statusCode":404}"#)).unwrap();
+        let j = answer(AnswerMode::Passthrough, Some(r#"{"statusCode":404}"#), None).unwrap();
         assert_eq!((j.status, &j.body[..]), (StatusCode::OK, &br#"{"statusCode":404}"#[..]));
         assert_eq!(j.headers[0].1, "application/json");
-        assert_eq!(answer(AnswerMode::Passthrough, None).unwrap().body, "");
+        assert_eq!(answer(AnswerMode::Passthrough, None, None).unwrap().body, "");
     }
 }
