@@ -174,6 +174,29 @@ def sdk_sign(method, host, path, key, secret):
     return [f"X-Sdk-Date: {date}", f"Authorization: SDK-HMAC-SHA256 Access={key}, SignedHeaders=host;x-sdk-date, Signature={sig}"]
 
 
+# A 20-line handler: reads the event, builds a JSON body.
+FUNCTION_CODE = """
+exports.handler = async (event, context) => {
+  const query = event.queryStringParameters || {};
+  const name = query.name || 'world';
+  const items = [];
+  for (let i = 0; i < 3; i++) {
+    items.push({ id: i, label: `${name}-${i}` });
+  }
+  const headers = event.headers || {};
+  const body = {
+    greeting: `hello ${name}`,
+    method: event.httpMethod,
+    path: event.path,
+    agent: headers['user-agent'] || null,
+    requestId: context.getRequestID(),
+    items,
+  };
+  return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+};
+"""
+
+
 def config_file():
     """More APIs per group than the default quota of 1000."""
     path = os.path.join(work, "causeway.toml")
@@ -185,7 +208,8 @@ def config_file():
 def start_causeway(data, cmd_prefix=None, cpu=PROXY_CPU):
     env = dict(os.environ, CAUSEWAY_ADMIN_TOKEN=TOKEN, CAUSEWAY_LOG="warn")
     args = [CAUSEWAY, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{CW_PORT}",
-            "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--access-log", "off", "--config", config_file()]
+            "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--function-workers", "1", "--access-log", "off",
+            "--config", config_file()]
     p = start((cmd_prefix or []) + args, cpu, env=env, stdout=subprocess.DEVNULL)
     wait_port(CW_ADMIN, 120)
     wait_port(CW_PORT, 120)
@@ -255,10 +279,19 @@ def main():
     app = api("POST", "/apps", {"name": "bench_app"})
     api("POST", "/app-auths", {"api_ids": [signed_id], "app_ids": [app["id"]], "env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
 
-    cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "causeway MOCK": [], "causeway APP signed": []}
+    # A FUNCTION API: the gateway and its one function worker share the proxy's core.
+    fn = api("POST", "/functions", {"name": "bench_fn", "code": FUNCTION_CODE})
+    fn_api = {"group_id": group, "name": "function", "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/fn",
+              "auth_type": "NONE", "backend_type": "FUNCTION",
+              "func_info": {"function_urn": fn["urn"], "invocation_type": "sync", "timeout": 5000}}
+    fn_api_id = api("POST", "/apis", fn_api)["id"]
+    api("POST", f"/apis/publish/{fn_api_id}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+
+    cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "causeway MOCK": [], "causeway APP signed": [], "causeway FUNCTION": []}
     for r in range(ROUNDS):
-        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway MOCK, causeway 1 API, causeway APP signed ...")
+        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway FUNCTION, causeway MOCK, causeway 1 API, causeway APP signed ...")
         cpu["nginx proxy_pass"].append(measure_cpu(nginx.pid, NGINX_PORT, "x"))
+        cpu["causeway FUNCTION"].append(measure_cpu(cw.pid, CW_PORT, host, path="/fn?name=bench"))
         cpu["causeway MOCK"].append(measure_cpu(cw.pid, CW_PORT, host, path="/mock"))
         cpu["causeway 1 API"].append(measure_cpu(cw.pid, CW_PORT, host))
         signature = sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])
@@ -269,6 +302,7 @@ def main():
     results["nginx proxy_pass"] = median(cpu["nginx proxy_pass"]) + latency(NGINX_PORT, "x") + (rss_mb(nginx.pid),)
     results["causeway 1 API"] = median(cpu["causeway 1 API"]) + latency(CW_PORT, host) + (rss_mb(cw.pid),)
     results["causeway MOCK"] = median(cpu["causeway MOCK"]) + latency(CW_PORT, host, "/mock") + (rss_mb(cw.pid),)
+    results["causeway FUNCTION"] = median(cpu["causeway FUNCTION"]) + latency(CW_PORT, host, "/fn?name=bench") + (rss_mb(cw.pid),)
     results["causeway APP signed"] = median(cpu["causeway APP signed"]) + latency(CW_PORT, host, "/signed", sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])) + (rss_mb(cw.pid),)
 
     # Zero failed requests while other APIs are published and taken offline under load.
@@ -369,6 +403,10 @@ def main():
     paired = sorted(s[0] / o[0] for s, o in zip(cpu["causeway APP signed"], cpu["causeway 1 API"]))
     print(f"APP signed vs 1 API, CPU per request: {results['causeway APP signed'][0] / one_api:.2f}x of the medians, "
           f"{paired[len(paired) // 2]:.2f}x median of the {len(paired)} back-to-back pairs ({', '.join(f'{r:.2f}' for r in paired)})")
+    fn_paired = sorted(f[0] / m[0] for f, m in zip(cpu["causeway FUNCTION"], cpu["causeway MOCK"]))
+    print(f"FUNCTION (20-line handler) vs MOCK, CPU per request: {results['causeway FUNCTION'][0] / results['causeway MOCK'][0]:.2f}x of the medians, "
+          f"{fn_paired[len(fn_paired) // 2]:.2f}x median of the back-to-back pairs; "
+          f"{results['causeway FUNCTION'][1]:.0f} invocations/s with gateway and function worker on one core")
     print(f"publish -> callable with {APIS} APIs loaded: p50 {statistics.median(delays):.1f} ms, p99 {delays[int(len(delays) * 0.99) - 1]:.1f} ms, max {delays[-1]:.1f} ms")
     print(f"publish/offline churn under load: {cycles} cycles of 20 APIs, {churn_requests} requests, {churn_failed} failed, socket errors: {churn_errors}")
 
