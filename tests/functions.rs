@@ -184,3 +184,26 @@ async fn scf_events_and_passthrough_answers() {
     assert_eq!((c.status, c.body.as_str()), (200, "all fields as expected"));
     assert_eq!(c.headers["content-type"], "text/plain; charset=utf-8");
 }
+
+#[tokio::test]
+async fn test_invocations_through_the_management_api() {
+    let s = Server::start().await;
+    let f = function(&s, json!({"name": "tried", "code": "exports.handler = (event) => { console.warn('got', event.n); if (event.n < 0) throw new Error('negative'); return {double: event.n * 2}; };"})).await;
+    let id = f["id"].as_str().unwrap();
+    let (status, out) = s.post(&format!("/functions/{id}/invocations"), &json!({"n": 21})).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!((out["status"].as_str(), &out["result"]), (Some("success"), &json!({"double": 42})));
+    assert_eq!(out["logs"], json!([{"level": "warn", "message": "got 21"}]));
+    assert_eq!(out["request_id"].as_str().map(str::len), Some(32));
+    let (_, failed) = s.post(&format!("/functions/{id}/invocations"), &json!({"n": -1})).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["error"].as_str().unwrap().contains("negative"), "{failed}");
+    // A version or an alias by `qualifier`; unknown ones are 404.
+    s.post(&format!("/functions/{id}/versions"), &json!({})).await;
+    let (status, v1) = s.post(&format!("/functions/{id}/invocations?qualifier=1"), &json!({"n": 1})).await;
+    assert_eq!((status, &v1["result"]), (200, &json!({"double": 2})));
+    let (status, e) = s.post(&format!("/functions/{id}/invocations?qualifier=9"), &json!({})).await;
+    assert_eq!((status, e["error_code"].as_str()), (404, Some("APIG.3019")), "{e}");
+    let (status, e) = s.post(&format!("/functions/{id}/invocations?qualifier=nosuch"), &json!({})).await;
+    assert_eq!((status, e["error_code"].as_str()), (404, Some("APIG.3019")), "{e}");
+}

@@ -2,6 +2,7 @@
 
 mod client;
 mod config;
+mod functions;
 mod metrics;
 mod serve;
 mod token;

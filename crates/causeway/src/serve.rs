@@ -25,8 +25,14 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         ServiceConfig { base_domain: settings.base_domain.clone(), limits: settings.limits.clone() },
     );
     service.bootstrap().await.map_err(|e| format!("cannot prepare built-in resources: {e}"))?;
-    // Function code is checked with the engine that will run it.
-    service = service.with_syntax_check(|name, source| causeway_functions::check_syntax(name, source).map_err(|e| (e.line, e.message)));
+    // Function code is checked, test-run and served by the same engine.
+    let functions = Arc::new(
+        causeway_functions::Pool::new(causeway_functions::PoolConfig { workers: settings.function_workers, ..Default::default() })
+            .map_err(|e| format!("cannot start the function runtime: {e}"))?,
+    );
+    service = service
+        .with_syntax_check(|name, source| causeway_functions::check_syntax(name, source).map_err(|e| (e.line, e.message)))
+        .with_test_invoker(crate::functions::test_invoker(functions.clone()));
 
     tracing::info!(
         role = ?settings.role,
@@ -44,12 +50,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     } else {
         causeway_gateway::access_log::open(&settings.access_log)
             .map_err(|e| format!("cannot open the access log {:?}: {e}", settings.access_log))?;
-        let functions = causeway_functions::Pool::new(causeway_functions::PoolConfig { workers: settings.function_workers, ..Default::default() })
-            .map_err(|e| format!("cannot start the function runtime: {e}"))?;
         let watcher = Watcher::start(store.clone(), settings.base_domain.clone())
             .await
             .map_err(|e| format!("cannot load published APIs: {e}"))?
-            .with_function_runtime(Arc::new(functions));
+            .with_function_runtime(functions.clone());
         // With the admin API in this process, a write answers once the gateway serves it.
         service = service.with_snapshot_sync(SnapshotSync { wake: watcher.wake(), served: watcher.served() });
         let config = GatewayConfig { listen: settings.listen, workers: settings.workers, app_code_over_http: settings.allow_app_code_over_http };

@@ -111,7 +111,10 @@ impl Functions {
         let request = Request { request_id: request_id.to_string(), event: event(entry.event_format), timeout: Some(target.timeout) };
         let outcome = pool.invoke(entry.code.clone(), request).await;
         for line in &outcome.logs {
-            tracing::info!(request_id, function = %target.urn, level = line.level, "{}", line.message);
+            match line.level {
+                "error" | "warn" => tracing::warn!(request_id, function = %target.urn, console = line.level, "{}", line.message),
+                _ => tracing::info!(request_id, function = %target.urn, console = line.level, "{}", line.message),
+            }
         }
         match outcome.result {
             Ok(value) => {

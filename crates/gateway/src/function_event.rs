@@ -9,7 +9,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 /// The event's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,79 +48,164 @@ pub struct EventInput<'a> {
     pub app_key: Option<&'a str>,
 }
 
-/// Query parameters by name; a repeated name's values joined by `,`.
-fn query_map(query: &str) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        match out.get_mut(k.as_ref()) {
-            Some(Value::String(s)) => {
-                s.push(',');
-                s.push_str(&v);
-            }
-            _ => {
-                out.insert(k.into_owned(), Value::String(v.into_owned()));
+/// Query parameters in the order they first appear; a repeated name's values joined by `,`.
+struct Query<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> Query<'a> {
+    fn parse(query: &'a str) -> Self {
+        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            match pairs.iter_mut().find(|(seen, _)| *seen == k) {
+                Some((_, joined)) => {
+                    let joined = joined.to_mut();
+                    joined.push(',');
+                    joined.push_str(&v);
+                }
+                None => pairs.push((k, v)),
             }
         }
+        Self(pairs)
     }
-    out
+}
+
+impl Serialize for Query<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
 }
 
 /// Headers by lower-case name; a repeated header's values joined by `,`.
-fn header_map(headers: &HeaderMap) -> Map<String, Value> {
-    let mut out = Map::new();
-    for name in headers.keys() {
-        let joined = headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes())).collect::<Vec<_>>().join(",");
-        out.insert(name.as_str().to_string(), Value::String(joined));
+struct Headers<'a>(&'a HeaderMap);
+
+impl Serialize for Headers<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.keys().map(|name| {
+            let mut values = self.0.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()));
+            let first = values.next().unwrap_or_default();
+            let joined = values.fold(first, |mut acc, v| {
+                let acc_mut = acc.to_mut();
+                acc_mut.push(',');
+                acc_mut.push_str(&v);
+                acc
+            });
+            (name.as_str(), joined)
+        }))
     }
-    out
 }
 
-fn path_map(params: &[(&str, &str)]) -> Map<String, Value> {
-    params.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect()
+struct Pairs<'a>(&'a [(&'a str, &'a str)]);
+
+impl Serialize for Pairs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
 }
 
-/// The event as JSON text.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApigEvent<'a> {
+    body: Cow<'a, str>,
+    is_base64_encoded: bool,
+    http_method: &'a str,
+    path: &'a str,
+    resource: &'a str,
+    path_parameters: Pairs<'a>,
+    query_string_parameters: Query<'a>,
+    headers: Headers<'a>,
+    request_context: ApigContext<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApigContext<'a> {
+    api_id: &'a str,
+    request_id: &'a str,
+    stage: &'a str,
+    source_ip: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScfEvent<'a> {
+    request_context: ScfContext<'a>,
+    headers: Headers<'a>,
+    body: Cow<'a, str>,
+    path_parameters: Pairs<'a>,
+    query_string_parameters: &'a Query<'a>,
+    header_parameters: BTreeMap<&'a str, &'a str>,
+    stage_variables: StageVariables,
+    path: &'a str,
+    query_string: &'a Query<'a>,
+    http_method: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScfContext<'a> {
+    service_id: &'a str,
+    path: &'a str,
+    http_method: &'a str,
+    request_id: &'a str,
+    identity: ScfIdentity<'a>,
+    source_ip: &'a str,
+    stage: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScfIdentity<'a> {
+    secret_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct StageVariables {
+    stage: String,
+}
+
+/// The event as JSON text, written straight from the request (no value tree).
 pub fn event(format: EventFormat, e: &EventInput<'_>) -> String {
-    let value = match format {
+    let written = match format {
         EventFormat::Apig => {
-            let (body, encoded) = if e.base64_body { (STANDARD.encode(e.body), true) } else { (String::from_utf8_lossy(e.body).into_owned(), false) };
-            json!({
-                "body": body,
-                "isBase64Encoded": encoded,
-                "httpMethod": e.method,
-                "path": e.path,
-                "resource": e.api_path,
-                "pathParameters": path_map(e.path_params),
-                "queryStringParameters": query_map(e.query),
-                "headers": header_map(e.headers),
-                "requestContext": {"apiId": e.api_id, "requestId": e.request_id, "stage": e.stage, "sourceIp": e.source_ip},
+            let (body, encoded) = if e.base64_body { (Cow::Owned(STANDARD.encode(e.body)), true) } else { (String::from_utf8_lossy(e.body), false) };
+            serde_json::to_string(&ApigEvent {
+                body,
+                is_base64_encoded: encoded,
+                http_method: e.method,
+                path: e.path,
+                resource: e.api_path,
+                path_parameters: Pairs(e.path_params),
+                query_string_parameters: Query::parse(e.query),
+                headers: Headers(e.headers),
+                request_context: ApigContext { api_id: e.api_id, request_id: e.request_id, stage: e.stage, source_ip: e.source_ip },
             })
         }
         EventFormat::Scf => {
-            let query = query_map(e.query);
-            json!({
-                "requestContext": {
-                    "serviceId": e.group_id,
-                    "path": e.api_path,
-                    "httpMethod": e.method,
-                    "requestId": e.request_id,
-                    "identity": {"secretId": e.app_key.unwrap_or_default()},
-                    "sourceIp": e.source_ip,
-                    "stage": e.stage.to_ascii_lowercase(),
+            let query = Query::parse(e.query);
+            let stage = e.stage.to_ascii_lowercase();
+            serde_json::to_string(&ScfEvent {
+                request_context: ScfContext {
+                    service_id: e.group_id,
+                    path: e.api_path,
+                    http_method: e.method,
+                    request_id: e.request_id,
+                    identity: ScfIdentity { secret_id: e.app_key.unwrap_or_default() },
+                    source_ip: e.source_ip,
+                    stage: stage.clone(),
                 },
-                "headers": header_map(e.headers),
-                "body": String::from_utf8_lossy(e.body),
-                "pathParameters": path_map(e.path_params),
-                "queryStringParameters": query.clone(),
-                "headerParameters": {},
-                "stageVariables": {"stage": e.stage.to_ascii_lowercase()},
-                "path": e.path,
-                "queryString": query,
-                "httpMethod": e.method,
+                headers: Headers(e.headers),
+                body: String::from_utf8_lossy(e.body),
+                path_parameters: Pairs(e.path_params),
+                query_string_parameters: &query,
+                header_parameters: BTreeMap::new(),
+                stage_variables: StageVariables { stage },
+                path: e.path,
+                query_string: &query,
+                http_method: e.method,
             })
         }
     };
-    value.to_string()
+    // Maps with string keys and strings always serialize.
+    written.unwrap_or_else(|_| "{}".to_string())
 }
 
 /// How a function's answer is read.
@@ -216,6 +305,8 @@ fn text(body: String, content_type: &'static str) -> FunctionAnswer {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn input<'a>(headers: &'a HeaderMap, body: &'a [u8], base64_body: bool) -> EventInput<'a> {

@@ -3,7 +3,13 @@
 //! JavaScript must parse before it is stored; a function that a published
 //! API calls cannot be deleted.
 
-use causeway_model::function::{AliasInput, Function, FunctionAlias, FunctionFields, FunctionInput, FunctionRuntime, FunctionVersion, LATEST, Urn};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use causeway_model::function::{
+    AliasInput, Function, FunctionAlias, FunctionFields, FunctionInput, FunctionRuntime, FunctionSpec, FunctionVersion, LATEST, Urn, is_version,
+};
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::{NewDocument, StoreError, Txn};
@@ -14,6 +20,44 @@ use super::{Page, Paging, Service, c, decode, encode, system, text_matches};
 /// Parses JavaScript without running it: `Err((line, message))` when it does not.
 /// Given by the binary, which holds the engine.
 pub type SyntaxCheck = fn(name: &str, source: &str) -> std::result::Result<(), (u32, String)>;
+
+/// Runs a function once with a given event (given by the binary, which holds the runtime).
+pub type TestInvoker = Arc<dyn Fn(TestInvocation) -> Pin<Box<dyn Future<Output = TestOutcome> + Send>> + Send + Sync>;
+
+/// What a test invocation runs.
+#[derive(Debug, Clone)]
+pub struct TestInvocation {
+    /// Identifies the code (instances are reused for the same key).
+    pub key: String,
+    pub name: String,
+    pub version: String,
+    pub spec: FunctionSpec,
+    /// The event as JSON text.
+    pub event: String,
+    pub request_id: String,
+}
+
+/// A console line of a test invocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestLog {
+    pub level: String,
+    pub message: String,
+}
+
+/// The answer to `POST /functions/{id}/invocations`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestOutcome {
+    /// `success` or `failed`.
+    pub status: &'static str,
+    /// The handler's value (absent when it returned `undefined` or failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub logs: Vec<TestLog>,
+    pub duration_ms: f64,
+    pub request_id: String,
+}
 
 /// A function as the API shows it: the stored draft plus its URN.
 #[derive(Debug, Clone, Serialize)]
@@ -297,5 +341,31 @@ impl Service {
         tx.delete(kinds::FUNCTION_ALIAS, &a.id).await.map_err(system)?;
         self.commit(tx).await?;
         Ok(())
+    }
+
+    /// Runs the draft, a version or an alias once with `event` (a JSON object).
+    pub async fn test_invoke_function(&self, id: &str, qualifier: Option<&str>, event: serde_json::Value) -> Result<TestOutcome> {
+        let Some(invoker) = self.test_invoker.clone() else {
+            return Err(ApiError::detail(c::SYSTEM, "this process runs no function runtime"));
+        };
+        if !event.is_object() {
+            return Err(ApiError::malformed("body"));
+        }
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let f = self.function(&mut *tx, id).await?;
+        let qualifier = qualifier.unwrap_or(LATEST);
+        let version = if is_version(qualifier) { qualifier.to_string() } else { self.alias(&mut *tx, id, qualifier).await?.version };
+        let (spec, key) = if version == LATEST {
+            (f.spec.clone(), format!("{}:latest:{}", f.id, f.revision))
+        } else {
+            let v = self.versions(&mut *tx, id).await?.into_iter().find(|v| v.version == version).ok_or_else(|| not_found("version"))?;
+            (v.spec, format!("{}:{}", f.id, v.version))
+        };
+        drop(tx);
+        if spec.runtime != FunctionRuntime::Javascript {
+            return Err(ApiError::detail(c::SYSTEM, "test invocations run javascript functions only"));
+        }
+        let call = TestInvocation { key, name: f.name.clone(), version, spec, event: event.to_string(), request_id: ids::new_id() };
+        Ok(invoker(call).await)
     }
 }

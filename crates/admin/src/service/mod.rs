@@ -26,7 +26,7 @@ pub use apis::{ApiFilter, ApiView};
 pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
 pub use apps::AppFilter;
 pub use envs::EnvFilter;
-pub use functions::{AliasView, FunctionFilter, FunctionView, SyntaxCheck, VersionView};
+pub use functions::{AliasView, FunctionFilter, FunctionView, SyntaxCheck, TestInvocation, TestInvoker, TestLog, TestOutcome, VersionView};
 pub use groups::{GroupFilter, GroupView};
 pub use publish::{BatchResult, HistoryFilter, PublishView, VersionDetail, VersionSummary};
 pub use sign_keys::{BindingView, SignFilter, UnsignedApi};
@@ -47,6 +47,8 @@ pub struct Service {
     sync: Option<SnapshotSync>,
     /// Parses function code on upload (given by the binary, which holds the engine).
     syntax_check: Option<SyntaxCheck>,
+    /// Runs test invocations (given by the binary, which holds the runtime).
+    test_invoker: Option<TestInvoker>,
 }
 
 /// Ties writes to a gateway in the same process: after a commit the gateway's
@@ -135,7 +137,13 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Result<serde_json::Value> {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, config: ServiceConfig) -> Self {
-        Self { store, config, sync: None, syntax_check: None }
+        Self { store, config, sync: None, syntax_check: None, test_invoker: None }
+    }
+
+    /// Runs `POST /functions/{id}/invocations` with `invoker`.
+    pub fn with_test_invoker(mut self, invoker: TestInvoker) -> Self {
+        self.test_invoker = Some(invoker);
+        self
     }
 
     /// Checks JavaScript functions with `check` before storing them.

@@ -65,3 +65,8 @@ pub async fn delete_alias(State(s): State<Arc<Service>>, Path((id, name)): Path<
     s.delete_function_alias(&id, &name).await?;
     no_content()
 }
+
+/// `POST /functions/{id}/invocations?qualifier=`: the body is the event.
+pub async fn test_invoke(State(s): State<Arc<Service>>, Path(id): Path<String>, q: Query, JsonBody(event): JsonBody<serde_json::Value>) -> Reply {
+    ok(s.test_invoke_function(&id, q.get("qualifier"), event).await?)
+}
