@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::echo::{self, Echo};
 use common::{Called, Server};
 use serde_json::{Value, json};
 
@@ -108,9 +109,15 @@ async fn functions_answer_through_published_apis() {
     let latest = s.eventually("GET", &host, "/users/1", &[], |c| c.body == "draft two").await;
     assert_eq!(latest.status, 200);
 
-    // A referenced function cannot be deleted.
+    // A referenced function, or alias, cannot be deleted.
     let (status, e) = s.call("DELETE", &format!("/functions/{id}"), None).await;
     assert_eq!((status, e["error_code"].as_str()), (403, Some("APIG.3461")), "{e}");
+    let (status, e) = s.call("DELETE", &format!("/functions/{id}/aliases/prod"), None).await;
+    assert_eq!((status, e["error_code"].as_str()), (403, Some("APIG.3461")), "{e}");
+    let (status, _) = s.post(&format!("/functions/{id}/aliases"), &json!({"name": "spare", "version": "1"})).await;
+    assert_eq!(status, 201);
+    let (status, _) = s.call("DELETE", &format!("/functions/{id}/aliases/spare"), None).await;
+    assert_eq!(status, 204);
 }
 
 #[tokio::test]
@@ -206,4 +213,45 @@ async fn test_invocations_through_the_management_api() {
     assert_eq!((status, e["error_code"].as_str()), (404, Some("APIG.3019")), "{e}");
     let (status, e) = s.post(&format!("/functions/{id}/invocations?qualifier=nosuch"), &json!({})).await;
     assert_eq!((status, e["error_code"].as_str()), (404, Some("APIG.3019")), "{e}");
+}
+
+#[tokio::test]
+async fn http_runtime_functions_get_the_event_by_post() {
+    let echo = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("fn_remote").await;
+    let host = Server::group_host(&g);
+    let url = format!("http://{}/function/invoke", echo.addr);
+    let remote = function(&s, json!({"name": "remote", "runtime": "http", "url": url, "response_mode": "passthrough"})).await;
+    s.create_and_publish(&function_api(&g, "remote_api", "/remote/{id}", remote["urn"].as_str().unwrap(), json!({})), RELEASE).await;
+    // An integration-mode function whose platform answers something else.
+    let strict = function(&s, json!({"name": "strict", "runtime": "http", "url": url})).await;
+    s.create_and_publish(&function_api(&g, "strict_api", "/strict", strict["urn"].as_str().unwrap(), json!({})), RELEASE).await;
+    let gone = function(&s, json!({"name": "gone", "runtime": "http", "url": "http://127.0.0.1:9/nothing"})).await;
+    s.create_and_publish(&function_api(&g, "gone_api", "/gone", gone["urn"].as_str().unwrap(), json!({})), RELEASE).await;
+
+    let mut c = send(&s, "PUT", &host, "/remote/5?k=v", "payload").await;
+    for _ in 0..50 {
+        if c.status != 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        c = send(&s, "PUT", &host, "/remote/5?k=v", "payload").await;
+    }
+    assert_eq!(c.status, 200, "{}", c.body);
+    let seen = c.json();
+    assert_eq!((seen["method"].as_str(), seen["path"].as_str()), (Some("POST"), Some("/function/invoke")));
+    assert_eq!(echo::header(&seen, "content-type"), Some("application/json"));
+    assert_eq!(echo::header(&seen, "x-request-id").map(str::len), Some(32));
+    let event: Value = serde_json::from_str(seen["body"].as_str().unwrap()).unwrap();
+    assert_eq!(event["httpMethod"], "PUT");
+    assert_eq!(event["path"], "/remote/5");
+    assert_eq!(event["pathParameters"], json!({"id": "5"}));
+    assert_eq!(event["queryStringParameters"], json!({"k": "v"}));
+    assert_eq!(event["body"], "cGF5bG9hZA==");
+
+    let c = s.call_gateway("GET", &host, "/strict", &[]).await;
+    assert_eq!((c.status, c.json()["error_code"].as_str()), (500, Some("APIG.0201")), "{}", c.body);
+    let c = s.call_gateway("GET", &host, "/gone", &[]).await;
+    assert_eq!(c.status, 502, "{}", c.body);
 }

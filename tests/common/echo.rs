@@ -40,7 +40,7 @@ impl Echo {
                             "query": parts.uri.query().unwrap_or_default(),
                             "headers": headers,
                             "body_len": body.len(),
-                            "body": String::from_utf8_lossy(&body[..body.len().min(256)]),
+                            "body": String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]),
                         });
                         let res = hyper::Response::builder()
                             .header("content-type", "application/json")

@@ -6,12 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use causeway_functions::{Answer, Code, Failure, Pool, Request};
-use causeway_model::api::InvocationType;
+use bytes::Bytes;
+use causeway_model::api::{BackendProtocol, InvocationType, Method};
+use http::{HeaderName, HeaderValue};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use causeway_model::function::{self as model, Function, FunctionAlias, FunctionRuntime, FunctionSpec, FunctionVersion, LATEST, Urn};
 use rustc_hash::FxHashMap;
 
 use crate::function_event::{AnswerMode, EventFormat, FunctionAnswer};
+use crate::http_backend::HttpTarget;
 use crate::response::{GatewayError, errors};
+use crate::upstream;
 
 /// One callable version of a function.
 #[derive(Debug)]
@@ -20,6 +25,64 @@ pub struct FunctionEntry {
     pub runtime: FunctionRuntime,
     pub event_format: EventFormat,
     pub answer_mode: AnswerMode,
+    /// `http` runtime: where the event is POSTed, or why it cannot be.
+    remote: Option<Result<Remote, String>>,
+}
+
+/// A function served by another platform over HTTP (OpenFaaS, Knative, a Lambda-style runtime).
+#[derive(Debug)]
+struct Remote {
+    target: HttpTarget,
+    path: http::uri::PathAndQuery,
+    host: HeaderValue,
+}
+
+/// Largest answer read from an `http` function.
+const MAX_REMOTE_ANSWER: usize = 12 << 20;
+
+impl Remote {
+    fn compile(url: &str, timeout_ms: u32) -> Result<Self, String> {
+        let uri: http::Uri = url.parse().map_err(|_| format!("the function URL {url:?} is not a URL"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err("functions on https:// URLs are not served by this version of Causeway".into());
+        }
+        let authority = uri.authority().ok_or_else(|| format!("the function URL {url:?} has no host"))?;
+        let path = uri.path_and_query().cloned().unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+        let host = HeaderValue::from_str(authority.as_str()).map_err(|_| format!("the function URL {url:?} has an invalid host"))?;
+        let target = HttpTarget::compile(authority.as_str(), BackendProtocol::Http, Method::Post, path.path(), timeout_ms, Vec::new(), &Default::default())?;
+        Ok(Self { target, path, host })
+    }
+
+    /// POSTs the event; a 2xx answer's body is the function's value (empty: `undefined`).
+    async fn invoke(&self, request_id: &str, event: String, timeout: Duration) -> Result<Option<String>, GatewayError> {
+        let mut req = http::Request::new(Either::Right(Full::new(Bytes::from(event))));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = http::Uri::from(self.path.clone());
+        let headers = req.headers_mut();
+        headers.insert(http::header::HOST, self.host.clone());
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            headers.insert(HeaderName::from_static("x-request-id"), id);
+        }
+        let answer = async {
+            let res = upstream::send(&self.target, req).await?;
+            let status = res.status();
+            let body = Limited::new(res.into_body(), MAX_REMOTE_ANSWER)
+                .collect()
+                .await
+                .map_err(|_| errors::BACKEND_UNAVAILABLE.with_message("The function's answer could not be read".into()))?
+                .to_bytes();
+            if !status.is_success() {
+                tracing::warn!(request_id, status = status.as_u16(), "function URL answered an error");
+                return Err(errors::FUNCTION_FAILED);
+            }
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(None);
+            }
+            String::from_utf8(body.to_vec()).map(Some).map_err(|_| errors::FUNCTION_FAILED.with_message("The backend function's answer is not UTF-8 JSON".into()))
+        };
+        tokio::time::timeout(timeout, answer).await.unwrap_or(Err(errors::BACKEND_TIMEOUT))
+    }
 }
 
 /// The registry's functions by `package:name:qualifier`, and the runtime that runs them.
@@ -61,6 +124,7 @@ fn entry(f: &Function, version: &str, code_key: String, spec: &FunctionSpec) -> 
             model::ResponseMode::Integration => AnswerMode::Integration,
             model::ResponseMode::Passthrough => AnswerMode::Passthrough,
         },
+        remote: (spec.runtime == FunctionRuntime::Http).then(|| Remote::compile(spec.url.as_deref().unwrap_or_default(), spec.timeout)),
     })
 }
 
@@ -102,8 +166,14 @@ impl Functions {
         let Some(entry) = self.resolve(target) else {
             return Err(errors::FUNCTION_NOT_FOUND.with_message(format!("The backend function {} does not exist", target.urn)));
         };
-        if entry.runtime != FunctionRuntime::Javascript {
-            return Err(errors::BACKEND_NOT_SERVED.with_message("functions with the http runtime are not served by this version of Causeway".into()));
+        if let Some(remote) = &entry.remote {
+            let remote = remote.as_ref().map_err(|why| errors::BACKEND_NOT_SERVED.with_message(why.clone()))?;
+            let timeout = target.timeout.min(entry.code.timeout);
+            let value = remote.invoke(request_id, event(entry.event_format), timeout).await?;
+            return crate::function_event::answer(entry.answer_mode, value.as_deref(), None).map_err(|m| {
+                tracing::warn!(request_id, function = %target.urn, error = %m, "function answer not usable");
+                errors::FUNCTION_FAILED.with_message(format!("The backend function returned a malformed answer: {}", m.0))
+            });
         }
         let Some(pool) = &self.pool else {
             return Err(errors::BACKEND_NOT_SERVED.with_message("the function runtime is not running".into()));

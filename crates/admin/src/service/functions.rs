@@ -204,7 +204,12 @@ impl Service {
 
     /// Whether a published API calls `f` (any version or alias).
     async fn referenced(&self, tx: &mut dyn Txn, f: &Function) -> Result<bool> {
-        let calls_it = |urn: &str| Urn::parse(urn).is_some_and(|u| u.package == f.package && u.name == f.name);
+        self.referenced_by(tx, |u| u.package == f.package && u.name == f.name).await
+    }
+
+    /// Whether a published API names a URN that `matches`.
+    async fn referenced_by(&self, tx: &mut dyn Txn, matches: impl Fn(&Urn) -> bool) -> Result<bool> {
+        let calls_it = |urn: &str| Urn::parse(urn).is_some_and(|u| matches(&u));
         for doc in tx.list(kinds::PUBLICATION, None).await.map_err(system)? {
             let p: Publication = decode(doc)?;
             let Some(doc) = tx.get(kinds::API_VERSION, &p.version_id).await.map_err(system)? else { continue };
@@ -336,8 +341,12 @@ impl Service {
 
     pub async fn delete_function_alias(&self, id: &str, name: &str) -> Result<()> {
         let mut tx = self.store.begin().await.map_err(system)?;
-        self.function(&mut *tx, id).await?;
+        let f = self.function(&mut *tx, id).await?;
         let a = self.alias(&mut *tx, id, name).await?;
+        let names_it = |u: &Urn| u.package == f.package && u.name == f.name && u.qualifier.as_deref() == Some(name);
+        if self.referenced_by(&mut *tx, names_it).await? {
+            return Err(ApiError::detail(c::FUNCTION_IN_USE, "published APIs call the alias"));
+        }
         tx.delete(kinds::FUNCTION_ALIAS, &a.id).await.map_err(system)?;
         self.commit(tx).await?;
         Ok(())
