@@ -70,7 +70,13 @@ async fn functions_answer_through_published_apis() {
     let urn = f["urn"].as_str().unwrap().to_string();
     assert_eq!(urn, "urn:fss:local:causeway:function:default:echo");
     assert_eq!(f["version"], "latest");
-    s.create_and_publish(&function_api(&g, "echo_api", "/users/{id}", &urn, json!({})), RELEASE).await;
+    let mut echo_api = function_api(&g, "echo_api", "/users/{id}", &urn, json!({}));
+    echo_api["backend_params"] = json!([
+        {"name": "X-Tenant", "location": "HEADER", "origin": "CONSTANT", "value": "acme"},
+        {"name": "uid", "location": "QUERY", "origin": "REQUEST", "value": "id"},
+        {"name": "X-Api", "location": "HEADER", "origin": "SYSTEM", "value": "$context.apiId"}
+    ]);
+    let echo_id = s.create_and_publish(&echo_api, RELEASE).await;
 
     let c = s.eventually("POST", &host, "/users/42?q=1&q=2", &[], |c| c.status == 201).await;
     assert_eq!(c.headers["x-function"], "echo@latest");
@@ -79,7 +85,12 @@ async fn functions_answer_through_published_apis() {
     assert_eq!(event["httpMethod"], "POST");
     assert_eq!(event["path"], "/users/42");
     assert_eq!(event["pathParameters"], json!({"id": "42"}));
-    assert_eq!(event["queryStringParameters"], json!({"q": "1,2"}));
+    // Backend parameters reach the function as they would an HTTP backend.
+    assert_eq!(event["queryStringParameters"], json!({"q": "1,2", "uid": "42"}));
+    assert_eq!(event["headers"]["x-tenant"], "acme");
+    assert_eq!(event["headers"]["x-api"], echo_id.as_str());
+    assert_eq!(event["headers"]["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(event["headers"]["host"], host.as_str());
     assert_eq!(event["isBase64Encoded"], true);
     assert_eq!(event["requestContext"]["stage"], "RELEASE");
     assert_eq!(event["requestContext"]["requestId"], out["requestId"]);

@@ -14,7 +14,7 @@ use causeway_model::function::{self as model, Function, FunctionAlias, FunctionR
 use rustc_hash::FxHashMap;
 
 use crate::function_event::{AnswerMode, EventFormat, FunctionAnswer};
-use crate::http_backend::HttpTarget;
+use crate::http_backend::{HttpTarget, MappedParam};
 use crate::response::{GatewayError, errors};
 use crate::upstream;
 
@@ -210,7 +210,8 @@ impl Functions {
     }
 }
 
-/// A route's function: which version it calls, and the API's timeout.
+/// A route's function: which version it calls, the API's timeout, and the
+/// backend parameters mapped into the event's headers and query.
 #[derive(Debug)]
 pub struct FunctionTarget {
     /// `package:name:qualifier`.
@@ -218,11 +219,21 @@ pub struct FunctionTarget {
     /// The URN called, for messages and logs.
     pub urn: String,
     pub timeout: Duration,
+    /// Maps the caller's request as for an HTTP backend (parameters, forwarding
+    /// headers); its headers and query become the event's.
+    pub mapping: HttpTarget,
 }
 
 impl FunctionTarget {
     /// The alias URN wins over the function URN and `version` (default `latest`).
-    pub fn compile(function_urn: &str, version: Option<&str>, alias_urn: Option<&str>, timeout_ms: u32, invocation: InvocationType) -> Result<Self, String> {
+    pub fn compile(
+        function_urn: &str,
+        version: Option<&str>,
+        alias_urn: Option<&str>,
+        timeout_ms: u32,
+        invocation: InvocationType,
+        params: Vec<MappedParam>,
+    ) -> Result<Self, String> {
         if invocation == InvocationType::Async {
             return Err("asynchronous function invocations are not served by this version of Causeway".into());
         }
@@ -239,7 +250,9 @@ impl FunctionTarget {
             }
         };
         let qualifier = urn.qualifier.clone().unwrap_or_else(|| LATEST.to_string());
-        Ok(Self { key: key(&urn.package, &urn.name, &qualifier), urn: urn.to_string(), timeout: Duration::from_millis(u64::from(timeout_ms.max(1))) })
+        // Never connected to: only its parameter mapping is used.
+        let mapping = HttpTarget::compile("function.invalid", BackendProtocol::Http, Method::Any, "/", timeout_ms.max(1), params, &Default::default())?;
+        Ok(Self { key: key(&urn.package, &urn.name, &qualifier), urn: urn.to_string(), timeout: Duration::from_millis(u64::from(timeout_ms.max(1))), mapping })
     }
 }
 
@@ -250,12 +263,12 @@ mod tests {
     #[test]
     fn targets_resolve_alias_then_qualifier_then_version() {
         let base = "urn:fss:local:causeway:function:default:hello";
-        let t = |urn: &str, v: Option<&str>, a: Option<&str>| FunctionTarget::compile(urn, v, a, 1000, InvocationType::Sync).map(|t| t.key);
+        let t = |urn: &str, v: Option<&str>, a: Option<&str>| FunctionTarget::compile(urn, v, a, 1000, InvocationType::Sync, Vec::new()).map(|t| t.key);
         assert_eq!(t(base, None, None).unwrap(), "default:hello:latest");
         assert_eq!(t(base, Some("3"), None).unwrap(), "default:hello:3");
         assert_eq!(t(&format!("{base}:2"), Some("3"), None).unwrap(), "default:hello:2");
         assert_eq!(t(base, Some("3"), Some(&format!("{base}:prod"))).unwrap(), "default:hello:prod");
         assert!(t("urn:fss:cn-north-4:abc:function:default:hello", None, None).is_err());
-        assert!(FunctionTarget::compile(base, None, None, 1000, InvocationType::Async).is_err());
+        assert!(FunctionTarget::compile(base, None, None, 1000, InvocationType::Async, Vec::new()).is_err());
     }
 }

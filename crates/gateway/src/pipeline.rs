@@ -233,13 +233,31 @@ async fn serve<'s>(
             let read = body.as_ref().map(|b| &b[..]).unwrap_or_default();
             let path_params: Vec<(&str, &str)> =
                 route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == ParamLocation::Path).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect();
+            // The backend parameters, mapped as for an HTTP backend: the event gets its headers and query.
+            let mapped = {
+                let headers = std::mem::take(&mut parts.headers);
+                let system = |v: SystemValue| system_value(v, route, stage, conn, request_id, app);
+                let ctx = CallContext {
+                    method: &parts.method,
+                    uri: &parts.uri,
+                    inputs: &route.inputs,
+                    values: &values,
+                    remainder: None,
+                    system: &system,
+                    peer_ip: &conn.peer_ip,
+                    peer_ip_value: &conn.peer_ip_value,
+                    local_port_value: &conn.local_port_value,
+                    https: conn.https,
+                };
+                target.mapping.build(&ctx, headers, Either::Right(Full::new(Bytes::new())))?
+            };
             let event = |format| {
                 function_event::event(format, &EventInput {
                     method: parts.method.as_str(),
                     path: parts.uri.path(),
                     api_path: &api.req_uri,
-                    query: parts.uri.query().unwrap_or_default(),
-                    headers: &parts.headers,
+                    query: mapped.uri().query().unwrap_or_default(),
+                    headers: mapped.headers(),
                     path_params: &path_params,
                     body: read,
                     base64_body: true,

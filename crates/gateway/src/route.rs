@@ -162,7 +162,14 @@ impl Route {
                 None => Backend::Unservable("the HTTP backend has no definition".into()),
             },
             BackendType::Function => match &api.func_info {
-                Some(f) => function_backend(FunctionTarget::compile(&f.function_urn, f.version.as_deref(), f.alias_urn.as_deref(), f.timeout, f.invocation_type)),
+                Some(f) => function_backend(FunctionTarget::compile(
+                    &f.function_urn,
+                    f.version.as_deref(),
+                    f.alias_urn.as_deref(),
+                    f.timeout,
+                    f.invocation_type,
+                    compile_params(&api.backend_params, &[], &input_names),
+                )),
                 None => Backend::Unservable("the FUNCTION backend has no definition".into()),
             },
         };
@@ -190,7 +197,8 @@ impl Route {
         }
         for p in &api.policy_functions {
             let timeout = p.timeout.unwrap_or_else(|| api.func_info.as_ref().map_or(default_timeout, |f| f.timeout));
-            let backend = function_backend(FunctionTarget::compile(&p.function_urn, p.version.as_deref(), p.alias_urn.as_deref(), timeout, p.invocation_type));
+            let params = compile_params(&api.backend_params, &p.backend_params, &input_names);
+            let backend = function_backend(FunctionTarget::compile(&p.function_urn, p.version.as_deref(), p.alias_urn.as_deref(), timeout, p.invocation_type, params));
             policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend));
         }
         let calls_function = matches!(backend, Backend::Function(_)) || policies.iter().any(|p| matches!(p.backend, Backend::Function(_)));
