@@ -113,12 +113,18 @@ fn urn_of(f: &Function, qualifier: &str) -> String {
 }
 
 impl Service {
-    fn check_code(&self, fields: &FunctionFields) -> Result<()> {
+    /// Parses the code off the async workers (a large file takes milliseconds).
+    async fn check_code(&self, fields: &FunctionFields) -> Result<()> {
         if fields.spec.runtime != FunctionRuntime::Javascript {
             return Ok(());
         }
-        let (Some(check), Some(code)) = (self.syntax_check, fields.spec.code.as_deref()) else { return Ok(()) };
-        check(&fields.name, code).map_err(|(line, message)| {
+        let (Some(check), Some(code)) = (self.syntax_check, fields.spec.code.clone()) else { return Ok(()) };
+        let name = fields.name.clone();
+        let checked = tokio::task::spawn_blocking(move || check(&name, &code)).await.map_err(|e| {
+            tracing::error!(error = %e, "syntax check failed to run");
+            ApiError::system()
+        })?;
+        checked.map_err(|(line, message)| {
             let mut e = ApiError::invalid("code");
             e.message = format!("Invalid parameter value,parameterName:code. SyntaxError at line {line}: {message}");
             e
@@ -138,7 +144,7 @@ impl Service {
 
     pub async fn create_function(&self, input: FunctionInput) -> Result<FunctionView> {
         let checked = input.validate(None)?;
-        self.check_code(&checked)?;
+        self.check_code(&checked).await?;
         let now = ids::now();
         let f = Function {
             id: ids::new_id(),
@@ -183,7 +189,7 @@ impl Service {
         let old = self.function(&mut *tx, id).await?;
         let renamed = input.name.as_ref().is_some_and(|n| *n != old.name) || input.package.as_ref().is_some_and(|p| *p != old.package);
         let checked = input.validate(Some(&fields(&old)))?;
-        self.check_code(&checked)?;
+        self.check_code(&checked).await?;
         // Published APIs name functions by URN: a referenced function keeps its name.
         if renamed && self.referenced(&mut *tx, &old).await? {
             return Err(ApiError::detail(c::FUNCTION_IN_USE, "published APIs call the function by its URN; it cannot be renamed"));
