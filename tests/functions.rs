@@ -266,3 +266,70 @@ async fn http_runtime_functions_get_the_event_by_post() {
     let c = s.call_gateway("GET", &host, "/gone", &[]).await;
     assert_eq!(c.status, 502, "{}", c.body);
 }
+
+/// Polls an asynchronous invocation until `done` holds (15 s at most).
+async fn invocation(s: &Server, request_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, inv) = s.call("GET", &format!("/function-invocations/{request_id}"), None).await;
+        assert_eq!(status, 200, "{inv}");
+        if done(&inv) {
+            return inv;
+        }
+        assert!(std::time::Instant::now() < deadline, "invocation not done in time: {inv}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn asynchronous_invocations_are_stored_retried_and_survive_a_restart() {
+    let mut s = Server::start().await;
+    let g = s.group("fn_async").await;
+    let host = Server::group_host(&g);
+    let ok = function(&s, json!({"name": "later", "code": "exports.handler = async (event) => ({seen: event.path});"})).await;
+    let bad = function(&s, json!({"name": "always_fails", "code": "exports.handler = () => { throw new Error('no luck'); };"})).await;
+    let slow = function(&s, json!({"name": "slow", "timeout": 3000,
+        "code": "exports.handler = (e) => { const t = Date.now(); while (Date.now() - t < 400) {} return 'done ' + e.path; };"})).await;
+    for (name, f) in [("later", &ok), ("fails", &bad), ("slow", &slow)] {
+        let api = function_api(&g, &format!("{name}_async"), &format!("/{name}"), f["urn"].as_str().unwrap(), json!({"invocation_type": "async"}));
+        s.create_and_publish(&api, RELEASE).await;
+    }
+
+    // Answered at once with the request id; the result is kept.
+    let c = s.eventually("POST", &host, "/later", &[], |c| c.status != 404).await;
+    assert_eq!(c.status, 202, "{}", c.body);
+    let id = c.json()["request_id"].as_str().unwrap().to_string();
+    assert_eq!(c.header("x-request-id"), id);
+    let done = invocation(&s, &id, |i| i["status"] == "succeeded").await;
+    assert_eq!((done["result"].clone(), done["attempts"].clone()), (json!({"seen": "/later"}), json!(1)));
+
+    // A failing function is tried 1 + 2 times, then marked failed with the reason.
+    let c = s.call_gateway("POST", &host, "/fails", &[]).await;
+    assert_eq!(c.status, 202);
+    let failed = invocation(&s, c.json()["request_id"].as_str().unwrap(), |i| i["status"] == "failed").await;
+    assert_eq!(failed["attempts"], 3);
+    assert!(failed["error"].as_str().unwrap().contains("no luck"), "{failed}");
+
+    // Queued, then the gateway restarts: each one still runs, and once it succeeded never again.
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let c = s.call_gateway("POST", &host, "/slow", &[]).await;
+        assert_eq!(c.status, 202, "{}", c.body);
+        ids.push(c.json()["request_id"].as_str().unwrap().to_string());
+    }
+    s.restart();
+    let mut finished = Vec::new();
+    for id in &ids {
+        let inv = invocation(&s, id, |i| i["status"] == "succeeded").await;
+        assert_eq!(inv["result"], "done /slow");
+        assert!(inv["attempts"].as_u64().unwrap() <= 2, "{inv}");
+        finished.push(inv);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for (id, before) in ids.iter().zip(&finished) {
+        let (_, after) = s.call("GET", &format!("/function-invocations/{id}"), None).await;
+        assert_eq!(after, *before, "a succeeded invocation is not run again");
+    }
+    let (status, listed) = s.call("GET", "/function-invocations?status=succeeded", None).await;
+    assert_eq!((status, listed["total"].as_u64()), (200, Some(5)), "{listed}");
+}

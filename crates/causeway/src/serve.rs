@@ -50,10 +50,17 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     } else {
         causeway_gateway::access_log::open(&settings.access_log)
             .map_err(|e| format!("cannot open the access log {:?}: {e}", settings.access_log))?;
+        let queue = causeway_gateway::function_async::AsyncQueue {
+            store: store.clone(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            retries: causeway_gateway::function_async::DEFAULT_RETRIES,
+        };
         let watcher = Watcher::start(store.clone(), settings.base_domain.clone())
             .await
             .map_err(|e| format!("cannot load published APIs: {e}"))?
-            .with_function_runtime(functions.clone());
+            .with_function_runtime(functions.clone(), Some(queue.clone()));
+        // Stored asynchronous invocations run from start-up on, left-overs of a previous run first.
+        tokio::spawn(causeway_gateway::function_async::run(queue, watcher.shared(), stopping.clone()));
         // With the admin API in this process, a write answers once the gateway serves it.
         service = service.with_snapshot_sync(SnapshotSync { wake: watcher.wake(), served: watcher.served() });
         let config = GatewayConfig { listen: settings.listen, workers: settings.workers, app_code_over_http: settings.allow_app_code_over_http };

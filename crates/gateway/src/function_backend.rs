@@ -13,6 +13,7 @@ use http_body_util::{BodyExt, Either, Full, Limited};
 use causeway_model::function::{self as model, Function, FunctionAlias, FunctionRuntime, FunctionSpec, FunctionVersion, LATEST, Urn};
 use rustc_hash::FxHashMap;
 
+use crate::function_async::AsyncQueue;
 use crate::function_event::{AnswerMode, EventFormat, FunctionAnswer};
 use crate::http_backend::{HttpTarget, MappedParam};
 use crate::response::{GatewayError, errors};
@@ -90,6 +91,7 @@ impl Remote {
 pub struct Functions {
     by_key: FxHashMap<String, Arc<FunctionEntry>>,
     pool: Option<Arc<Pool>>,
+    queue: Option<AsyncQueue>,
 }
 
 impl std::fmt::Debug for Functions {
@@ -131,6 +133,7 @@ fn entry(f: &Function, version: &str, code_key: String, spec: &FunctionSpec) -> 
 impl Functions {
     pub fn build<'a>(
         pool: Option<Arc<Pool>>,
+        queue: Option<AsyncQueue>,
         functions: impl Iterator<Item = &'a Function>,
         versions: impl Iterator<Item = &'a FunctionVersion>,
         aliases: impl Iterator<Item = &'a FunctionAlias>,
@@ -154,7 +157,7 @@ impl Functions {
                 by_key.insert(key(&f.package, &f.name, &a.name), target);
             }
         }
-        Self { by_key, pool }
+        Self { by_key, pool, queue }
     }
 
     fn resolve(&self, target: &FunctionTarget) -> Option<&Arc<FunctionEntry>> {
@@ -166,6 +169,19 @@ impl Functions {
         let Some(entry) = self.resolve(target) else {
             return Err(errors::FUNCTION_NOT_FOUND.with_message(format!("The backend function {} does not exist", target.urn)));
         };
+        if target.asynchronous {
+            let Some(queue) = &self.queue else {
+                return Err(errors::BACKEND_NOT_SERVED.with_message("asynchronous invocations are not served by this process".into()));
+            };
+            let timeout_ms = u32::try_from(target.timeout.min(entry.code.timeout).as_millis()).unwrap_or(u32::MAX);
+            queue.enqueue(&target.urn, &target.key, request_id, event(entry.event_format), timeout_ms).await?;
+            let body = serde_json::json!({ "request_id": request_id }).to_string();
+            return Ok(FunctionAnswer {
+                status: http::StatusCode::ACCEPTED,
+                headers: vec![(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                body: Bytes::from(body),
+            });
+        }
         if let Some(remote) = &entry.remote {
             let remote = remote.as_ref().map_err(|why| errors::BACKEND_NOT_SERVED.with_message(why.clone()))?;
             let timeout = target.timeout.min(entry.code.timeout);
@@ -210,6 +226,36 @@ impl Functions {
     }
 }
 
+impl Functions {
+    /// Runs an asynchronous invocation: the function's value as JSON, or why it failed.
+    pub async fn run_value(&self, key: &str, request_id: &str, event: String, timeout: Duration) -> Result<Option<serde_json::Value>, String> {
+        let entry = self.by_key.get(key).ok_or_else(|| format!("the function {key} does not exist"))?;
+        let timeout = timeout.min(entry.code.timeout);
+        let parse = |text: &str| serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()));
+        if let Some(remote) = &entry.remote {
+            let remote = remote.as_ref().map_err(Clone::clone)?;
+            let value = remote.invoke(request_id, event, timeout).await.map_err(|e| e.message.to_string())?;
+            return Ok(value.as_deref().map(parse));
+        }
+        let pool = self.pool.as_ref().ok_or("the function runtime is not running")?;
+        let outcome = pool.invoke(entry.code.clone(), Request { request_id: request_id.to_string(), event, timeout: Some(timeout) }).await;
+        for line in &outcome.logs {
+            tracing::info!(request_id, function = key, console = line.level, "{}", line.message);
+        }
+        match outcome.result.map_err(|f| f.to_string())? {
+            Answer::Nothing => Ok(None),
+            Answer::Json(json) => Ok(Some(parse(&json))),
+            Answer::WithBody { json, body } => {
+                let mut value = parse(&json);
+                if let Some(obj) = value.as_object_mut() {
+                    obj.insert("body".into(), serde_json::Value::String(body));
+                }
+                Ok(Some(value))
+            }
+        }
+    }
+}
+
 /// A route's function: which version it calls, the API's timeout, and the
 /// backend parameters mapped into the event's headers and query.
 #[derive(Debug)]
@@ -219,6 +265,8 @@ pub struct FunctionTarget {
     /// The URN called, for messages and logs.
     pub urn: String,
     pub timeout: Duration,
+    /// `invocation_type` async: stored and answered 202 at once.
+    pub asynchronous: bool,
     /// Maps the caller's request as for an HTTP backend (parameters, forwarding
     /// headers); its headers and query become the event's.
     pub mapping: HttpTarget,
@@ -234,9 +282,6 @@ impl FunctionTarget {
         invocation: InvocationType,
         params: Vec<MappedParam>,
     ) -> Result<Self, String> {
-        if invocation == InvocationType::Async {
-            return Err("asynchronous function invocations are not served by this version of Causeway".into());
-        }
         let alias = alias_urn.and_then(Urn::parse).filter(|u| u.qualifier.is_some());
         let urn = match alias {
             Some(a) => a,
@@ -252,7 +297,13 @@ impl FunctionTarget {
         let qualifier = urn.qualifier.clone().unwrap_or_else(|| LATEST.to_string());
         // Never connected to: only its parameter mapping is used.
         let mapping = HttpTarget::compile("function.invalid", BackendProtocol::Http, Method::Any, "/", timeout_ms.max(1), params, &Default::default())?;
-        Ok(Self { key: key(&urn.package, &urn.name, &qualifier), urn: urn.to_string(), timeout: Duration::from_millis(u64::from(timeout_ms.max(1))), mapping })
+        Ok(Self {
+            key: key(&urn.package, &urn.name, &qualifier),
+            urn: urn.to_string(),
+            timeout: Duration::from_millis(u64::from(timeout_ms.max(1))),
+            asynchronous: invocation == InvocationType::Async,
+            mapping,
+        })
     }
 }
 
@@ -269,6 +320,6 @@ mod tests {
         assert_eq!(t(&format!("{base}:2"), Some("3"), None).unwrap(), "default:hello:2");
         assert_eq!(t(base, Some("3"), Some(&format!("{base}:prod"))).unwrap(), "default:hello:prod");
         assert!(t("urn:fss:cn-north-4:abc:function:default:hello", None, None).is_err());
-        assert!(FunctionTarget::compile(base, None, None, 1000, InvocationType::Async, Vec::new()).is_err());
+        assert!(FunctionTarget::compile(base, None, None, 1000, InvocationType::Async, Vec::new()).unwrap().asynchronous);
     }
 }

@@ -4,6 +4,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod backend_sign;
+pub mod function_async;
 pub mod function_backend;
 pub mod function_event;
 pub mod body;

@@ -44,6 +44,8 @@ pub struct Source {
     pub function_aliases: HashMap<String, FunctionAlias>,
     /// The function runtime, when this process runs one.
     pub function_runtime: Option<Arc<causeway_functions::Pool>>,
+    /// Where asynchronous invocations are queued, when this process runs them.
+    pub function_queue: Option<crate::function_async::AsyncQueue>,
 }
 
 /// The routes of one (group, environment).
@@ -229,6 +231,7 @@ impl Snapshot {
         let issuers = Issuers::build(source.iam_issuers.values(), &source.fetched_jwks);
         let functions = Functions::build(
             source.function_runtime.clone(),
+            source.function_queue.clone(),
             source.functions.values(),
             source.function_versions.values(),
             source.function_aliases.values(),

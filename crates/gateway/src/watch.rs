@@ -68,6 +68,7 @@ impl Watcher {
             function_versions: load(&*store, kinds::FUNCTION_VERSION).await?,
             function_aliases: load(&*store, kinds::FUNCTION_ALIAS).await?,
             function_runtime: None,
+            function_queue: None,
         };
         let mut watcher = Self {
             store,
@@ -87,9 +88,11 @@ impl Watcher {
         Ok(watcher)
     }
 
-    /// Serves FUNCTION backends with `runtime` from now on.
-    pub fn with_function_runtime(mut self, runtime: Arc<causeway_functions::Pool>) -> Self {
+    /// Serves FUNCTION backends with `runtime` from now on, queueing
+    /// asynchronous invocations in `queue`.
+    pub fn with_function_runtime(mut self, runtime: Arc<causeway_functions::Pool>, queue: Option<crate::function_async::AsyncQueue>) -> Self {
         self.source.function_runtime = Some(runtime);
+        self.source.function_queue = queue;
         self.rebuild();
         self
     }

@@ -26,6 +26,11 @@ crate::wire_enum!(
     ResponseMode { Integration => "integration", Passthrough => "passthrough" }
 );
 
+crate::wire_enum!(
+    /// Where an asynchronous invocation is.
+    InvocationStatus { Pending => "pending", Running => "running", Succeeded => "succeeded", Failed => "failed" }
+);
+
 pub const URN_PREFIX: &str = "urn:fss:local:causeway:function:";
 pub const DEFAULT_PACKAGE: &str = "default";
 /// The draft version.
@@ -111,6 +116,36 @@ pub struct FunctionAlias {
     pub version: String,
     #[serde(default)]
     pub description: String,
+    pub create_time: String,
+    pub update_time: String,
+}
+
+/// An asynchronous invocation: stored before the caller is answered, run
+/// in the background with retries. Stored with the status as its parent, so
+/// the pending ones list cheaply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionInvocation {
+    pub request_id: String,
+    /// The URN called (with its qualifier).
+    pub function_urn: String,
+    /// What the gateway resolves: `package:name:qualifier`.
+    pub target: String,
+    /// The event, as JSON text.
+    pub event: String,
+    pub timeout_ms: u32,
+    pub status: InvocationStatus,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// The function's value, once it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    /// Why the last attempt failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Unix milliseconds until which a running invocation belongs to the node
+    /// that claimed it; after that another may run it again.
+    #[serde(default)]
+    pub lease_until: i64,
     pub create_time: String,
     pub update_time: String,
 }

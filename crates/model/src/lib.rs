@@ -37,4 +37,5 @@ pub mod kinds {
     pub const FUNCTION: &str = "function";
     pub const FUNCTION_VERSION: &str = "function_version";
     pub const FUNCTION_ALIAS: &str = "function_alias";
+    pub const FUNCTION_INVOCATION: &str = "function_invocation";
 }

@@ -8,7 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use causeway_model::function::{
-    AliasInput, Function, FunctionAlias, FunctionFields, FunctionInput, FunctionRuntime, FunctionSpec, FunctionVersion, LATEST, Urn, is_version,
+    AliasInput, Function, FunctionAlias, FunctionFields, FunctionInput, FunctionInvocation, FunctionRuntime, FunctionSpec, FunctionVersion, InvocationStatus, LATEST, Urn,
+    is_version,
 };
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::{ApiError, Result, ids, kinds};
@@ -382,5 +383,20 @@ impl Service {
         }
         let call = TestInvocation { key, name: f.name.clone(), version, spec, event: event.to_string(), request_id: ids::new_id() };
         Ok(invoker(call).await)
+    }
+
+    /// An asynchronous invocation by its request id.
+    pub async fn get_function_invocation(&self, request_id: &str) -> Result<FunctionInvocation> {
+        match self.store.get(kinds::FUNCTION_INVOCATION, request_id).await.map_err(system)? {
+            Some(doc) => decode(doc),
+            None => Err(not_found("invocation")),
+        }
+    }
+
+    /// Asynchronous invocations in one state (`pending`, `running`, `succeeded`, `failed`), oldest first.
+    pub async fn list_function_invocations(&self, status: &str, paging: &Paging) -> Result<Page<FunctionInvocation>> {
+        let status = InvocationStatus::parse_field("status", status)?;
+        let all: Vec<FunctionInvocation> = self.load_all(kinds::FUNCTION_INVOCATION, Some(status.as_str())).await?;
+        Ok(Page::of(all, paging))
     }
 }

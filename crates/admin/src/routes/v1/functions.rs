@@ -70,3 +70,12 @@ pub async fn delete_alias(State(s): State<Arc<Service>>, Path((id, name)): Path<
 pub async fn test_invoke(State(s): State<Arc<Service>>, Path(id): Path<String>, q: Query, JsonBody(event): JsonBody<serde_json::Value>) -> Reply {
     ok(s.test_invoke_function(&id, q.get("qualifier"), event).await?)
 }
+
+pub async fn get_invocation(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
+    ok(s.get_function_invocation(&id).await?)
+}
+
+/// `GET /function-invocations?status=pending|running|succeeded|failed` (default `pending`).
+pub async fn list_invocations(State(s): State<Arc<Service>>, q: Query) -> Reply {
+    page("invocations", s.list_function_invocations(q.get("status").unwrap_or("pending"), &q.paging()?).await?)
+}

@@ -66,6 +66,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/functions/{id}", get(functions::get).put(functions::update).delete(functions::delete))
         .route("/functions/{id}/versions", get(functions::list_versions).post(functions::publish_version))
         .route("/functions/{id}/invocations", axum::routing::post(functions::test_invoke))
+        .route("/function-invocations", get(functions::list_invocations))
+        .route("/function-invocations/{id}", get(functions::get_invocation))
         .route("/functions/{id}/aliases", get(functions::list_aliases).post(functions::create_alias))
         .route("/functions/{id}/aliases/{name}", get(functions::get_alias).put(functions::update_alias).delete(functions::delete_alias))
         .method_not_allowed_fallback(not_found)
