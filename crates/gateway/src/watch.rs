@@ -20,6 +20,24 @@ const BATCH: i64 = 5_000;
 /// The shared, swappable snapshot.
 pub type Shared = Arc<ArcSwap<Snapshot>>;
 
+/// The kinds a snapshot is built from.
+const SERVED_KINDS: &[&str] = &[
+    kinds::GROUP,
+    kinds::ENV,
+    kinds::ENV_VARIABLE,
+    kinds::PUBLICATION,
+    kinds::GATEWAY_RESPONSE,
+    kinds::APP,
+    kinds::APP_CODE,
+    kinds::APP_AUTH,
+    kinds::SIGN_KEY,
+    kinds::SIGN_BINDING,
+    kinds::IAM_ISSUER,
+    kinds::FUNCTION,
+    kinds::FUNCTION_VERSION,
+    kinds::FUNCTION_ALIAS,
+];
+
 pub struct Watcher {
     store: Arc<dyn Store>,
     base_domain: String,
@@ -176,6 +194,10 @@ impl Watcher {
 
     /// Mirrors one change; false for kinds the data plane does not serve (drafts).
     async fn apply(&mut self, kind: &str, id: &str, op: ChangeOp) -> Result<bool, StoreError> {
+        // Drafts and asynchronous invocations change often and are not served: not even read.
+        if !SERVED_KINDS.contains(&kind) {
+            return Ok(false);
+        }
         let doc = match op {
             ChangeOp::Put => self.store.get(kind, id).await?,
             ChangeOp::Delete => None,
