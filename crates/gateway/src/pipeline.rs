@@ -201,18 +201,7 @@ async fn serve<'s>(
             let req = {
                 let headers = std::mem::take(&mut parts.headers);
                 let system = |v: SystemValue| system_value(v, route, stage, conn, request_id, app);
-                let ctx = CallContext {
-                    method: &parts.method,
-                    uri: &parts.uri,
-                    inputs: &route.inputs,
-                    values: &values,
-                    remainder: remainder(route, parts.uri.path()),
-                    system: &system,
-                    peer_ip: &conn.peer_ip,
-                    peer_ip_value: &conn.peer_ip_value,
-                    local_port_value: &conn.local_port_value,
-                    https: conn.https,
-                };
+                let ctx = call_context(parts, route, &values, &system, conn, remainder(route, parts.uri.path()));
                 let signer = snapshot.backend_signers.get(&route.publish_id);
                 let read = if signer.is_some() { body.as_ref().ok().cloned() } else { None };
                 let body = match body {
@@ -237,18 +226,7 @@ async fn serve<'s>(
             let mapped = {
                 let headers = std::mem::take(&mut parts.headers);
                 let system = |v: SystemValue| system_value(v, route, stage, conn, request_id, app);
-                let ctx = CallContext {
-                    method: &parts.method,
-                    uri: &parts.uri,
-                    inputs: &route.inputs,
-                    values: &values,
-                    remainder: None,
-                    system: &system,
-                    peer_ip: &conn.peer_ip,
-                    peer_ip_value: &conn.peer_ip_value,
-                    local_port_value: &conn.local_port_value,
-                    https: conn.https,
-                };
+                let ctx = call_context(parts, route, &values, &system, conn, None);
                 target.mapping.build(&ctx, headers, Either::Right(Full::new(Bytes::new())))?
             };
             let event = |format| {
@@ -282,6 +260,29 @@ async fn serve<'s>(
             Ok(res)
         }
         Backend::Unservable(why) => Err(errors::BACKEND_NOT_SERVED.with_message(why.clone())),
+    }
+}
+
+/// What backend parameter mapping reads, for an HTTP backend or a function's event.
+fn call_context<'a>(
+    parts: &'a http::request::Parts,
+    route: &'a Route,
+    values: &'a [Option<Cow<'a, str>>],
+    system: &'a dyn Fn(SystemValue) -> Cow<'a, str>,
+    conn: &'a Conn,
+    remainder: Option<&'a str>,
+) -> CallContext<'a> {
+    CallContext {
+        method: &parts.method,
+        uri: &parts.uri,
+        inputs: &route.inputs,
+        values,
+        remainder,
+        system,
+        peer_ip: &conn.peer_ip,
+        peer_ip_value: &conn.peer_ip_value,
+        local_port_value: &conn.local_port_value,
+        https: conn.https,
     }
 }
 
