@@ -30,11 +30,25 @@ fn seed_002_example(group_id: &str) -> Value {
     })
 }
 
+/// The example's custom authorizers, which must exist: (frontend, backend) ids.
+async fn roma_authorizers(server: &Server) -> (String, String) {
+    let (status, f) = server.post("/functions", &json!({"name": "roma_auth", "code": "exports.handler = () => ({statusCode: 200, body: '{\"status\":\"allow\"}'});"})).await;
+    assert_eq!(status, 201, "{f}");
+    let mut ids = Vec::new();
+    for kind in ["FRONTEND", "BACKEND"] {
+        let body = json!({"name": format!("roma_{kind}"), "type": kind, "authorizer_type": "FUNC", "authorizer_uri": f["urn"]});
+        let (status, a) = server.post("/authorizers", &body).await;
+        assert_eq!(status, 201, "{a}");
+        ids.push(a["id"].as_str().unwrap().to_string());
+    }
+    (ids[0].clone(), ids[1].clone())
+}
+
 /// ROMA example 1 (web backend), with a backend policy added.
-fn roma_http(group_id: &str) -> Value {
+fn roma_http(group_id: &str, authorizer_id: &str) -> Value {
     json!({
       "group_id": group_id, "match_mode": "NORMAL", "name": "Api_http",
-      "auth_type": "AUTHORIZER", "authorizer_id": "0d982c1ac3da493dae47627b6439fc5c",
+      "auth_type": "AUTHORIZER", "authorizer_id": authorizer_id,
       "backend_type": "HTTP",
       "backend_api": { "url_domain": "10.10.10.156:12346", "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/test/benchmark", "timeout": 5000 },
       "req_protocol": "HTTPS", "req_uri": "/test/http", "remark": "Web backend API", "type": 1, "req_method": "GET",
@@ -64,11 +78,11 @@ fn roma_http(group_id: &str) -> Value {
 }
 
 /// ROMA example 2 (FunctionGraph backend).
-fn roma_function(group_id: &str) -> Value {
+fn roma_function(group_id: &str, authorizer_id: &str) -> Value {
     json!({
       "group_id": group_id, "match_mode": "NORMAL", "name": "Api_function", "auth_type": "APP", "backend_type": "FUNCTION",
       "func_info": {
-        "authorizer_id": "5b8cd3f06f004115aec69c58f57272c9",
+        "authorizer_id": authorizer_id,
         "function_urn": "'urn:fss:region01:73d69ae0cfcf460190522d06b60f05ad:function:default:auto_testfunc93749'",
         "invocation_type": "sync", "timeout": 5000, "version": "latest"
       },
@@ -172,7 +186,8 @@ async fn seed_002_example_creates_the_documented_response() {
 async fn roma_example_shapes_read_back_identically() {
     let server = Server::start().await;
     let group_id = server.group("api_group_001").await;
-    for body in [roma_http(&group_id), roma_function(&group_id), roma_mock(&group_id)] {
+    let (front, back) = roma_authorizers(&server).await;
+    for body in [roma_http(&group_id, &front), roma_function(&group_id, &back), roma_mock(&group_id)] {
         let (status, created) = server.post("/apis", &body).await;
         assert_eq!(status, 201, "{created}");
         let (status, read) = server.get(&format!("/apis/{}", created["id"].as_str().unwrap())).await;
@@ -184,7 +199,7 @@ async fn roma_example_shapes_read_back_identically() {
     let by_name = |name: &str| list["apis"].as_array().unwrap().iter().find(|a| a["name"] == name).cloned().unwrap();
 
     let http = by_name("Api_http");
-    assert_eq!(http["authorizer_id"], "0d982c1ac3da493dae47627b6439fc5c");
+    assert_eq!(http["authorizer_id"], front.as_str());
     assert_eq!(http["auth_opt"]["app_code_auth_type"], "DISABLE");
     assert_eq!(http["backend_params"][3]["value"], "$context.appId");
     assert!(http["backend_params"][2].get("req_param_id").is_none(), "CONSTANT params map nothing");
@@ -535,10 +550,11 @@ async fn survives_restart(mut server: Server) {
     let (_, env) = server.post("/envs", &json!({"name": "TEST"})).await;
     let var = json!({"group_id": g, "env_id": env["id"], "variable_name": "backend_host", "variable_value": "10.1.2.3"});
     assert_eq!(server.post("/env-variables", &var).await.0, 201);
-    for body in [seed_002_example(&g), roma_http(&g), roma_function(&g), roma_mock(&g)] {
+    let (front, back) = roma_authorizers(&server).await;
+    for body in [seed_002_example(&g), roma_http(&g, &front), roma_function(&g, &back), roma_mock(&g)] {
         assert_eq!(server.post("/apis", &body).await.0, 201);
     }
-    let paths = ["/api-groups", "/envs", "/env-variables", "/apis"];
+    let paths = ["/api-groups", "/envs", "/env-variables", "/apis", "/authorizers"];
     let mut before = Vec::new();
     for p in paths {
         before.push(server.get(p).await.1);

@@ -182,14 +182,34 @@ impl Functions {
                 body: Bytes::from(body),
             });
         }
+        let (json, body) = self.run(entry, target, request_id, event).await?;
+        crate::function_event::answer(entry.answer_mode, json.as_deref(), body).map_err(|m| {
+            tracing::warn!(request_id, function = %target.urn, error = %m, "function answer not usable");
+            errors::FUNCTION_FAILED.with_message(format!("The backend function returned a malformed answer: {}", m.0))
+        })
+    }
+
+    /// Runs a function for a custom authorizer: its value as JSON text, with
+    /// a string `body` handed over apart (integration mode).
+    pub async fn decide(&self, target: &FunctionTarget, request_id: &str, event: impl FnOnce(EventFormat) -> String) -> Result<(Option<String>, Option<String>), GatewayError> {
+        let Some(entry) = self.resolve(target) else {
+            return Err(errors::FUNCTION_NOT_FOUND.with_message(format!("The function {} does not exist", target.urn)));
+        };
+        self.run(entry, target, request_id, event).await
+    }
+
+    /// Runs one synchronous invocation, on the runtime or at the function's URL.
+    async fn run(
+        &self,
+        entry: &FunctionEntry,
+        target: &FunctionTarget,
+        request_id: &str,
+        event: impl FnOnce(EventFormat) -> String,
+    ) -> Result<(Option<String>, Option<String>), GatewayError> {
         if let Some(remote) = &entry.remote {
             let remote = remote.as_ref().map_err(|why| errors::BACKEND_NOT_SERVED.with_message(why.clone()))?;
             let timeout = target.timeout.min(entry.code.timeout);
-            let value = remote.invoke(request_id, event(entry.event_format), timeout).await?;
-            return crate::function_event::answer(entry.answer_mode, value.as_deref(), None).map_err(|m| {
-                tracing::warn!(request_id, function = %target.urn, error = %m, "function answer not usable");
-                errors::FUNCTION_FAILED.with_message(format!("The backend function returned a malformed answer: {}", m.0))
-            });
+            return Ok((remote.invoke(request_id, event(entry.event_format), timeout).await?, None));
         }
         let Some(pool) = &self.pool else {
             return Err(errors::BACKEND_NOT_SERVED.with_message("the function runtime is not running".into()));
@@ -203,18 +223,9 @@ impl Functions {
             }
         }
         match outcome.result {
-            Ok(value) => {
-                let (json, body) = match value {
-                    Answer::Nothing => (None, None),
-                    Answer::Json(j) => (Some(j), None),
-                    Answer::WithBody { json, body } => (Some(json), Some(body)),
-                };
-                crate::function_event::answer(entry.answer_mode, json.as_deref(), body)
-            }
-            .map_err(|m| {
-                tracing::warn!(request_id, function = %target.urn, error = %m, "function answer not usable");
-                errors::FUNCTION_FAILED.with_message(format!("The backend function returned a malformed answer: {}", m.0))
-            }),
+            Ok(Answer::Nothing) => Ok((None, None)),
+            Ok(Answer::Json(j)) => Ok((Some(j), None)),
+            Ok(Answer::WithBody { json, body }) => Ok((Some(json), Some(body))),
             Err(Failure::Timeout) => Err(errors::BACKEND_TIMEOUT),
             Err(Failure::Overloaded) => Err(errors::BACKEND_UNAVAILABLE.with_message("The function runtime is overloaded".into())),
             Err(f) => {

@@ -46,6 +46,8 @@ pub struct EventInput<'a> {
     pub source_ip: &'a str,
     /// The calling app's key, for SCF's `requestContext.identity.secretId`.
     pub app_key: Option<&'a str>,
+    /// Custom authorizers: the authorizer's `user_data`.
+    pub user_data: Option<&'a str>,
 }
 
 /// Query parameters in the order they first appear; a repeated name's values joined by `,`.
@@ -113,6 +115,8 @@ struct ApigEvent<'a> {
     query_string_parameters: Query<'a>,
     headers: Headers<'a>,
     request_context: ApigContext<'a>,
+    #[serde(rename = "user_data", skip_serializing_if = "Option::is_none")]
+    user_data: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -137,6 +141,8 @@ struct ScfEvent<'a> {
     path: &'a str,
     query_string: &'a Query<'a>,
     http_method: &'a str,
+    #[serde(rename = "user_data", skip_serializing_if = "Option::is_none")]
+    user_data: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -177,6 +183,7 @@ pub fn event(format: EventFormat, e: &EventInput<'_>) -> String {
                 query_string_parameters: Query::parse(e.query),
                 headers: Headers(e.headers),
                 request_context: ApigContext { api_id: e.api_id, request_id: e.request_id, stage: e.stage, source_ip: e.source_ip },
+                user_data: e.user_data,
             })
         }
         EventFormat::Scf => {
@@ -201,6 +208,7 @@ pub fn event(format: EventFormat, e: &EventInput<'_>) -> String {
                 path: e.path,
                 query_string: &query,
                 http_method: e.method,
+                user_data: e.user_data,
             })
         }
     };
@@ -325,6 +333,7 @@ mod tests {
             stage: "RELEASE",
             source_ip: "10.0.0.7",
             app_key: Some("key1"),
+            user_data: None,
         }
     }
 

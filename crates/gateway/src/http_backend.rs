@@ -7,10 +7,11 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use causeway_model::api::{BackendParam, BackendProtocol, Method, ParamLocation, ParamOrigin};
+use causeway_model::api::{BACKEND_AUTHORIZER_PREFIX, BackendParam, BackendProtocol, FRONTEND_AUTHORIZER_PREFIX, Method, ParamLocation, ParamOrigin};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Request};
 
+use crate::authorizer::AuthContext;
 use crate::params::{InputParam, query_pairs};
 use crate::response::{GatewayError, errors};
 use crate::upstream::UpBody;
@@ -34,7 +35,7 @@ pub enum SystemValue {
     ServerAddr,
     ServerName,
     HandleTime,
-    /// Values that exist only with features not present (provider app, authorizer context).
+    /// Values that exist only with features not present (the provider app).
     Empty,
 }
 
@@ -44,6 +45,8 @@ pub enum Source {
     Request(usize),
     Constant(Box<str>),
     System(SystemValue),
+    /// A key of a custom authorizer's context (`frontend` or backend).
+    Authorizer { frontend: bool, key: Box<str> },
 }
 
 #[derive(Debug)]
@@ -113,7 +116,11 @@ pub fn compile_params(api: &[BackendParam], policy: &[BackendParam], input_names
             let source = match p.origin {
                 ParamOrigin::Request => Source::Request(input_names.iter().position(|n| *n == p.value)?),
                 ParamOrigin::Constant => Source::Constant(p.value.as_str().into()),
-                ParamOrigin::System => Source::System(system_value(&p.value)),
+                ParamOrigin::System => match (p.value.strip_prefix(FRONTEND_AUTHORIZER_PREFIX), p.value.strip_prefix(BACKEND_AUTHORIZER_PREFIX)) {
+                    (Some(key), _) => Source::Authorizer { frontend: true, key: key.into() },
+                    (_, Some(key)) => Source::Authorizer { frontend: false, key: key.into() },
+                    _ => Source::System(system_value(&p.value)),
+                },
             };
             Some(MappedParam {
                 location: p.location,
@@ -254,6 +261,9 @@ pub struct CallContext<'a> {
     pub peer_ip_value: &'a HeaderValue,
     pub local_port_value: &'a HeaderValue,
     pub https: bool,
+    /// What the frontend and backend custom authorizers returned.
+    pub frontend_authorizer: Option<&'a AuthContext>,
+    pub backend_authorizer: Option<&'a AuthContext>,
 }
 
 impl HttpTarget {
@@ -262,6 +272,10 @@ impl HttpTarget {
             Source::Request(i) => ctx.values.get(*i).and_then(|v| v.as_deref()).map(Cow::Borrowed),
             Source::Constant(c) => Some(Cow::Borrowed(c)),
             Source::System(s) => Some((ctx.system)(*s)),
+            Source::Authorizer { frontend, key } => {
+                let context = if *frontend { ctx.frontend_authorizer } else { ctx.backend_authorizer };
+                context.and_then(|c| c.get(key)).map(Cow::Borrowed)
+            }
         }
     }
 

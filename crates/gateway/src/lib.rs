@@ -3,6 +3,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod authorizer;
 pub mod backend_sign;
 pub mod function_async;
 pub mod function_backend;

@@ -8,9 +8,13 @@
 //! 4. protocol (HTTP / HTTPS / BOTH)               → APIG.0607
 //! 5. authentication: APP APIs by SDK-HMAC-SHA256 or key-pair signature, or
 //!    AppCode, then the app's authorization     → APIG.0303, APIG.0304 (401);
-//!    IAM APIs by a JWT from a configured issuer → APIG.0301 (401)
+//!    IAM APIs by a JWT from a configured issuer → APIG.0301 (401);
+//!    AUTHORIZER APIs by their frontend custom authorizer (a function; its
+//!    answer cached by identity values) → AUTHORIZER_IDENTITIES_FAILURE (401),
+//!    AUTHORIZER_FAILURE, AUTHORIZER_CONF_FAILURE (500)
 //! 6. input parameters: required, defaults, rules  → APIG.0201 (400)
-//! 7. backend policies: the first whose conditions hold, else the default backend
+//! 7. backend policies: the first whose conditions hold, else the default
+//!    backend; then that backend's custom authorizer, if it has one
 //! 8. backend call: MOCK answer; the HTTP backend with mapped parameters,
 //!    signed with the API's signature key when one is bound
 //!    (413 body too large, 502 unavailable, 504 timeout); or a FUNCTION from
@@ -30,6 +34,7 @@ use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 
 use crate::auth::{self, AppEntry};
+use crate::authorizer::{self, AuthContext, Authorizers, Asking, Refused};
 use crate::backend_sign;
 use crate::function_event::{self, EventInput};
 use crate::body::Body;
@@ -114,6 +119,8 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
                 req_path: parts.uri.path(),
                 req_uri: parts.uri.path_and_query().map_or("", |p| p.as_str()),
                 req_method: parts.method.as_str(),
+                frontend_authorizer: outcome.frontend_authorizer.as_deref(),
+                backend_authorizer: outcome.backend_authorizer.as_deref(),
             };
             e.render_with(outcome.group.and_then(|g| g.responses(outcome.route.map(|r| &**r))), &ctx)
         }
@@ -170,21 +177,27 @@ async fn serve<'s>(
     outcome.cors = route.cors_preflight.is_some();
     check_protocol(route, conn)?;
     let form_fields = route.reads_form && is_form(&parts.headers);
-    let body = read_body(&parts.headers, body, form_fields || route.calls_function || auth::needs_body(route, &parts.headers)).await?;
+    let whole = form_fields || route.calls_function || auth::needs_body(route, &parts.headers) || authorizers_need_body(route, &snapshot.authorizers);
+    let body = read_body(&parts.headers, body, whole).await?;
+    let segments = path_segments(route, &parts.uri);
     match route.def().auth_type {
         AuthType::App => outcome.app = authenticate(&snapshot.credentials, route, parts, conn, body.as_ref().ok())?,
         AuthType::Iam => outcome.user = Some(iam::authenticate(&snapshot.issuers, &parts.headers)?),
-        // Fail closed until custom authorizers exist.
-        AuthType::Authorizer => return Err(errors::BACKEND_NOT_SERVED.with_message("Custom authorizers are not served by this version of Causeway".into())),
+        AuthType::Authorizer => {
+            let id = route.def().authorizer_id.as_deref().unwrap_or_default();
+            let path_params = authorizer::path_params(&route.inputs, &segments);
+            let ask = asking(parts, route, &path_params, &body, stage, conn, request_id);
+            outcome.frontend_authorizer = Some(refused_with(snapshot.authorizers.authorize(&snapshot.functions, id, ask).await, &mut outcome.frontend_authorizer)?);
+        }
         AuthType::None => {}
     }
     let app = outcome.app;
-    let segments = path_segments(route, &parts.uri);
     // A cheap handle on the read body: the parameter values may borrow from it.
     let form = if form_fields { body.as_ref().ok().cloned() } else { None };
     let values = params::collect(&route.inputs, &segments, parts.uri.query().unwrap_or_default(), &parts.headers, form.as_deref())?;
-    let backend = if route.policies.is_empty() {
-        &route.backend
+    let frontend = outcome.frontend_authorizer.clone();
+    let (backend, backend_authorizer) = if route.policies.is_empty() {
+        (&route.backend, route.backend_authorizer.as_deref())
     } else {
         route.select(&Facts {
             values: &values,
@@ -193,15 +206,23 @@ async fn serve<'s>(
             method: parts.method.as_str(),
             cookies: parts.headers.get(http::header::COOKIE).and_then(|c| c.to_str().ok()),
             app: app.map(|a| (&*a.id, &*a.name)),
+            authorizer: frontend.as_deref(),
         })
     };
+    // The backend's custom authorizer, before the backend is called.
+    if let Some(id) = backend_authorizer {
+        let path_params = authorizer::path_params(&route.inputs, &segments);
+        let ask = asking(parts, route, &path_params, &body, stage, conn, request_id);
+        outcome.backend_authorizer = Some(refused_with(snapshot.authorizers.authorize(&snapshot.functions, id, ask).await, &mut outcome.backend_authorizer)?);
+    }
+    let authorizers = (frontend.as_deref(), outcome.backend_authorizer.clone());
     match backend {
         Backend::Mock(m) => Ok(mock(m)),
         Backend::Http(target) => {
             let req = {
                 let headers = std::mem::take(&mut parts.headers);
                 let system = |v: SystemValue| system_value(v, route, stage, conn, request_id, app);
-                let ctx = call_context(parts, route, &values, &system, conn, remainder(route, parts.uri.path()));
+                let ctx = call_context(parts, route, &values, &system, conn, remainder(route, parts.uri.path()), (authorizers.0, authorizers.1.as_deref()));
                 let signer = snapshot.backend_signers.get(&route.publish_id);
                 let read = if signer.is_some() { body.as_ref().ok().cloned() } else { None };
                 let body = match body {
@@ -226,7 +247,7 @@ async fn serve<'s>(
             let mapped = {
                 let headers = std::mem::take(&mut parts.headers);
                 let system = |v: SystemValue| system_value(v, route, stage, conn, request_id, app);
-                let ctx = call_context(parts, route, &values, &system, conn, None);
+                let ctx = call_context(parts, route, &values, &system, conn, None, (authorizers.0, authorizers.1.as_deref()));
                 target.mapping.build(&ctx, headers, Either::Right(Full::new(Bytes::new())))?
             };
             let event = |format| {
@@ -245,6 +266,7 @@ async fn serve<'s>(
                     stage,
                     source_ip: &conn.peer_ip,
                     app_key: app.map(|a| &*a.key),
+                    user_data: None,
                 })
             };
             let started = Instant::now();
@@ -271,6 +293,7 @@ fn call_context<'a>(
     system: &'a dyn Fn(SystemValue) -> Cow<'a, str>,
     conn: &'a Conn,
     remainder: Option<&'a str>,
+    (frontend_authorizer, backend_authorizer): (Option<&'a AuthContext>, Option<&'a AuthContext>),
 ) -> CallContext<'a> {
     CallContext {
         method: &parts.method,
@@ -283,7 +306,65 @@ fn call_context<'a>(
         peer_ip_value: &conn.peer_ip_value,
         local_port_value: &conn.local_port_value,
         https: conn.https,
+        frontend_authorizer,
+        backend_authorizer,
     }
+}
+
+/// What a custom authorizer is asked about: the caller's request as it came.
+fn asking<'a>(
+    parts: &'a http::request::Parts,
+    route: &'a Route,
+    path_params: &'a [(&'a str, &'a str)],
+    body: &'a Result<Bytes, Incoming>,
+    stage: &'a str,
+    conn: &'a Conn,
+    request_id: &'a RequestId,
+) -> Asking<'a> {
+    let api = route.def();
+    let query = parts.uri.query().unwrap_or_default();
+    Asking {
+        event: EventInput {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            api_path: &api.req_uri,
+            query,
+            headers: &parts.headers,
+            path_params,
+            body: body.as_ref().map(|b| &b[..]).unwrap_or_default(),
+            base64_body: true,
+            api_id: &api.id,
+            group_id: &api.group_id,
+            request_id: request_id.as_str(),
+            stage,
+            source_ip: &conn.peer_ip,
+            app_key: None,
+            user_data: None,
+        },
+        query,
+    }
+}
+
+/// An authorizer's answer; when it refuses, the context it gave is kept for the error response.
+fn refused_with(answer: Result<Arc<AuthContext>, Refused>, keep: &mut Option<Arc<AuthContext>>) -> Result<Arc<AuthContext>, GatewayError> {
+    answer.map_err(|r| {
+        *keep = r.context;
+        r.error
+    })
+}
+
+/// Whether a custom authorizer the route may ask wants the request body.
+fn authorizers_need_body(route: &Route, authorizers: &Authorizers) -> bool {
+    if authorizers.is_empty() {
+        return false;
+    }
+    let api = route.def();
+    let frontend = if api.auth_type == AuthType::Authorizer { api.authorizer_id.as_deref() } else { None };
+    frontend
+        .into_iter()
+        .chain(route.backend_authorizer.as_deref())
+        .chain(route.policies.iter().filter_map(|p| p.authorizer.as_deref()))
+        .any(|id| authorizers.needs_body(Some(id)))
 }
 
 fn is_form(headers: &http::HeaderMap) -> bool {
@@ -352,6 +433,9 @@ struct Outcome<'s> {
     group: Option<&'s GroupRoutes>,
     route: Option<&'s Arc<Route>>,
     stage: &'s str,
+    /// What the custom authorizers returned (for backend parameters and error responses).
+    frontend_authorizer: Option<Arc<AuthContext>>,
+    backend_authorizer: Option<Arc<AuthContext>>,
 }
 
 /// A CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) for a

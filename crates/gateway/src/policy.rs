@@ -4,9 +4,10 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use causeway_model::api::{Condition, ConditionOrigin, ConditionType, EffectMode, SysParamName};
+use causeway_model::api::{Condition, ConditionOrigin, ConditionType, EffectMode, FRONTEND_AUTHORIZER_PREFIX, SysParamName};
 use causeway_model::ip::IpRule;
 
+use crate::authorizer::AuthContext;
 use crate::route::Backend;
 
 #[derive(Debug)]
@@ -19,6 +20,8 @@ enum Subject {
     AppId,
     AppName,
     Cookie(Box<str>),
+    /// A key of the frontend authorizer's context.
+    Authorizer(Box<str>),
 }
 
 #[derive(Debug)]
@@ -42,6 +45,8 @@ pub struct Policy {
     all: bool,
     conditions: Vec<CompiledCondition>,
     pub backend: Backend,
+    /// The backend custom authorizer that runs before this backend is called.
+    pub authorizer: Option<Box<str>>,
 }
 
 /// What conditions look at.
@@ -53,6 +58,8 @@ pub struct Facts<'a> {
     pub cookies: Option<&'a str>,
     /// The authenticated app's id and name (APP APIs only).
     pub app: Option<(&'a str, &'a str)>,
+    /// What the frontend custom authorizer returned (AUTHORIZER APIs only).
+    pub authorizer: Option<&'a AuthContext>,
 }
 
 impl CompiledCondition {
@@ -68,6 +75,10 @@ impl CompiledCondition {
                 SysParamName::AppName => Subject::AppName,
             },
             ConditionOrigin::Cookie => Subject::Cookie(c.cookie_param_name.as_deref()?.into()),
+            ConditionOrigin::FrontendAuthorizer => {
+                let name = c.frontend_authorizer_param_name.as_deref()?;
+                Subject::Authorizer(name.strip_prefix(FRONTEND_AUTHORIZER_PREFIX).unwrap_or(name).into())
+            }
         };
         let test = match (c.condition_origin, c.condition_type.unwrap_or(ConditionType::Exact)) {
             (ConditionOrigin::Source, _) => Test::Ips(IpRule::parse_list(&c.condition_value)?),
@@ -94,6 +105,7 @@ impl CompiledCondition {
             Subject::AppId => f.app.map(|(id, _)| id),
             Subject::AppName => f.app.map(|(_, name)| name),
             Subject::Cookie(name) => f.cookies.and_then(|c| cookie(c, name)),
+            Subject::Authorizer(key) => f.authorizer.and_then(|a| a.get(key)),
         };
         let Some(v) = value else { return false };
         match &self.test {
@@ -123,7 +135,13 @@ impl Policy {
             all: mode == EffectMode::All,
             conditions: if broken && mode == EffectMode::All { Vec::new() } else { compiled },
             backend,
+            authorizer: None,
         }
+    }
+
+    pub fn with_authorizer(mut self, id: Option<&str>) -> Self {
+        self.authorizer = id.map(Into::into);
+        self
     }
 
     pub fn applies(&self, f: &Facts<'_>) -> bool {

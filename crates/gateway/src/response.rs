@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use causeway_model::response::GatewayResponse;
 
+use crate::authorizer::AuthContext;
 use crate::body::Body;
 
 /// What `$context.*` in a response template can name.
@@ -22,6 +23,8 @@ pub struct TemplateContext<'a> {
     pub req_path: &'a str,
     pub req_uri: &'a str,
     pub req_method: &'a str,
+    pub frontend_authorizer: Option<&'a AuthContext>,
+    pub backend_authorizer: Option<&'a AuthContext>,
 }
 
 /// Replaces `$context.<name>` in a template. Values are JSON-escaped (without
@@ -48,7 +51,14 @@ pub fn fill_template(template: &str, e: &GatewayError, ctx: &TemplateContext<'_>
             "reqUri" => Some(ctx.req_uri),
             "reqMethod" => Some(ctx.req_method),
             "appId" | "appName" => Some(""),
-            n if n.starts_with("authorizer.") => Some(""),
+            n if n.starts_with("authorizer.") => {
+                let (context, key) = match (n.strip_prefix("authorizer.frontend."), n.strip_prefix("authorizer.backend.")) {
+                    (Some(k), _) => (ctx.frontend_authorizer, k),
+                    (_, Some(k)) => (ctx.backend_authorizer, k),
+                    _ => (None, ""),
+                };
+                Some(context.and_then(|c| c.get(key)).unwrap_or(""))
+            }
             _ => None,
         };
         match value {
@@ -225,6 +235,12 @@ pub mod errors {
     pub const FUNCTION_NOT_FOUND: GatewayError =
         GatewayError::new(Default5xx, 500, "APIG.0103", "The backend function does not exist");
     pub const FUNCTION_FAILED: GatewayError = GatewayError::new(Default5xx, 500, "APIG.0201", "The backend function failed");
+    pub const AUTHORIZER_FAILURE: GatewayError =
+        GatewayError::new(AuthorizerFailure, 500, "APIG.0305", "Incorrect authentication information: frontend authorizer");
+    pub const AUTHORIZER_IDENTITIES_FAILURE: GatewayError =
+        GatewayError::new(AuthorizerIdentitiesFailure, 401, "APIG.0305", "Incorrect authentication information: identity source");
+    pub const AUTHORIZER_CONF_FAILURE: GatewayError =
+        GatewayError::new(AuthorizerConfFailure, 500, "APIG.0601", "The custom authorizer failed");
     pub const BACKEND_NOT_SERVED: GatewayError =
         GatewayError::new(Default5xx, 500, "APIG.0105", "The backend configuration of the API cannot be served");
 }

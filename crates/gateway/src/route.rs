@@ -119,6 +119,8 @@ pub struct Route {
     /// The preflight answer, when CORS is on.
     pub cors_preflight: Option<HeaderMap>,
     pub backend: Backend,
+    /// The default backend's custom authorizer, if any.
+    pub backend_authorizer: Option<Box<str>>,
     /// Registered on the first request.
     metrics: OnceLock<Arc<RouteMetrics>>,
 }
@@ -189,18 +191,24 @@ impl Route {
                     variables,
                 ))
             };
-            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend));
+            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend).with_authorizer(p.authorizer_id.as_deref()));
         }
         for p in &api.policy_mocks {
             let backend = Backend::Mock(MockResponse::compile(p.status_code, p.header.as_deref(), p.result_content.as_deref()));
-            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend));
+            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend).with_authorizer(p.authorizer_id.as_deref()));
         }
         for p in &api.policy_functions {
             let timeout = p.timeout.unwrap_or_else(|| api.func_info.as_ref().map_or(default_timeout, |f| f.timeout));
             let params = compile_params(&api.backend_params, &p.backend_params, &input_names);
             let backend = function_backend(FunctionTarget::compile(&p.function_urn, p.version.as_deref(), p.alias_urn.as_deref(), timeout, p.invocation_type, params));
-            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend));
+            policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend).with_authorizer(p.authorizer_id.as_deref()));
         }
+        let backend_authorizer = match api.backend_type {
+            BackendType::Http => api.backend_api.as_ref().and_then(|b| b.authorizer_id.as_deref()),
+            BackendType::Mock => api.mock_info.as_ref().and_then(|m| m.authorizer_id.as_deref()),
+            BackendType::Function => api.func_info.as_ref().and_then(|f| f.authorizer_id.as_deref()),
+        }
+        .map(Into::into);
         let calls_function = matches!(backend, Backend::Function(_)) || policies.iter().any(|p| matches!(p.backend, Backend::Function(_)));
         Self {
             calls_function,
@@ -213,6 +221,7 @@ impl Route {
             policies,
             cors_preflight: api.cors.then(|| preflight_headers(api)),
             backend,
+            backend_authorizer,
             api: version,
             env_name,
             metrics: OnceLock::new(),
@@ -223,9 +232,12 @@ impl Route {
         self.metrics.get_or_init(|| RouteMetrics::of(&self.def().id, &self.env_name))
     }
 
-    /// The backend for a request: the first policy that applies, else the default.
-    pub fn select(&self, facts: &Facts<'_>) -> &Backend {
-        self.policies.iter().find(|p| p.applies(facts)).map_or(&self.backend, |p| &p.backend)
+    /// The backend for a request, with its custom authorizer: the first policy that applies, else the default.
+    pub fn select(&self, facts: &Facts<'_>) -> (&Backend, Option<&str>) {
+        match self.policies.iter().find(|p| p.applies(facts)) {
+            Some(p) => (&p.backend, p.authorizer.as_deref()),
+            None => (&self.backend, self.backend_authorizer.as_deref()),
+        }
     }
 
     pub fn def(&self) -> &Api {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use causeway_model::app::{App, AppAuth, AppCode};
+use causeway_model::authorizer::Authorizer;
 use causeway_model::env::{Env, EnvVariable, RELEASE_ENV_NAME};
 use causeway_model::function::{Function, FunctionAlias, FunctionVersion};
 use causeway_model::group::Group;
@@ -16,6 +17,7 @@ use causeway_model::response::GatewayResponse;
 use causeway_model::sign_key::{SignBinding, SignKey};
 
 use crate::auth::Credentials;
+use crate::authorizer::{Authorizers, DecisionCache};
 use crate::backend_sign::BackendSigners;
 use crate::function_backend::Functions;
 use crate::iam::Issuers;
@@ -42,6 +44,9 @@ pub struct Source {
     pub functions: HashMap<String, Function>,
     pub function_versions: HashMap<String, FunctionVersion>,
     pub function_aliases: HashMap<String, FunctionAlias>,
+    pub authorizers: HashMap<String, Authorizer>,
+    /// Custom authorizers' cached answers, kept from one snapshot to the next.
+    pub authorizer_cache: Arc<DecisionCache>,
     /// The function runtime, when this process runs one.
     pub function_runtime: Option<Arc<causeway_functions::Pool>>,
     /// Where asynchronous invocations are queued, when this process runs them.
@@ -117,6 +122,8 @@ pub struct Snapshot {
     pub issuers: Issuers,
     /// Functions by URN, for FUNCTION backends.
     pub functions: Functions,
+    /// Custom authorizers by id.
+    pub authorizers: Authorizers,
 }
 
 /// Compiled routes kept between builds, so an unchanged publication is not compiled again.
@@ -236,7 +243,8 @@ impl Snapshot {
             source.function_versions.values(),
             source.function_aliases.values(),
         );
-        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions }
+        let authorizers = Authorizers::build(source.authorizers.values(), source.authorizer_cache.clone());
+        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers }
     }
 
     /// The group a `Host` (without port, any case) selects: its subdomain, else the DEFAULT group.

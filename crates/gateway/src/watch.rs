@@ -36,6 +36,7 @@ const SERVED_KINDS: &[&str] = &[
     kinds::FUNCTION,
     kinds::FUNCTION_VERSION,
     kinds::FUNCTION_ALIAS,
+    kinds::AUTHORIZER,
 ];
 
 pub struct Watcher {
@@ -85,6 +86,8 @@ impl Watcher {
             functions: load(&*store, kinds::FUNCTION).await?,
             function_versions: load(&*store, kinds::FUNCTION_VERSION).await?,
             function_aliases: load(&*store, kinds::FUNCTION_ALIAS).await?,
+            authorizers: load(&*store, kinds::AUTHORIZER).await?,
+            authorizer_cache: Default::default(),
             function_runtime: None,
             function_queue: None,
         };
@@ -218,6 +221,7 @@ impl Watcher {
             kinds::FUNCTION => set(&mut s.functions, id, doc.and_then(decode)),
             kinds::FUNCTION_VERSION => set(&mut s.function_versions, id, doc.and_then(decode)),
             kinds::FUNCTION_ALIAS => set(&mut s.function_aliases, id, doc.and_then(decode)),
+            kinds::AUTHORIZER => set(&mut s.authorizers, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)

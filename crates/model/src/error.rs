@@ -55,6 +55,7 @@ catalogue! {
     FUNCTION_NOT_FOUND = ("APIG.3019", 404, "The function does not exist");
     VERSION_NOT_FOUND = ("APIG.3022", 404, "The API version does not exist");
     RESPONSE_NOT_FOUND = ("APIG.3074", 404, "The gateway response does not exist");
+    AUTHORIZER_NOT_FOUND = ("APIG.3081", 404, "The custom authorizer does not exist");
     APP_CODE_NOT_FOUND = ("APIG.3082", 404, "The AppCode does not exist");
     // 403: quotas
     GROUP_QUOTA = ("APIG.3101", 403, "The number of API groups has reached the limit");
@@ -65,6 +66,8 @@ catalogue! {
     PARAM_QUOTA = ("APIG.3111", 403, "The number of request parameters has reached the limit");
     POLICY_QUOTA = ("APIG.3113", 403, "The number of backend policies has reached the limit");
     CONDITION_QUOTA = ("APIG.3114", 403, "The number of policy conditions has reached the limit");
+    AUTHORIZER_QUOTA = ("APIG.3116", 403, "The number of custom authorizers has reached the limit");
+    IDENTITY_QUOTA = ("APIG.3117", 403, "The number of identity sources of the custom authorizer has reached the limit");
     APP_CODE_QUOTA = ("APIG.3131", 403, "The number of AppCodes of the app has reached the limit");
     RESPONSE_QUOTA = ("APIG.3136", 403, "The number of gateway responses of the group has reached the limit");
     // 400: duplicates
@@ -76,6 +79,7 @@ catalogue! {
     PARAM_NAME_EXISTS = ("APIG.3209", 400, "The parameter name already exists");
     FUNCTION_NAME_EXISTS = ("APIG.3225", 400, "The function name already exists in the package");
     POLICY_NAME_EXISTS = ("APIG.3210", 400, "The backend policy name already exists");
+    AUTHORIZER_NAME_EXISTS = ("APIG.3211", 400, "The custom authorizer name already exists");
     RESPONSE_NAME_EXISTS = ("APIG.3212", 400, "The gateway response name already exists in the group");
     API_EXISTS = ("APIG.3301", 400, "The API already exists: another API of the group has the same method, path and match mode");
     VARIABLE_EXISTS = ("APIG.3303", 400, "The environment variable already exists");
@@ -85,6 +89,7 @@ catalogue! {
     API_PUBLISHED = ("APIG.3416", 403, "The API has been published and cannot be deleted");
     ENV_HAS_APIS = ("APIG.3418", 403, "The environment has published APIs and cannot be deleted");
     SIGN_KEY_BOUND = ("APIG.3451", 403, "The signature key is bound to APIs and cannot be deleted");
+    AUTHORIZER_IN_USE = ("APIG.3462", 403, "APIs use the custom authorizer; it cannot be deleted");
     FUNCTION_IN_USE = ("APIG.3461", 403, "Published APIs call the function; it cannot be deleted");
     // 409: built-in gateway responses
     DEFAULT_RESPONSE_UNDELETABLE = ("APIG.3491", 409, "The default gateway response cannot be deleted");

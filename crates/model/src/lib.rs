@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod authorizer;
 pub mod env;
 pub mod error;
 pub mod function;
@@ -38,4 +39,5 @@ pub mod kinds {
     pub const FUNCTION_VERSION: &str = "function_version";
     pub const FUNCTION_ALIAS: &str = "function_alias";
     pub const FUNCTION_INVOCATION: &str = "function_invocation";
+    pub const AUTHORIZER: &str = "authorizer";
 }

@@ -22,6 +22,10 @@ pub struct Limits {
     pub policies_per_api: usize,
     /// Conditions of one backend policy (`APIG.3114`).
     pub conditions_per_policy: usize,
+    /// Custom authorizers in the installation (`APIG.3116`).
+    pub authorizers: usize,
+    /// Identity sources of one custom authorizer (`APIG.3117`).
+    pub identities_per_authorizer: usize,
     /// Largest backend timeout in milliseconds: 60000 as on the shared
     /// gateway; up to 600000 like ROMA's `backend_timeout` feature.
     pub max_backend_timeout_ms: u32,
@@ -38,6 +42,8 @@ impl Default for Limits {
             params_per_api: 50,
             policies_per_api: 5,
             conditions_per_policy: 5,
+            authorizers: 50,
+            identities_per_authorizer: 5,
             max_backend_timeout_ms: 60_000,
         }
     }

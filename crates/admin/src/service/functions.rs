@@ -193,7 +193,7 @@ impl Service {
         self.check_code(&checked).await?;
         // Published APIs name functions by URN: a referenced function keeps its name.
         if renamed && self.referenced(&mut *tx, &old).await? {
-            return Err(ApiError::detail(c::FUNCTION_IN_USE, "published APIs call the function by its URN; it cannot be renamed"));
+            return Err(ApiError::detail(c::FUNCTION_IN_USE, "published APIs or custom authorizers call the function by its URN; it cannot be renamed"));
         }
         let f = Function {
             name: checked.name,
@@ -209,9 +209,10 @@ impl Service {
         Ok(f.into())
     }
 
-    /// Whether a published API calls `f` (any version or alias).
+    /// Whether a published API or a custom authorizer calls `f` (any version or alias).
     async fn referenced(&self, tx: &mut dyn Txn, f: &Function) -> Result<bool> {
-        self.referenced_by(tx, |u| u.package == f.package && u.name == f.name).await
+        let urn = Urn { package: f.package.clone(), name: f.name.clone(), qualifier: None };
+        Ok(self.referenced_by(tx, |u| u.package == f.package && u.name == f.name).await? || self.authorizer_calls(tx, &urn).await?)
     }
 
     /// Whether a published API names a URN that `matches`.
@@ -353,6 +354,10 @@ impl Service {
         let names_it = |u: &Urn| u.package == f.package && u.name == f.name && u.qualifier.as_deref() == Some(name);
         if self.referenced_by(&mut *tx, names_it).await? {
             return Err(ApiError::detail(c::FUNCTION_IN_USE, "published APIs call the alias"));
+        }
+        let urn = Urn { package: f.package.clone(), name: f.name.clone(), qualifier: Some(name.to_string()) };
+        if self.authorizer_calls(&mut *tx, &urn).await? {
+            return Err(ApiError::detail(c::FUNCTION_IN_USE, "a custom authorizer calls the alias"));
         }
         tx.delete(kinds::FUNCTION_ALIAS, &a.id).await.map_err(system)?;
         self.commit(tx).await?;

@@ -5,6 +5,7 @@
 mod apis;
 mod app_auths;
 mod apps;
+mod authorizers;
 mod envs;
 mod functions;
 mod groups;
@@ -25,6 +26,7 @@ use serde::de::DeserializeOwned;
 pub use apis::{ApiFilter, ApiView};
 pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
 pub use apps::AppFilter;
+pub use authorizers::AuthorizerFilter;
 pub use envs::EnvFilter;
 pub use functions::{AliasView, FunctionFilter, FunctionView, SyntaxCheck, TestInvocation, TestInvoker, TestLog, TestOutcome, VersionView};
 pub use groups::{GroupFilter, GroupView};

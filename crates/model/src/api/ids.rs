@@ -24,6 +24,7 @@ fn assign_conditions(conditions: &mut [Condition], prev: &[Condition]) {
                 && o.req_param_name == c.req_param_name
                 && o.sys_param_name == c.sys_param_name
                 && o.cookie_param_name == c.cookie_param_name
+                && o.frontend_authorizer_param_name == c.frontend_authorizer_param_name
         };
         c.id = keep_or_new(prev.iter().find(same).map(|o| &o.id));
     }

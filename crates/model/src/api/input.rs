@@ -128,6 +128,7 @@ pub struct ConditionInput {
     pub req_param_name: Option<String>,
     pub sys_param_name: Option<String>,
     pub cookie_param_name: Option<String>,
+    pub frontend_authorizer_param_name: Option<String>,
 }
 
 /// Fields every policy kind shares.

@@ -66,7 +66,7 @@ wire_enum!(
     ConditionType { Exact => "exact", Enum => "enum", Pattern => "pattern" }
 );
 wire_enum!(
-    ConditionOrigin { Param => "param", Source => "source", System => "system", Cookie => "cookie" }
+    ConditionOrigin { Param => "param", Source => "source", System => "system", Cookie => "cookie", FrontendAuthorizer => "frontend_authorizer" }
 );
 wire_enum!(
     /// System parameters a `system` condition can test: the vendors' two, and
@@ -326,6 +326,9 @@ pub struct Condition {
     pub sys_param_name: Option<SysParamName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie_param_name: Option<String>,
+    /// For `frontend_authorizer` conditions: `$context.authorizer.frontend.<key>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontend_authorizer_param_name: Option<String>,
 }
 
 /// An HTTP backend chosen when its conditions hold.

@@ -754,6 +754,7 @@ fn validate_condition(ctx: &Ctx, f: &str, c: ConditionInput) -> Result<Condition
         req_param_location: None,
         sys_param_name: None,
         cookie_param_name: None,
+        frontend_authorizer_param_name: None,
     };
     match origin {
         ConditionOrigin::Param => {
@@ -780,6 +781,20 @@ fn validate_condition(ctx: &Ctx, f: &str, c: ConditionInput) -> Result<Condition
                 return Err(ApiError::invalid(&field("cookie_param_name")));
             }
             out.cookie_param_name = Some(name);
+            out.condition_type = Some(rules::required(&field("condition_type"), condition_type)?);
+        }
+        ConditionOrigin::FrontendAuthorizer => {
+            let f = field("frontend_authorizer_param_name");
+            if ctx.auth_type != AuthType::Authorizer {
+                return Err(ApiError::field(codes::AUTHORIZER_NOT_ALLOWED, &f));
+            }
+            // Stored in the documented prefixed form; the bare key is accepted too.
+            let name = rules::required_str(&f, c.frontend_authorizer_param_name)?;
+            let key = name.strip_prefix(FRONTEND_AUTHORIZER_PREFIX).unwrap_or(&name);
+            if !is_context_key(Some(key)) {
+                return Err(ApiError::invalid(&f));
+            }
+            out.frontend_authorizer_param_name = Some(format!("{FRONTEND_AUTHORIZER_PREFIX}{key}"));
             out.condition_type = Some(rules::required(&field("condition_type"), condition_type)?);
         }
     }

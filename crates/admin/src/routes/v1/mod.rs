@@ -4,6 +4,7 @@
 mod apis;
 mod app_auths;
 mod apps;
+mod authorizers;
 mod envs;
 mod functions;
 mod groups;
@@ -60,6 +61,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/sign-bindings/unbinded-apis", get(sign_keys::unbound_apis))
         .route("/sign-bindings/binded-signs", get(sign_keys::bound_signs))
         .route("/sign-bindings/{id}", axum::routing::delete(sign_keys::unbind))
+        .route("/authorizers", get(authorizers::list).post(authorizers::create))
+        .route("/authorizers/{id}", get(authorizers::get).put(authorizers::update).delete(authorizers::delete))
         .route("/iam-issuers", get(iam_issuers::list).post(iam_issuers::create))
         .route("/iam-issuers/{id}", get(iam_issuers::get).put(iam_issuers::update).delete(iam_issuers::delete))
         .route("/functions", get(functions::list).post(functions::create))
