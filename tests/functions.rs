@@ -310,6 +310,17 @@ async fn asynchronous_invocations_are_stored_retried_and_survive_a_restart() {
     assert_eq!(failed["attempts"], 3);
     assert!(failed["error"].as_str().unwrap().contains("no luck"), "{failed}");
 
+    // The number of retries is the function's setting.
+    let id = bad["id"].as_str().unwrap();
+    let (status, changed) = s.call("PUT", &format!("/functions/{id}"), Some(&json!({"max_async_retry_attempts": 0}))).await;
+    assert_eq!((status, changed["max_async_retry_attempts"].as_u64()), (200, Some(0)), "{changed}");
+    let (status, e) = s.call("PUT", &format!("/functions/{id}"), Some(&json!({"max_async_retry_attempts": 9}))).await;
+    assert_eq!((status, e["error_code"].as_str()), (400, Some("APIG.2011")), "{e}");
+    let once = s.call_gateway("POST", &host, "/fails", &[]).await;
+    assert_eq!(once.status, 202);
+    let failed = invocation(&s, once.json()["request_id"].as_str().unwrap(), |i| i["status"] == "failed").await;
+    assert_eq!(failed["attempts"], 1, "{failed}");
+
     // Queued, then the gateway restarts: each one still runs, and once it succeeded never again.
     let mut ids = Vec::new();
     for _ in 0..4 {

@@ -53,7 +53,6 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let queue = causeway_gateway::function_async::AsyncQueue {
             store: store.clone(),
             wake: Arc::new(tokio::sync::Notify::new()),
-            retries: causeway_gateway::function_async::DEFAULT_RETRIES,
         };
         let watcher = Watcher::start(store.clone(), settings.base_domain.clone())
             .await

@@ -16,7 +16,6 @@ use crate::response::{GatewayError, errors};
 use crate::watch::Shared;
 
 /// Retries after a failed attempt, by default.
-pub const DEFAULT_RETRIES: u32 = 2;
 /// Time a claimed invocation may run past its timeout before another node may take it.
 const LEASE_MARGIN_MS: i64 = 2000;
 /// Invocations one node runs at a time.
@@ -29,12 +28,11 @@ const POLL: Duration = Duration::from_secs(1);
 pub struct AsyncQueue {
     pub store: Arc<dyn Store>,
     pub wake: Arc<Notify>,
-    pub retries: u32,
 }
 
 impl std::fmt::Debug for AsyncQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncQueue").field("retries", &self.retries).finish_non_exhaustive()
+        f.debug_struct("AsyncQueue").finish_non_exhaustive()
     }
 }
 
@@ -57,7 +55,7 @@ async fn save(store: &dyn Store, inv: &FunctionInvocation) -> Result<(), StoreEr
 
 impl AsyncQueue {
     /// Stores the invocation (durably, before the caller is answered) and wakes the runner.
-    pub async fn enqueue(&self, function_urn: &str, target: &str, request_id: &str, event: String, timeout_ms: u32) -> Result<(), GatewayError> {
+    pub async fn enqueue(&self, function_urn: &str, target: &str, request_id: &str, event: String, timeout_ms: u32, retries: u32) -> Result<(), GatewayError> {
         let now = ids::now();
         let inv = FunctionInvocation {
             request_id: request_id.to_string(),
@@ -67,7 +65,7 @@ impl AsyncQueue {
             timeout_ms,
             status: InvocationStatus::Pending,
             attempts: 0,
-            max_attempts: self.retries + 1,
+            max_attempts: retries + 1,
             result: None,
             error: None,
             lease_until: 0,

@@ -26,6 +26,8 @@ pub struct FunctionEntry {
     pub runtime: FunctionRuntime,
     pub event_format: EventFormat,
     pub answer_mode: AnswerMode,
+    /// Asynchronous invocations: attempts after a failed one.
+    pub async_retries: u32,
     /// `http` runtime: where the event is POSTed, or why it cannot be.
     remote: Option<Result<Remote, String>>,
 }
@@ -126,6 +128,7 @@ fn entry(f: &Function, version: &str, code_key: String, spec: &FunctionSpec) -> 
             model::ResponseMode::Integration => AnswerMode::Integration,
             model::ResponseMode::Passthrough => AnswerMode::Passthrough,
         },
+        async_retries: spec.max_async_retry_attempts,
         remote: (spec.runtime == FunctionRuntime::Http).then(|| Remote::compile(spec.url.as_deref().unwrap_or_default(), spec.timeout)),
     })
 }
@@ -174,7 +177,7 @@ impl Functions {
                 return Err(errors::BACKEND_NOT_SERVED.with_message("asynchronous invocations are not served by this process".into()));
             };
             let timeout_ms = u32::try_from(target.timeout.min(entry.code.timeout).as_millis()).unwrap_or(u32::MAX);
-            queue.enqueue(&target.urn, &target.key, request_id, event(entry.event_format), timeout_ms).await?;
+            queue.enqueue(&target.urn, &target.key, request_id, event(entry.event_format), timeout_ms, entry.async_retries).await?;
             let body = serde_json::json!({ "request_id": request_id }).to_string();
             return Ok(FunctionAnswer {
                 status: http::StatusCode::ACCEPTED,

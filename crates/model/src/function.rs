@@ -43,6 +43,9 @@ pub const TIMEOUT_MS: std::ops::RangeInclusive<u32> = 1..=60_000;
 /// Environment variables: at most this many bytes of keys and values together (FunctionGraph's 4 KB).
 pub const MAX_ENVIRONMENT_BYTES: usize = 4096;
 pub const DEFAULT_HANDLER: &str = "index.handler";
+/// Asynchronous invocations: attempts after the first failed one (FunctionGraph's range and default).
+pub const DEFAULT_ASYNC_RETRIES: u32 = 2;
+pub const MAX_ASYNC_RETRIES: u32 = 8;
 
 /// Function and package names: 1–60, letters, digits, `_`, `-`, starting with a letter.
 pub const FUNCTION_NAME: NameRule = NameRule { min: 1, max: 60, cjk: false, digit_first: false, extra: &['_', '-'] };
@@ -69,6 +72,13 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, String>,
     pub event_format: EventFormat,
     pub response_mode: ResponseMode,
+    /// Asynchronous invocations: how many times a failed one is tried again.
+    #[serde(default = "default_async_retries")]
+    pub max_async_retry_attempts: u32,
+}
+
+fn default_async_retries() -> u32 {
+    DEFAULT_ASYNC_RETRIES
 }
 
 /// A stored function (its draft).
@@ -212,6 +222,7 @@ pub struct FunctionInput {
     pub environment: Option<BTreeMap<String, String>>,
     pub event_format: Option<String>,
     pub response_mode: Option<String>,
+    pub max_async_retry_attempts: Option<i64>,
 }
 
 /// A checked function: identity and settings.
@@ -299,11 +310,15 @@ impl FunctionInput {
             Some(m) => ResponseMode::parse_field("response_mode", &m)?,
             None => old.map_or(ResponseMode::Integration, |s| s.response_mode),
         };
+        let max_async_retry_attempts = match self.max_async_retry_attempts {
+            Some(n) => rules::int_range("max_async_retry_attempts", n, 0, i64::from(MAX_ASYNC_RETRIES))? as u32,
+            None => old.map_or(DEFAULT_ASYNC_RETRIES, |s| s.max_async_retry_attempts),
+        };
         Ok(FunctionFields {
             name,
             package,
             description,
-            spec: FunctionSpec { runtime, code, url, handler, memory_size, timeout, environment, event_format, response_mode },
+            spec: FunctionSpec { runtime, code, url, handler, memory_size, timeout, environment, event_format, response_mode, max_async_retry_attempts },
         })
     }
 }
