@@ -103,6 +103,19 @@ async fn functions_answer_through_published_apis() {
     let body = c.json()["event"]["body"].as_str().unwrap().to_string();
     assert_eq!(body, "eyJrIjoidiJ9");
 
+    // Or as text, for a JSON API that turns the encoding off.
+    let mut plain = function_api(&g, "plain_api", "/plain", &urn, json!({}));
+    plain["is_send_fg_body_base64"] = json!(false);
+    let (status, e) = s.post("/apis", &plain).await;
+    assert_eq!((status, e["error_code"].as_str()), (400, Some("APIG.2011")), "only with content_type application/json: {e}");
+    assert!(e["error_msg"].as_str().unwrap().contains("is_send_fg_body_base64"), "{e}");
+    plain["content_type"] = json!("application/json");
+    s.create_and_publish(&plain, RELEASE).await;
+    let c = send(&s, "PUT", &host, "/plain", r#"{"k":"v"}"#).await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let event = &c.json()["event"];
+    assert_eq!((event["body"].as_str(), event["isBase64Encoded"].as_bool()), (Some(r#"{"k":"v"}"#), Some(false)), "{event}");
+
     // Versions and aliases: prod keeps version 1 while the draft changes.
     let id = f["id"].as_str().unwrap();
     let (status, v1) = s.post(&format!("/functions/{id}/versions"), &json!({"description": "first"})).await;

@@ -24,6 +24,8 @@ pub struct ApiInput {
     pub tag: Option<String>,
     pub tags: Option<Vec<String>>,
     pub cors: Option<bool>,
+    pub content_type: Option<String>,
+    pub is_send_fg_body_base64: Option<bool>,
     pub body_remark: Option<String>,
     pub result_normal_sample: Option<String>,
     pub result_failure_sample: Option<String>,

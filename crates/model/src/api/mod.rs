@@ -104,6 +104,17 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `content_type` values (V2): the request body's format.
+pub const CONTENT_TYPES: &[&str] = &["application/x-www-form-urlencoded", "application/json", "application/xml", "text/plain", "multipart/form-data"];
+
 /// A stored API definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Api {
@@ -129,6 +140,13 @@ pub struct Api {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     pub cors: bool,
+    /// The request body's format (V2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// FUNCTION backends and custom authorizers get the body base64-encoded
+    /// (V2; `false` only with `content_type` `application/json`).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub is_send_fg_body_base64: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_remark: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

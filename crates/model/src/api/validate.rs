@@ -69,6 +69,16 @@ impl ApiInput {
         let tags = self.tags.unwrap_or_default();
         check_tags(&tags)?;
         let cors = self.cors.unwrap_or(false);
+        let content_type = rules::optional_str(self.content_type);
+        if let Some(t) = &content_type
+            && !CONTENT_TYPES.contains(&t.as_str())
+        {
+            return Err(ApiError::invalid("content_type"));
+        }
+        let is_send_fg_body_base64 = self.is_send_fg_body_base64.unwrap_or(true);
+        if !is_send_fg_body_base64 && content_type.as_deref() != Some("application/json") {
+            return Err(ApiError::invalid("is_send_fg_body_base64"));
+        }
         let body_remark = rules::optional_str(self.body_remark);
         rules::check_text("body_remark", body_remark.as_deref(), 20480)?;
         let result_normal_sample = rules::optional_str(self.result_normal_sample);
@@ -185,6 +195,8 @@ impl ApiInput {
             tag,
             tags,
             cors,
+            content_type,
+            is_send_fg_body_base64,
             body_remark,
             result_normal_sample,
             result_failure_sample,
