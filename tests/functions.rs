@@ -357,3 +357,26 @@ async fn asynchronous_invocations_are_stored_retried_and_survive_a_restart() {
     let (status, listed) = s.call("GET", "/function-invocations?status=succeeded", None).await;
     assert_eq!((status, listed["total"].as_u64()), (200, Some(5)), "{listed}");
 }
+
+#[tokio::test]
+async fn finished_invocations_are_deleted_after_the_retention() {
+    let s = Server::start_with(common::Backend::Sqlite, &["--invocation-retention", "2"]).await;
+    let g = s.group("fn_retention").await;
+    let host = Server::group_host(&g);
+    let f = function(&s, json!({"name": "brief", "code": "exports.handler = async () => 'ok';"})).await;
+    s.create_and_publish(&function_api(&g, "brief_async", "/brief", f["urn"].as_str().unwrap(), json!({"invocation_type": "async"})), RELEASE).await;
+    let c = s.eventually("POST", &host, "/brief", &[], |c| c.status == 202).await;
+    let id = c.json()["request_id"].as_str().unwrap().to_string();
+    invocation(&s, &id, |i| i["status"] == "succeeded").await;
+    // Kept for the retention (2 s here), then gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, inv) = s.call("GET", &format!("/function-invocations/{id}"), None).await;
+        if status == 404 {
+            break;
+        }
+        assert_eq!(status, 200, "{inv}");
+        assert!(std::time::Instant::now() < deadline, "still kept: {inv}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}

@@ -56,6 +56,9 @@ pub struct ServeArgs {
     /// Threads that run functions (FUNCTION backends); default: one per core.
     #[arg(long, env = "CAUSEWAY_FUNCTION_WORKERS", value_name = "N")]
     pub function_workers: Option<usize>,
+    /// How long finished asynchronous invocations are kept, in seconds (default 7 days).
+    #[arg(long, env = "CAUSEWAY_INVOCATION_RETENTION", value_name = "SECONDS")]
+    pub invocation_retention: Option<u64>,
     /// How often a gateway checks the store for published changes, in milliseconds.
     #[arg(long, env = "CAUSEWAY_WATCH_INTERVAL", value_name = "MS")]
     pub watch_interval: Option<u64>,
@@ -81,6 +84,7 @@ struct FileConfig {
     base_domain: Option<String>,
     workers: Option<usize>,
     function_workers: Option<usize>,
+    invocation_retention: Option<u64>,
     watch_interval: Option<u64>,
     access_log: Option<String>,
     allow_app_code_over_http: Option<bool>,
@@ -101,6 +105,7 @@ pub struct Settings {
     pub base_domain: String,
     pub workers: usize,
     pub function_workers: usize,
+    pub invocation_retention: std::time::Duration,
     pub watch_interval: std::time::Duration,
     pub access_log: causeway_gateway::access_log::Target,
     pub allow_app_code_over_http: bool,
@@ -140,6 +145,10 @@ impl Settings {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let invocation_retention = match args.invocation_retention.or(file.invocation_retention).unwrap_or(7 * 24 * 3600) {
+            s @ 1..=31_536_000 => std::time::Duration::from_secs(s),
+            _ => return Err("invocation_retention must be within 1..=31536000 seconds".into()),
+        };
         let watch_interval = match args.watch_interval.or(file.watch_interval).unwrap_or(DEFAULT_WATCH_INTERVAL_MS) {
             ms @ 1..=3_600_000 => std::time::Duration::from_millis(ms),
             _ => return Err("watch_interval must be within 1..=3600000 milliseconds".into()),
@@ -163,6 +172,7 @@ impl Settings {
             base_domain,
             workers,
             function_workers,
+            invocation_retention,
             watch_interval,
             access_log,
             allow_app_code_over_http: args.allow_app_code_over_http || file.allow_app_code_over_http.unwrap_or(false),

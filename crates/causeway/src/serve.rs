@@ -53,6 +53,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let queue = causeway_gateway::function_async::AsyncQueue {
             store: store.clone(),
             wake: Arc::new(tokio::sync::Notify::new()),
+            retention: settings.invocation_retention,
         };
         let watcher = Watcher::start(store.clone(), settings.base_domain.clone())
             .await

@@ -28,6 +28,8 @@ const POLL: Duration = Duration::from_secs(1);
 pub struct AsyncQueue {
     pub store: Arc<dyn Store>,
     pub wake: Arc<Notify>,
+    /// How long finished invocations are kept.
+    pub retention: Duration,
 }
 
 impl std::fmt::Debug for AsyncQueue {
@@ -109,9 +111,50 @@ impl AsyncQueue {
     }
 }
 
-/// Runs stored invocations until `stop` changes.
+/// Finished invocations deleted per transaction.
+const PRUNE_BATCH: usize = 500;
+
+impl AsyncQueue {
+    /// Deletes succeeded and failed invocations last changed before the retention period.
+    async fn prune(&self) -> Result<usize, StoreError> {
+        let cutoff = time::OffsetDateTime::now_utc() - self.retention;
+        let mut expired = Vec::new();
+        for status in [InvocationStatus::Succeeded, InvocationStatus::Failed] {
+            for doc in self.store.list(kinds::FUNCTION_INVOCATION, Some(status.as_str())).await? {
+                let changed = doc.body.get("update_time").and_then(|t| t.as_str()).and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
+                if changed.is_none_or(|t| t < cutoff) {
+                    expired.push(doc.id);
+                }
+            }
+        }
+        for chunk in expired.chunks(PRUNE_BATCH) {
+            let mut tx = self.store.begin().await?;
+            for id in chunk {
+                tx.delete(kinds::FUNCTION_INVOCATION, id).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(expired.len())
+    }
+
+    /// How often finished invocations are looked for: a quarter of the retention, within 1 s..1 h.
+    fn prune_every(&self) -> Duration {
+        (self.retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600))
+    }
+}
+
+/// Runs stored invocations until `stop` changes, and deletes finished ones once they are older than the retention.
 pub async fn run(queue: AsyncQueue, shared: Shared, mut stop: watch::Receiver<bool>) {
+    let mut next_prune = tokio::time::Instant::now() + queue.prune_every();
     loop {
+        if tokio::time::Instant::now() >= next_prune {
+            match queue.prune().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "finished asynchronous invocations past their retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "cannot delete finished asynchronous invocations"),
+            }
+            next_prune = tokio::time::Instant::now() + queue.prune_every();
+        }
         loop {
             let claimed = match queue.claim(CONCURRENCY).await {
                 Ok(c) => c,
