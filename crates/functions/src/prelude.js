@@ -1,6 +1,6 @@
 // Loaded into every function instance before the function's own code.
 // `native` holds what the host provides; the returned function runs one
-// invocation: it parses the event, builds the context and calls the handler.
+// invocation: it sets the context's invocation values and calls the handler.
 (function (native) {
   'use strict';
   const text = (v) => {
@@ -50,9 +50,9 @@
     environment: env,
     getRemainingTimeInMillis: () => remaining(),
   });
-  return function invoke(handler, eventJson, id, timeout) {
+  return function invoke(handler, event, id, timeout) {
     requestId = id;
     timeoutMs = timeout;
-    return handler(JSON.parse(eventJson), context);
+    return handler(event, context);
   };
 })

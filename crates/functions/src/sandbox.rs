@@ -232,7 +232,8 @@ impl Instance {
             let invoke = self.invoke.clone().restore(&ctx).map_err(fail)?;
             let handler = self.handler.clone().restore(&ctx).map_err(fail)?;
             let timeout_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX) as f64;
-            let value: Value = invoke.call((handler, request.event.as_str(), request.request_id.as_str(), timeout_ms)).map_err(fail)?;
+            let event = event_value(&ctx, &request.event).map_err(fail)?;
+            let value: Value = invoke.call((handler, event, request.request_id.as_str(), timeout_ms)).map_err(fail)?;
             let value = match value.as_promise().cloned() {
                 Some(promise) => loop {
                     if let Some(settled) = promise.result::<Value>() {
@@ -263,6 +264,9 @@ impl Instance {
                 && let Some(body) = body.as_string()
             {
                 let body = body.to_string().map_err(fail)?;
+                if let Some(json) = plain_answer(obj).map_err(fail)? {
+                    return Ok(Answer::WithBody { json, body });
+                }
                 let rest = Object::new(ctx.clone()).map_err(fail)?;
                 for key in ["statusCode", "headers", "isBase64Encoded"] {
                     rest.set(key, obj.get::<_, Value>(key).map_err(fail)?).map_err(fail)?;
@@ -283,6 +287,170 @@ impl Instance {
         };
         let logs = std::mem::take(&mut *self.logs.borrow_mut());
         Outcome { result, logs: logs.lines, duration: started.elapsed() }
+    }
+}
+
+/// The usual answer's other fields (a numeric `statusCode`, string
+/// `headers`, a boolean `isBase64Encoded`) as JSON, written here rather than
+/// by the engine's `JSON.stringify`; `None` for anything else.
+fn plain_answer(answer: &Object<'_>) -> rquickjs::Result<Option<String>> {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Plain {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status_code: Option<Number>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        headers: Option<Headers>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        is_base64_encoded: Option<bool>,
+    }
+    /// Written as JavaScript would: `201`, not `201.0`.
+    #[derive(serde::Serialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(i64),
+        Float(f64),
+    }
+    struct Headers(Vec<(String, String)>);
+    impl serde::Serialize for Headers {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        }
+    }
+    let status: Value = answer.get("statusCode")?;
+    let status_code = match status.as_number() {
+        Some(n) if n.fract() == 0.0 && n.abs() < 9e15 => Some(Number::Int(n as i64)),
+        Some(n) if n.is_finite() => Some(Number::Float(n)),
+        Some(_) => return Ok(None),
+        None if status.is_undefined() => None,
+        None => return Ok(None),
+    };
+    let headers: Value = answer.get("headers")?;
+    let headers = match headers.as_object() {
+        Some(h) if !h.is_array() => {
+            let mut pairs = Vec::new();
+            for prop in h.props::<String, Value>() {
+                let (k, v) = prop?;
+                match v.as_string() {
+                    Some(v) => pairs.push((k, v.to_string()?)),
+                    None => return Ok(None),
+                }
+            }
+            Some(Headers(pairs))
+        }
+        None if headers.is_undefined() => None,
+        _ => return Ok(None),
+    };
+    let encoded: Value = answer.get("isBase64Encoded")?;
+    let is_base64_encoded = match encoded.as_bool() {
+        Some(b) => Some(b),
+        None if encoded.is_undefined() => None,
+        None => return Ok(None),
+    };
+    Ok(serde_json::to_string(&Plain { status_code, headers, is_base64_encoded }).ok())
+}
+
+/// The event as a JavaScript value, built while its JSON text is read
+/// (QuickJS's own `JSON.parse` copies strings character by character).
+fn event_value<'js>(ctx: &Ctx<'js>, json: &str) -> rquickjs::Result<Value<'js>> {
+    let mut reader = serde_json::Deserializer::from_str(json);
+    let read = serde::de::DeserializeSeed::deserialize(JsSeed(ctx), &mut reader).and_then(|v| reader.end().map(|()| v));
+    read.map_err(|e| Exception::throw_syntax(ctx, &format!("the event is not JSON: {e}")))
+}
+
+/// Reads one JSON value into a JavaScript value, keeping the keys' order.
+struct JsSeed<'a, 'js>(&'a Ctx<'js>);
+
+impl<'de, 'js> serde::de::DeserializeSeed<'de> for JsSeed<'_, 'js> {
+    type Value = Value<'js>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value<'js>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+fn js_err<E: serde::de::Error>(e: rquickjs::Error) -> E {
+    E::custom(e)
+}
+
+impl<'de, 'js> serde::de::Visitor<'de> for JsSeed<'_, 'js> {
+    type Value = Value<'js>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value<'js>, E> {
+        Ok(Value::new_bool(self.0.clone(), b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value<'js>, E> {
+        Ok(match i32::try_from(n) {
+            Ok(i) => Value::new_int(self.0.clone(), i),
+            Err(_) => Value::new_float(self.0.clone(), n as f64),
+        })
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value<'js>, E> {
+        Ok(match i32::try_from(n) {
+            Ok(i) => Value::new_int(self.0.clone(), i),
+            Err(_) => Value::new_float(self.0.clone(), n as f64),
+        })
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value<'js>, E> {
+        Ok(Value::new_float(self.0.clone(), n))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Value<'js>, E> {
+        rquickjs::String::from_str(self.0.clone(), s).map(|s| s.into_value()).map_err(js_err)
+    }
+
+    fn visit_unit<E>(self) -> Result<Value<'js>, E> {
+        Ok(Value::new_null(self.0.clone()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'js>, A::Error> {
+        let array = rquickjs::Array::new(self.0.clone()).map_err(js_err)?;
+        let mut i = 0;
+        while let Some(item) = seq.next_element_seed(JsSeed(self.0))? {
+            array.set(i, item).map_err(js_err)?;
+            i += 1;
+        }
+        Ok(array.into_value())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value<'js>, A::Error> {
+        let object = Object::new(self.0.clone()).map_err(js_err)?;
+        while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
+            let value = map.next_value_seed(JsSeed(self.0))?;
+            // Defined, as JSON.parse does: a `__proto__` key is data, not the prototype.
+            object.prop(key, rquickjs::object::Property::from(value).writable().enumerable().configurable()).map_err(js_err)?;
+        }
+        Ok(object.into_value())
+    }
+}
+
+/// Reads an object key straight into an engine atom.
+struct KeySeed<'a, 'js>(&'a Ctx<'js>);
+
+impl<'de, 'js> serde::de::DeserializeSeed<'de> for KeySeed<'_, 'js> {
+    type Value = rquickjs::Atom<'js>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<rquickjs::Atom<'js>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, 'js> serde::de::Visitor<'de> for KeySeed<'_, 'js> {
+    type Value = rquickjs::Atom<'js>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<rquickjs::Atom<'js>, E> {
+        rquickjs::Atom::from_str(self.0.clone(), s).map_err(js_err)
     }
 }
 
@@ -359,6 +527,29 @@ mod tests {
         let c = code(source);
         let mut i = Instance::load(&c).expect("loads");
         i.invoke(&c, &request(event))
+    }
+
+    #[test]
+    fn events_arrive_as_json_parse_would_make_them() {
+        let echo = "exports.handler = (event) => [JSON.stringify(event), Object.getPrototypeOf(event) === Object.prototype, Object.keys(event).join()];";
+        let event = r#"{"z":1,"a":[1,2.5,-3,4294967296,null,true,"s\u00e9\n"],"__proto__":{"polluted":1},"n":{"deep":{"x":""}}}"#;
+        let out = run(echo, event);
+        let expected = r#"["{\"z\":1,\"a\":[1,2.5,-3,4294967296,null,true,\"sé\\n\"],\"__proto__\":{\"polluted\":1},\"n\":{\"deep\":{\"x\":\"\"}}}",true,"z,a,__proto__,n"]"#;
+        assert_eq!(out.result, Ok(Answer::Json(expected.to_string())));
+        assert!(matches!(run(echo, "{not json").result, Err(Failure::Exception(m)) if m.contains("not JSON")));
+    }
+
+    #[test]
+    fn answers_with_a_body_keep_their_other_fields() {
+        let split = |source: &str| {
+            let c = Code { split_body: true, ..code(source) };
+            Instance::load(&c).unwrap().invoke(&c, &request("{}")).result
+        };
+        let usual = split("exports.handler = () => ({statusCode: 201, headers: {'X-A': 'b'}, body: 'hi', isBase64Encoded: false});");
+        assert_eq!(usual, Ok(Answer::WithBody { json: r#"{"statusCode":201,"headers":{"X-A":"b"},"isBase64Encoded":false}"#.into(), body: "hi".into() }));
+        // Anything unusual goes through the engine's JSON.stringify, as before.
+        let unusual = split("exports.handler = () => ({statusCode: '200', headers: {'X-N': 5}, body: 'hi'});");
+        assert_eq!(unusual, Ok(Answer::WithBody { json: r#"{"statusCode":"200","headers":{"X-N":5}}"#.into(), body: "hi".into() }));
     }
 
     #[test]
