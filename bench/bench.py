@@ -196,6 +196,14 @@ exports.handler = async (event, context) => {
 };
 """
 
+AUTHORIZER_CODE = """
+exports.handler = async (event) => {
+  const token = event.headers['x-token'] || '';
+  const allow = token.startsWith('good-');
+  return { statusCode: 200, body: JSON.stringify({ status: allow ? 'allow' : 'deny', context: { user: token.slice(5) } }) };
+};
+"""
+
 
 def config_file():
     """More APIs per group than the default quota of 1000."""
@@ -287,12 +295,24 @@ def main():
     fn_api_id = api("POST", "/apis", fn_api)["id"]
     api("POST", f"/apis/publish/{fn_api_id}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
 
-    cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "causeway MOCK": [], "causeway APP signed": [], "causeway FUNCTION": []}
+    # A MOCK API behind a frontend custom authorizer whose answers are cached
+    # (ttl 60 s, keyed by X-Token): the usual setup, so most requests are cache hits.
+    gate = api("POST", "/functions", {"name": "bench_gate", "code": AUTHORIZER_CODE})
+    gate_auth = api("POST", "/authorizers", {"name": "bench_gate", "type": "FRONTEND", "authorizer_type": "FUNC", "authorizer_uri": gate["urn"],
+                                             "ttl": 60, "identities": [{"name": "X-Token", "location": "HEADER"}]})
+    guarded = dict(mock, name="guarded", req_uri="/guarded", auth_type="AUTHORIZER", authorizer_id=gate_auth["id"])
+    guarded_id = api("POST", "/apis", guarded)["id"]
+    api("POST", f"/apis/publish/{guarded_id}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+    token = ["X-Token: good-bench"]
+
+    cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "causeway MOCK": [], "causeway APP signed": [], "causeway FUNCTION": [],
+           "causeway AUTHORIZER": []}
     for r in range(ROUNDS):
-        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway FUNCTION, causeway MOCK, causeway 1 API, causeway APP signed ...")
+        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway FUNCTION, causeway MOCK, causeway AUTHORIZER, causeway 1 API, causeway APP signed ...")
         cpu["nginx proxy_pass"].append(measure_cpu(nginx.pid, NGINX_PORT, "x"))
         cpu["causeway FUNCTION"].append(measure_cpu(cw.pid, CW_PORT, host, path="/fn?name=bench"))
         cpu["causeway MOCK"].append(measure_cpu(cw.pid, CW_PORT, host, path="/mock"))
+        cpu["causeway AUTHORIZER"].append(measure_cpu(cw.pid, CW_PORT, host, path="/guarded", headers=token))
         cpu["causeway 1 API"].append(measure_cpu(cw.pid, CW_PORT, host))
         signature = sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])
         cpu["causeway APP signed"].append(measure_cpu(cw.pid, CW_PORT, host, path="/signed", headers=signature))
@@ -303,6 +323,7 @@ def main():
     results["causeway 1 API"] = median(cpu["causeway 1 API"]) + latency(CW_PORT, host) + (rss_mb(cw.pid),)
     results["causeway MOCK"] = median(cpu["causeway MOCK"]) + latency(CW_PORT, host, "/mock") + (rss_mb(cw.pid),)
     results["causeway FUNCTION"] = median(cpu["causeway FUNCTION"]) + latency(CW_PORT, host, "/fn?name=bench") + (rss_mb(cw.pid),)
+    results["causeway AUTHORIZER"] = median(cpu["causeway AUTHORIZER"]) + latency(CW_PORT, host, "/guarded", token) + (rss_mb(cw.pid),)
     results["causeway APP signed"] = median(cpu["causeway APP signed"]) + latency(CW_PORT, host, "/signed", sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])) + (rss_mb(cw.pid),)
 
     # Zero failed requests while other APIs are published and taken offline under load.
@@ -407,6 +428,9 @@ def main():
     print(f"FUNCTION (20-line handler) vs MOCK, CPU per request: {results['causeway FUNCTION'][0] / results['causeway MOCK'][0]:.2f}x of the medians, "
           f"{fn_paired[len(fn_paired) // 2]:.2f}x median of the back-to-back pairs; "
           f"{results['causeway FUNCTION'][1]:.0f} invocations/s with gateway and function worker on one core")
+    auth_paired = sorted(a[0] / m[0] for a, m in zip(cpu["causeway AUTHORIZER"], cpu["causeway MOCK"]))
+    print(f"AUTHORIZER (cached answers) vs MOCK, CPU per request: {results['causeway AUTHORIZER'][0] / results['causeway MOCK'][0]:.2f}x of the medians, "
+          f"{auth_paired[len(auth_paired) // 2]:.2f}x median of the back-to-back pairs")
     print(f"publish -> callable with {APIS} APIs loaded: p50 {statistics.median(delays):.1f} ms, p99 {delays[int(len(delays) * 0.99) - 1]:.1f} ms, max {delays[-1]:.1f} ms")
     print(f"publish/offline churn under load: {cycles} cycles of 20 APIs, {churn_requests} requests, {churn_failed} failed, socket errors: {churn_errors}")
 
