@@ -246,6 +246,12 @@ async fn authorizers_are_managed_with_the_documented_rules() {
     let mut backed = api(&g, "backed_api", "/backed", &echo, json!({}));
     backed["backend_api"]["authorizer_id"] = json!(front);
     assert_error(&s.post("/apis", &backed).await, 400, "APIG.2011", Some("backend_api.authorizer_id"));
+    let mut policed = api(&g, "policed_api", "/policed", &echo, json!({}));
+    policed["policy_https"] = json!([{
+        "name": "inside", "effect_mode": "ANY", "url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/in", "timeout": 3000,
+        "conditions": [{"condition_origin": "source", "condition_value": "10.0.0.0/8"}], "authorizer_id": "nothere"
+    }]);
+    assert_error(&s.post("/apis", &policed).await, 404, "APIG.3081", Some("policy_https[0].authorizer_id"));
 
     // In use: neither the authorizer nor its function can go.
     assert_error(&s.delete(&format!("/authorizers/{front}")).await, 403, "APIG.3462", None);

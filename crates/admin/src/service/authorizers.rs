@@ -21,20 +21,31 @@ fn name_key(name: &str) -> String {
     format!("name:{name}")
 }
 
-/// The authorizer ids an API definition names: its frontend one, then the backends'.
-pub(crate) fn authorizer_refs(api: &Api) -> impl Iterator<Item = (&str, AuthorizerKind, &'static str)> {
-    let frontend = api.authorizer_id.iter().map(|id| (id.as_str(), AuthorizerKind::Frontend, "authorizer_id"));
-    let backend = api
-        .backend_api
-        .iter()
-        .filter_map(|b| b.authorizer_id.as_ref())
-        .chain(api.mock_info.iter().filter_map(|m| m.authorizer_id.as_ref()))
-        .chain(api.func_info.iter().filter_map(|f| f.authorizer_id.as_ref()))
-        .chain(api.policy_https.iter().filter_map(|p| p.authorizer_id.as_ref()))
-        .chain(api.policy_mocks.iter().filter_map(|p| p.authorizer_id.as_ref()))
-        .chain(api.policy_functions.iter().filter_map(|p| p.authorizer_id.as_ref()))
-        .map(|id| (id.as_str(), AuthorizerKind::Backend, "backend_api.authorizer_id"));
-    frontend.chain(backend)
+/// The authorizer ids an API definition names, with the field that names
+/// each: its frontend one, then the backends'.
+pub(crate) fn authorizer_refs(api: &Api) -> Vec<(&str, AuthorizerKind, String)> {
+    let mut refs: Vec<(&str, AuthorizerKind, String)> = Vec::new();
+    if let Some(id) = &api.authorizer_id {
+        refs.push((id.as_str(), AuthorizerKind::Frontend, "authorizer_id".to_string()));
+    }
+    fn backend<'a>(refs: &mut Vec<(&'a str, AuthorizerKind, String)>, id: Option<&'a String>, field: String) {
+        if let Some(id) = id {
+            refs.push((id.as_str(), AuthorizerKind::Backend, field));
+        }
+    }
+    backend(&mut refs, api.backend_api.as_ref().and_then(|b| b.authorizer_id.as_ref()), "backend_api.authorizer_id".into());
+    backend(&mut refs, api.mock_info.as_ref().and_then(|m| m.authorizer_id.as_ref()), "mock_info.authorizer_id".into());
+    backend(&mut refs, api.func_info.as_ref().and_then(|f| f.authorizer_id.as_ref()), "func_info.authorizer_id".into());
+    for (i, p) in api.policy_https.iter().enumerate() {
+        backend(&mut refs, p.authorizer_id.as_ref(), format!("policy_https[{i}].authorizer_id"));
+    }
+    for (i, p) in api.policy_mocks.iter().enumerate() {
+        backend(&mut refs, p.authorizer_id.as_ref(), format!("policy_mocks[{i}].authorizer_id"));
+    }
+    for (i, p) in api.policy_functions.iter().enumerate() {
+        backend(&mut refs, p.authorizer_id.as_ref(), format!("policy_functions[{i}].authorizer_id"));
+    }
+    refs
 }
 
 impl Service {
@@ -120,7 +131,7 @@ impl Service {
                 } else {
                     decode::<causeway_model::publish::ApiVersion>(doc)?.api
                 };
-                if authorizer_refs(&api).any(|(a, _, _)| a == id) {
+                if authorizer_refs(&api).iter().any(|(a, _, _)| *a == id) {
                     return Err(ApiError::detail(c::AUTHORIZER_IN_USE, &format!("the API {} uses it", api.name)));
                 }
             }
@@ -135,10 +146,10 @@ impl Service {
         for (id, kind, field) in authorizer_refs(api) {
             let a: Authorizer = match tx.get(kinds::AUTHORIZER, id).await.map_err(system)? {
                 Some(doc) => decode(doc)?,
-                None => return Err(ApiError::field(c::AUTHORIZER_NOT_FOUND, field)),
+                None => return Err(ApiError::field(c::AUTHORIZER_NOT_FOUND, &field)),
             };
             if a.kind != kind {
-                return Err(ApiError::invalid(field));
+                return Err(ApiError::invalid(&field));
             }
         }
         Ok(())
