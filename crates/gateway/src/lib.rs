@@ -1,6 +1,7 @@
 //! Causeway's data plane. The request path reads an immutable snapshot of
 //! everything published and never touches the store.
 
+pub mod access;
 pub mod access_log;
 pub mod auth;
 pub mod authorizer;

@@ -5,7 +5,8 @@
 //! 2. group by Host, environment by `X-Stage`
 //! 3. route: method + path                         → APIG.0101
 //!    (a CORS preflight for a CORS-enabled API is answered here)
-//! 4. protocol (HTTP / HTTPS / BOTH)               → APIG.0607
+//! 4. protocol (HTTP / HTTPS / BOTH)               → APIG.0607;
+//!    access control: the publication's DENY and PERMIT lists → APIG.0402 (403)
 //! 5. authentication: APP APIs by SDK-HMAC-SHA256 or key-pair signature, or
 //!    AppCode, then the app's authorization     → APIG.0303, APIG.0304 (401);
 //!    IAM APIs by a JWT from a configured issuer → APIG.0301 (401);
@@ -176,6 +177,7 @@ async fn serve<'s>(
     outcome.stage = stage;
     outcome.cors = route.cors_preflight.is_some();
     check_protocol(route, conn)?;
+    snapshot.access.check(&route.publish_id, conn.peer.ip())?;
     let form_fields = route.reads_form && is_form(&parts.headers);
     let whole = form_fields || route.calls_function || auth::needs_body(route, &parts.headers) || authorizers_need_body(route, &snapshot.authorizers);
     let body = read_body(&parts.headers, body, whole).await?;

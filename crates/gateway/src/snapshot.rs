@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use causeway_model::acl::{Acl, AclBinding};
 use causeway_model::app::{App, AppAuth, AppCode};
 use causeway_model::authorizer::Authorizer;
 use causeway_model::env::{Env, EnvVariable, RELEASE_ENV_NAME};
@@ -16,6 +17,7 @@ use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::response::GatewayResponse;
 use causeway_model::sign_key::{SignBinding, SignKey};
 
+use crate::access::AccessControl;
 use crate::auth::Credentials;
 use crate::authorizer::{Authorizers, DecisionCache};
 use crate::backend_sign::BackendSigners;
@@ -45,6 +47,8 @@ pub struct Source {
     pub function_versions: HashMap<String, FunctionVersion>,
     pub function_aliases: HashMap<String, FunctionAlias>,
     pub authorizers: HashMap<String, Authorizer>,
+    pub acls: HashMap<String, Acl>,
+    pub acl_bindings: HashMap<String, AclBinding>,
     /// Custom authorizers' cached answers, kept from one snapshot to the next.
     pub authorizer_cache: Arc<DecisionCache>,
     /// The function runtime, when this process runs one.
@@ -124,6 +128,8 @@ pub struct Snapshot {
     pub functions: Functions,
     /// Custom authorizers by id.
     pub authorizers: Authorizers,
+    /// Access-control lists by publication.
+    pub access: AccessControl,
 }
 
 /// Compiled routes kept between builds, so an unchanged publication is not compiled again.
@@ -244,7 +250,8 @@ impl Snapshot {
             source.function_aliases.values(),
         );
         let authorizers = Authorizers::build(source.authorizers.values(), source.authorizer_cache.clone());
-        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers }
+        let access = AccessControl::build(source.acls.values(), source.acl_bindings.values());
+        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers, access }
     }
 
     /// The group a `Host` (without port, any case) selects: its subdomain, else the DEFAULT group.

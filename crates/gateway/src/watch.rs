@@ -37,6 +37,8 @@ const SERVED_KINDS: &[&str] = &[
     kinds::FUNCTION_VERSION,
     kinds::FUNCTION_ALIAS,
     kinds::AUTHORIZER,
+    kinds::ACL,
+    kinds::ACL_BINDING,
 ];
 
 pub struct Watcher {
@@ -87,6 +89,8 @@ impl Watcher {
             function_versions: load(&*store, kinds::FUNCTION_VERSION).await?,
             function_aliases: load(&*store, kinds::FUNCTION_ALIAS).await?,
             authorizers: load(&*store, kinds::AUTHORIZER).await?,
+            acls: load(&*store, kinds::ACL).await?,
+            acl_bindings: load(&*store, kinds::ACL_BINDING).await?,
             authorizer_cache: Default::default(),
             function_runtime: None,
             function_queue: None,
@@ -222,6 +226,8 @@ impl Watcher {
             kinds::FUNCTION_VERSION => set(&mut s.function_versions, id, doc.and_then(decode)),
             kinds::FUNCTION_ALIAS => set(&mut s.function_aliases, id, doc.and_then(decode)),
             kinds::AUTHORIZER => set(&mut s.authorizers, id, doc.and_then(decode)),
+            kinds::ACL => set(&mut s.acls, id, doc.and_then(decode)),
+            kinds::ACL_BINDING => set(&mut s.acl_bindings, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)

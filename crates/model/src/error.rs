@@ -47,7 +47,9 @@ catalogue! {
     API_NOT_FOUND = ("APIG.3002", 404, "The API does not exist");
     ENV_NOT_FOUND = ("APIG.3003", 404, "The environment does not exist");
     APP_NOT_FOUND = ("APIG.3004", 404, "The app does not exist");
+    ACL_NOT_FOUND = ("APIG.3006", 404, "The access control policy does not exist");
     APP_AUTH_NOT_FOUND = ("APIG.3009", 404, "The app authorization does not exist");
+    ACL_BINDING_NOT_FOUND = ("APIG.3010", 404, "The access control policy binding does not exist");
     VARIABLE_NOT_FOUND = ("APIG.3011", 404, "The environment variable does not exist");
     PUBLICATION_NOT_FOUND = ("APIG.3015", 404, "The API is not published in the environment");
     SIGN_KEY_NOT_FOUND = ("APIG.3017", 404, "The signature key does not exist");
@@ -75,6 +77,7 @@ catalogue! {
     API_NAME_EXISTS = ("APIG.3202", 400, "The API name already exists");
     APP_NAME_EXISTS = ("APIG.3203", 400, "The app name already exists");
     ENV_NAME_EXISTS = ("APIG.3205", 400, "The environment name already exists");
+    ACL_NAME_EXISTS = ("APIG.3206", 400, "The access control policy name already exists");
     SIGN_KEY_NAME_EXISTS = ("APIG.3207", 400, "The signature key name already exists");
     PARAM_NAME_EXISTS = ("APIG.3209", 400, "The parameter name already exists");
     FUNCTION_NAME_EXISTS = ("APIG.3225", 400, "The function name already exists in the package");
@@ -88,6 +91,7 @@ catalogue! {
     GROUP_HAS_APIS = ("APIG.3415", 403, "The API group contains APIs and cannot be deleted");
     API_PUBLISHED = ("APIG.3416", 403, "The API has been published and cannot be deleted");
     ENV_HAS_APIS = ("APIG.3418", 403, "The environment has published APIs and cannot be deleted");
+    ACL_BOUND = ("APIG.3452", 403, "The access control policy is bound to APIs and cannot be deleted");
     SIGN_KEY_BOUND = ("APIG.3451", 403, "The signature key is bound to APIs and cannot be deleted");
     AUTHORIZER_IN_USE = ("APIG.3462", 403, "APIs use the custom authorizer; it cannot be deleted");
     FUNCTION_IN_USE = ("APIG.3461", 403, "Published APIs call the function; it cannot be deleted");

@@ -1,6 +1,7 @@
 //! Causeway's resource model: the wire types of the management API, their
 //! validation rules and the `APIG.xxxx` error catalogue. No I/O.
 
+pub mod acl;
 pub mod api;
 pub mod app;
 pub mod authorizer;
@@ -40,4 +41,6 @@ pub mod kinds {
     pub const FUNCTION_ALIAS: &str = "function_alias";
     pub const FUNCTION_INVOCATION: &str = "function_invocation";
     pub const AUTHORIZER: &str = "authorizer";
+    pub const ACL: &str = "acl";
+    pub const ACL_BINDING: &str = "acl_binding";
 }

@@ -2,6 +2,7 @@
 //! an invariant (unique names, quotas, references) does so inside one store
 //! transaction, so concurrent writers cannot both pass a check.
 
+mod acls;
 mod apis;
 mod app_auths;
 mod apps;
@@ -23,6 +24,7 @@ use causeway_store::{Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use acls::{AclFilter, AclView};
 pub use apis::{ApiFilter, ApiView};
 pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
 pub use apps::AppFilter;

@@ -224,6 +224,7 @@ impl Service {
         let p = publication_of(&mut *tx, api_id, &env_id).await?.ok_or_else(|| ApiError::new(c::PUBLICATION_NOT_FOUND))?;
         tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
         Service::drop_sign_bindings(&mut *tx, &p.publish_id).await?;
+        Service::drop_acl_bindings(&mut *tx, &p.publish_id).await?;
         Self::commit_quietly(tx).await
     }
 
@@ -336,6 +337,7 @@ impl Service {
         {
             tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
             Service::drop_sign_bindings(&mut *tx, &p.publish_id).await?;
+        Service::drop_acl_bindings(&mut *tx, &p.publish_id).await?;
         }
         self.commit(tx).await?;
         Ok(())

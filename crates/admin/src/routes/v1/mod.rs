@@ -1,6 +1,7 @@
 //! The `/v1.0/apigw` family (Huawei APIG shared gateway), whose request and
 //! response bodies the vendors' documents and scripts use.
 
+mod acls;
 mod apis;
 mod app_auths;
 mod apps;
@@ -61,6 +62,13 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/sign-bindings/unbinded-apis", get(sign_keys::unbound_apis))
         .route("/sign-bindings/binded-signs", get(sign_keys::bound_signs))
         .route("/sign-bindings/{id}", axum::routing::delete(sign_keys::unbind))
+        .route("/acls", get(acls::list).post(acls::create).put(acls::delete_many))
+        .route("/acls/{id}", get(acls::get).put(acls::update).delete(acls::delete))
+        .route("/acl-bindings", post(acls::bind).put(acls::unbind_many))
+        .route("/acl-bindings/binded-apis", get(acls::bound_apis))
+        .route("/acl-bindings/unbinded-apis", get(acls::unbound_apis))
+        .route("/acl-bindings/binded-acls", get(acls::bound_acls))
+        .route("/acl-bindings/{id}", axum::routing::delete(acls::unbind))
         .route("/authorizers", get(authorizers::list).post(authorizers::create))
         .route("/authorizers/{id}", get(authorizers::get).put(authorizers::update).delete(authorizers::delete))
         .route("/iam-issuers", get(iam_issuers::list).post(iam_issuers::create))
