@@ -159,3 +159,26 @@ async fn acls_are_managed_with_the_documented_rules() {
     let (status, _) = s.delete(&format!("/acls/{allow}")).await;
     assert_eq!(status, 204);
 }
+
+#[tokio::test]
+async fn behind_trusted_proxies_the_forwarded_address_is_the_caller() {
+    let echo = Echo::start().await;
+    let s = Server::start_with(common::Backend::Sqlite, &["--real-ip-from-xff=-1"]).await;
+    let g = s.group("proxied").await;
+    let host = Server::group_host(&g);
+    let (_, publish_id) = publish(&s, &api(&g, "proxied", "/proxied", &echo)).await;
+    let office = acl(&s, "office", "PERMIT", "10.1.2.0/24").await;
+    bind(&s, &office, &publish_id).await;
+
+    // The last entry is the address the nearest (trusted) proxy saw.
+    let admitted = s.eventually("GET", &host, "/proxied", &[("X-Forwarded-For", "1.1.1.1, 10.1.2.3")], |c| c.status != 404).await;
+    assert_eq!(admitted.status, 200, "{}", admitted.body);
+    let seen = admitted.json();
+    assert_eq!(common::echo::header(&seen, "x-real-ip"), Some("10.1.2.3"));
+    // The list goes on with the TCP peer appended, as any proxy does.
+    assert_eq!(common::echo::header(&seen, "x-forwarded-for"), Some("1.1.1.1, 10.1.2.3, 127.0.0.1"));
+    assert_eq!(s.call_gateway("GET", &host, "/proxied", &[("X-Forwarded-For", "10.1.2.3, 1.1.1.1")]).await.status, 403);
+    // Without the header, or with an entry that is no address: the TCP peer.
+    assert_eq!(s.call_gateway("GET", &host, "/proxied", &[]).await.status, 403);
+    assert_eq!(s.call_gateway("GET", &host, "/proxied", &[("X-Forwarded-For", "unknown")]).await.status, 403);
+}

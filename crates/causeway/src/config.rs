@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Accept `X-Apig-AppCode` on plain HTTP too (AppCodes travel in clear text: use only on trusted networks).
     #[arg(long, env = "CAUSEWAY_ALLOW_APP_CODE_OVER_HTTP")]
     pub allow_app_code_over_http: bool,
+    /// Behind trusted proxies: take the caller's address from this entry of
+    /// `X-Forwarded-For` (0 the first, -1 the last, -2 the one before, ...).
+    #[arg(long, env = "CAUSEWAY_REAL_IP_FROM_XFF", value_name = "INDEX", allow_negative_numbers = true)]
+    pub real_ip_from_xff: Option<i32>,
 }
 
 /// The TOML file: the same names as the flags (with `_`), plus `[limits]`.
@@ -88,6 +92,7 @@ struct FileConfig {
     watch_interval: Option<u64>,
     access_log: Option<String>,
     allow_app_code_over_http: Option<bool>,
+    real_ip_from_xff: Option<i32>,
     #[serde(default)]
     limits: Limits,
 }
@@ -109,6 +114,7 @@ pub struct Settings {
     pub watch_interval: std::time::Duration,
     pub access_log: causeway_gateway::access_log::Target,
     pub allow_app_code_over_http: bool,
+    pub real_ip_from_xff: Option<i32>,
     pub limits: Limits,
 }
 
@@ -176,6 +182,7 @@ impl Settings {
             watch_interval,
             access_log,
             allow_app_code_over_http: args.allow_app_code_over_http || file.allow_app_code_over_http.unwrap_or(false),
+            real_ip_from_xff: args.real_ip_from_xff.or(file.real_ip_from_xff),
             limits,
         })
     }

@@ -257,8 +257,11 @@ pub struct CallContext<'a> {
     /// For SWA routes: the path after the matched prefix (`a/b` of `/files/a/b`), if any.
     pub remainder: Option<&'a str>,
     pub system: &'a dyn Fn(SystemValue) -> Cow<'a, str>,
+    /// The TCP peer, appended to `X-Forwarded-For`.
     pub peer_ip: &'a str,
     pub peer_ip_value: &'a HeaderValue,
+    /// The caller (the peer, or behind trusted proxies the address they forwarded), sent as `X-Real-IP`.
+    pub client_ip_value: &'a HeaderValue,
     pub local_port_value: &'a HeaderValue,
     pub https: bool,
     /// What the frontend and backend custom authorizers returned.
@@ -410,7 +413,7 @@ impl HttpTarget {
         if let Some(v) = forwarded_for {
             headers.insert(X_FORWARDED_FOR, v);
         }
-        headers.insert(X_REAL_IP, ctx.peer_ip_value.clone());
+        headers.insert(X_REAL_IP, ctx.client_ip_value.clone());
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(if ctx.https { "https" } else { "http" }));
         headers.insert(X_FORWARDED_PORT, ctx.local_port_value.clone());
         if let Some(h) = host {

@@ -24,7 +24,7 @@
 //! 9. response headers: `X-Request-Id`, `X-Apig-Latency` / `X-Apig-Upstream-Latency` in debug mode
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -56,6 +56,7 @@ const X_STAGE: HeaderName = HeaderName::from_static("x-stage");
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_APIG_LATENCY: HeaderName = HeaderName::from_static("x-apig-latency");
 const X_APIG_UPSTREAM_LATENCY: HeaderName = HeaderName::from_static("x-apig-upstream-latency");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// Largest request body passed to a backend (the cloud gateways' 12 MiB).
 pub const MAX_REQUEST_BODY: usize = 12 << 20;
@@ -69,6 +70,8 @@ pub struct Conn {
     pub https: bool,
     /// AppCodes accepted over plain HTTP (`--allow-app-code-over-http`).
     pub app_code_over_http: bool,
+    /// Behind trusted proxies: which `X-Forwarded-For` entry is the caller (`--real-ip-from-xff`).
+    pub xff_index: Option<i32>,
     pub peer_ip: Box<str>,
     pub local_ip: Box<str>,
     pub peer_ip_value: HeaderValue,
@@ -76,17 +79,48 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(peer: SocketAddr, local: SocketAddr, https: bool, app_code_over_http: bool) -> Self {
+    pub fn new(peer: SocketAddr, local: SocketAddr, https: bool, options: ConnOptions) -> Self {
         let peer_ip = peer.ip().to_string();
         Self {
             peer,
             local,
             https,
-            app_code_over_http,
+            app_code_over_http: options.app_code_over_http,
+            xff_index: options.real_ip_from_xff,
             peer_ip_value: HeaderValue::from_str(&peer_ip).unwrap_or(HeaderValue::from_static("unknown")),
             peer_ip: peer_ip.into(),
             local_ip: local.ip().to_string().into(),
             local_port_value: HeaderValue::from(local.port()),
+        }
+    }
+}
+
+/// How connections are served (from the gateway's configuration).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnOptions {
+    pub app_code_over_http: bool,
+    /// Take the caller's address from `X-Forwarded-For` at this index (-1: the last entry).
+    pub real_ip_from_xff: Option<i32>,
+}
+
+/// The caller's address: the TCP peer's, or behind trusted proxies the
+/// configured `X-Forwarded-For` entry (when it is an address).
+pub struct Client<'c> {
+    pub ip: IpAddr,
+    pub text: Cow<'c, str>,
+    pub value: Cow<'c, HeaderValue>,
+}
+
+impl<'c> Client<'c> {
+    pub fn of(headers: &http::HeaderMap, conn: &'c Conn) -> Self {
+        let peer = || Client { ip: conn.peer.ip(), text: Cow::Borrowed(&*conn.peer_ip), value: Cow::Borrowed(&conn.peer_ip_value) };
+        let Some(index) = conn.xff_index else { return peer() };
+        // Several headers count as one list, in order.
+        let entries: Vec<&str> = headers.get_all(X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect();
+        let at = if index < 0 { entries.len().checked_sub(index.unsigned_abs() as usize) } else { Some(index as usize) };
+        match at.and_then(|i| entries.get(i)).and_then(|e| Some((e.parse::<IpAddr>().ok()?, HeaderValue::from_str(e).ok()?))) {
+            Some((ip, value)) => Client { ip, text: Cow::Owned(ip.to_string()), value: Cow::Owned(value) },
+            None => peer(),
         }
     }
 }
@@ -106,7 +140,8 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
     let (mut parts, body) = req.into_parts();
     let debug = parts.headers.get(X_APIG_MODE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
     let mut outcome = Outcome::default();
-    let mut res = match serve(&mut parts, body, conn, &snapshot, &request_id, &mut outcome).await {
+    let client = Client::of(&parts.headers, conn);
+    let mut res = match serve(&mut parts, body, conn, &client, &snapshot, &request_id, &mut outcome).await {
         Ok(res) => res,
         Err(e) => {
             // Through the group's gateway responses (the API's set, else the default).
@@ -116,7 +151,7 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
                 api_id: api.map_or("", |a| a.id.as_str()),
                 api_name: api.map_or("", |a| a.name.as_str()),
                 stage: outcome.stage,
-                source_ip: &conn.peer_ip,
+                source_ip: &client.text,
                 req_path: parts.uri.path(),
                 req_uri: parts.uri.path_and_query().map_or("", |p| p.as_str()),
                 req_method: parts.method.as_str(),
@@ -144,7 +179,7 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
     let exchange = Exchange {
         started,
         request_id,
-        client: conn.peer.ip(),
+        client: client.ip,
         method: parts.method,
         uri: parts.uri,
         group: outcome.group.map(|g| g.id.clone()),
@@ -163,6 +198,7 @@ async fn serve<'s>(
     parts: &mut http::request::Parts,
     body: Incoming,
     conn: &Conn,
+    client: &Client<'_>,
     snapshot: &'s Snapshot,
     request_id: &RequestId,
     outcome: &mut Outcome<'s>,
@@ -177,7 +213,7 @@ async fn serve<'s>(
     outcome.stage = stage;
     outcome.cors = route.cors_preflight.is_some();
     check_protocol(route, conn)?;
-    snapshot.access.check(&route.publish_id, conn.peer.ip())?;
+    snapshot.access.check(&route.publish_id, client.ip)?;
     let form_fields = route.reads_form && is_form(&parts.headers);
     let whole = form_fields || route.calls_function || auth::needs_body(route, &parts.headers) || authorizers_need_body(route, &snapshot.authorizers);
     let body = read_body(&parts.headers, body, whole).await?;
@@ -188,7 +224,7 @@ async fn serve<'s>(
         AuthType::Authorizer => {
             let id = route.def().authorizer_id.as_deref().unwrap_or_default();
             let path_params = authorizer::path_params(&route.inputs, &segments);
-            let ask = asking(parts, route, &path_params, &body, stage, conn, request_id);
+            let ask = asking(parts, route, &path_params, &body, stage, client, request_id);
             outcome.frontend_authorizer = Some(refused_with(snapshot.authorizers.authorize(&snapshot.functions, id, ask).await, &mut outcome.frontend_authorizer)?);
         }
         AuthType::None => {}
@@ -203,7 +239,7 @@ async fn serve<'s>(
     } else {
         route.select(&Facts {
             values: &values,
-            source_ip: conn.peer.ip(),
+            source_ip: client.ip,
             path: parts.uri.path(),
             method: parts.method.as_str(),
             cookies: parts.headers.get(http::header::COOKIE).and_then(|c| c.to_str().ok()),
@@ -214,7 +250,7 @@ async fn serve<'s>(
     // The backend's custom authorizer, before the backend is called.
     if let Some(id) = backend_authorizer {
         let path_params = authorizer::path_params(&route.inputs, &segments);
-        let ask = asking(parts, route, &path_params, &body, stage, conn, request_id);
+        let ask = asking(parts, route, &path_params, &body, stage, client, request_id);
         outcome.backend_authorizer = Some(refused_with(snapshot.authorizers.authorize(&snapshot.functions, id, ask).await, &mut outcome.backend_authorizer)?);
     }
     let authorizers = (frontend.as_deref(), outcome.backend_authorizer.clone());
@@ -223,8 +259,8 @@ async fn serve<'s>(
         Backend::Http(target) => {
             let req = {
                 let headers = std::mem::take(&mut parts.headers);
-                let system = |v: SystemValue| system_value(v, route, stage, conn, request_id, app);
-                let ctx = call_context(parts, route, &values, &system, conn, remainder(route, parts.uri.path()), (authorizers.0, authorizers.1.as_deref()));
+                let system = |v: SystemValue| system_value(v, route, stage, conn, client, request_id, app);
+                let ctx = call_context(parts, route, &values, &system, conn, client, remainder(route, parts.uri.path()), (authorizers.0, authorizers.1.as_deref()));
                 let signer = snapshot.backend_signers.get(&route.publish_id);
                 let read = if signer.is_some() { body.as_ref().ok().cloned() } else { None };
                 let body = match body {
@@ -248,8 +284,8 @@ async fn serve<'s>(
             // The backend parameters, mapped as for an HTTP backend: the event gets its headers and query.
             let mapped = {
                 let headers = std::mem::take(&mut parts.headers);
-                let system = |v: SystemValue| system_value(v, route, stage, conn, request_id, app);
-                let ctx = call_context(parts, route, &values, &system, conn, None, (authorizers.0, authorizers.1.as_deref()));
+                let system = |v: SystemValue| system_value(v, route, stage, conn, client, request_id, app);
+                let ctx = call_context(parts, route, &values, &system, conn, client, None, (authorizers.0, authorizers.1.as_deref()));
                 target.mapping.build(&ctx, headers, Either::Right(Full::new(Bytes::new())))?
             };
             let event = |format| {
@@ -266,7 +302,7 @@ async fn serve<'s>(
                     group_id: &api.group_id,
                     request_id: request_id.as_str(),
                     stage,
-                    source_ip: &conn.peer_ip,
+                    source_ip: &client.text,
                     app_key: app.map(|a| &*a.key),
                     user_data: None,
                 })
@@ -294,6 +330,7 @@ fn call_context<'a>(
     values: &'a [Option<Cow<'a, str>>],
     system: &'a dyn Fn(SystemValue) -> Cow<'a, str>,
     conn: &'a Conn,
+    client: &'a Client<'_>,
     remainder: Option<&'a str>,
     (frontend_authorizer, backend_authorizer): (Option<&'a AuthContext>, Option<&'a AuthContext>),
 ) -> CallContext<'a> {
@@ -306,6 +343,7 @@ fn call_context<'a>(
         system,
         peer_ip: &conn.peer_ip,
         peer_ip_value: &conn.peer_ip_value,
+        client_ip_value: &client.value,
         local_port_value: &conn.local_port_value,
         https: conn.https,
         frontend_authorizer,
@@ -320,7 +358,7 @@ fn asking<'a>(
     path_params: &'a [(&'a str, &'a str)],
     body: &'a Result<Bytes, Incoming>,
     stage: &'a str,
-    conn: &'a Conn,
+    client: &'a Client<'_>,
     request_id: &'a RequestId,
 ) -> Asking<'a> {
     let api = route.def();
@@ -339,7 +377,7 @@ fn asking<'a>(
             group_id: &api.group_id,
             request_id: request_id.as_str(),
             stage,
-            source_ip: &conn.peer_ip,
+            source_ip: &client.text,
             app_key: None,
             user_data: None,
         },
@@ -521,9 +559,18 @@ fn check_length(headers: &http::HeaderMap) -> Result<(), GatewayError> {
     if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) { Err(errors::BODY_TOO_LARGE) } else { Ok(()) }
 }
 
-fn system_value<'a>(v: SystemValue, route: &'a Route, stage: &'a str, conn: &'a Conn, request_id: &'a RequestId, app: Option<&'a AppEntry>) -> Cow<'a, str> {
+#[allow(clippy::too_many_arguments)]
+fn system_value<'a>(
+    v: SystemValue,
+    route: &'a Route,
+    stage: &'a str,
+    conn: &'a Conn,
+    client: &'a Client<'_>,
+    request_id: &'a RequestId,
+    app: Option<&'a AppEntry>,
+) -> Cow<'a, str> {
     match v {
-        SystemValue::SourceIp => Cow::Borrowed(&conn.peer_ip),
+        SystemValue::SourceIp => Cow::Borrowed(&client.text),
         SystemValue::Stage => Cow::Borrowed(stage),
         SystemValue::ApiId => Cow::Borrowed(&route.def().id),
         SystemValue::ApiName => Cow::Borrowed(&route.def().name),
@@ -561,7 +608,24 @@ async fn call_http(target: &HttpTarget, req: http::Request<upstream::UpBody>, la
 
 #[cfg(test)]
 mod tests {
-    use super::strip_port;
+    use super::*;
+
+    #[test]
+    fn the_forwarded_entry_at_the_index_is_the_caller() {
+        let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let conn = |index| Conn::new(peer, peer, false, ConnOptions { app_code_over_http: false, real_ip_from_xff: index });
+        let mut headers = http::HeaderMap::new();
+        headers.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1, 2.2.2.2"));
+        headers.append("x-forwarded-for", HeaderValue::from_static("3.3.3.3"));
+        let at = |index| Client::of(&headers, &conn(index)).text.into_owned();
+        assert_eq!(at(Some(-1)), "3.3.3.3");
+        assert_eq!(at(Some(-2)), "2.2.2.2");
+        assert_eq!(at(Some(0)), "1.1.1.1");
+        assert_eq!(at(Some(3)), "127.0.0.1", "past the end: the peer");
+        assert_eq!(at(Some(-4)), "127.0.0.1");
+        assert_eq!(at(None), "127.0.0.1", "not configured: the peer");
+        assert_eq!(Client::of(&headers, &conn(Some(-1))).ip, "3.3.3.3".parse::<IpAddr>().unwrap());
+    }
 
     #[test]
     fn ports_are_stripped_from_hosts() {

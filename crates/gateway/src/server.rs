@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::access_log;
-use crate::pipeline::{self, Conn};
+use crate::pipeline::{self, Conn, ConnOptions};
 use crate::watch::Shared;
 
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -27,8 +27,8 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// Listener threads; defaults to the number of cores.
     pub workers: usize,
-    /// Accept `X-Apig-AppCode` on plain HTTP (the spec allows it over HTTPS only).
-    pub app_code_over_http: bool,
+    /// How connections are served: AppCodes over plain HTTP, the caller's address behind proxies.
+    pub connections: ConnOptions,
 }
 
 /// The running listeners.
@@ -62,7 +62,7 @@ pub fn start(config: &GatewayConfig, shared: Shared) -> std::io::Result<Gateway>
     for (i, listener) in listeners.into_iter().enumerate() {
         let shared = shared.clone();
         let stop_rx = stop_rx.clone();
-        let app_code_over_http = config.app_code_over_http;
+        let options = config.connections;
         let thread = std::thread::Builder::new().name(format!("gateway-{i}")).spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
@@ -71,7 +71,7 @@ pub fn start(config: &GatewayConfig, shared: Shared) -> std::io::Result<Gateway>
                     return;
                 }
             };
-            runtime.block_on(worker(listener, shared, stop_rx, app_code_over_http));
+            runtime.block_on(worker(listener, shared, stop_rx, options));
         })?;
         threads.push(thread);
     }
@@ -89,7 +89,7 @@ impl Gateway {
     }
 }
 
-async fn worker(listener: std::net::TcpListener, shared: Shared, mut stop: watch::Receiver<bool>, app_code_over_http: bool) {
+async fn worker(listener: std::net::TcpListener, shared: Shared, mut stop: watch::Receiver<bool>, options: ConnOptions) {
     let listener = match TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
@@ -105,7 +105,7 @@ async fn worker(listener: std::net::TcpListener, shared: Shared, mut stop: watch
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    connections.spawn(connection(stream, peer, shared.clone(), stop.clone(), app_code_over_http));
+                    connections.spawn(connection(stream, peer, shared.clone(), stop.clone(), options));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -122,10 +122,10 @@ async fn worker(listener: std::net::TcpListener, shared: Shared, mut stop: watch
     access_log::flush();
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared, mut stop: watch::Receiver<bool>, app_code_over_http: bool) {
+async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared, mut stop: watch::Receiver<bool>, options: ConnOptions) {
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(peer);
-    let conn = Arc::new(Conn::new(peer, local, false, app_code_over_http));
+    let conn = Arc::new(Conn::new(peer, local, false, options));
     let service = service_fn(move |req| {
         let conn = conn.clone();
         let snapshot = shared.load_full();
