@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// How long finished asynchronous invocations are kept, in seconds (default 7 days).
     #[arg(long, env = "CAUSEWAY_INVOCATION_RETENTION", value_name = "SECONDS")]
     pub invocation_retention: Option<u64>,
+    /// Revisions of the store's change feed kept (older ones are deleted; 0 keeps them all).
+    #[arg(long, env = "CAUSEWAY_CHANGE_FEED_KEEP", value_name = "REVISIONS")]
+    pub change_feed_keep: Option<i64>,
     /// How often a gateway checks the store for published changes, in milliseconds.
     #[arg(long, env = "CAUSEWAY_WATCH_INTERVAL", value_name = "MS")]
     pub watch_interval: Option<u64>,
@@ -89,6 +92,7 @@ struct FileConfig {
     workers: Option<usize>,
     function_workers: Option<usize>,
     invocation_retention: Option<u64>,
+    change_feed_keep: Option<i64>,
     watch_interval: Option<u64>,
     access_log: Option<String>,
     allow_app_code_over_http: Option<bool>,
@@ -111,6 +115,7 @@ pub struct Settings {
     pub workers: usize,
     pub function_workers: usize,
     pub invocation_retention: std::time::Duration,
+    pub change_feed_keep: i64,
     pub watch_interval: std::time::Duration,
     pub access_log: causeway_gateway::access_log::Target,
     pub allow_app_code_over_http: bool,
@@ -155,6 +160,10 @@ impl Settings {
             s @ 1..=31_536_000 => std::time::Duration::from_secs(s),
             _ => return Err("invocation_retention must be within 1..=31536000 seconds".into()),
         };
+        let change_feed_keep = match args.change_feed_keep.or(file.change_feed_keep).unwrap_or(causeway_gateway::watch::DEFAULT_KEEP_CHANGES) {
+            n @ 0.. => n,
+            _ => return Err("change_feed_keep must be 0 (keep everything) or more".into()),
+        };
         let watch_interval = match args.watch_interval.or(file.watch_interval).unwrap_or(DEFAULT_WATCH_INTERVAL_MS) {
             ms @ 1..=3_600_000 => std::time::Duration::from_millis(ms),
             _ => return Err("watch_interval must be within 1..=3600000 milliseconds".into()),
@@ -179,6 +188,7 @@ impl Settings {
             workers,
             function_workers,
             invocation_retention,
+            change_feed_keep,
             watch_interval,
             access_log,
             allow_app_code_over_http: args.allow_app_code_over_http || file.allow_app_code_over_http.unwrap_or(false),

@@ -58,7 +58,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let watcher = Watcher::start(store.clone(), settings.base_domain.clone())
             .await
             .map_err(|e| format!("cannot load published APIs: {e}"))?
-            .with_function_runtime(functions.clone(), Some(queue.clone()));
+            .with_function_runtime(functions.clone(), Some(queue.clone()))
+            .with_change_retention(settings.change_feed_keep);
         // Stored asynchronous invocations run from start-up on, left-overs of a previous run first.
         tokio::spawn(causeway_gateway::function_async::run(queue, watcher.shared(), stopping.clone()));
         // With the admin API in this process, a write answers once the gateway serves it.

@@ -54,7 +54,15 @@ pub struct Watcher {
     jwks: Arc<JwksCache>,
     jwks_wanted: tokio::sync::watch::Sender<jwks::Wanted>,
     jwks_changed: Arc<tokio::sync::Notify>,
+    /// Revisions of the change feed kept when it is pruned (0: never pruned).
+    keep_changes: i64,
 }
+
+/// Revisions of the change feed kept by default: a node that falls further
+/// behind (stopped, or cut off from the store) loads everything again.
+pub const DEFAULT_KEEP_CHANGES: i64 = 100_000;
+/// How often the feed is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 fn decode<T: DeserializeOwned>(doc: causeway_store::Document) -> Option<T> {
     match serde_json::from_value(doc.body) {
@@ -71,30 +79,7 @@ impl Watcher {
     pub async fn start(store: Arc<dyn Store>, base_domain: String) -> Result<Self, StoreError> {
         // Read the revision first: changes made while loading are applied again later, harmlessly.
         let revision = store.revision().await?;
-        let source = Source {
-            groups: load(&*store, kinds::GROUP).await?,
-            envs: load(&*store, kinds::ENV).await?,
-            variables: load(&*store, kinds::ENV_VARIABLE).await?,
-            publications: load(&*store, kinds::PUBLICATION).await?,
-            versions: Default::default(),
-            responses: load(&*store, kinds::GATEWAY_RESPONSE).await?,
-            apps: load(&*store, kinds::APP).await?,
-            app_codes: load(&*store, kinds::APP_CODE).await?,
-            app_auths: load(&*store, kinds::APP_AUTH).await?,
-            sign_keys: load(&*store, kinds::SIGN_KEY).await?,
-            sign_bindings: load(&*store, kinds::SIGN_BINDING).await?,
-            iam_issuers: load(&*store, kinds::IAM_ISSUER).await?,
-            fetched_jwks: Default::default(),
-            functions: load(&*store, kinds::FUNCTION).await?,
-            function_versions: load(&*store, kinds::FUNCTION_VERSION).await?,
-            function_aliases: load(&*store, kinds::FUNCTION_ALIAS).await?,
-            authorizers: load(&*store, kinds::AUTHORIZER).await?,
-            acls: load(&*store, kinds::ACL).await?,
-            acl_bindings: load(&*store, kinds::ACL_BINDING).await?,
-            authorizer_cache: Default::default(),
-            function_runtime: None,
-            function_queue: None,
-        };
+        let source = load_source(&*store).await?;
         let mut watcher = Self {
             store,
             base_domain,
@@ -107,6 +92,7 @@ impl Watcher {
             jwks: Arc::new(JwksCache::default()),
             jwks_wanted: tokio::sync::watch::Sender::new(Vec::new()),
             jwks_changed: Arc::new(tokio::sync::Notify::new()),
+            keep_changes: DEFAULT_KEEP_CHANGES,
         };
         watcher.load_versions().await?;
         watcher.rebuild();
@@ -119,6 +105,12 @@ impl Watcher {
         self.source.function_runtime = Some(runtime);
         self.source.function_queue = queue;
         self.rebuild();
+        self
+    }
+
+    /// Keeps the last `keep` revisions of the change feed (0: keeps it all).
+    pub fn with_change_retention(mut self, keep: i64) -> Self {
+        self.keep_changes = keep;
         self
     }
 
@@ -178,6 +170,7 @@ impl Watcher {
         if self.store.revision().await? <= self.revision {
             return Ok(false);
         }
+        let from = self.revision;
         let mut relevant = false;
         loop {
             let changes = self.store.changes_since(self.revision, BATCH).await?;
@@ -190,6 +183,12 @@ impl Watcher {
                 break;
             }
         }
+        // Changes after `from` were pruned before they were read: what was
+        // read may have gaps, so load everything again.
+        if self.store.pruned().await? > from {
+            self.reload().await?;
+            return Ok(true);
+        }
         if relevant {
             self.load_versions().await?;
             self.rebuild();
@@ -197,6 +196,28 @@ impl Watcher {
         self.served.send_replace(self.revision);
         metrics::gauge!(observe::SNAPSHOT_REVISION).set(self.revision as f64);
         Ok(relevant)
+    }
+
+    /// Loads every served document anew (the feed no longer has what this node missed).
+    async fn reload(&mut self) -> Result<(), StoreError> {
+        let revision = self.store.revision().await?;
+        let fresh = load_source(&*self.store).await?;
+        tracing::warn!(from = self.revision, to = revision, "the change feed was pruned past this node's revision; loaded everything again");
+        let s = &mut self.source;
+        // What the process runs keeps going; the versions are fetched for the new publications.
+        *s = Source {
+            versions: std::mem::take(&mut s.versions),
+            fetched_jwks: std::mem::take(&mut s.fetched_jwks),
+            function_runtime: s.function_runtime.take(),
+            function_queue: s.function_queue.take(),
+            authorizer_cache: s.authorizer_cache.clone(),
+            ..fresh
+        };
+        self.revision = revision;
+        self.load_versions().await?;
+        self.rebuild();
+        self.served.send_replace(self.revision);
+        Ok(())
     }
 
     /// Mirrors one change; false for kinds the data plane does not serve (drafts).
@@ -237,7 +258,16 @@ impl Watcher {
     pub async fn run(mut self, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
         tokio::spawn(jwks::run(self.jwks.clone(), self.jwks_wanted.subscribe(), self.jwks_changed.clone(), stop.clone()));
         let mut failing = false;
+        let mut next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
         loop {
+            if self.keep_changes > 0 && tokio::time::Instant::now() >= next_prune {
+                next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
+                match self.store.prune_changes(self.keep_changes).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(changes = n, keep = self.keep_changes, "pruned the change feed"),
+                    Err(e) => tracing::warn!(error = %e, "cannot prune the change feed"),
+                }
+            }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = self.wake.notified() => {}
@@ -263,6 +293,34 @@ impl Watcher {
     }
 }
 
+/// Everything a snapshot is built from, read from the store.
+async fn load_source(store: &dyn Store) -> Result<Source, StoreError> {
+    Ok(Source {
+        groups: load(store, kinds::GROUP).await?,
+        envs: load(store, kinds::ENV).await?,
+        variables: load(store, kinds::ENV_VARIABLE).await?,
+        publications: load(store, kinds::PUBLICATION).await?,
+        versions: Default::default(),
+        responses: load(store, kinds::GATEWAY_RESPONSE).await?,
+        apps: load(store, kinds::APP).await?,
+        app_codes: load(store, kinds::APP_CODE).await?,
+        app_auths: load(store, kinds::APP_AUTH).await?,
+        sign_keys: load(store, kinds::SIGN_KEY).await?,
+        sign_bindings: load(store, kinds::SIGN_BINDING).await?,
+        iam_issuers: load(store, kinds::IAM_ISSUER).await?,
+        fetched_jwks: Default::default(),
+        functions: load(store, kinds::FUNCTION).await?,
+        function_versions: load(store, kinds::FUNCTION_VERSION).await?,
+        function_aliases: load(store, kinds::FUNCTION_ALIAS).await?,
+        authorizers: load(store, kinds::AUTHORIZER).await?,
+        authorizer_cache: Default::default(),
+        acls: load(store, kinds::ACL).await?,
+        acl_bindings: load(store, kinds::ACL_BINDING).await?,
+        function_runtime: None,
+        function_queue: None,
+    })
+}
+
 /// Every document of a kind, by id (documents are stored under their resource's id).
 async fn load<T: DeserializeOwned>(store: &dyn Store, kind: &str) -> Result<std::collections::HashMap<String, T>, StoreError> {
     let mut out = std::collections::HashMap::new();
@@ -283,5 +341,56 @@ fn set<T>(map: &mut std::collections::HashMap<String, T>, id: &str, value: Optio
         None => {
             map.remove(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use causeway_model::acl::{Acl, AclEntity, AclType};
+    use causeway_store::NewDocument;
+
+    async fn put_acl(store: &dyn Store, id: &str) {
+        let acl = Acl {
+            id: id.into(),
+            acl_name: id.into(),
+            acl_type: AclType::Deny,
+            entity_type: AclEntity::Ip,
+            acl_value: "10.0.0.1".into(),
+            create_time: String::new(),
+            update_time: String::new(),
+        };
+        let body = serde_json::to_value(&acl).unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.put(NewDocument { kind: kinds::ACL, id, parent: None, keys: Vec::new(), body: &body }).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_node_behind_a_pruned_feed_loads_everything_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = causeway_store::open(&format!("sqlite://{}/c.db", dir.path().display())).await.unwrap();
+        put_acl(&*store, "first").await;
+        let mut watcher = Watcher::start(store.clone(), "apigw.localhost".into()).await.unwrap();
+        assert!(watcher.source.acls.contains_key("first"));
+
+        // Followed through the feed.
+        put_acl(&*store, "second").await;
+        assert!(watcher.poll().await.unwrap());
+        assert!(watcher.source.acls.contains_key("second"));
+
+        // Changes the node never saw are pruned away: it reloads, and misses nothing.
+        let mut tx = store.begin().await.unwrap();
+        tx.delete(kinds::ACL, "first").await.unwrap();
+        tx.commit().await.unwrap();
+        put_acl(&*store, "third").await;
+        assert!(store.prune_changes(0).await.unwrap() > 0);
+        assert!(store.changes_since(0, 100).await.unwrap().is_empty());
+        assert!(watcher.poll().await.unwrap());
+        let mut ids: Vec<&String> = watcher.source.acls.keys().collect();
+        ids.sort();
+        assert_eq!(ids, ["second", "third"]);
+        assert_eq!(watcher.revision, store.revision().await.unwrap());
+        assert_eq!(*watcher.served.borrow(), watcher.revision);
     }
 }

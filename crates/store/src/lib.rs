@@ -85,6 +85,11 @@ pub trait Store: Send + Sync + 'static {
     async fn revision(&self) -> Result<i64>;
     /// Changes with a revision above `after`, in revision order, at most `limit`.
     async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>>;
+    /// Revisions up to this one may be missing from the feed (0: none pruned);
+    /// a reader behind it must load everything again.
+    async fn pruned(&self) -> Result<i64>;
+    /// Drops the feed's changes older than the last `keep` revisions; returns how many went.
+    async fn prune_changes(&self, keep: i64) -> Result<u64>;
     /// Starts a write transaction; it is rolled back if dropped uncommitted.
     async fn begin(&self) -> Result<Box<dyn Txn>>;
     async fn close(&self);

@@ -2,7 +2,8 @@
 //! runs on SQLite and PostgreSQL (BIGINT is a 64-bit integer on both).
 
 /// (version, SQL). Append only: never edit a migration that has shipped.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
     1,
     r#"
 CREATE TABLE documents (
@@ -35,6 +36,12 @@ CREATE TABLE meta (
     value BIGINT NOT NULL
 );
 INSERT INTO meta (name, value) VALUES ('revision', 0), ('seq', 0);
+"#,
+), (
+    2,
+    // The change feed is pruned: revisions up to `pruned` may be missing from it.
+    r#"
+INSERT INTO meta (name, value) VALUES ('pruned', 0) ON CONFLICT (name) DO NOTHING;
 "#,
 )];
 

@@ -35,6 +35,9 @@ const RECORD_CHANGE: &str = "INSERT INTO changes (revision, kind, id, op) VALUES
      ON CONFLICT (revision, kind, id) DO UPDATE SET op = excluded.op";
 const CHANGES: &str =
     "SELECT revision, kind, id, op FROM changes WHERE revision > $1 ORDER BY revision, kind, id LIMIT $2";
+const PRUNED: &str = "SELECT value FROM meta WHERE name = 'pruned'";
+const PRUNE: &str = "DELETE FROM changes WHERE revision <= $1";
+const SET_PRUNED: &str = "UPDATE meta SET value = $1 WHERE name = 'pruned'";
 const APPLIED: &str = "SELECT version FROM schema_migrations";
 const MARK_APPLIED: &str = "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, CURRENT_TIMESTAMP)";
 
@@ -139,6 +142,24 @@ macro_rules! sql_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn pruned(&self) -> Result<i64> {
+                Ok(sqlx::query(PRUNED).fetch_one(&self.pool).await?.try_get(0)?)
+            }
+
+            async fn prune_changes(&self, keep: i64) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let revision: i64 = sqlx::query(REVISION).fetch_one(&mut *tx).await?.try_get(0)?;
+                let pruned: i64 = sqlx::query(PRUNED).fetch_one(&mut *tx).await?.try_get(0)?;
+                let cutoff = revision.saturating_sub(keep.max(0));
+                if cutoff <= pruned {
+                    return Ok(0);
+                }
+                let done = sqlx::query(PRUNE).bind(cutoff).execute(&mut *tx).await?;
+                sqlx::query(SET_PRUNED).bind(cutoff).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
             }
 
             async fn begin(&self) -> Result<Box<dyn Txn>> {

@@ -13,6 +13,24 @@ async fn suite(store: Arc<dyn Store>) {
     rollback_on_drop(&*store).await;
     listing_by_parent_in_creation_order(&*store).await;
     serialised_check_then_write(store.clone()).await;
+    pruning_the_feed(&*store).await;
+}
+
+async fn pruning_the_feed(store: &dyn Store) {
+    for i in 0..5 {
+        let mut tx = store.begin().await.unwrap();
+        tx.put(doc("pruned", &format!("p{i}"), None, &[], &json!({"i": i}))).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let revision = store.revision().await.unwrap();
+    assert!(store.prune_changes(2).await.unwrap() > 0);
+    assert_eq!(store.pruned().await.unwrap(), revision - 2);
+    let left = store.changes_since(0, 1000).await.unwrap();
+    assert!(left.iter().all(|c| c.revision > revision - 2), "{left:?}");
+    assert_eq!(left.iter().filter(|c| c.kind == "pruned").count(), 2);
+    // Nothing more to drop; documents are untouched.
+    assert_eq!(store.prune_changes(2).await.unwrap(), 0);
+    assert_eq!(store.list("pruned", None).await.unwrap().len(), 5);
 }
 
 fn doc<'a>(kind: &'a str, id: &'a str, parent: Option<&'a str>, keys: &[&str], body: &'a serde_json::Value) -> NewDocument<'a> {
