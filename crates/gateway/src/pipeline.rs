@@ -106,6 +106,8 @@ pub struct ConnOptions {
 /// The caller's address: the TCP peer's, or behind trusted proxies the
 /// configured `X-Forwarded-For` entry (when it is an address).
 pub struct Client<'c> {
+    /// The connection it came on.
+    pub conn: &'c Conn,
     pub ip: IpAddr,
     pub text: Cow<'c, str>,
     pub value: Cow<'c, HeaderValue>,
@@ -113,13 +115,13 @@ pub struct Client<'c> {
 
 impl<'c> Client<'c> {
     pub fn of(headers: &http::HeaderMap, conn: &'c Conn) -> Self {
-        let peer = || Client { ip: conn.peer.ip(), text: Cow::Borrowed(&*conn.peer_ip), value: Cow::Borrowed(&conn.peer_ip_value) };
+        let peer = || Client { conn, ip: conn.peer.ip(), text: Cow::Borrowed(&*conn.peer_ip), value: Cow::Borrowed(&conn.peer_ip_value) };
         let Some(index) = conn.xff_index else { return peer() };
         // Several headers count as one list, in order.
         let entries: Vec<&str> = headers.get_all(X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect();
         let at = if index < 0 { entries.len().checked_sub(index.unsigned_abs() as usize) } else { Some(index as usize) };
         match at.and_then(|i| entries.get(i)).and_then(|e| Some((e.parse::<IpAddr>().ok()?, HeaderValue::from_str(e).ok()?))) {
-            Some((ip, value)) => Client { ip, text: Cow::Owned(ip.to_string()), value: Cow::Owned(value) },
+            Some((ip, value)) => Client { conn, ip, text: Cow::Owned(ip.to_string()), value: Cow::Owned(value) },
             None => peer(),
         }
     }
@@ -259,8 +261,8 @@ async fn serve<'s>(
         Backend::Http(target) => {
             let req = {
                 let headers = std::mem::take(&mut parts.headers);
-                let system = |v: SystemValue| system_value(v, route, stage, conn, client, request_id, app);
-                let ctx = call_context(parts, route, &values, &system, conn, client, remainder(route, parts.uri.path()), (authorizers.0, authorizers.1.as_deref()));
+                let system = |v: SystemValue| system_value(v, route, stage, client, request_id, app);
+                let ctx = call_context(parts, route, &values, &system, client, remainder(route, parts.uri.path()), (authorizers.0, authorizers.1.as_deref()));
                 let signer = snapshot.backend_signers.get(&route.publish_id);
                 let read = if signer.is_some() { body.as_ref().ok().cloned() } else { None };
                 let body = match body {
@@ -284,8 +286,8 @@ async fn serve<'s>(
             // The backend parameters, mapped as for an HTTP backend: the event gets its headers and query.
             let mapped = {
                 let headers = std::mem::take(&mut parts.headers);
-                let system = |v: SystemValue| system_value(v, route, stage, conn, client, request_id, app);
-                let ctx = call_context(parts, route, &values, &system, conn, client, None, (authorizers.0, authorizers.1.as_deref()));
+                let system = |v: SystemValue| system_value(v, route, stage, client, request_id, app);
+                let ctx = call_context(parts, route, &values, &system, client, None, (authorizers.0, authorizers.1.as_deref()));
                 target.mapping.build(&ctx, headers, Either::Right(Full::new(Bytes::new())))?
             };
             let event = |format| {
@@ -329,7 +331,6 @@ fn call_context<'a>(
     route: &'a Route,
     values: &'a [Option<Cow<'a, str>>],
     system: &'a dyn Fn(SystemValue) -> Cow<'a, str>,
-    conn: &'a Conn,
     client: &'a Client<'_>,
     remainder: Option<&'a str>,
     (frontend_authorizer, backend_authorizer): (Option<&'a AuthContext>, Option<&'a AuthContext>),
@@ -341,11 +342,11 @@ fn call_context<'a>(
         values,
         remainder,
         system,
-        peer_ip: &conn.peer_ip,
-        peer_ip_value: &conn.peer_ip_value,
+        peer_ip: &client.conn.peer_ip,
+        peer_ip_value: &client.conn.peer_ip_value,
         client_ip_value: &client.value,
-        local_port_value: &conn.local_port_value,
-        https: conn.https,
+        local_port_value: &client.conn.local_port_value,
+        https: client.conn.https,
         frontend_authorizer,
         backend_authorizer,
     }
@@ -559,23 +560,14 @@ fn check_length(headers: &http::HeaderMap) -> Result<(), GatewayError> {
     if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) { Err(errors::BODY_TOO_LARGE) } else { Ok(()) }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn system_value<'a>(
-    v: SystemValue,
-    route: &'a Route,
-    stage: &'a str,
-    conn: &'a Conn,
-    client: &'a Client<'_>,
-    request_id: &'a RequestId,
-    app: Option<&'a AppEntry>,
-) -> Cow<'a, str> {
+fn system_value<'a>(v: SystemValue, route: &'a Route, stage: &'a str, client: &'a Client<'_>, request_id: &'a RequestId, app: Option<&'a AppEntry>) -> Cow<'a, str> {
     match v {
         SystemValue::SourceIp => Cow::Borrowed(&client.text),
         SystemValue::Stage => Cow::Borrowed(stage),
         SystemValue::ApiId => Cow::Borrowed(&route.def().id),
         SystemValue::ApiName => Cow::Borrowed(&route.def().name),
         SystemValue::RequestId => Cow::Owned(request_id.as_str().to_string()),
-        SystemValue::ServerAddr => Cow::Borrowed(&conn.local_ip),
+        SystemValue::ServerAddr => Cow::Borrowed(&client.conn.local_ip),
         SystemValue::ServerName => Cow::Borrowed(server_name()),
         SystemValue::HandleTime => Cow::Owned(
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()).to_string(),
