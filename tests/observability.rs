@@ -145,3 +145,35 @@ async fn metrics_count_requests_by_api_environment_and_status_class() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn sighup_reopens_the_access_log_after_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let rotated = dir.path().join("access.log.1");
+    let server = Server::start_with(common::Backend::Sqlite, &["--access-log", log.to_str().unwrap()]).await;
+    let g = server.group("rotated").await;
+    let host = Server::group_host(&g);
+    server.create_and_publish(&mock_api(&g, "hello", "/hello"), RELEASE).await;
+    server.create_and_publish(&mock_api(&g, "after", "/after"), RELEASE).await;
+    server.eventually("GET", &host, "/hello", &[], |c| c.status == 200).await;
+    log_lines(&log, 1).await;
+    // Every line so far written out (workers flush every 200 ms).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    // logrotate moves the file away, then signals.
+    std::fs::rename(&log, &rotated).unwrap();
+    server.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !log.exists() {
+        assert!(std::time::Instant::now() < deadline, "the access log was not reopened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = std::fs::read_to_string(&rotated).unwrap().lines().count();
+    for _ in 0..3 {
+        assert_eq!(server.call_gateway("GET", &host, "/after", &[]).await.status, 200);
+    }
+    let lines = log_lines(&log, 3).await;
+    assert!(lines.iter().all(|l| l["path"] == "/after"), "{lines:?}");
+    assert_eq!(std::fs::read_to_string(&rotated).unwrap().lines().count(), before, "nothing more goes to the rotated file");
+}

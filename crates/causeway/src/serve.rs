@@ -114,6 +114,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         })
     };
 
+    tokio::spawn(reopen_logs_on_hangup());
     shutdown_signal().await;
     let _ = stop.send(true);
     match admin.await {
@@ -127,6 +128,23 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// On SIGHUP (as logrotate sends) the access log file is opened again at its path.
+async fn reopen_logs_on_hangup() {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGHUP: the access log will not be reopened");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        match causeway_gateway::access_log::reopen() {
+            Ok(()) => tracing::info!("SIGHUP: access log reopened"),
+            Err(e) => tracing::error!(error = %e, "SIGHUP: cannot reopen the access log; still writing to the old file"),
+        }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -31,7 +31,8 @@ impl Target {
 
 enum Sink {
     Stdout,
-    File(Mutex<File>),
+    /// The file, and its path for [`reopen`].
+    File(Mutex<File>, PathBuf),
 }
 
 static SINK: OnceLock<Sink> = OnceLock::new();
@@ -50,10 +51,24 @@ pub fn open(target: &Target) -> std::io::Result<()> {
     let sink = match target {
         Target::Off => return Ok(()),
         Target::Stdout => Sink::Stdout,
-        Target::File(path) => Sink::File(Mutex::new(File::options().create(true).append(true).open(path)?)),
+        Target::File(path) => Sink::File(Mutex::new(append_to(path)?), path.clone()),
     };
     // A second call (several gateways in one process) keeps the first log.
     let _ = SINK.set(sink);
+    Ok(())
+}
+
+fn append_to(path: &PathBuf) -> std::io::Result<File> {
+    File::options().create(true).append(true).open(path)
+}
+
+/// Opens the log file again at its path (after log rotation moved the old
+/// one away); lines already buffered go to the new file. Without a file, nothing.
+pub fn reopen() -> std::io::Result<()> {
+    let Some(Sink::File(file, path)) = SINK.get() else { return Ok(()) };
+    let fresh = append_to(path)?;
+    let mut current = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    *current = fresh;
     Ok(())
 }
 
@@ -93,7 +108,7 @@ fn write_out(sink: &Sink, buf: &mut Vec<u8>) {
             let mut out = std::io::stdout().lock();
             out.write_all(buf).and_then(|_| out.flush())
         }
-        Sink::File(f) => match f.lock() {
+        Sink::File(f, _) => match f.lock() {
             Ok(mut f) => f.write_all(buf),
             Err(poisoned) => poisoned.into_inner().write_all(buf),
         },
