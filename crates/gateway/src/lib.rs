@@ -23,6 +23,7 @@ pub mod route;
 pub mod router;
 pub mod server;
 pub mod snapshot;
+pub mod throttle;
 pub mod upstream;
 pub mod watch;
 

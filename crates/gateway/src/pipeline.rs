@@ -13,6 +13,8 @@
 //!    AUTHORIZER APIs by their frontend custom authorizer (a function; its
 //!    answer cached by identity values) → AUTHORIZER_IDENTITIES_FAILURE (401),
 //!    AUTHORIZER_FAILURE, AUTHORIZER_CONF_FAILURE (500)
+//!    then throttling: the publication's policy, per API, user, app and
+//!    client address                               → APIG.0308 (429)
 //! 6. input parameters: required, defaults, rules  → APIG.0201 (400)
 //! 7. backend policies: the first whose conditions hold, else the default
 //!    backend; then that backend's custom authorizer, if it has one
@@ -48,6 +50,7 @@ use crate::request_id::{self, RequestId};
 use crate::response::{GatewayError, TemplateContext, errors};
 use crate::route::{Backend, MockResponse, Route};
 use crate::snapshot::{GroupRoutes, Snapshot};
+use crate::throttle;
 use crate::upstream;
 
 // Header names used on every request, parsed once.
@@ -141,7 +144,7 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
     let request_id = request_id::next();
     let (mut parts, body) = req.into_parts();
     let debug = parts.headers.get(X_APIG_MODE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome { debug, ..Outcome::default() };
     let client = Client::of(&parts.headers, conn);
     let mut res = match serve(&mut parts, body, conn, &client, &snapshot, &request_id, &mut outcome).await {
         Ok(res) => res,
@@ -170,6 +173,9 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
     }
     if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
         headers.insert(X_REQUEST_ID, v);
+    }
+    for (k, v) in outcome.rate_limits.drain(..) {
+        headers.insert(k, v);
     }
     if debug {
         headers.insert(X_APIG_LATENCY, HeaderValue::from(started.elapsed().as_millis() as u64));
@@ -231,6 +237,8 @@ async fn serve<'s>(
         }
         AuthType::None => {}
     }
+    let caller = throttle::Caller { user: outcome.user.as_deref(), app: outcome.app.map(|a| &*a.id), ip: client.ip };
+    snapshot.throttles.check(&route.publish_id, &caller, unix_now().max(0) as u64, outcome.debug, &mut outcome.rate_limits)?;
     let app = outcome.app;
     // A cheap handle on the read body: the parameter values may borrow from it.
     let form = if form_fields { body.as_ref().ok().cloned() } else { None };
@@ -474,6 +482,10 @@ struct Outcome<'s> {
     group: Option<&'s GroupRoutes>,
     route: Option<&'s Arc<Route>>,
     stage: &'s str,
+    /// `X-Apig-Mode: debug`: latency and rate-limit headers are added.
+    debug: bool,
+    /// The `X-Apig-RateLimit-*` headers (debug mode).
+    rate_limits: Vec<(HeaderName, HeaderValue)>,
     /// What the custom authorizers returned (for backend parameters and error responses).
     frontend_authorizer: Option<Arc<AuthContext>>,
     backend_authorizer: Option<Arc<AuthContext>>,

@@ -235,6 +235,7 @@ pub mod errors {
     pub const FUNCTION_NOT_FOUND: GatewayError =
         GatewayError::new(Default5xx, 500, "APIG.0103", "The backend function does not exist");
     pub const FUNCTION_FAILED: GatewayError = GatewayError::new(Default5xx, 500, "APIG.0201", "The backend function failed");
+    pub const THROTTLED: GatewayError = GatewayError::new(Throttled, 429, "APIG.0308", "The throttling threshold has been reached");
     pub const IP_DENIED: GatewayError = GatewayError::new(AccessDenied, 403, "APIG.0402", "The IP address is not authorized to access the API");
     pub const AUTHORIZER_FAILURE: GatewayError =
         GatewayError::new(AuthorizerFailure, 500, "APIG.0305", "Incorrect authentication information: frontend authorizer");

@@ -16,6 +16,7 @@ use causeway_model::iam::IamIssuer;
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::response::GatewayResponse;
 use causeway_model::sign_key::{SignBinding, SignKey};
+use causeway_model::throttle::{Throttle, ThrottleBinding};
 
 use crate::access::AccessControl;
 use crate::auth::Credentials;
@@ -25,6 +26,7 @@ use crate::function_backend::Functions;
 use crate::iam::Issuers;
 use crate::route::Route;
 use crate::router::{Match, Router};
+use crate::throttle::{Counters, Throttles};
 
 /// The published state a snapshot is built from (what the watcher mirrors from the store).
 #[derive(Debug, Default, Clone)]
@@ -49,6 +51,10 @@ pub struct Source {
     pub authorizers: HashMap<String, Authorizer>,
     pub acls: HashMap<String, Acl>,
     pub acl_bindings: HashMap<String, AclBinding>,
+    pub throttles: HashMap<String, Throttle>,
+    pub throttle_bindings: HashMap<String, ThrottleBinding>,
+    /// Throttling counters, kept from one snapshot to the next.
+    pub throttle_counters: Arc<Counters>,
     /// Custom authorizers' cached answers, kept from one snapshot to the next.
     pub authorizer_cache: Arc<DecisionCache>,
     /// The function runtime, when this process runs one.
@@ -130,6 +136,8 @@ pub struct Snapshot {
     pub authorizers: Authorizers,
     /// Access-control lists by publication.
     pub access: AccessControl,
+    /// Throttling policies by publication.
+    pub throttles: Throttles,
 }
 
 /// Compiled routes kept between builds, so an unchanged publication is not compiled again.
@@ -251,7 +259,8 @@ impl Snapshot {
         );
         let authorizers = Authorizers::build(source.authorizers.values(), source.authorizer_cache.clone());
         let access = AccessControl::build(source.acls.values(), source.acl_bindings.values());
-        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers, access }
+        let throttles = Throttles::build(source.throttles.values(), source.throttle_bindings.values(), source.throttle_counters.clone());
+        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers, access, throttles }
     }
 
     /// The group a `Host` (without port, any case) selects: its subdomain, else the DEFAULT group.

@@ -39,6 +39,8 @@ const SERVED_KINDS: &[&str] = &[
     kinds::AUTHORIZER,
     kinds::ACL,
     kinds::ACL_BINDING,
+    kinds::THROTTLE,
+    kinds::THROTTLE_BINDING,
 ];
 
 pub struct Watcher {
@@ -211,6 +213,7 @@ impl Watcher {
             function_runtime: s.function_runtime.take(),
             function_queue: s.function_queue.take(),
             authorizer_cache: s.authorizer_cache.clone(),
+            throttle_counters: s.throttle_counters.clone(),
             ..fresh
         };
         self.revision = revision;
@@ -249,6 +252,8 @@ impl Watcher {
             kinds::AUTHORIZER => set(&mut s.authorizers, id, doc.and_then(decode)),
             kinds::ACL => set(&mut s.acls, id, doc.and_then(decode)),
             kinds::ACL_BINDING => set(&mut s.acl_bindings, id, doc.and_then(decode)),
+            kinds::THROTTLE => set(&mut s.throttles, id, doc.and_then(decode)),
+            kinds::THROTTLE_BINDING => set(&mut s.throttle_bindings, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)
@@ -316,6 +321,9 @@ async fn load_source(store: &dyn Store) -> Result<Source, StoreError> {
         authorizer_cache: Default::default(),
         acls: load(store, kinds::ACL).await?,
         acl_bindings: load(store, kinds::ACL_BINDING).await?,
+        throttles: load(store, kinds::THROTTLE).await?,
+        throttle_bindings: load(store, kinds::THROTTLE_BINDING).await?,
+        throttle_counters: Default::default(),
         function_runtime: None,
         function_queue: None,
     })

@@ -47,10 +47,12 @@ catalogue! {
     API_NOT_FOUND = ("APIG.3002", 404, "The API does not exist");
     ENV_NOT_FOUND = ("APIG.3003", 404, "The environment does not exist");
     APP_NOT_FOUND = ("APIG.3004", 404, "The app does not exist");
+    THROTTLE_NOT_FOUND = ("APIG.3005", 404, "The request throttling policy does not exist");
     ACL_NOT_FOUND = ("APIG.3006", 404, "The access control policy does not exist");
     APP_AUTH_NOT_FOUND = ("APIG.3009", 404, "The app authorization does not exist");
     ACL_BINDING_NOT_FOUND = ("APIG.3010", 404, "The access control policy binding does not exist");
     VARIABLE_NOT_FOUND = ("APIG.3011", 404, "The environment variable does not exist");
+    THROTTLE_BINDING_NOT_FOUND = ("APIG.3012", 404, "The request throttling policy binding does not exist");
     PUBLICATION_NOT_FOUND = ("APIG.3015", 404, "The API is not published in the environment");
     SIGN_KEY_NOT_FOUND = ("APIG.3017", 404, "The signature key does not exist");
     SIGN_BINDING_NOT_FOUND = ("APIG.3018", 404, "The signature key binding does not exist");
@@ -65,6 +67,7 @@ catalogue! {
     APP_QUOTA = ("APIG.3103", 403, "The number of apps has reached the limit");
     ENV_QUOTA = ("APIG.3104", 403, "The number of environments has reached the limit");
     VARIABLE_QUOTA = ("APIG.3106", 403, "The number of environment variables has reached the limit");
+    THROTTLE_QUOTA = ("APIG.3107", 403, "The number of request throttling policies has reached the limit");
     PARAM_QUOTA = ("APIG.3111", 403, "The number of request parameters has reached the limit");
     POLICY_QUOTA = ("APIG.3113", 403, "The number of backend policies has reached the limit");
     CONDITION_QUOTA = ("APIG.3114", 403, "The number of policy conditions has reached the limit");
@@ -76,6 +79,7 @@ catalogue! {
     GROUP_NAME_EXISTS = ("APIG.3201", 400, "The API group name already exists");
     API_NAME_EXISTS = ("APIG.3202", 400, "The API name already exists");
     APP_NAME_EXISTS = ("APIG.3203", 400, "The app name already exists");
+    THROTTLE_NAME_EXISTS = ("APIG.3204", 400, "The request throttling policy name already exists");
     ENV_NAME_EXISTS = ("APIG.3205", 400, "The environment name already exists");
     ACL_NAME_EXISTS = ("APIG.3206", 400, "The access control policy name already exists");
     SIGN_KEY_NAME_EXISTS = ("APIG.3207", 400, "The signature key name already exists");
@@ -92,6 +96,7 @@ catalogue! {
     API_PUBLISHED = ("APIG.3416", 403, "The API has been published and cannot be deleted");
     ENV_HAS_APIS = ("APIG.3418", 403, "The environment has published APIs and cannot be deleted");
     ACL_BOUND = ("APIG.3452", 403, "The access control policy is bound to APIs and cannot be deleted");
+    THROTTLE_BOUND = ("APIG.3453", 403, "The request throttling policy is bound to APIs and cannot be deleted");
     SIGN_KEY_BOUND = ("APIG.3451", 403, "The signature key is bound to APIs and cannot be deleted");
     AUTHORIZER_IN_USE = ("APIG.3462", 403, "APIs use the custom authorizer; it cannot be deleted");
     FUNCTION_IN_USE = ("APIG.3461", 403, "Published APIs call the function; it cannot be deleted");

@@ -17,6 +17,7 @@ pub mod publish;
 pub mod response;
 pub mod rules;
 pub mod sign_key;
+pub mod throttle;
 
 pub use error::{ApiError, Result};
 pub use limits::Limits;
@@ -43,4 +44,6 @@ pub mod kinds {
     pub const AUTHORIZER: &str = "authorizer";
     pub const ACL: &str = "acl";
     pub const ACL_BINDING: &str = "acl_binding";
+    pub const THROTTLE: &str = "throttle";
+    pub const THROTTLE_BINDING: &str = "throttle_binding";
 }

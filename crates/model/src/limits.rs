@@ -22,6 +22,8 @@ pub struct Limits {
     pub policies_per_api: usize,
     /// Conditions of one backend policy (`APIG.3114`).
     pub conditions_per_policy: usize,
+    /// Request throttling policies in the installation (`APIG.3107`).
+    pub throttles: usize,
     /// Custom authorizers in the installation (`APIG.3116`).
     pub authorizers: usize,
     /// Identity sources of one custom authorizer (`APIG.3117`).
@@ -42,6 +44,7 @@ impl Default for Limits {
             params_per_api: 50,
             policies_per_api: 5,
             conditions_per_policy: 5,
+            throttles: 100,
             authorizers: 50,
             identities_per_authorizer: 5,
             max_backend_timeout_ms: 60_000,

@@ -14,6 +14,7 @@ mod iam_issuers;
 mod publish;
 mod responses;
 mod sign_keys;
+mod throttles;
 mod variables;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use functions::{AliasView, FunctionFilter, FunctionView, SyntaxCheck, TestIn
 pub use groups::{GroupFilter, GroupView};
 pub use publish::{BatchResult, HistoryFilter, PublishView, VersionDetail, VersionSummary};
 pub use sign_keys::{BindingView, SignFilter, UnsignedApi};
+pub use throttles::ThrottleFilter;
 pub use variables::VariableFilter;
 
 /// Settings the service layer needs.

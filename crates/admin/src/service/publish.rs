@@ -225,6 +225,7 @@ impl Service {
         tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
         Service::drop_sign_bindings(&mut *tx, &p.publish_id).await?;
         Service::drop_acl_bindings(&mut *tx, &p.publish_id).await?;
+        Service::drop_throttle_binding(&mut *tx, &p.publish_id).await?;
         Self::commit_quietly(tx).await
     }
 
@@ -338,6 +339,7 @@ impl Service {
             tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
             Service::drop_sign_bindings(&mut *tx, &p.publish_id).await?;
         Service::drop_acl_bindings(&mut *tx, &p.publish_id).await?;
+        Service::drop_throttle_binding(&mut *tx, &p.publish_id).await?;
         }
         self.commit(tx).await?;
         Ok(())

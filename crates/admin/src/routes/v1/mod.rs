@@ -13,6 +13,7 @@ mod iam_issuers;
 mod publish;
 mod responses;
 mod sign_keys;
+mod throttles;
 mod variables;
 
 use std::sync::Arc;
@@ -62,6 +63,13 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/sign-bindings/unbinded-apis", get(sign_keys::unbound_apis))
         .route("/sign-bindings/binded-signs", get(sign_keys::bound_signs))
         .route("/sign-bindings/{id}", axum::routing::delete(sign_keys::unbind))
+        .route("/throttles", get(throttles::list).post(throttles::create))
+        .route("/throttles/{id}", get(throttles::get).put(throttles::update).delete(throttles::delete))
+        .route("/throttle-bindings", post(throttles::bind).put(throttles::unbind_many))
+        .route("/throttle-bindings/binded-apis", get(throttles::bound_apis))
+        .route("/throttle-bindings/unbinded-apis", get(throttles::unbound_apis))
+        .route("/throttle-bindings/binded-throttles", get(throttles::bound_throttles))
+        .route("/throttle-bindings/{id}", axum::routing::delete(throttles::unbind))
         .route("/acls", get(acls::list).post(acls::create).put(acls::delete_many))
         .route("/acls/{id}", get(acls::get).put(acls::update).delete(acls::delete))
         .route("/acl-bindings", post(acls::bind).put(acls::unbind_many))
