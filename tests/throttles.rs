@@ -191,3 +191,57 @@ async fn throttles_are_managed_with_the_documented_rules() {
     let (status, _) = s.delete(&format!("/throttles/{id}")).await;
     assert_eq!(status, 204);
 }
+
+#[tokio::test]
+async fn apps_have_their_limits_and_special_ones() {
+    let s = Server::start_with(common::Backend::Sqlite, &["--allow-app-code-over-http"]).await;
+    let g = s.group("app_limits").await;
+    let host = Server::group_host(&g);
+    let mut body = mock_api(&g, "coded", "/coded");
+    body["auth_type"] = json!("APP");
+    body["auth_opt"] = json!({"app_code_auth_type": "HEADER"});
+    let (api_id, p) = publish(&s, &body).await;
+    let mut codes = Vec::new();
+    let mut apps = Vec::new();
+    for name in ["regular_app", "vip_app"] {
+        let (status, app) = s.post("/apps", &json!({"name": name})).await;
+        assert_eq!(status, 201, "{app}");
+        let id = app["id"].as_str().unwrap().to_string();
+        let (status, auth) = s.post("/app-auths", &json!({"api_ids": [api_id], "app_ids": [id], "env_id": RELEASE})).await;
+        assert_eq!(status, 201, "{auth}");
+        let (status, code) = s.call("PUT", &format!("/apps/{id}/app-codes"), None).await;
+        assert_eq!(status, 201, "{code}");
+        codes.push(code["app_code"].as_str().unwrap().to_string());
+        apps.push(id);
+    }
+    let t = throttle(&s, json!({"name": "per_app", "api_call_limits": 50, "app_call_limits": 2, "time_interval": 1, "time_unit": "DAY"})).await;
+    bind(&s, &t, &[&p]).await;
+
+    // The VIP app gets its own number; the others the policy's.
+    let (status, special) = s.post("/throttle-specials", &json!({"strategy_id": t, "instance_id": apps[1], "instance_type": "APP", "call_limits": 5})).await;
+    assert_eq!(status, 201, "{special}");
+    assert_eq!((special["instance_name"].as_str(), special["call_limits"].as_u64()), (Some("vip_app"), Some(5)));
+    let code = |i: usize| [("X-Apig-AppCode", codes[i].as_str())];
+    s.eventually("GET", &host, "/coded", &code(0), |c| c.status != 404).await;
+    assert_eq!(accepted(&s, &host, "/coded", &code(0), 4).await, 1, "one was taken by the first call");
+    assert_eq!(accepted(&s, &host, "/coded", &code(1), 8).await, 5);
+
+    // Managing special limits.
+    let (_, shown) = s.get(&format!("/throttles/{t}")).await;
+    assert_eq!(shown["is_inclu_special_throttle"], 1);
+    let (status, listed) = s.get(&format!("/throttle-specials/{t}")).await;
+    assert_eq!((status, listed["total"].as_u64()), (200, Some(1)), "{listed}");
+    let again = s.post("/throttle-specials", &json!({"strategy_id": t, "instance_id": apps[1], "instance_type": "APP", "call_limits": 9})).await;
+    assert_error(&again, 400, "APIG.2011", Some("instance_id"));
+    let ghost = s.post("/throttle-specials", &json!({"strategy_id": t, "instance_id": "nothere", "instance_type": "APP", "call_limits": 9})).await;
+    assert_error(&ghost, 404, "APIG.3004", Some("instance_id"));
+    let (status, user) = s.post("/throttle-specials", &json!({"strategy_id": t, "instance_id": "ann", "instance_type": "USER", "call_limits": 3})).await;
+    assert_eq!((status, user["instance_name"].as_str()), (201, Some("ann")), "{user}");
+    let special_id = special["id"].as_str().unwrap();
+    let (status, changed) = s.put(&format!("/throttle-specials/{special_id}"), &json!({"call_limits": 7})).await;
+    assert_eq!((status, changed["call_limits"].as_u64()), (200, Some(7)), "{changed}");
+    assert_eq!(accepted(&s, &host, "/coded", &code(1), 4).await, 2, "seven now, five taken");
+    let (status, _) = s.delete(&format!("/throttle-specials/{special_id}")).await;
+    assert_eq!(status, 204);
+    assert_error(&s.delete(&format!("/throttle-specials/{special_id}")).await, 404, "APIG.3013", None);
+}

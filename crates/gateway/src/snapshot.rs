@@ -16,7 +16,7 @@ use causeway_model::iam::IamIssuer;
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::response::GatewayResponse;
 use causeway_model::sign_key::{SignBinding, SignKey};
-use causeway_model::throttle::{Throttle, ThrottleBinding};
+use causeway_model::throttle::{Throttle, ThrottleBinding, ThrottleSpecial};
 
 use crate::access::AccessControl;
 use crate::auth::Credentials;
@@ -53,6 +53,7 @@ pub struct Source {
     pub acl_bindings: HashMap<String, AclBinding>,
     pub throttles: HashMap<String, Throttle>,
     pub throttle_bindings: HashMap<String, ThrottleBinding>,
+    pub throttle_specials: HashMap<String, ThrottleSpecial>,
     /// Throttling counters, kept from one snapshot to the next.
     pub throttle_counters: Arc<Counters>,
     /// Custom authorizers' cached answers, kept from one snapshot to the next.
@@ -259,7 +260,7 @@ impl Snapshot {
         );
         let authorizers = Authorizers::build(source.authorizers.values(), source.authorizer_cache.clone());
         let access = AccessControl::build(source.acls.values(), source.acl_bindings.values());
-        let throttles = Throttles::build(source.throttles.values(), source.throttle_bindings.values(), source.throttle_counters.clone());
+        let throttles = Throttles::build(source.throttles.values(), source.throttle_bindings.values(), source.throttle_specials.values(), source.throttle_counters.clone());
         Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers, access, throttles }
     }
 

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use causeway_model::throttle::{SHARED, Throttle, ThrottleBinding, TimeUnit};
+use causeway_model::throttle::{SHARED, SpecialType, Throttle, ThrottleBinding, ThrottleSpecial, TimeUnit};
 use http::{HeaderName, HeaderValue};
 use rustc_hash::FxHashMap;
 
@@ -91,8 +91,16 @@ struct Limits {
     user: Option<u32>,
     app: Option<u32>,
     ip: Option<u32>,
+    /// The policy's special limits, by app id and by user.
+    specials: Arc<Specials>,
     /// `time:1 second` as the debug headers say it.
     time: Box<str>,
+}
+
+#[derive(Debug, Default)]
+struct Specials {
+    apps: FxHashMap<Box<str>, u32>,
+    users: FxHashMap<Box<str>, u32>,
 }
 
 /// Who a request comes from, for the per-caller limits.
@@ -124,8 +132,24 @@ fn unit_name(u: TimeUnit) -> &'static str {
 }
 
 impl Throttles {
-    pub fn build<'a>(throttles: impl Iterator<Item = &'a Throttle>, bindings: impl Iterator<Item = &'a ThrottleBinding>, counters: Arc<Counters>) -> Self {
+    pub fn build<'a>(
+        throttles: impl Iterator<Item = &'a Throttle>,
+        bindings: impl Iterator<Item = &'a ThrottleBinding>,
+        specials: impl Iterator<Item = &'a ThrottleSpecial>,
+        counters: Arc<Counters>,
+    ) -> Self {
         let throttles: FxHashMap<&str, &Throttle> = throttles.map(|t| (t.id.as_str(), t)).collect();
+        let mut by_policy: FxHashMap<&str, Specials> = FxHashMap::default();
+        for s in specials {
+            let entry = by_policy.entry(s.strategy_id.as_str()).or_default();
+            let map = match s.instance_type {
+                SpecialType::App => &mut entry.apps,
+                SpecialType::User => &mut entry.users,
+            };
+            map.insert(s.instance_id.as_str().into(), s.call_limits);
+        }
+        let by_policy: FxHashMap<&str, Arc<Specials>> = by_policy.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        let none = Arc::new(Specials::default());
         let mut by_publication = FxHashMap::default();
         for b in bindings {
             let Some(t) = throttles.get(b.strategy_id.as_str()) else { continue };
@@ -141,6 +165,7 @@ impl Throttles {
                     user: t.user_call_limits,
                     app: t.app_call_limits,
                     ip: t.ip_call_limits,
+                    specials: by_policy.get(t.id.as_str()).cloned().unwrap_or_else(|| none.clone()),
                     time: format!("{} {}", t.time_interval, unit_name(t.time_unit)).into(),
                 },
             );
@@ -160,8 +185,8 @@ impl Throttles {
         let mut taken: Vec<Arc<AtomicU64>> = Vec::with_capacity(4);
         let limits = [
             (RATE_IP, "ip", l.ip.map(|n| (n, CallerKey::Ip(caller.ip)))),
-            (RATE_APP, "app", l.app.zip(caller.app).map(|(n, a)| (n, CallerKey::Name(a)))),
-            (RATE_USER, "user", l.user.zip(caller.user).map(|(n, u)| (n, CallerKey::Name(u)))),
+            (RATE_APP, "app", caller.app.and_then(|a| Some((l.specials.apps.get(a).copied().or(l.app)?, CallerKey::Name(a))))),
+            (RATE_USER, "user", caller.user.and_then(|u| Some((l.specials.users.get(u).copied().or(l.user)?, CallerKey::Name(u))))),
             (RATE_API, "api", Some((l.api, CallerKey::None))),
         ];
         for (header, what, limit) in limits {
@@ -251,7 +276,7 @@ mod tests {
 
     #[test]
     fn each_window_takes_the_limit_and_no_more() {
-        let t = Throttles::build([throttle("p", 10, None, None, 1)].iter(), [bind("p", "x"), bind("p", "y")].iter(), Default::default());
+        let t = Throttles::build([throttle("p", 10, None, None, 1)].iter(), [bind("p", "x"), bind("p", "y")].iter(), [].iter(), Default::default());
         let c = caller("10.0.0.1", None);
         assert_eq!(accepted(&t, "x", &c, 100, 30), 10);
         // Exclusive: the other API counts on its own; a new window starts afresh.
@@ -264,14 +289,14 @@ mod tests {
 
     #[test]
     fn shared_policies_count_their_apis_together() {
-        let t = Throttles::build([throttle("p", 10, None, None, SHARED)].iter(), [bind("p", "x"), bind("p", "y")].iter(), Default::default());
+        let t = Throttles::build([throttle("p", 10, None, None, SHARED)].iter(), [bind("p", "x"), bind("p", "y")].iter(), [].iter(), Default::default());
         let c = caller("10.0.0.1", None);
         assert_eq!(accepted(&t, "x", &c, 7, 6) + accepted(&t, "y", &c, 7, 6), 10);
     }
 
     #[test]
     fn per_caller_limits_and_refused_calls_give_back_what_they_took() {
-        let t = Throttles::build([throttle("p", 10, Some(4), Some(3), 1)].iter(), [bind("p", "x")].iter(), Default::default());
+        let t = Throttles::build([throttle("p", 10, Some(4), Some(3), 1)].iter(), [bind("p", "x")].iter(), [].iter(), Default::default());
         assert_eq!(accepted(&t, "x", &caller("10.0.0.1", None), 5, 10), 4);
         assert_eq!(accepted(&t, "x", &caller("10.0.0.2", Some("app1")), 5, 10), 3);
         // 7 of 10 taken: the API limit still has 3, whatever the refused calls tried.
@@ -283,9 +308,28 @@ mod tests {
     }
 
     #[test]
+    fn special_limits_replace_the_policys_for_their_app_or_user() {
+        let special = |who: &str, t: SpecialType, n: u32| ThrottleSpecial {
+            id: who.into(),
+            strategy_id: "p".into(),
+            instance_id: who.into(),
+            instance_name: who.into(),
+            instance_type: t,
+            call_limits: n,
+            apply_time: String::new(),
+        };
+        let specials = [special("vip", SpecialType::App, 6), special("ann", SpecialType::User, 1)];
+        let t = Throttles::build([throttle("p", 20, None, Some(2), 1)].iter(), [bind("p", "x")].iter(), specials.iter(), Default::default());
+        assert_eq!(accepted(&t, "x", &caller("10.0.0.1", Some("vip")), 3, 10), 6);
+        assert_eq!(accepted(&t, "x", &caller("10.0.0.1", Some("other")), 3, 10), 2);
+        let ann = Caller { user: Some("ann"), app: None, ip: "10.0.0.2".parse().unwrap() };
+        assert_eq!(accepted(&t, "x", &ann, 3, 10), 1, "a special limit applies even where the policy has none");
+    }
+
+    #[test]
     fn counters_are_bounded() {
         const KEYS: usize = 10_000;
-        let t = Throttles::build([throttle("p", 10, Some(1), None, 1)].iter(), [bind("p", "x")].iter(), Arc::new(Counters::with_capacity(KEYS)));
+        let t = Throttles::build([throttle("p", 10, Some(1), None, 1)].iter(), [bind("p", "x")].iter(), [].iter(), Arc::new(Counters::with_capacity(KEYS)));
         for i in 0..(KEYS as u32 * 10) {
             let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
             let _ = t.check("x", &Caller { user: None, app: None, ip: IpAddr::V4(ip) }, 1, false, &mut Vec::new());

@@ -41,6 +41,7 @@ const SERVED_KINDS: &[&str] = &[
     kinds::ACL_BINDING,
     kinds::THROTTLE,
     kinds::THROTTLE_BINDING,
+    kinds::THROTTLE_SPECIAL,
 ];
 
 pub struct Watcher {
@@ -254,6 +255,7 @@ impl Watcher {
             kinds::ACL_BINDING => set(&mut s.acl_bindings, id, doc.and_then(decode)),
             kinds::THROTTLE => set(&mut s.throttles, id, doc.and_then(decode)),
             kinds::THROTTLE_BINDING => set(&mut s.throttle_bindings, id, doc.and_then(decode)),
+            kinds::THROTTLE_SPECIAL => set(&mut s.throttle_specials, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)
@@ -323,6 +325,7 @@ async fn load_source(store: &dyn Store) -> Result<Source, StoreError> {
         acl_bindings: load(store, kinds::ACL_BINDING).await?,
         throttles: load(store, kinds::THROTTLE).await?,
         throttle_bindings: load(store, kinds::THROTTLE_BINDING).await?,
+        throttle_specials: load(store, kinds::THROTTLE_SPECIAL).await?,
         throttle_counters: Default::default(),
         function_runtime: None,
         function_queue: None,

@@ -53,6 +53,7 @@ catalogue! {
     ACL_BINDING_NOT_FOUND = ("APIG.3010", 404, "The access control policy binding does not exist");
     VARIABLE_NOT_FOUND = ("APIG.3011", 404, "The environment variable does not exist");
     THROTTLE_BINDING_NOT_FOUND = ("APIG.3012", 404, "The request throttling policy binding does not exist");
+    THROTTLE_SPECIAL_NOT_FOUND = ("APIG.3013", 404, "The excluded request throttling configuration does not exist");
     PUBLICATION_NOT_FOUND = ("APIG.3015", 404, "The API is not published in the environment");
     SIGN_KEY_NOT_FOUND = ("APIG.3017", 404, "The signature key does not exist");
     SIGN_BINDING_NOT_FOUND = ("APIG.3018", 404, "The signature key binding does not exist");

@@ -46,4 +46,5 @@ pub mod kinds {
     pub const ACL_BINDING: &str = "acl_binding";
     pub const THROTTLE: &str = "throttle";
     pub const THROTTLE_BINDING: &str = "throttle_binding";
+    pub const THROTTLE_SPECIAL: &str = "throttle_special";
 }

@@ -172,6 +172,52 @@ impl ThrottleBindingInput {
     }
 }
 
+crate::wire_enum!(
+    /// Who a special limit is for.
+    SpecialType { App => "APP", User => "USER" }
+);
+
+/// A special limit: one app's or user's own number of calls per window under a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThrottleSpecial {
+    pub id: String,
+    pub strategy_id: String,
+    pub instance_id: String,
+    /// The app's name (APP); the user id (USER).
+    pub instance_name: String,
+    pub instance_type: SpecialType,
+    pub call_limits: u32,
+    pub apply_time: String,
+}
+
+/// Body of `POST /throttle-specials` (and of `PUT`, where only `call_limits` counts).
+#[derive(Debug, Default, Deserialize)]
+pub struct ThrottleSpecialInput {
+    pub strategy_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub call_limits: Option<i64>,
+}
+
+impl ThrottleSpecialInput {
+    /// `(strategy_id, instance_id, instance_type, call_limits)`.
+    pub fn validate(self) -> Result<(String, String, SpecialType, u32)> {
+        let strategy_id = rules::required_str("strategy_id", self.strategy_id)?;
+        rules::check_ref_id("strategy_id", Some(&strategy_id))?;
+        let instance_type = SpecialType::parse_field("instance_type", &rules::required_str("instance_type", self.instance_type)?)?;
+        let instance_id = rules::required_str("instance_id", self.instance_id)?;
+        rules::check_len("instance_id", &instance_id, 1, 128)?;
+        rules::check_printable("instance_id", &instance_id)?;
+        let call_limits = limit("call_limits", rules::required("call_limits", self.call_limits)?)?;
+        Ok((strategy_id, instance_id, instance_type, call_limits))
+    }
+
+    /// A `PUT`: the new `call_limits`.
+    pub fn limits(self) -> Result<u32> {
+        limit("call_limits", rules::required("call_limits", self.call_limits)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

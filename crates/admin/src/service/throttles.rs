@@ -9,7 +9,8 @@ use causeway_model::api::{Api, Method};
 use causeway_model::env::Env;
 use causeway_model::group::Group;
 use causeway_model::publish::{ApiVersion, Publication};
-use causeway_model::throttle::{Throttle, ThrottleBinding, ThrottleBindingInput, ThrottleInput, ThrottleSpec};
+use causeway_model::app::App;
+use causeway_model::throttle::{SpecialType, Throttle, ThrottleBinding, ThrottleBindingInput, ThrottleInput, ThrottleSpec, ThrottleSpecial, ThrottleSpecialInput};
 use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::{NewDocument, Txn};
 use serde::Serialize;
@@ -107,7 +108,8 @@ impl Service {
 
     async fn throttle_view(&self, throttle: Throttle) -> Result<ThrottleView> {
         let bind_num = self.store.list(kinds::THROTTLE_BINDING, Some(&throttle.id)).await.map_err(system)?.len();
-        Ok(ThrottleView { throttle, bind_num, is_inclu_special_throttle: 2 })
+        let specials = self.store.list(kinds::THROTTLE_SPECIAL, Some(&throttle.id)).await.map_err(system)?.len();
+        Ok(ThrottleView { throttle, bind_num, is_inclu_special_throttle: if specials > 0 { 1 } else { 2 } })
     }
 
     pub async fn create_throttle(&self, input: ThrottleInput) -> Result<ThrottleView> {
@@ -126,11 +128,16 @@ impl Service {
         let mut all: Vec<Throttle> = self.load_all(kinds::THROTTLE, None).await?;
         all.sort_by(|a, b| a.create_time.cmp(&b.create_time).then_with(|| a.id.cmp(&b.id)));
         let bindings: Vec<ThrottleBinding> = self.load_all(kinds::THROTTLE_BINDING, None).await?;
+        let specials: HashSet<String> = self.load_all::<ThrottleSpecial>(kinds::THROTTLE_SPECIAL, None).await?.into_iter().map(|s| s.strategy_id).collect();
         let matching = all
             .into_iter()
             .filter(|t| f.id.as_deref().is_none_or(|id| t.id == id))
             .filter(|t| text_matches(&t.name, f.name.as_deref(), f.precise_name))
-            .map(|throttle| ThrottleView { bind_num: bindings.iter().filter(|b| b.strategy_id == throttle.id).count(), throttle, is_inclu_special_throttle: 2 })
+            .map(|throttle| ThrottleView {
+                bind_num: bindings.iter().filter(|b| b.strategy_id == throttle.id).count(),
+                is_inclu_special_throttle: if specials.contains(&throttle.id) { 1 } else { 2 },
+                throttle,
+            })
             .collect();
         Ok(Page::of(matching, &f.paging))
     }
@@ -159,6 +166,9 @@ impl Service {
         }
         if !tx.list(kinds::THROTTLE_BINDING, Some(id)).await.map_err(system)?.is_empty() {
             return Err(ApiError::new(c::THROTTLE_BOUND));
+        }
+        for doc in tx.list(kinds::THROTTLE_SPECIAL, Some(id)).await.map_err(system)? {
+            tx.delete(kinds::THROTTLE_SPECIAL, &doc.id).await.map_err(system)?;
         }
         tx.delete(kinds::THROTTLE, id).await.map_err(system)?;
         Ok(())
@@ -327,6 +337,65 @@ impl Service {
             .collect();
         out.sort_by(|a, b| a.bind_time.cmp(&b.bind_time).then_with(|| a.bind_id.cmp(&b.bind_id)));
         Ok(Page::of(out, &f.paging))
+    }
+
+    /// `POST /throttle-specials`: an app's or user's own limit under a policy (one each).
+    pub async fn create_throttle_special(&self, input: ThrottleSpecialInput) -> Result<ThrottleSpecial> {
+        let (strategy_id, instance_id, instance_type, call_limits) = input.validate()?;
+        let mut tx = self.store.begin().await.map_err(system)?;
+        if tx.get(kinds::THROTTLE, &strategy_id).await.map_err(system)?.is_none() {
+            return Err(ApiError::new(c::THROTTLE_NOT_FOUND));
+        }
+        let instance_name = match instance_type {
+            SpecialType::App => match tx.get(kinds::APP, &instance_id).await.map_err(system)? {
+                Some(doc) => decode::<App>(doc)?.name,
+                None => return Err(ApiError::field(c::APP_NOT_FOUND, "instance_id")),
+            },
+            SpecialType::User => instance_id.clone(),
+        };
+        let key = format!("special:{strategy_id}:{}:{instance_id}", instance_type.as_str());
+        if tx.find_key(kinds::THROTTLE_SPECIAL, &key).await.map_err(system)?.is_some() {
+            let mut e = ApiError::invalid("instance_id");
+            e.message = "Invalid parameter value,parameterName:instance_id. It already has a special limit under this policy".into();
+            return Err(e);
+        }
+        let special = ThrottleSpecial { id: ids::new_id(), strategy_id: strategy_id.clone(), instance_id, instance_name, instance_type, call_limits, apply_time: ids::now() };
+        let body = encode(&special)?;
+        tx.put(NewDocument { kind: kinds::THROTTLE_SPECIAL, id: &special.id, parent: Some(&strategy_id), keys: vec![key], body: &body }).await.map_err(system)?;
+        self.commit(tx).await?;
+        Ok(special)
+    }
+
+    /// `GET /throttle-specials/{strategy_id}`: a policy's special limits.
+    pub async fn list_throttle_specials(&self, strategy_id: &str, instance_type: Option<&str>, paging: &Paging) -> Result<Page<ThrottleSpecial>> {
+        self.load::<Throttle>(kinds::THROTTLE, strategy_id, c::THROTTLE_NOT_FOUND).await?;
+        let all: Vec<ThrottleSpecial> = self.load_all(kinds::THROTTLE_SPECIAL, Some(strategy_id)).await?;
+        let matching = all.into_iter().filter(|s| instance_type.is_none_or(|t| s.instance_type.as_str().eq_ignore_ascii_case(t))).collect();
+        Ok(Page::of(matching, paging))
+    }
+
+    /// `PUT /throttle-specials/{id}`: a new `call_limits`.
+    pub async fn update_throttle_special(&self, id: &str, input: ThrottleSpecialInput) -> Result<ThrottleSpecial> {
+        let call_limits = input.limits()?;
+        let mut tx = self.store.begin().await.map_err(system)?;
+        let doc = tx.get(kinds::THROTTLE_SPECIAL, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::THROTTLE_SPECIAL_NOT_FOUND))?;
+        let mut special: ThrottleSpecial = decode(doc)?;
+        special.call_limits = call_limits;
+        special.apply_time = ids::now();
+        let body = encode(&special)?;
+        let keys = vec![format!("special:{}:{}:{}", special.strategy_id, special.instance_type.as_str(), special.instance_id)];
+        tx.put(NewDocument { kind: kinds::THROTTLE_SPECIAL, id: &special.id, parent: Some(&special.strategy_id), keys, body: &body }).await.map_err(system)?;
+        self.commit(tx).await?;
+        Ok(special)
+    }
+
+    pub async fn delete_throttle_special(&self, id: &str) -> Result<()> {
+        let mut tx = self.store.begin().await.map_err(system)?;
+        if !tx.delete(kinds::THROTTLE_SPECIAL, id).await.map_err(system)? {
+            return Err(ApiError::new(c::THROTTLE_SPECIAL_NOT_FOUND));
+        }
+        self.commit(tx).await?;
+        Ok(())
     }
 
     /// Removes the policy of a publication that is going away.

@@ -65,6 +65,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/sign-bindings/{id}", axum::routing::delete(sign_keys::unbind))
         .route("/throttles", get(throttles::list).post(throttles::create))
         .route("/throttles/{id}", get(throttles::get).put(throttles::update).delete(throttles::delete))
+        .route("/throttle-specials", post(throttles::create_special))
+        .route("/throttle-specials/{id}", get(throttles::list_specials).put(throttles::update_special).delete(throttles::delete_special))
         .route("/throttle-bindings", post(throttles::bind).put(throttles::unbind_many))
         .route("/throttle-bindings/binded-apis", get(throttles::bound_apis))
         .route("/throttle-bindings/unbinded-apis", get(throttles::unbound_apis))

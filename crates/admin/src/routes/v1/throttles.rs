@@ -83,3 +83,26 @@ pub async fn unbound_apis(State(s): State<Arc<Service>>, q: Query) -> Reply {
 pub async fn bound_throttles(State(s): State<Arc<Service>>, q: Query) -> Reply {
     page("throttles", s.api_bound_throttles(&filter(&q)?).await?)
 }
+
+pub async fn create_special(State(s): State<Arc<Service>>, JsonBody(input): JsonBody<causeway_model::throttle::ThrottleSpecialInput>) -> Reply {
+    created(s.create_throttle_special(input).await?)
+}
+
+/// `GET /throttle-specials/{strategy_id}`.
+pub async fn list_specials(State(s): State<Arc<Service>>, Path(strategy_id): Path<String>, q: Query) -> Reply {
+    page("throttle_specials", s.list_throttle_specials(&strategy_id, q.get("instance_type"), &q.paging()?).await?)
+}
+
+/// `PUT /throttle-specials/{id}`.
+pub async fn update_special(
+    State(s): State<Arc<Service>>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<causeway_model::throttle::ThrottleSpecialInput>,
+) -> Reply {
+    ok(s.update_throttle_special(&id, input).await?)
+}
+
+pub async fn delete_special(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
+    s.delete_throttle_special(&id).await?;
+    no_content()
+}
