@@ -245,3 +245,28 @@ async fn apps_have_their_limits_and_special_ones() {
     assert_eq!(status, 204);
     assert_error(&s.delete(&format!("/throttle-specials/{special_id}")).await, 404, "APIG.3013", None);
 }
+
+#[tokio::test]
+async fn a_group_can_cap_all_its_apis_together() {
+    let s = Server::start().await;
+    let g = s.group("capped").await;
+    let host = Server::group_host(&g);
+    let other = s.group("uncapped").await;
+    let other_host = Server::group_host(&other);
+    publish(&s, &mock_api(&g, "first", "/first")).await;
+    publish(&s, &mock_api(&g, "second", "/second")).await;
+    publish(&s, &mock_api(&other, "third", "/third")).await;
+    s.eventually("GET", &other_host, "/third", &[], |c| c.status == 200).await;
+
+    let half = s.put(&format!("/api-groups/{g}"), &json!({"name": "capped", "call_limits": 3})).await;
+    assert_error(&half, 400, "APIG.2001", Some("time_interval"));
+    let (status, group) = s.put(&format!("/api-groups/{g}"), &json!({"name": "capped", "call_limits": 3, "time_interval": 1, "time_unit": "DAY"})).await;
+    assert_eq!(status, 200, "{group}");
+    assert_eq!((group["call_limits"].as_u64(), group["time_unit"].as_str()), (Some(3), Some("DAY")));
+    assert_eq!(accepted(&s, &host, "/first", &[], 2).await + accepted(&s, &host, "/second", &[], 2).await, 3);
+    assert_eq!(accepted(&s, &other_host, "/third", &[], 5).await, 5);
+    // Lifted: open again.
+    let (status, _) = s.put(&format!("/api-groups/{g}"), &json!({"name": "capped"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(accepted(&s, &host, "/first", &[], 3).await, 3);
+}

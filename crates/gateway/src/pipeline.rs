@@ -238,7 +238,11 @@ async fn serve<'s>(
         AuthType::None => {}
     }
     let caller = throttle::Caller { user: outcome.user.as_deref(), app: outcome.app.map(|a| &*a.id), ip: client.ip };
-    snapshot.throttles.check(&route.publish_id, &caller, unix_now().max(0) as u64, outcome.debug, &mut outcome.rate_limits)?;
+    let now = unix_now().max(0) as u64;
+    if let Some(limit) = &group.limit {
+        snapshot.throttles.check_group(limit, now)?;
+    }
+    snapshot.throttles.check(&route.publish_id, &caller, now, outcome.debug, &mut outcome.rate_limits)?;
     let app = outcome.app;
     // A cheap handle on the read body: the parameter values may borrow from it.
     let form = if form_fields { body.as_ref().ok().cloned() } else { None };

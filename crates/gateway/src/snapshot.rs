@@ -98,6 +98,8 @@ pub struct GroupRoutes {
     /// The group's gateway responses by id, and its default set.
     responses: HashMap<String, Arc<GatewayResponse>>,
     default_response: Option<Arc<GatewayResponse>>,
+    /// The cap on all the group's APIs together, if it has one.
+    pub limit: Option<crate::throttle::GroupLimit>,
 }
 
 impl GroupRoutes {
@@ -196,6 +198,7 @@ impl Snapshot {
                 envs: Vec::new(),
                 responses: HashMap::new(),
                 default_response: None,
+                limit: crate::throttle::GroupLimit::of(g),
             });
         }
         let mut vars: HashMap<(&str, &str), HashMap<String, String>> = HashMap::new();

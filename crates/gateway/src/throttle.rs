@@ -115,6 +115,28 @@ const RATE_USER: HeaderName = HeaderName::from_static("x-apig-ratelimit-user");
 const RATE_APP: HeaderName = HeaderName::from_static("x-apig-ratelimit-app");
 const RATE_IP: HeaderName = HeaderName::from_static("x-apig-ratelimit-ip");
 
+/// A group's cap on all its APIs together.
+#[derive(Debug)]
+pub struct GroupLimit {
+    scope: Box<str>,
+    window_secs: u64,
+    limit: u32,
+    time: Box<str>,
+}
+
+impl GroupLimit {
+    pub fn of(g: &causeway_model::group::Group) -> Option<Self> {
+        let (limit, interval, unit) = (g.call_limits?, g.time_interval?, g.time_unit?);
+        Some(Self {
+            // A changed limit starts afresh.
+            scope: format!("group:{}@{limit}.{interval}.{}", g.id, unit.as_str()).into(),
+            window_secs: u64::from(interval).saturating_mul(unit.seconds()).max(1),
+            limit,
+            time: format!("{interval} {}", unit_name(unit)).into(),
+        })
+    }
+}
+
 /// The policies of every publication that has one.
 #[derive(Debug, Default)]
 pub struct Throttles {
@@ -216,6 +238,17 @@ impl Throttles {
             }
         }
         Ok(())
+    }
+}
+
+impl Throttles {
+    /// Counts the request against its group's cap, if the group has one.
+    pub fn check_group(&self, limit: &GroupLimit, now_secs: u64) -> Result<(), GatewayError> {
+        let counter = self.counters.counter(&limit.scope);
+        match Counters::take(&counter, now_secs / limit.window_secs, limit.limit) {
+            Some(_) => Ok(()),
+            None => Err(errors::THROTTLED.with_message(format!("The throttling threshold has been reached: the group limit of {} per {}", limit.limit, limit.time))),
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::rules::{self, DISPLAY_NAME};
+use crate::throttle::{MAX_LIMIT, TimeUnit};
 
 /// Name of the group that exists from the start and receives requests for unknown hosts.
 pub const DEFAULT_GROUP_NAME: &str = "DEFAULT";
@@ -24,6 +25,13 @@ pub struct Group {
     pub url_domains: Vec<serde_json::Value>,
     /// 1 for the `DEFAULT` group, 2 otherwise.
     pub is_default: i32,
+    /// A cap on all the group's APIs together: calls per `time_interval` × `time_unit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_limits: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_interval: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_unit: Option<TimeUnit>,
 }
 
 impl Group {
@@ -37,6 +45,9 @@ impl Group {
 pub struct GroupInput {
     pub name: Option<String>,
     pub remark: Option<String>,
+    pub call_limits: Option<i64>,
+    pub time_interval: Option<i64>,
+    pub time_unit: Option<String>,
 }
 
 /// Validated group fields.
@@ -44,6 +55,8 @@ pub struct GroupInput {
 pub struct GroupSpec {
     pub name: String,
     pub remark: Option<String>,
+    /// The group-wide limit: calls, interval, unit.
+    pub limit: Option<(u32, u32, TimeUnit)>,
 }
 
 impl GroupInput {
@@ -52,7 +65,17 @@ impl GroupInput {
         DISPLAY_NAME.check("name", &name)?;
         let remark = rules::optional_str(self.remark);
         rules::check_text("remark", remark.as_deref(), 255)?;
-        Ok(GroupSpec { name, remark })
+        // All three, or none.
+        let limit = match (self.call_limits, self.time_interval, rules::optional_str(self.time_unit)) {
+            (None, None, None) => None,
+            (calls, interval, unit) => {
+                let calls = rules::int_range("call_limits", rules::required("call_limits", calls)?, 1, MAX_LIMIT)? as u32;
+                let interval = rules::int_range("time_interval", rules::required("time_interval", interval)?, 1, MAX_LIMIT)? as u32;
+                let unit = TimeUnit::parse_field("time_unit", &rules::required("time_unit", unit)?)?;
+                Some((calls, interval, unit))
+            }
+        };
+        Ok(GroupSpec { name, remark, limit })
     }
 }
 
@@ -67,12 +90,16 @@ mod tests {
 
     #[test]
     fn group_rules() {
-        let ok = GroupInput { name: Some("group_01".into()), remark: None }.validate().unwrap();
+        let ok = GroupInput { name: Some("group_01".into()), ..Default::default() }.validate().unwrap();
         assert_eq!(ok.name, "group_01");
         assert_eq!(GroupInput::default().validate().unwrap_err().code, "APIG.2001");
-        let bad = GroupInput { name: Some("1group".into()), remark: None }.validate().unwrap_err();
+        let bad = GroupInput { name: Some("1group".into()), ..Default::default() }.validate().unwrap_err();
         assert!(bad.message.contains("parameterName:name"));
-        let long = GroupInput { name: Some("grp".into()), remark: Some("x".repeat(256)) }.validate().unwrap_err();
+        let long = GroupInput { name: Some("grp".into()), remark: Some("x".repeat(256)), ..Default::default() }.validate().unwrap_err();
         assert!(long.message.contains("parameterName:remark"));
+        let limited = GroupInput { name: Some("grp".into()), call_limits: Some(100), time_interval: Some(1), time_unit: Some("minute".into()), ..Default::default() };
+        assert_eq!(limited.validate().unwrap().limit, Some((100, 1, TimeUnit::Minute)));
+        let half = GroupInput { name: Some("grp".into()), call_limits: Some(100), ..Default::default() }.validate().unwrap_err();
+        assert!(half.message.contains("parameterName:time_interval"), "{half}");
     }
 }

@@ -31,6 +31,13 @@ async fn put_group(tx: &mut dyn causeway_store::Txn, g: &Group) -> Result<()> {
     Ok(())
 }
 
+fn split_limit(limit: Option<(u32, u32, causeway_model::throttle::TimeUnit)>) -> (Option<u32>, Option<u32>, Option<causeway_model::throttle::TimeUnit>) {
+    match limit {
+        Some((calls, interval, unit)) => (Some(calls), Some(interval), Some(unit)),
+        None => (None, None, None),
+    }
+}
+
 const DEFAULT_GROUP_REMARK: &str = "The default group: receives requests for hosts no group claims";
 
 impl Service {
@@ -49,6 +56,9 @@ impl Service {
             on_sell_status: 2,
             url_domains: Vec::new(),
             is_default: if is_default { 1 } else { 2 },
+            call_limits: None,
+            time_interval: None,
+            time_unit: None,
         }
     }
 
@@ -80,7 +90,8 @@ impl Service {
         if tx.find_key(kinds::GROUP, &name_key(&spec.name)).await.map_err(system)?.is_some() {
             return Err(ApiError::field(c::GROUP_NAME_EXISTS, "name"));
         }
-        let g = self.new_group(spec.name, spec.remark, false);
+        let mut g = self.new_group(spec.name, spec.remark, false);
+        (g.call_limits, g.time_interval, g.time_unit) = split_limit(spec.limit);
         put_group(&mut *tx, &g).await?;
         super::responses::create_default(&mut *tx, &g.id).await?;
         self.commit(tx).await?;
@@ -116,6 +127,7 @@ impl Service {
             }
         g.name = spec.name;
         g.remark = spec.remark;
+        (g.call_limits, g.time_interval, g.time_unit) = split_limit(spec.limit);
         g.update_time = ids::now();
         put_group(&mut *tx, &g).await?;
         self.commit(tx).await?;
