@@ -305,15 +305,26 @@ def main():
     api("POST", f"/apis/publish/{guarded_id}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
     token = ["X-Token: good-bench"]
 
+    # The same HTTP API with policies bound: throttling per API and per client
+    # address (limits far above the load) and an access-control allow list.
+    policed = api("POST", "/apis", http_api(group, "policed", "/policed"))["id"]
+    policed_pub = api("POST", f"/apis/publish/{policed}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})["publish_id"]
+    limit = api("POST", "/throttles", {"name": "bench_limit", "api_call_limits": 1000000000, "ip_call_limits": 1000000000,
+                                       "time_interval": 1, "time_unit": "SECOND"})
+    api("POST", "/throttle-bindings", {"strategy_id": limit["id"], "publish_ids": [policed_pub]})
+    allow = api("POST", "/acls", {"acl_name": "bench_allow", "acl_type": "PERMIT", "entity_type": "IP", "acl_value": "127.0.0.0/8,10.0.0.0/8"})
+    api("POST", "/acl-bindings", {"acl_id": allow["id"], "publish_ids": [policed_pub]})
+
     cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "causeway MOCK": [], "causeway APP signed": [], "causeway FUNCTION": [],
-           "causeway AUTHORIZER": []}
+           "causeway AUTHORIZER": [], "causeway THROTTLE+ACL": []}
     for r in range(ROUNDS):
-        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway FUNCTION, causeway MOCK, causeway AUTHORIZER, causeway 1 API, causeway APP signed ...")
+        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway FUNCTION, causeway MOCK, causeway AUTHORIZER, causeway 1 API, causeway THROTTLE+ACL, causeway APP signed ...")
         cpu["nginx proxy_pass"].append(measure_cpu(nginx.pid, NGINX_PORT, "x"))
         cpu["causeway FUNCTION"].append(measure_cpu(cw.pid, CW_PORT, host, path="/fn?name=bench"))
         cpu["causeway MOCK"].append(measure_cpu(cw.pid, CW_PORT, host, path="/mock"))
         cpu["causeway AUTHORIZER"].append(measure_cpu(cw.pid, CW_PORT, host, path="/guarded", headers=token))
         cpu["causeway 1 API"].append(measure_cpu(cw.pid, CW_PORT, host))
+        cpu["causeway THROTTLE+ACL"].append(measure_cpu(cw.pid, CW_PORT, host, path="/policed"))
         signature = sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])
         cpu["causeway APP signed"].append(measure_cpu(cw.pid, CW_PORT, host, path="/signed", headers=signature))
     for name, runs in cpu.items():
@@ -323,6 +334,7 @@ def main():
     results["causeway 1 API"] = median(cpu["causeway 1 API"]) + latency(CW_PORT, host) + (rss_mb(cw.pid),)
     results["causeway MOCK"] = median(cpu["causeway MOCK"]) + latency(CW_PORT, host, "/mock") + (rss_mb(cw.pid),)
     results["causeway FUNCTION"] = median(cpu["causeway FUNCTION"]) + latency(CW_PORT, host, "/fn?name=bench") + (rss_mb(cw.pid),)
+    results["causeway THROTTLE+ACL"] = median(cpu["causeway THROTTLE+ACL"]) + latency(CW_PORT, host, "/policed") + (rss_mb(cw.pid),)
     results["causeway AUTHORIZER"] = median(cpu["causeway AUTHORIZER"]) + latency(CW_PORT, host, "/guarded", token) + (rss_mb(cw.pid),)
     results["causeway APP signed"] = median(cpu["causeway APP signed"]) + latency(CW_PORT, host, "/signed", sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])) + (rss_mb(cw.pid),)
 
@@ -428,6 +440,9 @@ def main():
     print(f"FUNCTION (20-line handler) vs MOCK, CPU per request: {results['causeway FUNCTION'][0] / results['causeway MOCK'][0]:.2f}x of the medians, "
           f"{fn_paired[len(fn_paired) // 2]:.2f}x median of the back-to-back pairs; "
           f"{results['causeway FUNCTION'][1]:.0f} invocations/s with gateway and function worker on one core")
+    policed_paired = sorted(p[0] / o[0] for p, o in zip(cpu["causeway THROTTLE+ACL"], cpu["causeway 1 API"]))
+    print(f"THROTTLE+ACL vs 1 API, CPU per request: {results['causeway THROTTLE+ACL'][0] / one_api:.2f}x of the medians, "
+          f"{policed_paired[len(policed_paired) // 2]:.2f}x median of the back-to-back pairs")
     auth_paired = sorted(a[0] / m[0] for a, m in zip(cpu["causeway AUTHORIZER"], cpu["causeway MOCK"]))
     print(f"AUTHORIZER (cached answers) vs MOCK, CPU per request: {results['causeway AUTHORIZER'][0] / results['causeway MOCK'][0]:.2f}x of the medians, "
           f"{auth_paired[len(auth_paired) // 2]:.2f}x median of the back-to-back pairs")
