@@ -246,34 +246,36 @@ impl Service {
         Ok(out)
     }
 
-    async fn unbind_acl_in(tx: &mut dyn Txn, id: &str) -> Result<()> {
-        if !tx.delete(kinds::ACL_BINDING, id).await.map_err(system)? {
-            return Err(ApiError::new(c::ACL_BINDING_NOT_FOUND));
-        }
-        Ok(())
-    }
-
-    pub async fn unbind_acl(&self, id: &str) -> Result<()> {
+    /// Deletes one binding document of `kind`.
+    pub(super) async fn delete_binding(&self, kind: &str, not_found: causeway_model::error::Code, id: &str) -> Result<()> {
         let mut tx = self.store.begin().await.map_err(system)?;
-        Service::unbind_acl_in(&mut *tx, id).await?;
+        if !tx.delete(kind, id).await.map_err(system)? {
+            return Err(ApiError::new(not_found));
+        }
         self.commit(tx).await?;
         Ok(())
     }
 
-    /// `PUT /acl-bindings?action=delete` `{"acl_bindings": [ids]}`.
-    pub async fn unbind_acls(&self, ids: Vec<String>) -> Result<BatchDeleted> {
+    /// Deletes several bindings, each on its own: `{"success_count", "failure"}`.
+    pub(super) async fn delete_bindings(&self, kind: &str, not_found: causeway_model::error::Code, ids: Vec<String>) -> Result<BatchDeleted> {
         let mut out = BatchDeleted { success_count: 0, failure: Vec::new() };
         for id in ids {
-            let mut tx = self.store.begin().await.map_err(system)?;
-            match Service::unbind_acl_in(&mut *tx, &id).await {
-                Ok(()) => {
-                    self.commit(tx).await?;
-                    out.success_count += 1;
-                }
-                Err(e) => out.failure.push(BatchFailure { id, error_code: e.code, error_msg: e.message }),
+            match self.delete_binding(kind, not_found, &id).await {
+                Ok(()) => out.success_count += 1,
+                Err(e) if e.code == not_found.code => out.failure.push(BatchFailure { id, error_code: e.code, error_msg: e.message }),
+                Err(e) => return Err(e),
             }
         }
         Ok(out)
+    }
+
+    pub async fn unbind_acl(&self, id: &str) -> Result<()> {
+        self.delete_binding(kinds::ACL_BINDING, c::ACL_BINDING_NOT_FOUND, id).await
+    }
+
+    /// `PUT /acl-bindings?action=delete` `{"acl_bindings": [ids]}`.
+    pub async fn unbind_acls(&self, ids: Vec<String>) -> Result<BatchDeleted> {
+        self.delete_bindings(kinds::ACL_BINDING, c::ACL_BINDING_NOT_FOUND, ids).await
     }
 
     async fn acl_binding_views(&self, keep: impl Fn(&AclBinding) -> bool) -> Result<Vec<AclBindingView>> {

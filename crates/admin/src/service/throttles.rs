@@ -15,7 +15,7 @@ use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::{NewDocument, Txn};
 use serde::Serialize;
 
-use super::acls::{BatchDeleted, BatchFailure};
+use super::acls::BatchDeleted;
 use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
 
 #[derive(Debug, Clone, Default)]
@@ -233,34 +233,13 @@ impl Service {
         Ok(out)
     }
 
-    async fn unbind_throttle_in(tx: &mut dyn Txn, id: &str) -> Result<()> {
-        if !tx.delete(kinds::THROTTLE_BINDING, id).await.map_err(system)? {
-            return Err(ApiError::new(c::THROTTLE_BINDING_NOT_FOUND));
-        }
-        Ok(())
-    }
-
     pub async fn unbind_throttle(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        Service::unbind_throttle_in(&mut *tx, id).await?;
-        self.commit(tx).await?;
-        Ok(())
+        self.delete_binding(kinds::THROTTLE_BINDING, c::THROTTLE_BINDING_NOT_FOUND, id).await
     }
 
     /// `PUT /throttle-bindings?action=delete` `{"throttle_bindings": [ids]}`.
     pub async fn unbind_throttles(&self, ids: Vec<String>) -> Result<BatchDeleted> {
-        let mut out = BatchDeleted { success_count: 0, failure: Vec::new() };
-        for id in ids {
-            let mut tx = self.store.begin().await.map_err(system)?;
-            match Service::unbind_throttle_in(&mut *tx, &id).await {
-                Ok(()) => {
-                    self.commit(tx).await?;
-                    out.success_count += 1;
-                }
-                Err(e) => out.failure.push(BatchFailure { id, error_code: e.code, error_msg: e.message }),
-            }
-        }
-        Ok(out)
+        self.delete_bindings(kinds::THROTTLE_BINDING, c::THROTTLE_BINDING_NOT_FOUND, ids).await
     }
 
     /// Published APIs (publications that `keep` selects), with their binding if they have one.

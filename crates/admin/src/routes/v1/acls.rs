@@ -23,7 +23,7 @@ fn filter(q: &Query) -> Result<AclFilter, crate::http::Failure> {
 }
 
 /// `?action=delete`, the only batch action.
-fn delete_action(q: &Query) -> Result<(), ApiError> {
+pub(super) fn delete_action(q: &Query) -> Result<(), ApiError> {
     match q.get("action") {
         Some("delete") => Ok(()),
         Some(_) => Err(ApiError::invalid("action")),

@@ -63,11 +63,7 @@ pub struct BindingIds {
 }
 
 pub async fn unbind_many(State(s): State<Arc<Service>>, q: Query, JsonBody(input): JsonBody<BindingIds>) -> Reply {
-    match q.get("action") {
-        Some("delete") => {}
-        Some(_) => return Err(ApiError::invalid("action").into()),
-        None => return Err(ApiError::required("action").into()),
-    }
+    super::acls::delete_action(&q)?;
     let ids = input.throttle_bindings.filter(|a| !a.is_empty()).ok_or_else(|| ApiError::required("throttle_bindings"))?;
     ok(s.unbind_throttles(ids).await?)
 }
