@@ -19,6 +19,8 @@ pub enum Backend {
     Sqlite,
     /// A fresh schema in `CAUSEWAY_TEST_POSTGRES`, dropped when the test ends.
     Postgres { base: String, schema: String },
+    /// Another server's store (that server cleans it up).
+    Shared(String),
 }
 
 impl Backend {
@@ -40,6 +42,7 @@ impl Backend {
                 let sep = if base.contains('?') { '&' } else { '?' };
                 format!("{base}{sep}schema={schema}")
             }
+            Backend::Shared(url) => url.clone(),
         }
     }
 }
@@ -73,6 +76,11 @@ impl Server {
         };
         s.spawn();
         s
+    }
+
+    /// Another node on this server's store (PostgreSQL), with its own data directory.
+    pub async fn start_sharing(&self, extra: &[&str]) -> Self {
+        Self::start_with(Backend::Shared(self.backend.store_url(self.data_dir.path())), extra).await
     }
 
     pub fn binary() -> PathBuf {

@@ -60,6 +60,13 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             .map_err(|e| format!("cannot load published APIs: {e}"))?
             .with_function_runtime(functions.clone(), Some(queue.clone()))
             .with_change_retention(settings.change_feed_keep);
+        let watcher = match &settings.redis {
+            Some(url) => {
+                let engine = causeway_gateway::limiter::Redis::new(url).map_err(|e| format!("--redis {}: {e}", redact(url)))?;
+                watcher.with_limiter(causeway_gateway::limiter::Engine::Redis(Arc::new(engine)))
+            }
+            None => watcher,
+        };
         // Stored asynchronous invocations run from start-up on, left-overs of a previous run first.
         tokio::spawn(causeway_gateway::function_async::run(queue, watcher.shared(), stopping.clone()));
         // With the admin API in this process, a write answers once the gateway serves it.

@@ -13,6 +13,7 @@ pub mod body;
 pub mod http_backend;
 pub mod iam;
 pub mod jwks;
+pub mod limiter;
 pub mod observe;
 pub mod params;
 pub mod pipeline;

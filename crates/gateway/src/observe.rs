@@ -29,6 +29,7 @@ pub const UPSTREAM_DURATION: &str = "causeway_upstream_duration_seconds";
 pub const SNAPSHOT_REVISION: &str = "causeway_snapshot_revision";
 pub const ROUTES_LOADED: &str = "causeway_routes_loaded";
 pub const SNAPSHOT_BUILDS: &str = "causeway_snapshot_builds_total";
+pub const THROTTLE_FALLBACKS: &str = "causeway_throttle_redis_fallbacks_total";
 
 /// Histogram bucket bounds for the durations, in seconds.
 pub const DURATION_BUCKETS: &[f64] =
@@ -49,6 +50,7 @@ pub fn describe() {
     metrics::describe_gauge!(SNAPSHOT_REVISION, "Store revision of the snapshot the gateway serves");
     metrics::describe_gauge!(ROUTES_LOADED, "Published APIs the gateway serves, over all groups and environments");
     metrics::describe_counter!(SNAPSHOT_BUILDS, "Snapshots built since start");
+    metrics::describe_counter!(THROTTLE_FALLBACKS, "Requests counted on this node because Redis did not answer (with --redis)");
 }
 
 /// A Prometheus histogram with fixed buckets: recording is three relaxed

@@ -239,10 +239,7 @@ async fn serve<'s>(
     }
     let caller = throttle::Caller { user: outcome.user.as_deref(), app: outcome.app.map(|a| &*a.id), ip: client.ip };
     let now = unix_now().max(0) as u64;
-    if let Some(limit) = &group.limit {
-        snapshot.throttles.check_group(limit, now)?;
-    }
-    snapshot.throttles.check(&route.publish_id, &caller, now, outcome.debug, &mut outcome.rate_limits)?;
+    snapshot.throttles.check(group.limit.as_ref(), &route.publish_id, &caller, now, outcome.debug, &mut outcome.rate_limits).await?;
     let app = outcome.app;
     // A cheap handle on the read body: the parameter values may borrow from it.
     let form = if form_fields { body.as_ref().ok().cloned() } else { None };

@@ -26,7 +26,8 @@ use crate::function_backend::Functions;
 use crate::iam::Issuers;
 use crate::route::Route;
 use crate::router::{Match, Router};
-use crate::throttle::{Counters, Throttles};
+use crate::limiter::Engine;
+use crate::throttle::Throttles;
 
 /// The published state a snapshot is built from (what the watcher mirrors from the store).
 #[derive(Debug, Default, Clone)]
@@ -54,8 +55,8 @@ pub struct Source {
     pub throttles: HashMap<String, Throttle>,
     pub throttle_bindings: HashMap<String, ThrottleBinding>,
     pub throttle_specials: HashMap<String, ThrottleSpecial>,
-    /// Throttling counters, kept from one snapshot to the next.
-    pub throttle_counters: Arc<Counters>,
+    /// The throttling engine (and its counters), kept from one snapshot to the next.
+    pub limiter: Engine,
     /// Custom authorizers' cached answers, kept from one snapshot to the next.
     pub authorizer_cache: Arc<DecisionCache>,
     /// The function runtime, when this process runs one.
@@ -263,7 +264,7 @@ impl Snapshot {
         );
         let authorizers = Authorizers::build(source.authorizers.values(), source.authorizer_cache.clone());
         let access = AccessControl::build(source.acls.values(), source.acl_bindings.values());
-        let throttles = Throttles::build(source.throttles.values(), source.throttle_bindings.values(), source.throttle_specials.values(), source.throttle_counters.clone());
+        let throttles = Throttles::build(source.throttles.values(), source.throttle_bindings.values(), source.throttle_specials.values(), source.limiter.clone());
         Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers, access, throttles }
     }
 

@@ -1,85 +1,18 @@
-//! Request throttling on one node: fixed time windows (`time_interval` ×
-//! `time_unit`, aligned to the Unix epoch), one counter per limited key — the
-//! API (or all APIs of a shared policy), and within it each user, app and
-//! client address. A counter is one atomic word holding its window and count,
-//! so a request takes no lock once it has the counter; counters live in a
-//! cache bounded in entries (idle keys go first), kept across snapshots.
+//! Request throttling: each publication's policy compiled to the limits a
+//! request is counted against — its group's cap, the API (or all APIs of a
+//! shared policy), and within it each user, app and client address — in
+//! fixed windows of `time_interval` × `time_unit`. The counting is the
+//! [`limiter`](crate::limiter) engine's, on this node or in Redis.
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use causeway_model::throttle::{SHARED, SpecialType, Throttle, ThrottleBinding, ThrottleSpecial, TimeUnit};
 use http::{HeaderName, HeaderValue};
 use rustc_hash::FxHashMap;
 
+use crate::limiter::{Checks, Engine, MAX_CHECKS, Taken};
 use crate::response::{GatewayError, errors};
-
-/// Counters kept per node: one per (policy scope, key) seen in its window.
-const COUNTERS: usize = 1 << 20;
-
-/// The counters of every node-local limit, shared by all snapshots.
-pub struct Counters {
-    cache: quick_cache::sync::Cache<String, Arc<AtomicU64>>,
-}
-
-impl Default for Counters {
-    fn default() -> Self {
-        Self::with_capacity(COUNTERS)
-    }
-}
-
-impl std::fmt::Debug for Counters {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Counters").field("keys", &self.cache.len()).finish()
-    }
-}
-
-/// `window << 32 | count` in one word.
-fn pack(window: u64, count: u64) -> u64 {
-    (window << 32) | (count & 0xFFFF_FFFF)
-}
-
-impl Counters {
-    pub fn with_capacity(keys: usize) -> Self {
-        Self { cache: quick_cache::sync::Cache::new(keys) }
-    }
-
-    fn counter(&self, key: &str) -> Arc<AtomicU64> {
-        if let Some(c) = self.cache.get(key) {
-            return c;
-        }
-        match self.cache.get_or_insert_with(key, || Ok::<_, std::convert::Infallible>(Arc::new(AtomicU64::new(0)))) {
-            Ok(c) => c,
-            Err(never) => match never {},
-        }
-    }
-
-    /// Takes one call in `window` if fewer than `limit` were taken: the calls left, or `None`.
-    fn take(counter: &AtomicU64, window: u64, limit: u32) -> Option<u32> {
-        let window = window & 0xFFFF_FFFF;
-        let mut current = counter.load(Ordering::Relaxed);
-        loop {
-            let (w, n) = (current >> 32, current & 0xFFFF_FFFF);
-            let used = if w == window { n } else { 0 };
-            if used >= u64::from(limit) {
-                return None;
-            }
-            match counter.compare_exchange_weak(current, pack(window, used + 1), Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => return Some(limit - used as u32 - 1),
-                Err(seen) => current = seen,
-            }
-        }
-    }
-
-    /// Gives back a call taken in `window` (another limit refused the request).
-    fn give_back(counter: &AtomicU64, window: u64) {
-        let window = window & 0xFFFF_FFFF;
-        let _ = counter.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| {
-            (c >> 32 == window && c & 0xFFFF_FFFF > 0).then(|| c - 1)
-        });
-    }
-}
 
 /// One publication's policy, compiled.
 #[derive(Debug)]
@@ -141,7 +74,7 @@ impl GroupLimit {
 #[derive(Debug, Default)]
 pub struct Throttles {
     by_publication: FxHashMap<Box<str>, Limits>,
-    counters: Arc<Counters>,
+    engine: Engine,
 }
 
 fn unit_name(u: TimeUnit) -> &'static str {
@@ -158,7 +91,7 @@ impl Throttles {
         throttles: impl Iterator<Item = &'a Throttle>,
         bindings: impl Iterator<Item = &'a ThrottleBinding>,
         specials: impl Iterator<Item = &'a ThrottleSpecial>,
-        counters: Arc<Counters>,
+        engine: Engine,
     ) -> Self {
         let throttles: FxHashMap<&str, &Throttle> = throttles.map(|t| (t.id.as_str(), t)).collect();
         let mut by_policy: FxHashMap<&str, Specials> = FxHashMap::default();
@@ -192,62 +125,75 @@ impl Throttles {
                 },
             );
         }
-        Self { by_publication, counters }
+        Self { by_publication, engine }
     }
 
-    /// Counts the request against its publication's limits. Over one → 429
-    /// `APIG.0308`. With `debug`, the `X-Apig-RateLimit-*` headers are pushed to `headers`.
-    pub fn check(&self, publish_id: &str, caller: &Caller<'_>, now_secs: u64, debug: bool, headers: &mut Vec<(HeaderName, HeaderValue)>) -> Result<(), GatewayError> {
-        if self.by_publication.is_empty() {
+    /// Counts the request against its group's cap and its publication's
+    /// limits, all or none. Over one → 429 `APIG.0308`. With `debug`, the
+    /// `X-Apig-RateLimit-*` headers of the publication's limits are pushed to `headers`.
+    pub async fn check(
+        &self,
+        group: Option<&GroupLimit>,
+        publish_id: &str,
+        caller: &Caller<'_>,
+        now_secs: u64,
+        debug: bool,
+        headers: &mut Vec<(HeaderName, HeaderValue)>,
+    ) -> Result<(), GatewayError> {
+        let policy = if self.by_publication.is_empty() { None } else { self.by_publication.get(publish_id) };
+        if group.is_none() && policy.is_none() {
             return Ok(());
         }
-        let Some(l) = self.by_publication.get(publish_id) else { return Ok(()) };
-        let window = now_secs / l.window_secs;
-        let mut key = String::with_capacity(l.scope.len() + 48);
-        let mut taken: Vec<Arc<AtomicU64>> = Vec::with_capacity(4);
-        let limits = [
-            (RATE_IP, "ip", l.ip.map(|n| (n, CallerKey::Ip(caller.ip)))),
-            (RATE_APP, "app", caller.app.and_then(|a| Some((l.specials.apps.get(a).copied().or(l.app)?, CallerKey::Name(a))))),
-            (RATE_USER, "user", caller.user.and_then(|u| Some((l.specials.users.get(u).copied().or(l.user)?, CallerKey::Name(u))))),
-            (RATE_API, "api", Some((l.api, CallerKey::None))),
-        ];
-        for (header, what, limit) in limits {
-            let Some((limit, who)) = limit else { continue };
-            key.clear();
-            key.push_str(&l.scope);
-            key.push('|');
-            key.push_str(what);
-            who.append(&mut key);
-            let counter = self.counters.counter(&key);
-            match Counters::take(&counter, window, limit) {
-                Some(left) => {
-                    if debug && let Ok(v) = HeaderValue::from_str(&format!("remain:{left},limit:{limit},time:{}", l.time)) {
-                        headers.push((header, v));
-                    }
-                    taken.push(counter);
-                }
-                None => {
-                    for c in &taken {
-                        Counters::give_back(c, window);
-                    }
-                    if debug && let Ok(v) = HeaderValue::from_str(&format!("remain:0,limit:{limit},time:{}", l.time)) {
-                        headers.push((header, v));
-                    }
-                    return Err(errors::THROTTLED.with_message(format!("The throttling threshold has been reached: the {what} limit of {limit} per {}", l.time)));
+        // What each check is, for the answer: (debug header, name, limit, time).
+        let mut what: [(Option<HeaderName>, &str, u32, &str); MAX_CHECKS] = Default::default();
+        let mut checks = Checks::with_capacity(192);
+        if let Some(g) = group {
+            what[checks.len()] = (None, "group", g.limit, &g.time);
+            checks.push(g.limit, g.window_secs, |k| k.push_str(&g.scope));
+        }
+        if let Some(l) = policy {
+            let limits = [
+                (RATE_IP, "ip", l.ip.map(|n| (n, CallerKey::Ip(caller.ip)))),
+                (RATE_APP, "app", caller.app.and_then(|a| Some((l.specials.apps.get(a).copied().or(l.app)?, CallerKey::Name(a))))),
+                (RATE_USER, "user", caller.user.and_then(|u| Some((l.specials.users.get(u).copied().or(l.user)?, CallerKey::Name(u))))),
+                (RATE_API, "api", Some((l.api, CallerKey::None))),
+            ];
+            for (header, name, limit) in limits {
+                let Some((limit, who)) = limit else { continue };
+                what[checks.len()] = (Some(header), name, limit, &l.time);
+                checks.push(limit, l.window_secs, |key| {
+                    key.push_str(&l.scope);
+                    key.push('|');
+                    key.push_str(name);
+                    who.append(key);
+                });
+            }
+        }
+        let taken = self.engine.take(&checks, now_secs).await;
+        let refused = match taken {
+            Taken::All(_) => None,
+            Taken::Refused(i) => Some(i),
+        };
+        if debug {
+            for (i, (header, _, limit, time)) in what[..checks.len()].iter().enumerate() {
+                let Some(header) = header else { continue };
+                let left = match taken {
+                    Taken::All(left) => left[i],
+                    Taken::Refused(r) if r == i => 0,
+                    // Not taken from, and not counted as refusing.
+                    Taken::Refused(_) => continue,
+                };
+                if let Ok(v) = HeaderValue::from_str(&format!("remain:{left},limit:{limit},time:{time}")) {
+                    headers.push((header.clone(), v));
                 }
             }
         }
-        Ok(())
-    }
-}
-
-impl Throttles {
-    /// Counts the request against its group's cap, if the group has one.
-    pub fn check_group(&self, limit: &GroupLimit, now_secs: u64) -> Result<(), GatewayError> {
-        let counter = self.counters.counter(&limit.scope);
-        match Counters::take(&counter, now_secs / limit.window_secs, limit.limit) {
-            Some(_) => Ok(()),
-            None => Err(errors::THROTTLED.with_message(format!("The throttling threshold has been reached: the group limit of {} per {}", limit.limit, limit.time))),
+        match refused {
+            None => Ok(()),
+            Some(i) => {
+                let (_, name, limit, time) = &what[i];
+                Err(errors::THROTTLED.with_message(format!("The throttling threshold has been reached: the {name} limit of {limit} per {time}")))
+            }
         }
     }
 }
@@ -303,45 +249,49 @@ mod tests {
         Caller { user: None, app, ip: ip.parse().unwrap() }
     }
 
-    fn accepted(t: &Throttles, publish: &str, c: &Caller<'_>, now: u64, n: usize) -> usize {
-        (0..n).filter(|_| t.check(publish, c, now, false, &mut Vec::new()).is_ok()).count()
+    async fn accepted(t: &Throttles, publish: &str, c: &Caller<'_>, now: u64, n: usize) -> usize {
+        let mut ok = 0;
+        for _ in 0..n {
+            ok += usize::from(t.check(None, publish, c, now, false, &mut Vec::new()).await.is_ok());
+        }
+        ok
     }
 
-    #[test]
-    fn each_window_takes_the_limit_and_no_more() {
+    #[tokio::test]
+    async fn each_window_takes_the_limit_and_no_more() {
         let t = Throttles::build([throttle("p", 10, None, None, 1)].iter(), [bind("p", "x"), bind("p", "y")].iter(), [].iter(), Default::default());
         let c = caller("10.0.0.1", None);
-        assert_eq!(accepted(&t, "x", &c, 100, 30), 10);
+        assert_eq!(accepted(&t, "x", &c, 100, 30).await, 10);
         // Exclusive: the other API counts on its own; a new window starts afresh.
-        assert_eq!(accepted(&t, "y", &c, 100, 30), 10);
-        assert_eq!(accepted(&t, "x", &c, 101, 30), 10);
-        assert_eq!(accepted(&t, "z", &c, 101, 30), 30, "no policy, no limit");
-        let e = t.check("x", &c, 101, false, &mut Vec::new()).unwrap_err();
+        assert_eq!(accepted(&t, "y", &c, 100, 30).await, 10);
+        assert_eq!(accepted(&t, "x", &c, 101, 30).await, 10);
+        assert_eq!(accepted(&t, "z", &c, 101, 30).await, 30, "no policy, no limit");
+        let e = t.check(None, "x", &c, 101, false, &mut Vec::new()).await.unwrap_err();
         assert_eq!((e.code, e.status), ("APIG.0308", 429));
     }
 
-    #[test]
-    fn shared_policies_count_their_apis_together() {
+    #[tokio::test]
+    async fn shared_policies_count_their_apis_together() {
         let t = Throttles::build([throttle("p", 10, None, None, SHARED)].iter(), [bind("p", "x"), bind("p", "y")].iter(), [].iter(), Default::default());
         let c = caller("10.0.0.1", None);
-        assert_eq!(accepted(&t, "x", &c, 7, 6) + accepted(&t, "y", &c, 7, 6), 10);
+        assert_eq!(accepted(&t, "x", &c, 7, 6).await + accepted(&t, "y", &c, 7, 6).await, 10);
     }
 
-    #[test]
-    fn per_caller_limits_and_refused_calls_give_back_what_they_took() {
+    #[tokio::test]
+    async fn per_caller_limits_and_refused_calls_give_back_what_they_took() {
         let t = Throttles::build([throttle("p", 10, Some(4), Some(3), 1)].iter(), [bind("p", "x")].iter(), [].iter(), Default::default());
-        assert_eq!(accepted(&t, "x", &caller("10.0.0.1", None), 5, 10), 4);
-        assert_eq!(accepted(&t, "x", &caller("10.0.0.2", Some("app1")), 5, 10), 3);
+        assert_eq!(accepted(&t, "x", &caller("10.0.0.1", None), 5, 10).await, 4);
+        assert_eq!(accepted(&t, "x", &caller("10.0.0.2", Some("app1")), 5, 10).await, 3);
         // 7 of 10 taken: the API limit still has 3, whatever the refused calls tried.
-        assert_eq!(accepted(&t, "x", &caller("10.0.0.3", None), 5, 10), 3);
+        assert_eq!(accepted(&t, "x", &caller("10.0.0.3", None), 5, 10).await, 3);
         let mut headers = Vec::new();
-        assert!(t.check("x", &caller("10.0.0.4", None), 6, true, &mut headers).is_ok());
+        assert!(t.check(None, "x", &caller("10.0.0.4", None), 6, true, &mut headers).await.is_ok());
         let text: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {}", v.to_str().unwrap())).collect();
         assert_eq!(text, ["x-apig-ratelimit-ip: remain:3,limit:4,time:1 second", "x-apig-ratelimit-api: remain:9,limit:10,time:1 second"]);
     }
 
-    #[test]
-    fn special_limits_replace_the_policys_for_their_app_or_user() {
+    #[tokio::test]
+    async fn special_limits_replace_the_policys_for_their_app_or_user() {
         let special = |who: &str, t: SpecialType, n: u32| ThrottleSpecial {
             id: who.into(),
             strategy_id: "p".into(),
@@ -353,20 +303,28 @@ mod tests {
         };
         let specials = [special("vip", SpecialType::App, 6), special("ann", SpecialType::User, 1)];
         let t = Throttles::build([throttle("p", 20, None, Some(2), 1)].iter(), [bind("p", "x")].iter(), specials.iter(), Default::default());
-        assert_eq!(accepted(&t, "x", &caller("10.0.0.1", Some("vip")), 3, 10), 6);
-        assert_eq!(accepted(&t, "x", &caller("10.0.0.1", Some("other")), 3, 10), 2);
+        assert_eq!(accepted(&t, "x", &caller("10.0.0.1", Some("vip")), 3, 10).await, 6);
+        assert_eq!(accepted(&t, "x", &caller("10.0.0.1", Some("other")), 3, 10).await, 2);
         let ann = Caller { user: Some("ann"), app: None, ip: "10.0.0.2".parse().unwrap() };
-        assert_eq!(accepted(&t, "x", &ann, 3, 10), 1, "a special limit applies even where the policy has none");
+        assert_eq!(accepted(&t, "x", &ann, 3, 10).await, 1, "a special limit applies even where the policy has none");
     }
 
-    #[test]
-    fn counters_are_bounded() {
-        const KEYS: usize = 10_000;
-        let t = Throttles::build([throttle("p", 10, Some(1), None, 1)].iter(), [bind("p", "x")].iter(), [].iter(), Arc::new(Counters::with_capacity(KEYS)));
-        for i in 0..(KEYS as u32 * 10) {
-            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
-            let _ = t.check("x", &Caller { user: None, app: None, ip: IpAddr::V4(ip) }, 1, false, &mut Vec::new());
+    #[tokio::test]
+    async fn a_group_cap_counts_only_calls_its_apis_accept() {
+        let group = GroupLimit { scope: "g".into(), window_secs: 1, limit: 5, time: "1 second".into() };
+        let t = Throttles::build([throttle("p", 2, None, None, 1)].iter(), [bind("p", "x")].iter(), [].iter(), Default::default());
+        let c = caller("10.0.0.1", None);
+        let mut ok = 0;
+        for _ in 0..10 {
+            ok += usize::from(t.check(Some(&group), "x", &c, 1, false, &mut Vec::new()).await.is_ok());
         }
-        assert!(t.counters.cache.len() <= KEYS + KEYS / 8, "{} counters", t.counters.cache.len());
+        assert_eq!(ok, 2, "the API's limit");
+        // The 8 calls the API refused left the group's cap alone: 3 more for the other API.
+        for _ in 0..10 {
+            ok += usize::from(t.check(Some(&group), "y", &c, 1, false, &mut Vec::new()).await.is_ok());
+        }
+        assert_eq!(ok, 5);
+        let e = t.check(Some(&group), "y", &c, 1, false, &mut Vec::new()).await.unwrap_err();
+        assert!(e.message.contains("group limit of 5 per 1 second"), "{}", e.message);
     }
 }

@@ -112,6 +112,13 @@ impl Watcher {
     }
 
     /// Keeps the last `keep` revisions of the change feed (0: keeps it all).
+    /// Counts throttled calls with `engine` (the node's own counters by default).
+    pub fn with_limiter(mut self, engine: crate::limiter::Engine) -> Self {
+        self.source.limiter = engine;
+        self.rebuild();
+        self
+    }
+
     pub fn with_change_retention(mut self, keep: i64) -> Self {
         self.keep_changes = keep;
         self
@@ -214,7 +221,7 @@ impl Watcher {
             function_runtime: s.function_runtime.take(),
             function_queue: s.function_queue.take(),
             authorizer_cache: s.authorizer_cache.clone(),
-            throttle_counters: s.throttle_counters.clone(),
+            limiter: s.limiter.clone(),
             ..fresh
         };
         self.revision = revision;
@@ -326,7 +333,7 @@ async fn load_source(store: &dyn Store) -> Result<Source, StoreError> {
         throttles: load(store, kinds::THROTTLE).await?,
         throttle_bindings: load(store, kinds::THROTTLE_BINDING).await?,
         throttle_specials: load(store, kinds::THROTTLE_SPECIAL).await?,
-        throttle_counters: Default::default(),
+        limiter: Default::default(),
         function_runtime: None,
         function_queue: None,
     })
