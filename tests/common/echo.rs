@@ -14,15 +14,24 @@ use serde_json::{Value, json};
 pub struct Echo {
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    /// Set to stop: the listener and every open connection close.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Echo {
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind echo");
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// On a given address (to bring a stopped backend back where it was).
+    pub async fn start_on(addr: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind echo");
         let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
+                let mut stopped = stopped.clone();
                 tokio::spawn(async move {
                     let service = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
                         let (parts, body) = req.into_parts();
@@ -41,6 +50,7 @@ impl Echo {
                             "headers": headers,
                             "body_len": body.len(),
                             "body": String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]),
+                            "served_by": addr.to_string(),
                         });
                         let res = hyper::Response::builder()
                             .header("content-type", "application/json")
@@ -49,11 +59,21 @@ impl Echo {
                             .expect("response");
                         Ok::<_, std::convert::Infallible>(res)
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let serving = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    tokio::select! {
+                        _ = serving => {}
+                        _ = stopped.wait_for(|s| *s) => {}
+                    }
                 });
             }
         });
-        Echo { addr, task }
+        Echo { addr, task, stop }
+    }
+
+    /// Stops listening and closes every open connection, as a crashed server would.
+    pub fn stop(&self) {
+        self.task.abort();
+        let _ = self.stop.send(true);
     }
 
     /// `127.0.0.1:PORT`, as a backend address.
@@ -64,7 +84,7 @@ impl Echo {
 
 impl Drop for Echo {
     fn drop(&mut self) {
-        self.task.abort();
+        self.stop();
     }
 }
 

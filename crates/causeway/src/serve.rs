@@ -71,6 +71,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         tokio::spawn(causeway_gateway::function_async::run(queue, watcher.shared(), stopping.clone()));
         // With the admin API in this process, a write answers once the gateway serves it.
         service = service.with_snapshot_sync(SnapshotSync { wake: watcher.wake(), served: watcher.served() });
+        let health = watcher.channel_health();
+        service = service.with_channel_health(Arc::new(move |channel: &str, member: &str| health.get(channel, member)));
         let connections = causeway_gateway::pipeline::ConnOptions {
             app_code_over_http: settings.allow_app_code_over_http,
             real_ip_from_xff: settings.real_ip_from_xff,
@@ -78,6 +80,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let config = GatewayConfig { listen: settings.listen, workers: settings.workers, connections };
         let gateway = causeway_gateway::server::start(&config, watcher.shared())
             .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        tokio::spawn(causeway_gateway::health_check::run(watcher.shared(), stopping.clone()));
         tokio::spawn(watcher.run(settings.watch_interval, stopping.clone()));
         Some(gateway)
     };

@@ -57,14 +57,28 @@ pub struct MappedParam {
     pub source: Source,
 }
 
+/// A backend reached through a load-balance channel.
+#[derive(Debug)]
+pub struct ChannelTarget {
+    /// The channel's id (its members are looked up in the snapshot per request).
+    pub id: Box<str>,
+    /// `vpc_proxy_host`: the `Host` the members get (else the caller's).
+    pub host_header: Option<HeaderValue>,
+}
+
 /// One HTTP backend (the default one or a policy's).
 #[derive(Debug)]
 pub struct HttpTarget {
     pub https: bool,
+    /// The address of a backend at one address (empty with a channel).
     pub host: Box<str>,
     pub port: u16,
     /// `host:port`, the key of this backend's idle connections.
     pub authority: Box<str>,
+    /// Set when a load-balance channel's members are the address.
+    pub channel: Option<ChannelTarget>,
+    /// `retry_count`: -1 retries idempotent requests once, 0 never, 1–10 that many times.
+    pub retry_count: i32,
     /// `None` for `ANY`: the caller's method passes through.
     pub method: Option<http::Method>,
     pub path: Vec<PathPart>,
@@ -149,6 +163,47 @@ impl HttpTarget {
         let https = protocol == BackendProtocol::Https;
         let address = substitute(url_domain, vars)?;
         let (host, port) = split_address(&address, if https { 443 } else { 80 })?;
+        Self::compile_at(host, port, None, protocol, method, req_uri, timeout_ms, params, vars)
+    }
+
+    /// A backend whose address is a load-balance channel's members.
+    #[allow(clippy::too_many_arguments)]
+    pub fn compile_for_channel(
+        vpc: &causeway_model::api::VpcInfo,
+        protocol: BackendProtocol,
+        method: Method,
+        req_uri: &str,
+        timeout_ms: u32,
+        params: Vec<MappedParam>,
+        vars: &HashMap<String, String>,
+    ) -> Result<Self, String> {
+        let host_header = match vpc.vpc_proxy_host.as_deref() {
+            Some(h) => Some(HeaderValue::from_str(h).map_err(|_| format!("vpc_proxy_host {h:?} is not a valid Host"))?),
+            None => None,
+        };
+        let channel = ChannelTarget { id: vpc.vpc_id.as_str().into(), host_header };
+        Self::compile_at(String::new(), 0, Some(channel), protocol, method, req_uri, timeout_ms, params, vars)
+    }
+
+    /// Sets `retry_count` (none given: -1).
+    pub fn with_retries(mut self, retry_count: Option<i32>) -> Self {
+        self.retry_count = retry_count.unwrap_or(-1);
+        self
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn compile_at(
+        host: String,
+        port: u16,
+        channel: Option<ChannelTarget>,
+        protocol: BackendProtocol,
+        method: Method,
+        req_uri: &str,
+        timeout_ms: u32,
+        params: Vec<MappedParam>,
+        vars: &HashMap<String, String>,
+    ) -> Result<Self, String> {
+        let https = protocol == BackendProtocol::Https;
         let path = substitute(req_uri, vars)?;
         let parts = split_path(&path);
         let static_path = if parts.iter().all(|p| matches!(p, PathPart::Literal(_))) {
@@ -159,9 +214,11 @@ impl HttpTarget {
         Ok(Self {
             static_path,
             https,
-            authority: format!("{host}:{port}").into(),
+            authority: if channel.is_some() { "".into() } else { format!("{host}:{port}").into() },
             host: host.into(),
             port,
+            channel,
+            retry_count: 0,
             method: match method {
                 Method::Any => None,
                 m => http::Method::from_bytes(m.as_str().as_bytes()).ok(),
@@ -317,6 +374,9 @@ impl HttpTarget {
         *req.method_mut() = self.method.clone().unwrap_or_else(|| ctx.method.clone());
         *req.uri_mut() = uri;
         *req.headers_mut() = self.build_headers(ctx, headers);
+        if let Some(host) = self.channel.as_ref().and_then(|c| c.host_header.clone()) {
+            req.headers_mut().insert(header::HOST, host);
+        }
         Ok(req)
     }
 

@@ -51,6 +51,7 @@ use crate::response::{GatewayError, TemplateContext, errors};
 use crate::route::{Backend, MockResponse, Route};
 use crate::snapshot::{GroupRoutes, Snapshot};
 use crate::throttle;
+use crate::{balance, forward};
 use crate::upstream;
 
 // Header names used on every request, parsed once.
@@ -285,7 +286,8 @@ async fn serve<'s>(
                 req
             };
             drop(values);
-            call_http(target, req, &mut outcome.upstream_latency).await
+            let facts = balance::Facts { client_ip: client.ip, path: parts.uri.path() };
+            call_http(&snapshot.channels, target, &facts, req, &mut outcome.upstream_latency).await
         }
         Backend::Function(target) => {
             let api = route.def();
@@ -430,12 +432,12 @@ fn is_form(headers: &http::HeaderMap) -> bool {
 /// then sent on as read. Otherwise it stays a stream (`Err`), passed through untouched.
 async fn read_body(headers: &http::HeaderMap, body: Incoming, whole: bool) -> Result<Result<Bytes, Incoming>, GatewayError> {
     check_length(headers)?;
-    if !whole {
-        return Ok(Err(body));
-    }
-    // Most signed calls are bodiless GETs: nothing to collect.
+    // Most calls are bodiless GETs: nothing to collect, and a body in hand can be sent again.
     if hyper::body::Body::is_end_stream(&body) {
         return Ok(Ok(Bytes::new()));
+    }
+    if !whole {
+        return Ok(Err(body));
     }
     match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => Ok(Ok(collected.to_bytes())),
@@ -599,9 +601,15 @@ fn mock(m: &MockResponse) -> Response<Body> {
 }
 
 /// Stage 6 for HTTP backends: send, then stream the answer back.
-async fn call_http(target: &HttpTarget, req: http::Request<upstream::UpBody>, latency: &mut Option<Duration>) -> Result<Response<Body>, GatewayError> {
+async fn call_http(
+    channels: &balance::Channels,
+    target: &HttpTarget,
+    facts: &balance::Facts<'_>,
+    req: http::Request<upstream::UpBody>,
+    latency: &mut Option<Duration>,
+) -> Result<Response<Body>, GatewayError> {
     let sent = Instant::now();
-    let res = upstream::send(target, req).await?;
+    let res = forward::send(channels, target, facts, req).await?;
     *latency = Some(sent.elapsed());
     let (mut parts, body) = res.into_parts();
     // Usually just the backend's `Connection: keep-alive`.

@@ -232,6 +232,8 @@ pub mod errors {
     pub const BACKEND_UNAVAILABLE: GatewayError =
         GatewayError::new(BackendUnavailable, 502, "APIG.0201", "Backend unavailable");
     pub const BACKEND_TIMEOUT: GatewayError = GatewayError::new(BackendTimeout, 504, "APIG.0203", "Backend timeout");
+    pub const NO_BACKEND_AVAILABLE: GatewayError =
+        GatewayError::new(BackendUnavailable, 502, "APIG.0610", "No backend available: the load-balance channel has no healthy member");
     pub const FUNCTION_NOT_FOUND: GatewayError =
         GatewayError::new(Default5xx, 500, "APIG.0103", "The backend function does not exist");
     pub const FUNCTION_FAILED: GatewayError = GatewayError::new(Default5xx, 500, "APIG.0201", "The backend function failed");

@@ -85,10 +85,6 @@ fn http_backend(target: Result<HttpTarget, String>) -> Backend {
     }
 }
 
-fn channels_not_served() -> Backend {
-    Backend::Unservable("load-balance channels are not served by this version of Causeway".into())
-}
-
 fn function_backend(target: Result<FunctionTarget, String>) -> Backend {
     match target {
         Ok(t) => Backend::Function(t),
@@ -149,17 +145,28 @@ impl Route {
                 None => Backend::Unservable("the MOCK backend has no definition".into()),
             },
             BackendType::Http => match &api.backend_api {
-                Some(b) if b.vpc_status == 1 => channels_not_served(),
                 Some(b) => http_backend(
-                    HttpTarget::compile(
-                        b.url_domain.as_deref().unwrap_or_default(),
-                        b.req_protocol,
-                        b.req_method,
-                        &b.req_uri,
-                        b.timeout,
-                        compile_params(&api.backend_params, &[], &input_names),
-                        variables,
-                    ),
+                    match (b.vpc_status, &b.vpc_info) {
+                        (1, Some(vpc)) => HttpTarget::compile_for_channel(
+                            vpc,
+                            b.req_protocol,
+                            b.req_method,
+                            &b.req_uri,
+                            b.timeout,
+                            compile_params(&api.backend_params, &[], &input_names),
+                            variables,
+                        ),
+                        _ => HttpTarget::compile(
+                            b.url_domain.as_deref().unwrap_or_default(),
+                            b.req_protocol,
+                            b.req_method,
+                            &b.req_uri,
+                            b.timeout,
+                            compile_params(&api.backend_params, &[], &input_names),
+                            variables,
+                        ),
+                    }
+                    .map(|t| t.with_retries(b.retry_count)),
                 ),
                 None => Backend::Unservable("the HTTP backend has no definition".into()),
             },
@@ -178,19 +185,13 @@ impl Route {
         let default_timeout = api.backend_api.as_ref().map_or(5000, |b| b.timeout);
         let mut policies = Vec::new();
         for p in &api.policy_https {
-            let backend = if p.vpc_status == 1 {
-                channels_not_served()
-            } else {
-                http_backend(HttpTarget::compile(
-                    p.url_domain.as_deref().unwrap_or_default(),
-                    p.req_protocol,
-                    p.req_method,
-                    &p.req_uri,
-                    p.timeout.unwrap_or(default_timeout),
-                    compile_params(&api.backend_params, &p.backend_params, &input_names),
-                    variables,
-                ))
+            let params = compile_params(&api.backend_params, &p.backend_params, &input_names);
+            let timeout = p.timeout.unwrap_or(default_timeout);
+            let target = match (p.vpc_status, &p.vpc_info) {
+                (1, Some(vpc)) => HttpTarget::compile_for_channel(vpc, p.req_protocol, p.req_method, &p.req_uri, timeout, params, variables),
+                _ => HttpTarget::compile(p.url_domain.as_deref().unwrap_or_default(), p.req_protocol, p.req_method, &p.req_uri, timeout, params, variables),
             };
+            let backend = http_backend(target.map(|t| t.with_retries(p.retry_count)));
             policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend).with_authorizer(p.authorizer_id.as_deref()));
         }
         for p in &api.policy_mocks {

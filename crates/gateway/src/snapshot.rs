@@ -55,6 +55,9 @@ pub struct Source {
     pub throttles: HashMap<String, Throttle>,
     pub throttle_bindings: HashMap<String, ThrottleBinding>,
     pub throttle_specials: HashMap<String, ThrottleSpecial>,
+    pub channels: HashMap<String, causeway_model::channel::Channel>,
+    /// Member health, kept from one snapshot to the next.
+    pub channel_health: Arc<crate::balance::Health>,
     /// The throttling engine (and its counters), kept from one snapshot to the next.
     pub limiter: Engine,
     /// Custom authorizers' cached answers, kept from one snapshot to the next.
@@ -142,6 +145,8 @@ pub struct Snapshot {
     pub access: AccessControl,
     /// Throttling policies by publication.
     pub throttles: Throttles,
+    /// Load-balance channels by id.
+    pub channels: crate::balance::Channels,
 }
 
 /// Compiled routes kept between builds, so an unchanged publication is not compiled again.
@@ -265,7 +270,8 @@ impl Snapshot {
         let authorizers = Authorizers::build(source.authorizers.values(), source.authorizer_cache.clone());
         let access = AccessControl::build(source.acls.values(), source.acl_bindings.values());
         let throttles = Throttles::build(source.throttles.values(), source.throttle_bindings.values(), source.throttle_specials.values(), source.limiter.clone());
-        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers, access, throttles }
+        let channels = crate::balance::Channels::build(source.channels.values(), &source.channel_health);
+        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers, access, throttles, channels }
     }
 
     /// The group a `Host` (without port, any case) selects: its subdomain, else the DEFAULT group.

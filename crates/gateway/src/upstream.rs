@@ -3,6 +3,7 @@
 //! requests; a connection is reused once its previous response has been read.
 
 use std::cell::RefCell;
+use std::time::Duration;
 
 use http::{Request, Response};
 use bytes::Bytes;
@@ -76,38 +77,72 @@ async fn connect(host: &str, port: u16) -> Result<Sender, GatewayError> {
     Ok(sender)
 }
 
-/// Sends `req` to the backend and waits for the response headers, within `timeout`.
+/// Where a backend request goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    /// `host:port`, the key of its idle connections.
+    pub authority: &'a str,
+}
+
+/// A backend request that got no answer.
+pub struct Failure {
+    pub error: GatewayError,
+    /// The request, when it never left (the backend could not be reached): it may go elsewhere.
+    pub unsent: Option<Request<UpBody>>,
+    /// The backend did not answer in time.
+    pub timed_out: bool,
+}
+
+/// Sends `req` to a fixed backend and waits for the response headers, within its timeout.
 pub async fn send(target: &HttpTarget, req: Request<UpBody>) -> Result<Response<Incoming>, GatewayError> {
+    let endpoint = Endpoint { host: &target.host, port: target.port, authority: &target.authority };
+    send_to(endpoint, target.timeout, req).await.map_err(|f| f.error)
+}
+
+/// Sends `req` to `endpoint` and waits for the response headers, within `timeout`.
+pub async fn send_to(endpoint: Endpoint<'_>, timeout: Duration, req: Request<UpBody>) -> Result<Response<Incoming>, Failure> {
     let attempt = async {
         let mut req = req;
         // A pooled connection the backend has closed meanwhile gives the request
         // back unsent; then a fresh connection gets it.
-        if let Some(mut sender) = take_ready(&target.authority) {
+        if let Some(mut sender) = take_ready(endpoint.authority) {
             match sender.try_send_request(req).await {
                 Ok(res) => {
-                    give_back(&target.authority, sender);
+                    give_back(endpoint.authority, sender);
                     return Ok(res);
                 }
                 Err(mut e) => match e.take_message() {
                     Some(unsent) => req = unsent,
-                    None => return Err(send_error(e.into_error())),
+                    None => return Err(Failure { error: send_error(e.into_error()), unsent: None, timed_out: false }),
                 },
             }
         }
         // Boxed: the rare path keeps its large state out of every request's future.
-        Box::pin(send_on_new_connection(target, req)).await
+        Box::pin(send_on_new_connection(endpoint, req)).await
     };
-    match tokio::time::timeout(target.timeout, attempt).await {
+    match tokio::time::timeout(timeout, attempt).await {
         Ok(result) => result,
-        Err(_) => Err(errors::BACKEND_TIMEOUT),
+        Err(_) => Err(Failure { error: errors::BACKEND_TIMEOUT, unsent: None, timed_out: true }),
     }
 }
 
-async fn send_on_new_connection(target: &HttpTarget, req: Request<UpBody>) -> Result<Response<Incoming>, GatewayError> {
-    let mut sender = connect(&target.host, target.port).await?;
-    let res = sender.send_request(req).await.map_err(send_error)?;
-    give_back(&target.authority, sender);
-    Ok(res)
+async fn send_on_new_connection(endpoint: Endpoint<'_>, req: Request<UpBody>) -> Result<Response<Incoming>, Failure> {
+    let mut sender = match connect(endpoint.host, endpoint.port).await {
+        Ok(s) => s,
+        Err(error) => return Err(Failure { error, unsent: Some(req), timed_out: false }),
+    };
+    match sender.try_send_request(req).await {
+        Ok(res) => {
+            give_back(endpoint.authority, sender);
+            Ok(res)
+        }
+        Err(mut e) => {
+            let unsent = e.take_message();
+            Err(Failure { error: send_error(e.into_error()), unsent, timed_out: false })
+        }
+    }
 }
 
 fn send_error(e: hyper::Error) -> GatewayError {

@@ -42,6 +42,7 @@ const SERVED_KINDS: &[&str] = &[
     kinds::THROTTLE,
     kinds::THROTTLE_BINDING,
     kinds::THROTTLE_SPECIAL,
+    kinds::CHANNEL,
 ];
 
 pub struct Watcher {
@@ -112,6 +113,11 @@ impl Watcher {
     }
 
     /// Keeps the last `keep` revisions of the change feed (0: keeps it all).
+    /// Member health of the load-balance channels, as this node's checks and requests find it.
+    pub fn channel_health(&self) -> Arc<crate::balance::Health> {
+        self.source.channel_health.clone()
+    }
+
     /// Counts throttled calls with `engine` (the node's own counters by default).
     pub fn with_limiter(mut self, engine: crate::limiter::Engine) -> Self {
         self.source.limiter = engine;
@@ -222,6 +228,7 @@ impl Watcher {
             function_queue: s.function_queue.take(),
             authorizer_cache: s.authorizer_cache.clone(),
             limiter: s.limiter.clone(),
+            channel_health: s.channel_health.clone(),
             ..fresh
         };
         self.revision = revision;
@@ -263,6 +270,7 @@ impl Watcher {
             kinds::THROTTLE => set(&mut s.throttles, id, doc.and_then(decode)),
             kinds::THROTTLE_BINDING => set(&mut s.throttle_bindings, id, doc.and_then(decode)),
             kinds::THROTTLE_SPECIAL => set(&mut s.throttle_specials, id, doc.and_then(decode)),
+            kinds::CHANNEL => set(&mut s.channels, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)
@@ -333,6 +341,8 @@ async fn load_source(store: &dyn Store) -> Result<Source, StoreError> {
         throttles: load(store, kinds::THROTTLE).await?,
         throttle_bindings: load(store, kinds::THROTTLE_BINDING).await?,
         throttle_specials: load(store, kinds::THROTTLE_SPECIAL).await?,
+        channels: load(store, kinds::CHANNEL).await?,
+        channel_health: Default::default(),
         limiter: Default::default(),
         function_runtime: None,
         function_queue: None,

@@ -59,6 +59,8 @@ catalogue! {
     SIGN_BINDING_NOT_FOUND = ("APIG.3018", 404, "The signature key binding does not exist");
     FUNCTION_NOT_FOUND = ("APIG.3019", 404, "The function does not exist");
     VERSION_NOT_FOUND = ("APIG.3022", 404, "The API version does not exist");
+    CHANNEL_NOT_FOUND = ("APIG.3023", 404, "The load-balance channel does not exist");
+    MEMBER_NOT_FOUND = ("APIG.3024", 404, "The member of the load-balance channel does not exist");
     RESPONSE_NOT_FOUND = ("APIG.3074", 404, "The gateway response does not exist");
     AUTHORIZER_NOT_FOUND = ("APIG.3081", 404, "The custom authorizer does not exist");
     APP_CODE_NOT_FOUND = ("APIG.3082", 404, "The AppCode does not exist");
@@ -69,6 +71,7 @@ catalogue! {
     ENV_QUOTA = ("APIG.3104", 403, "The number of environments has reached the limit");
     VARIABLE_QUOTA = ("APIG.3106", 403, "The number of environment variables has reached the limit");
     THROTTLE_QUOTA = ("APIG.3107", 403, "The number of request throttling policies has reached the limit");
+    CHANNEL_QUOTA = ("APIG.3109", 403, "The number of load-balance channels has reached the limit");
     PARAM_QUOTA = ("APIG.3111", 403, "The number of request parameters has reached the limit");
     POLICY_QUOTA = ("APIG.3113", 403, "The number of backend policies has reached the limit");
     CONDITION_QUOTA = ("APIG.3114", 403, "The number of policy conditions has reached the limit");
@@ -84,6 +87,7 @@ catalogue! {
     ENV_NAME_EXISTS = ("APIG.3205", 400, "The environment name already exists");
     ACL_NAME_EXISTS = ("APIG.3206", 400, "The access control policy name already exists");
     SIGN_KEY_NAME_EXISTS = ("APIG.3207", 400, "The signature key name already exists");
+    CHANNEL_NAME_EXISTS = ("APIG.3208", 400, "The load-balance channel name already exists");
     PARAM_NAME_EXISTS = ("APIG.3209", 400, "The parameter name already exists");
     FUNCTION_NAME_EXISTS = ("APIG.3225", 400, "The function name already exists in the package");
     POLICY_NAME_EXISTS = ("APIG.3210", 400, "The backend policy name already exists");
@@ -100,6 +104,7 @@ catalogue! {
     THROTTLE_BOUND = ("APIG.3453", 403, "The request throttling policy is bound to APIs and cannot be deleted");
     SIGN_KEY_BOUND = ("APIG.3451", 403, "The signature key is bound to APIs and cannot be deleted");
     AUTHORIZER_IN_USE = ("APIG.3462", 403, "APIs use the custom authorizer; it cannot be deleted");
+    CHANNEL_IN_USE = ("APIG.3450", 403, "APIs use the load-balance channel; it cannot be deleted");
     FUNCTION_IN_USE = ("APIG.3461", 403, "Published APIs call the function; it cannot be deleted");
     // 409: built-in gateway responses
     DEFAULT_RESPONSE_UNDELETABLE = ("APIG.3491", 409, "The default gateway response cannot be deleted");

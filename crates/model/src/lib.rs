@@ -5,6 +5,7 @@ pub mod acl;
 pub mod api;
 pub mod app;
 pub mod authorizer;
+pub mod channel;
 pub mod env;
 pub mod error;
 pub mod function;
@@ -47,4 +48,5 @@ pub mod kinds {
     pub const THROTTLE: &str = "throttle";
     pub const THROTTLE_BINDING: &str = "throttle_binding";
     pub const THROTTLE_SPECIAL: &str = "throttle_special";
+    pub const CHANNEL: &str = "vpc_channel";
 }

@@ -24,6 +24,8 @@ pub struct Limits {
     pub conditions_per_policy: usize,
     /// Request throttling policies in the installation (`APIG.3107`).
     pub throttles: usize,
+    /// Load-balance channels in the installation (`APIG.3109`).
+    pub channels: usize,
     /// Custom authorizers in the installation (`APIG.3116`).
     pub authorizers: usize,
     /// Identity sources of one custom authorizer (`APIG.3117`).
@@ -45,6 +47,7 @@ impl Default for Limits {
             policies_per_api: 5,
             conditions_per_policy: 5,
             throttles: 100,
+            channels: 100,
             authorizers: 50,
             identities_per_authorizer: 5,
             max_backend_timeout_ms: 60_000,

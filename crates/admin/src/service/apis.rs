@@ -56,6 +56,7 @@ impl Service {
             }
         }
         self.check_api_authorizers(tx, api).await?;
+        self.check_api_channels(tx, api).await?;
         let [name_key, route_key] = <[String; 2]>::try_from(keys(api)).map_err(|_| ApiError::system())?;
         if tx.find_key(kinds::API, &name_key).await.map_err(system)?.is_some_and(|d| d.id != api.id) {
             return Err(ApiError::field(c::API_NAME_EXISTS, "name"));

@@ -7,6 +7,7 @@ mod apis;
 mod app_auths;
 mod apps;
 mod authorizers;
+mod channels;
 mod envs;
 mod functions;
 mod groups;
@@ -30,6 +31,7 @@ pub use apis::{ApiFilter, ApiView};
 pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
 pub use apps::AppFilter;
 pub use authorizers::AuthorizerFilter;
+pub use channels::{ChannelFilter, ChannelView, HealthReader, MemberFilter, MemberView};
 pub use envs::EnvFilter;
 pub use functions::{AliasView, FunctionFilter, FunctionView, SyntaxCheck, TestInvocation, TestInvoker, TestLog, TestOutcome, VersionView};
 pub use groups::{GroupFilter, GroupView};
@@ -55,6 +57,8 @@ pub struct Service {
     syntax_check: Option<SyntaxCheck>,
     /// Runs test invocations (given by the binary, which holds the runtime).
     test_invoker: Option<TestInvoker>,
+    /// Reads member health from the gateway of this process, if there is one.
+    channel_health: Option<HealthReader>,
 }
 
 /// Ties writes to a gateway in the same process: after a commit the gateway's
@@ -143,12 +147,18 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Result<serde_json::Value> {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, config: ServiceConfig) -> Self {
-        Self { store, config, sync: None, syntax_check: None, test_invoker: None }
+        Self { store, config, sync: None, syntax_check: None, test_invoker: None, channel_health: None }
     }
 
     /// Runs `POST /functions/{id}/invocations` with `invoker`.
     pub fn with_test_invoker(mut self, invoker: TestInvoker) -> Self {
         self.test_invoker = Some(invoker);
+        self
+    }
+
+    /// Shows member health as the gateway of this process sees it.
+    pub fn with_channel_health(mut self, reader: HealthReader) -> Self {
+        self.channel_health = Some(reader);
         self
     }
 

@@ -6,6 +6,7 @@ mod apis;
 mod app_auths;
 mod apps;
 mod authorizers;
+mod channels;
 mod envs;
 mod functions;
 mod groups;
@@ -81,6 +82,13 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/acl-bindings/{id}", axum::routing::delete(acls::unbind))
         .route("/authorizers", get(authorizers::list).post(authorizers::create))
         .route("/authorizers/{id}", get(authorizers::get).put(authorizers::update).delete(authorizers::delete))
+        .route("/vpc-channels", get(channels::list).post(channels::create))
+        .route("/vpc-channels/{id}", get(channels::get).put(channels::update).delete(channels::delete))
+        .route("/vpc-channels/{id}/health-config", axum::routing::put(channels::update_health))
+        .route("/vpc-channels/{id}/members", get(channels::list_members).post(channels::add_members).put(channels::replace_members))
+        .route("/vpc-channels/{id}/members/batch-enable", post(channels::enable_members))
+        .route("/vpc-channels/{id}/members/batch-disable", post(channels::disable_members))
+        .route("/vpc-channels/{id}/members/{member_id}", axum::routing::delete(channels::delete_member))
         .route("/iam-issuers", get(iam_issuers::list).post(iam_issuers::create))
         .route("/iam-issuers/{id}", get(iam_issuers::get).put(iam_issuers::update).delete(iam_issuers::delete))
         .route("/functions", get(functions::list).post(functions::create))

@@ -1,0 +1,107 @@
+//! Sending a built backend request: to the backend's one address, or to a
+//! member of its load-balance channel chosen per request, with the API's
+//! retries. A request is retried when it never left (the backend could not
+//! be reached) and, for idempotent methods whose body is in hand, when a
+//! channel member failed after it left and another member can take it;
+//! never after a non-idempotent request reached a backend, and never after
+//! a timeout (the API's timeout bounds the whole call).
+
+use http::{Method, Request, Response};
+use http_body_util::Either;
+use hyper::body::Incoming;
+
+use crate::balance::{Channels, Facts, Lease};
+use crate::http_backend::HttpTarget;
+use crate::response::{GatewayError, errors};
+use crate::upstream::{self, Endpoint, UpBody};
+
+fn is_idempotent(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE)
+}
+
+/// How many times a request may be sent again after a failure.
+fn retries(retry_count: i32, idempotent: bool) -> usize {
+    match retry_count {
+        -1 => usize::from(idempotent),
+        n => n.max(0) as usize,
+    }
+}
+
+/// A copy of a request whose body is in hand (to send again after a failure).
+fn replayable(req: &Request<UpBody>) -> Option<Request<UpBody>> {
+    let Either::Right(body) = req.body() else { return None };
+    let mut copy = Request::new(Either::Right(body.clone()));
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.headers_mut() = req.headers().clone();
+    Some(copy)
+}
+
+/// Sends `req` to `target` and waits for the response headers.
+pub async fn send(channels: &Channels, target: &HttpTarget, facts: &Facts<'_>, req: Request<UpBody>) -> Result<Response<Incoming>, GatewayError> {
+    let idempotent = is_idempotent(req.method());
+    let retries = retries(target.retry_count, idempotent);
+    let Some(channel) = &target.channel else {
+        let endpoint = Endpoint { host: &target.host, port: target.port, authority: &target.authority };
+        let mut req = req;
+        let mut attempt = 0;
+        loop {
+            match upstream::send_to(endpoint, target.timeout, req).await {
+                Ok(res) => return Ok(res),
+                // One address: only a request that never left is worth sending again.
+                Err(upstream::Failure { unsent: Some(unsent), .. }) if attempt < retries => {
+                    req = unsent;
+                    attempt += 1;
+                }
+                Err(f) => return Err(f.error),
+            }
+        }
+    };
+    let pool = channels.get(&channel.id).ok_or(errors::BACKEND_NOT_SERVED)?;
+    let mut tried: Vec<std::sync::Arc<crate::balance::MemberState>> = Vec::new();
+    let mut req = req;
+    loop {
+        let tried_names: Vec<&str> = tried.iter().map(|m| &*m.authority).collect();
+        let Some(member) = pool.pick(facts, &tried_names) else {
+            return Err(if tried.is_empty() { errors::NO_BACKEND_AVAILABLE } else { errors::BACKEND_UNAVAILABLE });
+        };
+        drop(tried_names);
+        let lease = Lease::new(member);
+        let can_retry = tried.len() < retries;
+        // Kept only when a failure after sending could go to another member.
+        let copy = if can_retry && idempotent && pool.usable() > tried.len() + 1 { replayable(&req) } else { None };
+        let m = lease.member().clone();
+        let endpoint = Endpoint { host: &m.host, port: m.port, authority: &m.authority };
+        match upstream::send_to(endpoint, target.timeout, req).await {
+            Ok(res) => {
+                m.succeeded(pool.threshold_normal());
+                return Ok(res);
+            }
+            Err(f) => {
+                m.failed(pool.threshold_abnormal(), pool.passive_only());
+                tracing::debug!(member = %m.authority, error = %f.error.message, "load-balance member failed");
+                req = match (f.unsent, copy) {
+                    (Some(unsent), _) if can_retry => unsent,
+                    (None, Some(copy)) if can_retry && !f.timed_out => copy,
+                    _ => return Err(f.error),
+                };
+                drop(lease);
+                tried.push(m);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_counts() {
+        assert_eq!(retries(-1, true), 1);
+        assert_eq!(retries(-1, false), 0);
+        assert_eq!(retries(0, true), 0);
+        assert_eq!(retries(3, false), 3, "a request that never left may go again whatever its method");
+        assert!(is_idempotent(&Method::PUT) && !is_idempotent(&Method::POST) && !is_idempotent(&Method::PATCH));
+    }
+}

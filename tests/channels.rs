@@ -1,0 +1,292 @@
+//! Load-balance channels end to end: members on real test backends, weights,
+//! hash strategies, health checks and passive ejection, retries, backups,
+//! the proxy host, and the management rules.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::echo::Echo;
+use common::{Server, assert_error};
+use serde_json::{Value, json};
+
+const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
+
+fn member(echo: &Echo, weight: u32) -> Value {
+    json!({"host": "127.0.0.1", "port": echo.addr.port(), "weight": weight})
+}
+
+async fn channel(s: &Server, body: Value) -> Value {
+    let (status, c) = s.post("/vpc-channels", &body).await;
+    assert_eq!(status, 201, "{c}");
+    c
+}
+
+fn api(group: &str, name: &str, path: &str, channel_id: &str, extra: Value) -> Value {
+    let mut backend = json!({"req_protocol": "HTTP", "req_method": "ANY", "req_uri": "/backend", "timeout": 3000, "vpc_status": 1, "vpc_info": {"vpc_id": channel_id}});
+    for (k, v) in extra.as_object().unwrap() {
+        backend[k] = v.clone();
+    }
+    json!({
+      "group_id": group, "name": name, "type": 1, "req_protocol": "HTTP", "req_method": "ANY", "req_uri": path, "auth_type": "NONE",
+      "backend_type": "HTTP", "backend_api": backend
+    })
+}
+
+async fn publish(s: &Server, body: &Value) -> String {
+    let (status, a) = s.post("/apis", body).await;
+    assert_eq!(status, 201, "{a}");
+    let id = a["id"].as_str().unwrap().to_string();
+    let (status, p) = s.post(&format!("/apis/publish/{id}"), &json!({"env_id": RELEASE})).await;
+    assert_eq!(status, 201, "{p}");
+    id
+}
+
+/// Sends `n` GETs, `concurrency` at a time; answers by serving member (`host:port`), or by status when not 200.
+async fn spread(s: &Server, host: &str, path: &str, n: usize, concurrency: usize) -> HashMap<String, usize> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..concurrency {
+        let (http, url, host) = (s.http.clone(), format!("{}{path}", s.gateway), host.to_string());
+        let share = n / concurrency + usize::from(t < n % concurrency);
+        tasks.spawn(async move {
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for _ in 0..share {
+                let res = http.get(&url).header("Host", &host).send().await.expect("gateway request");
+                let status = res.status().as_u16();
+                let body: Value = res.json().await.unwrap_or_default();
+                let key = if status == 200 { body["served_by"].as_str().unwrap_or("?").to_string() } else { format!("{status} {}", body["error_code"]) };
+                *seen.entry(key).or_default() += 1;
+            }
+            seen
+        });
+    }
+    let mut all = HashMap::new();
+    for seen in tasks.join_all().await {
+        for (k, v) in seen {
+            *all.entry(k).or_default() += v;
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn weights_are_respected_over_ten_thousand_requests() {
+    let (a, b, c) = (Echo::start().await, Echo::start().await, Echo::start().await);
+    let s = Server::start().await;
+    let g = s.group("weighted").await;
+    let host = Server::group_host(&g);
+    let ch = channel(&s, json!({"name": "weighted", "type": 2, "port": 80, "balance_strategy": 1, "vpc_instances": [member(&a, 5), member(&b, 3), member(&c, 2)]})).await;
+    publish(&s, &api(&g, "spread", "/spread", ch["id"].as_str().unwrap(), json!({}))).await;
+    s.eventually("GET", &host, "/spread", &[], |c| c.status == 200).await;
+
+    let seen = spread(&s, &host, "/spread", 10_000, 8).await;
+    let total: usize = seen.values().sum();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    for (echo, weight) in [(&a, 5.0), (&b, 3.0), (&c, 2.0)] {
+        let share = seen[&echo.address()] as f64 / total as f64;
+        let expected = weight / 10.0;
+        assert!((share - expected).abs() <= expected * 0.05, "{} got {share:.3}, expected {expected} ± 5 %: {seen:?}", echo.address());
+    }
+}
+
+/// Polls the members until `done` holds for the member at `address` (or panics after `within`).
+async fn member_health(s: &Server, channel_id: &str, address: &str, want: &str, within: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (status, m) = s.get(&format!("/vpc-channels/{channel_id}/members")).await;
+        assert_eq!(status, 200, "{m}");
+        let health = m["members"].as_array().unwrap().iter().find(|m| format!("{}:{}", m["host"].as_str().unwrap(), m["port"]) == address).map(|m| m["health_status"].clone());
+        if health.as_ref().and_then(|h| h.as_str()) == Some(want) {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < within, "{address} did not become {want} within {within:?}: {m}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_killed_member_is_ejected_without_failed_requests_and_readmitted_when_back() {
+    let (a, b, c) = (Echo::start().await, Echo::start().await, Echo::start().await);
+    let s = Server::start().await;
+    let g = s.group("healing").await;
+    let host = Server::group_host(&g);
+    let health = json!({"protocol": "HTTP", "path": "/health", "method": "GET", "threshold_normal": 2, "threshold_abnormal": 2, "time_out": 2, "time_interval": 5, "http_code": "200"});
+    let ch = channel(&s, json!({"name": "healing", "port": 80, "balance_strategy": 1, "vpc_health_config": health, "vpc_instances": [member(&a, 1), member(&b, 1), member(&c, 1)]})).await;
+    let ch = ch["id"].as_str().unwrap().to_string();
+    publish(&s, &api(&g, "heal", "/heal", &ch, json!({"retry_count": 2}))).await;
+    s.eventually("GET", &host, "/heal", &[], |c| c.status == 200).await;
+    member_health(&s, &ch, &b.address(), "healthy", Duration::from_secs(2)).await;
+
+    // b goes down: requests keep succeeding (retried on another member) while the checks eject it.
+    let b_addr = b.address();
+    b.stop();
+    let traffic = {
+        let (http, url, host) = (s.http.clone(), format!("{}/heal", s.gateway), host.clone());
+        tokio::spawn(async move {
+            let (mut ok, mut failed) = (0, Vec::new());
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(14) {
+                let res = http.get(&url).header("Host", &host).send().await.expect("gateway request");
+                match res.status().as_u16() {
+                    200 => ok += 1,
+                    other => failed.push(format!("{other} {}", res.text().await.unwrap_or_default())),
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (ok, failed)
+        })
+    };
+    // Two failed checks 5 s apart: ejected within about two intervals (request failures may eject it sooner).
+    let took = member_health(&s, &ch, &b_addr, "unhealthy", Duration::from_secs(12)).await;
+    let after = spread(&s, &host, "/heal", 60, 3).await;
+    assert_eq!(after.get(&b_addr), None, "an ejected member gets no requests: {after:?}");
+    assert_eq!(after.values().sum::<usize>(), 60, "{after:?}");
+    let (ok, failed) = traffic.await.unwrap();
+    assert!(failed.is_empty(), "{} of {} requests failed while the member was down (ejected after {took:?}): {failed:?}", failed.len(), ok + failed.len());
+
+    // Back on the same port: two good checks readmit it, and it serves again.
+    let b = Echo::start_on(&b_addr).await;
+    member_health(&s, &ch, &b.address(), "healthy", Duration::from_secs(15)).await;
+    let back = spread(&s, &host, "/heal", 30, 1).await;
+    assert_eq!(back.get(&b_addr), Some(&10), "{back:?}");
+}
+
+#[tokio::test]
+async fn without_checks_failing_members_are_ejected_by_requests_and_backups_stand_in() {
+    let (a, b, backup) = (Echo::start().await, Echo::start().await, Echo::start().await);
+    let s = Server::start().await;
+    let g = s.group("passive").await;
+    let host = Server::group_host(&g);
+    let mut standby = member(&backup, 1);
+    standby["is_backup"] = json!(true);
+    let ch = channel(&s, json!({"name": "passive", "port": 80, "members": [member(&a, 1), member(&b, 1), standby]})).await;
+    let ch = ch["id"].as_str().unwrap().to_string();
+    publish(&s, &api(&g, "passive", "/passive", &ch, json!({}))).await;
+    s.eventually("GET", &host, "/passive", &[], |c| c.status == 200).await;
+    let seen = spread(&s, &host, "/passive", 20, 1).await;
+    assert_eq!((seen.get(&a.address()), seen.get(&b.address()), seen.get(&backup.address())), (Some(&10), Some(&10), None), "{seen:?}");
+
+    // Both primaries down: GETs are retried once (retry_count -1), then the backup takes over.
+    a.stop();
+    b.stop();
+    let seen = spread(&s, &host, "/passive", 20, 1).await;
+    assert_eq!(seen.get(&backup.address()).copied().unwrap_or(0) + seen.get("502 \"APIG.0201\"").copied().unwrap_or(0), 20, "{seen:?}");
+    let seen = spread(&s, &host, "/passive", 20, 1).await;
+    assert_eq!(seen, HashMap::from([(backup.address(), 20)]), "after three failures each, the primaries are out");
+    member_health(&s, &ch, &a.address(), "unhealthy", Duration::from_secs(1)).await;
+
+    // A POST reached a member that failed: not retried.
+    backup.stop();
+    let c = s.call_gateway("POST", &host, "/passive", &[]).await;
+    assert_eq!((c.status, c.json()["error_code"].as_str()), (502, Some("APIG.0201")), "{}", c.body);
+    // Every member out: no backend available.
+    for _ in 0..3 {
+        s.call_gateway("GET", &host, "/passive", &[]).await;
+    }
+    let c = s.call_gateway("GET", &host, "/passive", &[]).await;
+    assert_eq!((c.status, c.json()["error_code"].as_str()), (502, Some("APIG.0610")), "{}", c.body);
+}
+
+#[tokio::test]
+async fn hash_strategies_stick_and_the_proxy_host_is_sent() {
+    let (a, b, c) = (Echo::start().await, Echo::start().await, Echo::start().await);
+    let s = Server::start_with(common::Backend::Sqlite, &["--real-ip-from-xff=-1"]).await;
+    let g = s.group("sticky").await;
+    let host = Server::group_host(&g);
+    let members = json!([member(&a, 1), member(&b, 1), member(&c, 1)]);
+    let by_source = channel(&s, json!({"name": "by_source", "port": 80, "balance_strategy": 3, "members": members})).await;
+    let by_uri = channel(&s, json!({"name": "by_uri", "port": 80, "balance_strategy": 4, "members": members})).await;
+    let source_api = api(&g, "by_source", "/source", by_source["id"].as_str().unwrap(), json!({}));
+    publish(&s, &source_api).await;
+    let mut uri_api = api(&g, "by_uri", "/uri", by_uri["id"].as_str().unwrap(), json!({"vpc_info": {"vpc_id": by_uri["id"], "vpc_proxy_host": "internal.example:8080"}}));
+    uri_api["match_mode"] = json!("SWA");
+    publish(&s, &uri_api).await;
+    s.eventually("GET", &host, "/source", &[], |c| c.status == 200).await;
+
+    let mut used = std::collections::HashSet::new();
+    for i in 0..30 {
+        let caller = format!("203.0.113.{i}");
+        let first = s.call_gateway("GET", &host, "/source", &[("X-Forwarded-For", &caller)]).await.json()["served_by"].clone();
+        for _ in 0..4 {
+            let again = s.call_gateway("GET", &host, "/source", &[("X-Forwarded-For", &caller)]).await.json()["served_by"].clone();
+            assert_eq!(again, first, "{caller} moved");
+        }
+        used.insert(first.to_string());
+    }
+    assert_eq!(used.len(), 3, "30 callers spread over the members: {used:?}");
+
+    let mut used = std::collections::HashSet::new();
+    for i in 0..30 {
+        let path = format!("/uri/item/{i}");
+        let first = s.call_gateway("GET", &host, &path, &[]).await.json();
+        assert_eq!(common::echo::header(&first, "host"), Some("internal.example:8080"), "{first}");
+        assert_eq!(common::echo::header(&first, "x-forwarded-host"), Some(host.as_str()), "{first}");
+        for k in 0..4 {
+            let caller = format!("198.51.100.{k}");
+            let again = s.call_gateway("GET", &host, &path, &[("X-Forwarded-For", &caller)]).await.json();
+            assert_eq!(again["served_by"], first["served_by"], "{path} moved");
+        }
+        used.insert(first["served_by"].to_string());
+    }
+    assert_eq!(used.len(), 3, "{used:?}");
+}
+
+#[tokio::test]
+async fn channels_are_managed_with_the_documented_rules() {
+    let a = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("managed").await;
+    let created = channel(
+        &s,
+        json!({"name": "managed-1", "type": 2, "member_type": "instance", "port": 8080, "balance_strategy": 2,
+               "vpc_health_config": {"protocol": "TCP", "threshold_normal": 2, "threshold_abnormal": 3, "time_out": 3, "time_interval": 10},
+               "vpc_instances": [{"instance_id": "i-1", "instance_name": "one", "host": "127.0.0.1", "port": a.addr.port(), "weight": 7}]}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!((created["type"].as_i64(), created["balance_strategy"].as_i64(), created["status"].as_i64()), (Some(2), Some(2), Some(1)), "{created}");
+    assert_eq!(created["vpc_instances"][0]["weight"], 7);
+    assert_eq!(created["vpc_instances"][0]["vpc_id"], id.as_str());
+    assert_eq!(created["vpc_health_config"]["protocol"], "TCP");
+
+    assert_error(&s.post("/vpc-channels", &json!({"name": "managed-1", "port": 80})).await, 400, "APIG.3208", Some("name"));
+    assert_error(&s.post("/vpc-channels", &json!({"name": "x", "port": 80})).await, 400, "APIG.2011", Some("name"));
+    assert_error(&s.post("/vpc-channels", &json!({"name": "bad_port", "port": 0})).await, 400, "APIG.2025", Some("port"));
+    assert_error(&s.post("/vpc-channels", &json!({"name": "bad_member", "port": 80, "members": [{"host": "not a host"}]})).await, 400, "APIG.2024", Some("members[0].host"));
+    assert_error(
+        &s.post("/vpc-channels", &json!({"name": "bad_check", "port": 80, "vpc_health_config": {"protocol": "HTTP"}})).await,
+        400,
+        "APIG.2001",
+        Some("vpc_health_config.path"),
+    );
+
+    let (status, list) = s.get("/vpc-channels?name=managed-1&precise_search=name").await;
+    assert_eq!((status, list["total"].as_i64(), list["vpcs"][0]["id"].as_str()), (200, Some(1), Some(id.as_str())), "{list}");
+
+    // Members: adding at a known place updates it; new places are added.
+    let (status, m) = s
+        .post(&format!("/vpc-channels/{id}/members"), &json!({"members": [{"host": "127.0.0.1", "port": a.addr.port(), "weight": 9, "instance_id": "i-1"}, {"host": "10.0.0.2", "instance_id": "i-2"}]}))
+        .await;
+    assert_eq!((status, m["total"].as_i64()), (201, Some(2)), "{m}");
+    assert_eq!(m["members"][0]["weight"], 9);
+    assert_eq!(m["members"][1]["port"], 8080, "the channel's port");
+    let second = m["members"][1]["id"].as_str().unwrap().to_string();
+    let (_, disabled) = s.post(&format!("/vpc-channels/{id}/members/batch-disable"), &json!({"member_ids": [second]})).await;
+    let (_, m) = s.get(&format!("/vpc-channels/{id}/members")).await;
+    assert_eq!(m["members"][1]["health_status"], "disabled", "{disabled} {m}");
+    assert_eq!(s.delete(&format!("/vpc-channels/{id}/members/{second}")).await.0, 204);
+    assert_error(&s.delete(&format!("/vpc-channels/{id}/members/{second}")).await, 404, "APIG.3024", None);
+
+    // APIs name existing channels; a channel in use stays.
+    assert_error(&s.post("/apis", &api(&g, "nowhere", "/nowhere", "0123456789abcdef0123456789abcdef", json!({}))).await, 404, "APIG.3023", Some("backend_api.vpc_info.vpc_id"));
+    let api_id = publish(&s, &api(&g, "somewhere", "/somewhere", &id, json!({}))).await;
+    let host = Server::group_host(&g);
+    let c = s.eventually("GET", &host, "/somewhere", &[], |c| c.status == 200).await;
+    assert_eq!(c.json()["served_by"], a.address().as_str());
+    assert_error(&s.delete(&format!("/vpc-channels/{id}")).await, 403, "APIG.3450", None);
+    assert_eq!(s.delete(&format!("/apis/publish/{api_id}?env_id={RELEASE}")).await.0, 204);
+    assert_eq!(s.delete(&format!("/apis/{api_id}")).await.0, 204);
+    assert_eq!(s.delete(&format!("/vpc-channels/{id}")).await.0, 204);
+    assert_error(&s.get(&format!("/vpc-channels/{id}")).await, 404, "APIG.3023", None);
+}
