@@ -290,3 +290,45 @@ async fn channels_are_managed_with_the_documented_rules() {
     assert_eq!(s.delete(&format!("/vpc-channels/{id}")).await.0, 204);
     assert_error(&s.get(&format!("/vpc-channels/{id}")).await, 404, "APIG.3023", None);
 }
+
+#[tokio::test]
+async fn a_backend_with_weighted_addresses_balances_like_a_channel() {
+    let (a, b, dead) = (Echo::start().await, Echo::start().await, Echo::start().await);
+    let s = Server::start().await;
+    let g = s.group("addresses").await;
+    let host = Server::group_host(&g);
+    let list = json!([{"url_domain": a.address(), "weight": 3}, {"url_domain": b.address()}]);
+    let body = json!({
+      "group_id": g, "name": "listed", "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/listed", "auth_type": "NONE",
+      "backend_type": "HTTP", "backend_api": {"url_domains": list, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/b", "timeout": 3000}
+    });
+    let (status, created) = s.post("/apis", &body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["backend_api"]["url_domain"], a.address().as_str(), "url_domain is the first address");
+    assert_eq!(created["backend_api"]["url_domains"][1]["weight"], 1);
+    let (status, p) = s.post(&format!("/apis/publish/{}", created["id"].as_str().unwrap()), &json!({"env_id": RELEASE})).await;
+    assert_eq!(status, 201, "{p}");
+    s.eventually("GET", &host, "/listed", &[], |c| c.status == 200).await;
+    let seen = spread(&s, &host, "/listed", 400, 3).await;
+    assert_eq!(seen.values().sum::<usize>(), 400, "{seen:?}");
+    // Exactly 3:1 over whole cycles; the call above took the first turn of one.
+    assert!(seen[&a.address()].abs_diff(300) <= 1 && seen[&b.address()].abs_diff(100) <= 1, "{seen:?}");
+
+    // A dead address: GETs are retried on the other one and none fails.
+    let mut with_dead = body.clone();
+    with_dead["name"] = json!("with_dead");
+    with_dead["req_uri"] = json!("/with_dead");
+    with_dead["backend_api"]["url_domains"] = json!([{"url_domain": a.address()}, {"url_domain": dead.address()}]);
+    dead.stop();
+    publish(&s, &with_dead).await;
+    s.eventually("GET", &host, "/with_dead", &[], |c| c.status == 200).await;
+    let seen = spread(&s, &host, "/with_dead", 20, 1).await;
+    assert_eq!(seen, HashMap::from([(a.address(), 20)]));
+
+    let mut bad = body.clone();
+    bad["backend_api"]["url_domains"][0]["weight"] = json!(0);
+    assert_error(&s.post("/apis", &bad).await, 400, "APIG.2011", Some("backend_api.url_domains[0].weight"));
+    let mut bad = body.clone();
+    bad["backend_api"]["url_domains"][1]["url_domain"] = json!("http://x/y");
+    assert_error(&s.post("/apis", &bad).await, 400, "APIG.2024", Some("backend_api.url_domains[1].url_domain"));
+}

@@ -183,6 +183,20 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// A pool of a backend's own weighted addresses (`host`, `port`, `weight`):
+    /// round-robin, ejection by request failures only.
+    pub fn of_addresses(id: &str, addresses: &[(String, u16, u32)]) -> Self {
+        let members = addresses.iter().map(|(host, port, weight)| Slot { state: Arc::new(MemberState::new(host, *port)), weight: (*weight).max(1) }).collect();
+        Pool {
+            id: id.into(),
+            strategy: Strategy::RoundRobin,
+            primaries: Tier::new(members),
+            backups: Tier::default(),
+            cursor: AtomicUsize::new(0),
+            health: None,
+        }
+    }
+
     /// Whether only request failures eject members (no active check runs).
     pub fn passive_only(&self) -> bool {
         self.health.as_ref().is_none_or(|h| h.status != 1)

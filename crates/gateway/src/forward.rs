@@ -57,7 +57,10 @@ pub async fn send(channels: &Channels, target: &HttpTarget, facts: &Facts<'_>, r
             }
         }
     };
-    let pool = channels.get(&channel.id).ok_or(errors::BACKEND_NOT_SERVED)?;
+    let pool = match &channel.addresses {
+        Some(own) => own,
+        None => channels.get(&channel.id).ok_or(errors::BACKEND_NOT_SERVED)?,
+    };
     let mut tried: Vec<std::sync::Arc<crate::balance::MemberState>> = Vec::new();
     let mut req = req;
     loop {

@@ -62,6 +62,8 @@ pub struct MappedParam {
 pub struct ChannelTarget {
     /// The channel's id (its members are looked up in the snapshot per request).
     pub id: Box<str>,
+    /// For a backend's own weighted address list: its pool (kept with the compiled route).
+    pub addresses: Option<std::sync::Arc<crate::balance::Pool>>,
     /// `vpc_proxy_host`: the `Host` the members get (else the caller's).
     pub host_header: Option<HeaderValue>,
 }
@@ -181,7 +183,30 @@ impl HttpTarget {
             Some(h) => Some(HeaderValue::from_str(h).map_err(|_| format!("vpc_proxy_host {h:?} is not a valid Host"))?),
             None => None,
         };
-        let channel = ChannelTarget { id: vpc.vpc_id.as_str().into(), host_header };
+        let channel = ChannelTarget { id: vpc.vpc_id.as_str().into(), addresses: None, host_header };
+        Self::compile_at(String::new(), 0, Some(channel), protocol, method, req_uri, timeout_ms, params, vars)
+    }
+
+    /// A backend with several weighted addresses (`url_domains`), balanced like a channel.
+    #[allow(clippy::too_many_arguments)]
+    pub fn compile_for_addresses(
+        id: &str,
+        url_domains: &[causeway_model::api::WeightedDomain],
+        protocol: BackendProtocol,
+        method: Method,
+        req_uri: &str,
+        timeout_ms: u32,
+        params: Vec<MappedParam>,
+        vars: &HashMap<String, String>,
+    ) -> Result<Self, String> {
+        let default_port = if protocol == BackendProtocol::Https { 443 } else { 80 };
+        let mut addresses = Vec::with_capacity(url_domains.len());
+        for d in url_domains {
+            let (host, port) = split_address(&substitute(&d.url_domain, vars)?, default_port)?;
+            addresses.push((host, port, d.weight));
+        }
+        let pool = std::sync::Arc::new(crate::balance::Pool::of_addresses(id, &addresses));
+        let channel = ChannelTarget { id: id.into(), addresses: Some(pool), host_header: None };
         Self::compile_at(String::new(), 0, Some(channel), protocol, method, req_uri, timeout_ms, params, vars)
     }
 

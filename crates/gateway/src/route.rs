@@ -156,6 +156,16 @@ impl Route {
                             compile_params(&api.backend_params, &[], &input_names),
                             variables,
                         ),
+                        _ if b.url_domains.len() > 1 => HttpTarget::compile_for_addresses(
+                            &b.id,
+                            &b.url_domains,
+                            b.req_protocol,
+                            b.req_method,
+                            &b.req_uri,
+                            b.timeout,
+                            compile_params(&api.backend_params, &[], &input_names),
+                            variables,
+                        ),
                         _ => HttpTarget::compile(
                             b.url_domain.as_deref().unwrap_or_default(),
                             b.req_protocol,

@@ -56,6 +56,8 @@ pub struct VpcInfoInput {
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct BackendApiInput {
     pub url_domain: Option<String>,
+    /// Several addresses with weights (Baidu's backend address list).
+    pub url_domains: Option<Vec<WeightedDomainInput>>,
     pub version: Option<String>,
     pub req_protocol: Option<String>,
     pub req_method: Option<String>,
@@ -67,6 +69,12 @@ pub struct BackendApiInput {
     pub vpc_info: Option<VpcInfoInput>,
     pub authorizer_id: Option<String>,
     pub enable_client_ssl: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct WeightedDomainInput {
+    pub url_domain: Option<String>,
+    pub weight: Option<i64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

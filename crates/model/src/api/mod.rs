@@ -201,6 +201,9 @@ pub struct BackendApi {
     pub status: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_domain: Option<String>,
+    /// Several addresses sharing the requests by weight (then `url_domain` is the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub url_domains: Vec<WeightedDomain>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     pub req_protocol: BackendProtocol,
@@ -221,6 +224,16 @@ pub struct BackendApi {
     pub register_time: String,
     pub update_time: String,
 }
+
+/// One address of a backend's weighted address list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightedDomain {
+    pub url_domain: String,
+    pub weight: u32,
+}
+
+/// Most addresses in a backend's weighted address list.
+pub const MAX_URL_DOMAINS: usize = 50;
 
 /// The default MOCK backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -528,9 +528,32 @@ fn validate_http_target(
     Ok(HttpTarget { url_domain, req_protocol, req_method, req_uri, retry_count, vpc_status, vpc_info })
 }
 
+/// `backend_api.url_domains`: addresses with weights 1–100, not with a channel.
+fn validate_url_domains(list: Vec<WeightedDomainInput>, vpc_status: Option<i64>) -> Result<Vec<WeightedDomain>> {
+    let f = "backend_api.url_domains";
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    if vpc_status == Some(1) || list.len() > MAX_URL_DOMAINS {
+        return Err(ApiError::invalid(f));
+    }
+    list.into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let url_domain = rules::required_str(&format!("{f}[{i}].url_domain"), d.url_domain)?;
+            uri::parse_url_domain(&format!("{f}[{i}].url_domain"), &url_domain)?;
+            let weight = rules::int_range(&format!("{f}[{i}].weight"), d.weight.unwrap_or(1), 1, 100)? as u32;
+            Ok(WeightedDomain { url_domain, weight })
+        })
+        .collect()
+}
+
 fn validate_backend_api(ctx: &Ctx, b: BackendApiInput) -> Result<BackendApi> {
     let f = "backend_api";
-    let t = validate_http_target(f, b.url_domain, b.req_protocol, b.req_method, b.req_uri, b.retry_count, b.vpc_status, b.vpc_info)?;
+    let url_domains = validate_url_domains(b.url_domains.unwrap_or_default(), b.vpc_status)?;
+    // With a list, `url_domain` is its first address.
+    let url_domain = url_domains.first().map(|d| d.url_domain.clone()).or(b.url_domain);
+    let t = validate_http_target(f, url_domain, b.req_protocol, b.req_method, b.req_uri, b.retry_count, b.vpc_status, b.vpc_info)?;
     let timeout = ctx.timeout("backend_api.timeout", rules::required("backend_api.timeout", b.timeout)?)?;
     let version = rules::optional_str(b.version);
     if let Some(v) = &version {
@@ -544,6 +567,7 @@ fn validate_backend_api(ctx: &Ctx, b: BackendApiInput) -> Result<BackendApi> {
         id: String::new(),
         status: 1,
         url_domain: t.url_domain,
+        url_domains,
         version,
         req_protocol: t.req_protocol,
         req_method: t.req_method,
