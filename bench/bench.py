@@ -37,6 +37,9 @@ TOKEN = "bench-admin-token-0123456789"
 PROXY_CPU, LOAD_CPU = "0", "1"
 TICK = os.sysconf("SC_CLK_TCK")
 BACKEND_PORT, NGINX_PORT, CW_PORT, CW_ADMIN = 18081, 18082, 18083, 19183
+# Two more ports of the same backend: the members of a 3-member load-balance channel.
+MEMBER_PORTS = (BACKEND_PORT, 18084, 18085)
+SPRAY = int(os.environ.get("SPRAY", "1000000"))
 
 work = tempfile.mkdtemp(prefix="causeway-bench-")
 procs = []
@@ -196,6 +199,18 @@ exports.handler = async (event, context) => {
 };
 """
 
+# Each request from another client address, starting at the offset given after `--`.
+SPRAY_SCRIPT = """
+local base, i = 0, 0
+init = function(args) base = tonumber(args[1]) or 0 end
+request = function()
+  local n = base + i
+  i = i + 1
+  local ip = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
+  return wrk.format("GET", "/sprayed", {["Host"] = "HOST", ["X-Forwarded-For"] = ip})
+end
+"""
+
 AUTHORIZER_CODE = """
 exports.handler = async (event) => {
   const token = event.headers['x-token'] || '';
@@ -217,7 +232,7 @@ def start_causeway(data, cmd_prefix=None, cpu=PROXY_CPU):
     env = dict(os.environ, CAUSEWAY_ADMIN_TOKEN=TOKEN, CAUSEWAY_LOG="warn")
     args = [CAUSEWAY, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{CW_PORT}",
             "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--function-workers", "1", "--access-log", "off",
-            "--config", config_file()]
+            "--real-ip-from-xff=-1", "--config", config_file()]
     p = start((cmd_prefix or []) + args, cpu, env=env, stdout=subprocess.DEVNULL)
     wait_port(CW_ADMIN, 120)
     wait_port(CW_PORT, 120)
@@ -249,7 +264,7 @@ def main():
     results = {}
     # The tiny backend: 12 bytes.
     backend_conf = nginx_conf("backend", f"""
-  server {{ listen 127.0.0.1:{BACKEND_PORT} backlog=4096; location / {{ return 200 "hello world\\n"; }} }}""")
+  server {{ {" ".join(f"listen 127.0.0.1:{p} backlog=4096;" for p in MEMBER_PORTS)} location / {{ return 200 "hello world\\n"; }} }}""")
     backend = start(["nginx", "-c", backend_conf], LOAD_CPU)
     wait_port(BACKEND_PORT)
 
@@ -315,10 +330,27 @@ def main():
     allow = api("POST", "/acls", {"acl_name": "bench_allow", "acl_type": "PERMIT", "entity_type": "IP", "acl_value": "127.0.0.0/8,10.0.0.0/8"})
     api("POST", "/acl-bindings", {"acl_id": allow["id"], "publish_ids": [policed_pub]})
 
+    # The full stack: an APP API (signed calls) with a throttling policy (API,
+    # app and address limits far above the load) over a 3-member channel with
+    # a TCP health check.
+    channel = api("POST", "/vpc-channels", {"name": "bench-members", "type": 2, "port": BACKEND_PORT, "balance_strategy": 1,
+                                            "vpc_health_config": {"protocol": "TCP", "time_interval": 10, "time_out": 3},
+                                            "vpc_instances": [{"host": "127.0.0.1", "port": p, "weight": 1} for p in MEMBER_PORTS]})
+    stacked = http_api(group, "stacked", "/stacked")
+    stacked["auth_type"] = "APP"
+    stacked["backend_api"] = dict(stacked["backend_api"], vpc_status=1, vpc_info={"vpc_id": channel["id"]})
+    del stacked["backend_api"]["url_domain"]
+    stacked_id = api("POST", "/apis", stacked)["id"]
+    stacked_pub = api("POST", f"/apis/publish/{stacked_id}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})["publish_id"]
+    api("POST", "/app-auths", {"api_ids": [stacked_id], "app_ids": [app["id"]], "env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+    stack_limit = api("POST", "/throttles", {"name": "bench_stack", "api_call_limits": 1000000000, "app_call_limits": 1000000000,
+                                             "ip_call_limits": 1000000000, "time_interval": 1, "time_unit": "SECOND"})
+    api("POST", "/throttle-bindings", {"strategy_id": stack_limit["id"], "publish_ids": [stacked_pub]})
+
     cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "causeway MOCK": [], "causeway APP signed": [], "causeway FUNCTION": [],
-           "causeway AUTHORIZER": [], "causeway THROTTLE+ACL": []}
+           "causeway AUTHORIZER": [], "causeway THROTTLE+ACL": [], "causeway APP+THROTTLE+LB3": []}
     for r in range(ROUNDS):
-        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway FUNCTION, causeway MOCK, causeway AUTHORIZER, causeway 1 API, causeway THROTTLE+ACL, causeway APP signed ...")
+        log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway FUNCTION, causeway MOCK, causeway AUTHORIZER, causeway 1 API, causeway THROTTLE+ACL, causeway APP signed, causeway APP+THROTTLE+LB3 ...")
         cpu["nginx proxy_pass"].append(measure_cpu(nginx.pid, NGINX_PORT, "x"))
         cpu["causeway FUNCTION"].append(measure_cpu(cw.pid, CW_PORT, host, path="/fn?name=bench"))
         cpu["causeway MOCK"].append(measure_cpu(cw.pid, CW_PORT, host, path="/mock"))
@@ -327,6 +359,8 @@ def main():
         cpu["causeway THROTTLE+ACL"].append(measure_cpu(cw.pid, CW_PORT, host, path="/policed"))
         signature = sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])
         cpu["causeway APP signed"].append(measure_cpu(cw.pid, CW_PORT, host, path="/signed", headers=signature))
+        stacked_signature = sdk_sign("GET", host, "/stacked", app["app_key"], app["app_secret"])
+        cpu["causeway APP+THROTTLE+LB3"].append(measure_cpu(cw.pid, CW_PORT, host, path="/stacked", headers=stacked_signature))
     for name, runs in cpu.items():
         log(f"  {name}: " + ", ".join(f"{us:.2f}" for us, _ in runs) + " us/req")
     median = lambda runs: sorted(runs)[len(runs) // 2]
@@ -337,6 +371,33 @@ def main():
     results["causeway THROTTLE+ACL"] = median(cpu["causeway THROTTLE+ACL"]) + latency(CW_PORT, host, "/policed") + (rss_mb(cw.pid),)
     results["causeway AUTHORIZER"] = median(cpu["causeway AUTHORIZER"]) + latency(CW_PORT, host, "/guarded", token) + (rss_mb(cw.pid),)
     results["causeway APP signed"] = median(cpu["causeway APP signed"]) + latency(CW_PORT, host, "/signed", sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])) + (rss_mb(cw.pid),)
+    results["causeway APP+THROTTLE+LB3"] = median(cpu["causeway APP+THROTTLE+LB3"]) + latency(CW_PORT, host, "/stacked", sdk_sign("GET", host, "/stacked", app["app_key"], app["app_secret"])) + (rss_mb(cw.pid),)
+
+    # Memory while SPRAY distinct client addresses (X-Forwarded-For, trusted)
+    # call an API limited per address: the throttling counters must not grow it.
+    log(f"{SPRAY} distinct source addresses on an address-limited API ...")
+    sprayed = api("POST", "/apis", http_api(group, "sprayed", "/sprayed"))["id"]
+    sprayed_pub = api("POST", f"/apis/publish/{sprayed}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})["publish_id"]
+    per_ip = api("POST", "/throttles", {"name": "bench_per_ip", "api_call_limits": 1000000000, "ip_call_limits": 10,
+                                        "time_interval": 1, "time_unit": "MINUTE"})
+    api("POST", "/throttle-bindings", {"strategy_id": per_ip["id"], "publish_ids": [sprayed_pub]})
+    spray_script = os.path.join(work, "spray.lua")
+    with open(spray_script, "w") as f:
+        f.write(SPRAY_SCRIPT.replace("HOST", host))
+    wrk(CW_PORT, host, 2, path="/sprayed")
+    spray_rss = [(0, rss_mb(cw.pid))]
+    sent = 0
+    while sent < SPRAY:
+        cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{CONNS}", "-d5s", "-s", spray_script,
+               f"http://127.0.0.1:{CW_PORT}/sprayed", "--", str(sent)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        done = int(re.search(r"(\d+) requests in", out).group(1))
+        refused = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        if refused:
+            log(f"  warning: {refused.group(1)} calls refused")
+        sent += done
+        spray_rss.append((sent, rss_mb(cw.pid)))
+    log("  RSS MB by addresses seen: " + ", ".join(f"{n}: {m:.1f}" for n, m in spray_rss))
 
     # Zero failed requests while other APIs are published and taken offline under load.
     log("publish and offline under load ...")
@@ -446,6 +507,12 @@ def main():
     auth_paired = sorted(a[0] / m[0] for a, m in zip(cpu["causeway AUTHORIZER"], cpu["causeway MOCK"]))
     print(f"AUTHORIZER (cached answers) vs MOCK, CPU per request: {results['causeway AUTHORIZER'][0] / results['causeway MOCK'][0]:.2f}x of the medians, "
           f"{auth_paired[len(auth_paired) // 2]:.2f}x median of the back-to-back pairs")
+    stack_paired = sorted(p[0] / o[0] for p, o in zip(cpu["causeway APP+THROTTLE+LB3"], cpu["causeway 1 API"]))
+    print(f"APP+THROTTLE+LB3 (signed calls, throttling, 3-member channel) vs 1 API, CPU per request: "
+          f"{results['causeway APP+THROTTLE+LB3'][0] / one_api:.2f}x of the medians, "
+          f"{stack_paired[len(stack_paired) // 2]:.2f}x median of the back-to-back pairs ({', '.join(f'{r:.2f}' for r in stack_paired)})")
+    print(f"RSS while {spray_rss[-1][0]} distinct addresses called an address-limited API: {spray_rss[0][1]:.1f} MB before, "
+          f"{spray_rss[len(spray_rss) // 2][1]:.1f} MB at {spray_rss[len(spray_rss) // 2][0]}, {spray_rss[-1][1]:.1f} MB after")
     print(f"publish -> callable with {APIS} APIs loaded: p50 {statistics.median(delays):.1f} ms, p99 {delays[int(len(delays) * 0.99) - 1]:.1f} ms, max {delays[-1]:.1f} ms")
     print(f"publish/offline churn under load: {cycles} cycles of 20 APIs, {churn_requests} requests, {churn_failed} failed, socket errors: {churn_errors}")
 

@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 
 use crate::function_async::AsyncQueue;
 use crate::function_event::{AnswerMode, EventFormat, FunctionAnswer};
-use crate::http_backend::{HttpTarget, MappedParam};
+use crate::http_backend::{Address, HttpTarget, MappedParam};
 use crate::response::{GatewayError, errors};
 use crate::upstream;
 
@@ -52,7 +52,7 @@ impl Remote {
         let authority = uri.authority().ok_or_else(|| format!("the function URL {url:?} has no host"))?;
         let path = uri.path_and_query().cloned().unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
         let host = HeaderValue::from_str(authority.as_str()).map_err(|_| format!("the function URL {url:?} has an invalid host"))?;
-        let target = HttpTarget::compile(authority.as_str(), BackendProtocol::Http, Method::Post, path.path(), timeout_ms, Vec::new(), &Default::default())?;
+        let target = HttpTarget::compile(Address::Domain(authority.as_str()), BackendProtocol::Http, Method::Post, path.path(), timeout_ms, Vec::new(), &Default::default())?;
         Ok(Self { target, path, host })
     }
 
@@ -310,7 +310,7 @@ impl FunctionTarget {
         };
         let qualifier = urn.qualifier.clone().unwrap_or_else(|| LATEST.to_string());
         // Never connected to: only its parameter mapping is used.
-        let mapping = HttpTarget::compile("function.invalid", BackendProtocol::Http, Method::Any, "/", timeout_ms.max(1), params, &Default::default())?;
+        let mapping = HttpTarget::compile(Address::Domain("function.invalid"), BackendProtocol::Http, Method::Any, "/", timeout_ms.max(1), params, &Default::default())?;
         Ok(Self {
             key: key(&urn.package, &urn.name, &qualifier),
             urn: urn.to_string(),

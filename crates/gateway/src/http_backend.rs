@@ -68,6 +68,28 @@ pub struct ChannelTarget {
     pub host_header: Option<HeaderValue>,
 }
 
+/// Where an HTTP backend is.
+#[derive(Debug, Clone, Copy)]
+pub enum Address<'a> {
+    /// `url_domain`: `host[:port]`, with `#variables#`.
+    Domain(&'a str),
+    /// A load-balance channel (`vpc_status` 1).
+    Channel(&'a causeway_model::api::VpcInfo),
+    /// A weighted address list (`url_domains`); `id` names its pool.
+    Weighted { id: &'a str, url_domains: &'a [causeway_model::api::WeightedDomain] },
+}
+
+impl<'a> Address<'a> {
+    /// The address an HTTP backend definition gives.
+    pub fn of(vpc_status: i32, vpc_info: Option<&'a causeway_model::api::VpcInfo>, url_domain: Option<&'a str>, weighted: Option<(&'a str, &'a [causeway_model::api::WeightedDomain])>) -> Self {
+        match (vpc_status, vpc_info, weighted) {
+            (1, Some(vpc), _) => Address::Channel(vpc),
+            (_, _, Some((id, list))) if list.len() > 1 => Address::Weighted { id, url_domains: list },
+            _ => Address::Domain(url_domain.unwrap_or_default()),
+        }
+    }
+}
+
 /// One HTTP backend (the default one or a policy's).
 #[derive(Debug)]
 pub struct HttpTarget {
@@ -152,46 +174,8 @@ pub fn compile_params(api: &[BackendParam], policy: &[BackendParam], input_names
 }
 
 impl HttpTarget {
-    #[allow(clippy::too_many_arguments)]
     pub fn compile(
-        url_domain: &str,
-        protocol: BackendProtocol,
-        method: Method,
-        req_uri: &str,
-        timeout_ms: u32,
-        params: Vec<MappedParam>,
-        vars: &HashMap<String, String>,
-    ) -> Result<Self, String> {
-        let https = protocol == BackendProtocol::Https;
-        let address = substitute(url_domain, vars)?;
-        let (host, port) = split_address(&address, if https { 443 } else { 80 })?;
-        Self::compile_at(host, port, None, protocol, method, req_uri, timeout_ms, params, vars)
-    }
-
-    /// A backend whose address is a load-balance channel's members.
-    #[allow(clippy::too_many_arguments)]
-    pub fn compile_for_channel(
-        vpc: &causeway_model::api::VpcInfo,
-        protocol: BackendProtocol,
-        method: Method,
-        req_uri: &str,
-        timeout_ms: u32,
-        params: Vec<MappedParam>,
-        vars: &HashMap<String, String>,
-    ) -> Result<Self, String> {
-        let host_header = match vpc.vpc_proxy_host.as_deref() {
-            Some(h) => Some(HeaderValue::from_str(h).map_err(|_| format!("vpc_proxy_host {h:?} is not a valid Host"))?),
-            None => None,
-        };
-        let channel = ChannelTarget { id: vpc.vpc_id.as_str().into(), addresses: None, host_header };
-        Self::compile_at(String::new(), 0, Some(channel), protocol, method, req_uri, timeout_ms, params, vars)
-    }
-
-    /// A backend with several weighted addresses (`url_domains`), balanced like a channel.
-    #[allow(clippy::too_many_arguments)]
-    pub fn compile_for_addresses(
-        id: &str,
-        url_domains: &[causeway_model::api::WeightedDomain],
+        address: Address<'_>,
         protocol: BackendProtocol,
         method: Method,
         req_uri: &str,
@@ -200,34 +184,28 @@ impl HttpTarget {
         vars: &HashMap<String, String>,
     ) -> Result<Self, String> {
         let default_port = if protocol == BackendProtocol::Https { 443 } else { 80 };
-        let mut addresses = Vec::with_capacity(url_domains.len());
-        for d in url_domains {
-            let (host, port) = split_address(&substitute(&d.url_domain, vars)?, default_port)?;
-            addresses.push((host, port, d.weight));
-        }
-        let pool = std::sync::Arc::new(crate::balance::Pool::of_addresses(id, &addresses));
-        let channel = ChannelTarget { id: id.into(), addresses: Some(pool), host_header: None };
-        Self::compile_at(String::new(), 0, Some(channel), protocol, method, req_uri, timeout_ms, params, vars)
-    }
-
-    /// Sets `retry_count` (none given: -1).
-    pub fn with_retries(mut self, retry_count: Option<i32>) -> Self {
-        self.retry_count = retry_count.unwrap_or(-1);
-        self
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn compile_at(
-        host: String,
-        port: u16,
-        channel: Option<ChannelTarget>,
-        protocol: BackendProtocol,
-        method: Method,
-        req_uri: &str,
-        timeout_ms: u32,
-        params: Vec<MappedParam>,
-        vars: &HashMap<String, String>,
-    ) -> Result<Self, String> {
+        let (host, port, channel) = match address {
+            Address::Domain(url_domain) => {
+                let (host, port) = split_address(&substitute(url_domain, vars)?, default_port)?;
+                (host, port, None)
+            }
+            Address::Channel(vpc) => {
+                let host_header = match vpc.vpc_proxy_host.as_deref() {
+                    Some(h) => Some(HeaderValue::from_str(h).map_err(|_| format!("vpc_proxy_host {h:?} is not a valid Host"))?),
+                    None => None,
+                };
+                (String::new(), 0, Some(ChannelTarget { id: vpc.vpc_id.as_str().into(), addresses: None, host_header }))
+            }
+            Address::Weighted { id, url_domains } => {
+                let mut addresses = Vec::with_capacity(url_domains.len());
+                for d in url_domains {
+                    let (host, port) = split_address(&substitute(&d.url_domain, vars)?, default_port)?;
+                    addresses.push((host, port, d.weight));
+                }
+                let pool = std::sync::Arc::new(crate::balance::Pool::of_addresses(id, &addresses));
+                (String::new(), 0, Some(ChannelTarget { id: id.into(), addresses: Some(pool), host_header: None }))
+            }
+        };
         let https = protocol == BackendProtocol::Https;
         let path = substitute(req_uri, vars)?;
         let parts = split_path(&path);
@@ -252,6 +230,12 @@ impl HttpTarget {
             timeout: Duration::from_millis(u64::from(timeout_ms)),
             params,
         })
+    }
+
+    /// Sets `retry_count` (none given: -1).
+    pub fn with_retries(mut self, retry_count: Option<i32>) -> Self {
+        self.retry_count = retry_count.unwrap_or(-1);
+        self
     }
 }
 

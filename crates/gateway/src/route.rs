@@ -10,7 +10,7 @@ use causeway_model::publish::{ApiVersion, Publication};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::function_backend::FunctionTarget;
-use crate::http_backend::{HttpTarget, compile_params};
+use crate::http_backend::{Address, HttpTarget, compile_params};
 use crate::observe::RouteMetrics;
 use crate::params::InputParam;
 use crate::policy::{Facts, Policy};
@@ -146,36 +146,15 @@ impl Route {
             },
             BackendType::Http => match &api.backend_api {
                 Some(b) => http_backend(
-                    match (b.vpc_status, &b.vpc_info) {
-                        (1, Some(vpc)) => HttpTarget::compile_for_channel(
-                            vpc,
-                            b.req_protocol,
-                            b.req_method,
-                            &b.req_uri,
-                            b.timeout,
-                            compile_params(&api.backend_params, &[], &input_names),
-                            variables,
-                        ),
-                        _ if b.url_domains.len() > 1 => HttpTarget::compile_for_addresses(
-                            &b.id,
-                            &b.url_domains,
-                            b.req_protocol,
-                            b.req_method,
-                            &b.req_uri,
-                            b.timeout,
-                            compile_params(&api.backend_params, &[], &input_names),
-                            variables,
-                        ),
-                        _ => HttpTarget::compile(
-                            b.url_domain.as_deref().unwrap_or_default(),
-                            b.req_protocol,
-                            b.req_method,
-                            &b.req_uri,
-                            b.timeout,
-                            compile_params(&api.backend_params, &[], &input_names),
-                            variables,
-                        ),
-                    }
+                    HttpTarget::compile(
+                        Address::of(b.vpc_status, b.vpc_info.as_ref(), b.url_domain.as_deref(), Some((&b.id, &b.url_domains))),
+                        b.req_protocol,
+                        b.req_method,
+                        &b.req_uri,
+                        b.timeout,
+                        compile_params(&api.backend_params, &[], &input_names),
+                        variables,
+                    )
                     .map(|t| t.with_retries(b.retry_count)),
                 ),
                 None => Backend::Unservable("the HTTP backend has no definition".into()),
@@ -197,10 +176,8 @@ impl Route {
         for p in &api.policy_https {
             let params = compile_params(&api.backend_params, &p.backend_params, &input_names);
             let timeout = p.timeout.unwrap_or(default_timeout);
-            let target = match (p.vpc_status, &p.vpc_info) {
-                (1, Some(vpc)) => HttpTarget::compile_for_channel(vpc, p.req_protocol, p.req_method, &p.req_uri, timeout, params, variables),
-                _ => HttpTarget::compile(p.url_domain.as_deref().unwrap_or_default(), p.req_protocol, p.req_method, &p.req_uri, timeout, params, variables),
-            };
+            let address = Address::of(p.vpc_status, p.vpc_info.as_ref(), p.url_domain.as_deref(), None);
+            let target = HttpTarget::compile(address, p.req_protocol, p.req_method, &p.req_uri, timeout, params, variables);
             let backend = http_backend(target.map(|t| t.with_retries(p.retry_count)));
             policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend).with_authorizer(p.authorizer_id.as_deref()));
         }

@@ -163,14 +163,7 @@ fn give_back(counter: &AtomicU64, end: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn checks(list: &[(&str, u32, u64)]) -> Checks {
-        let mut c = Checks::default();
-        for (key, limit, window) in list {
-            c.push(*limit, *window, |k| k.push_str(key));
-        }
-        c
-    }
+    use crate::limiter::checks;
 
     #[test]
     fn takes_from_all_or_from_none() {

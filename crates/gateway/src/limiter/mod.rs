@@ -101,3 +101,13 @@ impl Engine {
         }
     }
 }
+
+/// Checks of `(key, limit, window seconds)`, for tests.
+#[cfg(test)]
+pub(crate) fn checks(list: &[(&str, u32, u64)]) -> Checks {
+    let mut c = Checks::default();
+    for (key, limit, window) in list {
+        c.push(*limit, *window, |k| k.push_str(key));
+    }
+    c
+}

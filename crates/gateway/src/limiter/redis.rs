@@ -147,14 +147,7 @@ impl Limiter for Redis {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn checks(list: &[(&str, u32, u64)]) -> Checks {
-        let mut c = Checks::default();
-        for (key, limit, window) in list {
-            c.push(*limit, *window, |k| k.push_str(key));
-        }
-        c
-    }
+    use crate::limiter::checks;
 
     #[test]
     fn answers_are_read_strictly() {
