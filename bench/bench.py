@@ -239,7 +239,7 @@ def start_causeway(data, cmd_prefix=None, cpu=PROXY_CPU):
     return p
 
 
-def callgrind_per_request(cmd, port, host, path, n=2000, ready=None):
+def callgrind_per_request(cmd, port, host, path, n=2000, ready=None, headers=()):
     """Instructions per request: (Ir after 2n requests - Ir after n requests) / n, from two runs."""
     totals = []
     for count in (n, 2 * n):
@@ -250,7 +250,7 @@ def callgrind_per_request(cmd, port, host, path, n=2000, ready=None):
         wait_port(port, 300)
         if ready:
             ready()
-        subprocess.run(["hey", "-n", str(count), "-c", "4", "-host", host, f"http://127.0.0.1:{port}{path}"],
+        subprocess.run(["hey", "-n", str(count), "-c", "4", "-host", host] + [a for h in headers for a in ("-H", h)] + [f"http://127.0.0.1:{port}{path}"],
                        capture_output=True, check=True)
         p.send_signal(signal.SIGTERM)
         p.wait(120)

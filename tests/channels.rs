@@ -272,6 +272,9 @@ async fn channels_are_managed_with_the_documented_rules() {
     assert_eq!(m["members"][0]["weight"], 9);
     assert_eq!(m["members"][1]["port"], 8080, "the channel's port");
     let second = m["members"][1]["id"].as_str().unwrap().to_string();
+    // Each member answers its port once (its own or the channel's).
+    let raw = s.http.get(s.url(&format!("/vpc-channels/{id}/members"))).header("X-Auth-Token", common::TOKEN).send().await.unwrap().text().await.unwrap();
+    assert_eq!(raw.matches("\"port\":").count(), 2, "{raw}");
     let (_, disabled) = s.post(&format!("/vpc-channels/{id}/members/batch-disable"), &json!({"member_ids": [second]})).await;
     let (_, m) = s.get(&format!("/vpc-channels/{id}/members")).await;
     assert_eq!(m["members"][1]["health_status"], "disabled", "{disabled} {m}");

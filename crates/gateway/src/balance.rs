@@ -24,8 +24,8 @@ const PASSIVE_THRESHOLD: u32 = 3;
 /// How long a member ejected by request failures alone stays out.
 const PASSIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// One member's place and health, shared by every request and snapshot.
@@ -42,8 +42,8 @@ pub struct MemberState {
     failures: AtomicU32,
     /// Consecutive successful checks while unhealthy.
     successes: AtomicU32,
-    /// For an ejection by request failures alone: when it may be tried again (ms since the epoch).
-    retry_at_ms: AtomicU64,
+    /// For an ejection by request failures alone: when it may be tried again (seconds since the epoch).
+    retry_at_secs: AtomicU64,
     /// A check is running (checks never overlap).
     pub(crate) checking: AtomicBool,
     /// When the last check started (ms since the epoch).
@@ -61,7 +61,7 @@ impl MemberState {
             active: AtomicUsize::new(0),
             failures: AtomicU32::new(0),
             successes: AtomicU32::new(0),
-            retry_at_ms: AtomicU64::new(0),
+            retry_at_secs: AtomicU64::new(0),
             checking: AtomicBool::new(false),
             checked_at_ms: AtomicU64::new(0),
         }
@@ -71,8 +71,8 @@ impl MemberState {
         self.healthy.load(Ordering::Relaxed)
     }
 
-    fn usable(&self, passive_only: bool, now_ms: u64) -> bool {
-        self.is_healthy() || (passive_only && now_ms >= self.retry_at_ms.load(Ordering::Relaxed))
+    fn usable(&self, passive_only: bool, now_secs: u64) -> bool {
+        self.is_healthy() || (passive_only && now_secs >= self.retry_at_secs.load(Ordering::Relaxed))
     }
 
     /// A request or check got an answer: a passively ejected member is back.
@@ -107,7 +107,7 @@ impl MemberState {
         let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
         if n >= threshold_abnormal {
             if passive_only {
-                self.retry_at_ms.store(now_ms() + PASSIVE_TIMEOUT.as_millis() as u64, Ordering::Relaxed);
+                self.retry_at_secs.store(now_secs() + PASSIVE_TIMEOUT.as_secs(), Ordering::Relaxed);
             }
             if self.healthy.swap(false, Ordering::Relaxed) {
                 tracing::warn!(member = %self.authority, failures = n, "load-balance member unhealthy: taken out of rotation");
@@ -169,6 +169,8 @@ impl Tier {
 pub struct Facts<'a> {
     pub client_ip: IpAddr,
     pub path: &'a str,
+    /// The request's clock (seconds since the epoch).
+    pub now_secs: u64,
 }
 
 /// One channel, ready to serve.
@@ -220,19 +222,18 @@ impl Pool {
         self.primaries.members.iter().chain(&self.backups.members).map(|s| &s.state)
     }
 
-    /// How many members a request could go to now.
-    pub fn usable(&self) -> usize {
-        let (passive, now) = (self.passive_only(), now_ms());
-        let count = |t: &Tier| t.members.iter().filter(|m| m.state.usable(passive, now)).count();
-        match count(&self.primaries) {
-            0 => count(&self.backups),
-            n => n,
-        }
+    /// How many members the pool has, usable or not.
+    pub fn len(&self) -> usize {
+        self.primaries.members.len() + self.backups.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The member for a request, skipping `tried`; `None` when none is usable.
     pub fn pick(&self, facts: &Facts<'_>, tried: &[&str]) -> Option<Arc<MemberState>> {
-        let (passive, now) = (self.passive_only(), now_ms());
+        let (passive, now) = (self.passive_only(), facts.now_secs);
         let ok = |s: &Slot| s.state.usable(passive, now) && !tried.contains(&&*s.state.authority);
         self.pick_in(&self.primaries, facts, &ok).or_else(|| self.pick_in(&self.backups, facts, &ok))
     }
@@ -387,7 +388,7 @@ mod tests {
     }
 
     fn facts(ip: &str, path: &'static str) -> Facts<'static> {
-        Facts { client_ip: ip.parse().unwrap(), path }
+        Facts { client_ip: ip.parse().unwrap(), path, now_secs: now_secs() }
     }
 
     fn counts(pool: &Pool, n: usize, f: impl Fn(usize) -> Facts<'static>) -> HashMap<String, usize> {
@@ -441,8 +442,8 @@ mod tests {
         let ch = Channels::build([channel(Strategy::SourceHash, &members)].iter(), &health);
         let pool = ch.get("ch").unwrap();
         let ip = |i: usize| format!("192.168.{}.{}", i / 250, i % 250);
-        let before: Vec<String> = (0..3000).map(|i| pool.pick(&Facts { client_ip: ip(i).parse().unwrap(), path: "/" }, &[]).unwrap().authority.to_string()).collect();
-        let again: Vec<String> = (0..3000).map(|i| pool.pick(&Facts { client_ip: ip(i).parse().unwrap(), path: "/" }, &[]).unwrap().authority.to_string()).collect();
+        let before: Vec<String> = (0..3000).map(|i| pool.pick(&Facts { client_ip: ip(i).parse().unwrap(), path: "/", now_secs: now_secs() }, &[]).unwrap().authority.to_string()).collect();
+        let again: Vec<String> = (0..3000).map(|i| pool.pick(&Facts { client_ip: ip(i).parse().unwrap(), path: "/", now_secs: now_secs() }, &[]).unwrap().authority.to_string()).collect();
         assert_eq!(before, again, "the same address goes to the same member");
         for m in ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"] {
             let n = before.iter().filter(|b| *b == m).count();
@@ -453,7 +454,7 @@ mod tests {
             gone.failed(PASSIVE_THRESHOLD, true);
         }
         for (i, b) in before.iter().enumerate() {
-            let now = pool.pick(&Facts { client_ip: ip(i).parse().unwrap(), path: "/" }, &[]).unwrap().authority.to_string();
+            let now = pool.pick(&Facts { client_ip: ip(i).parse().unwrap(), path: "/", now_secs: now_secs() }, &[]).unwrap().authority.to_string();
             if b != "10.0.0.2:80" {
                 assert_eq!(&now, b, "keys of the members that stayed do not move");
             }

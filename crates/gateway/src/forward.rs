@@ -72,8 +72,8 @@ pub async fn send(channels: &Channels, target: &HttpTarget, facts: &Facts<'_>, r
         let lease = Lease::new(member);
         let can_retry = tried.len() < retries;
         // Kept only when a failure after sending could go to another member.
-        let copy = if can_retry && idempotent && pool.usable() > tried.len() + 1 { replayable(&req) } else { None };
-        let m = lease.member().clone();
+        let copy = if can_retry && idempotent && pool.len() > tried.len() + 1 { replayable(&req) } else { None };
+        let m = lease.member();
         let endpoint = Endpoint { host: &m.host, port: m.port, authority: &m.authority };
         match upstream::send_to(endpoint, target.timeout, req).await {
             Ok(res) => {
@@ -88,8 +88,7 @@ pub async fn send(channels: &Channels, target: &HttpTarget, facts: &Facts<'_>, r
                     (None, Some(copy)) if can_retry && !f.timed_out => copy,
                     _ => return Err(f.error),
                 };
-                drop(lease);
-                tried.push(m);
+                tried.push(m.clone());
             }
         }
     }

@@ -286,7 +286,7 @@ async fn serve<'s>(
                 req
             };
             drop(values);
-            let facts = balance::Facts { client_ip: client.ip, path: parts.uri.path() };
+            let facts = balance::Facts { client_ip: client.ip, path: parts.uri.path(), now_secs: now };
             call_http(&snapshot.channels, target, &facts, req, &mut outcome.upstream_latency).await
         }
         Backend::Function(target) => {

@@ -213,6 +213,19 @@ impl CallerKey<'_> {
                 key.push(':');
                 key.push_str(n);
             }
+            // Dotted IPv4 without the formatting machinery: this runs on every limited request.
+            CallerKey::Ip(IpAddr::V4(ip)) => {
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    key.push(if i == 0 { ':' } else { '.' });
+                    if octet >= 100 {
+                        key.push(char::from(b'0' + octet / 100));
+                    }
+                    if octet >= 10 {
+                        key.push(char::from(b'0' + octet / 10 % 10));
+                    }
+                    key.push(char::from(b'0' + octet % 10));
+                }
+            }
             CallerKey::Ip(ip) => {
                 let _ = write!(key, ":{ip}");
             }
@@ -326,5 +339,14 @@ mod tests {
         assert_eq!(ok, 5);
         let e = t.check(Some(&group), "y", &c, 1, false, &mut Vec::new()).await.unwrap_err();
         assert!(e.message.contains("group limit of 5 per 1 second"), "{}", e.message);
+    }
+
+    #[test]
+    fn address_keys_are_the_dotted_form() {
+        for ip in ["0.0.0.0", "1.20.255.100", "10.0.9.99", "255.255.255.255", "2001:db8::1"] {
+            let mut key = String::new();
+            CallerKey::Ip(ip.parse().unwrap()).append(&mut key);
+            assert_eq!(key, format!(":{ip}"));
+        }
     }
 }

@@ -103,7 +103,9 @@ impl Service {
                 None => "unknown",
             }
         };
-        MemberView { port: m.port.unwrap_or(ch.port), vpc_id: ch.id.clone(), health_status, member: m.clone() }
+        // The port used is answered once, whether the member's own or the channel's.
+        let member = Member { port: None, ..m.clone() };
+        MemberView { port: m.port.unwrap_or(ch.port), vpc_id: ch.id.clone(), health_status, member }
     }
 
     fn channel_view(&self, ch: &Channel, with_members: bool) -> ChannelView {

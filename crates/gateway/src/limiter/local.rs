@@ -28,7 +28,7 @@ struct Slot {
 
 pub struct Local {
     slots: Box<[Slot]>,
-    hasher: std::hash::RandomState,
+    hasher: foldhash::quality::RandomState,
 }
 
 impl Default for Local {
@@ -67,7 +67,7 @@ impl Local {
     /// A table of at least `slots` slots (rounded up to a power of two buckets).
     pub fn with_capacity(slots: usize) -> Self {
         let buckets = slots.clamp(WAYS, 1 << 28).div_ceil(WAYS).next_power_of_two();
-        Self { slots: zeroed_slots(buckets * WAYS), hasher: std::hash::RandomState::new() }
+        Self { slots: zeroed_slots(buckets * WAYS), hasher: foldhash::quality::RandomState::default() }
     }
 
     /// How many slots hold a key.
