@@ -335,3 +335,48 @@ async fn a_backend_with_weighted_addresses_balances_like_a_channel() {
     bad["backend_api"]["url_domains"][1]["url_domain"] = json!("http://x/y");
     assert_error(&s.post("/apis", &bad).await, 400, "APIG.2024", Some("backend_api.url_domains[1].url_domain"));
 }
+
+/// A backend that reads each request and drops the connection without answering.
+async fn crasher() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { continue };
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut buf = [0u8; 4096];
+                // The request arrives; then the server "crashes".
+                let _ = stream.read(&mut buf).await;
+            });
+        }
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn requests_that_reached_a_failing_member_are_retried_only_when_asked_and_idempotent() {
+    let echo = Echo::start().await;
+    let (crash, _task) = crasher().await;
+    let s = Server::start().await;
+    let g = s.group("reached").await;
+    let host = Server::group_host(&g);
+    let members = json!([{"host": "127.0.0.1", "port": crash.port()}, member(&echo, 1)]);
+    let counted = channel(&s, json!({"name": "counted", "port": 80, "members": members})).await;
+    let default = channel(&s, json!({"name": "default", "port": 80, "members": members})).await;
+    publish(&s, &api(&g, "counted", "/counted", counted["id"].as_str().unwrap(), json!({"retry_count": 1}))).await;
+    publish(&s, &api(&g, "default", "/default", default["id"].as_str().unwrap(), json!({}))).await;
+    s.eventually("GET", &host, "/counted", &[], |c| c.status == 200).await;
+
+    // retry_count 1: a GET the crashing member took is sent to the other member.
+    let seen = spread(&s, &host, "/counted", 6, 1).await;
+    assert_eq!(seen, HashMap::from([(echo.address(), 6)]), "{seen:?}");
+    // The default (-1): only requests that never left are retried; this one reached the member.
+    let first_two = spread(&s, &host, "/default", 2, 1).await;
+    assert_eq!(first_two.get("502 \"APIG.0201\""), Some(&1), "{first_two:?}");
+    // A POST is never sent again once it reached a member, whatever retry_count says.
+    let fresh = channel(&s, json!({"name": "fresh", "port": 80, "members": [{"host": "127.0.0.1", "port": crash.port()}]})).await;
+    publish(&s, &api(&g, "posted", "/posted", fresh["id"].as_str().unwrap(), json!({"retry_count": 3}))).await;
+    let c = s.eventually("POST", &host, "/posted", &[], |c| c.status != 404).await;
+    assert_eq!((c.status, c.json()["error_code"].as_str()), (502, Some("APIG.0201")), "{}", c.body);
+}

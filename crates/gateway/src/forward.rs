@@ -1,10 +1,10 @@
 //! Sending a built backend request: to the backend's one address, or to a
 //! member of its load-balance channel chosen per request, with the API's
 //! retries. A request is retried when it never left (the backend could not
-//! be reached) and, for idempotent methods whose body is in hand, when a
-//! channel member failed after it left and another member can take it;
-//! never after a non-idempotent request reached a backend, and never after
-//! a timeout (the API's timeout bounds the whole call).
+//! be reached) and — with `retry_count` 1–10, for idempotent methods whose
+//! body is in hand — when a member failed after it left and another member
+//! can take it; never after a non-idempotent request reached a backend, and
+//! never after a timeout (the API's timeout bounds the whole call).
 
 use http::{Method, Request, Response};
 use http_body_util::Either;
@@ -71,8 +71,10 @@ pub async fn send(channels: &Channels, target: &HttpTarget, facts: &Facts<'_>, r
         drop(tried_names);
         let lease = Lease::new(member);
         let can_retry = tried.len() < retries;
-        // Kept only when a failure after sending could go to another member.
-        let copy = if can_retry && idempotent && pool.len() > tried.len() + 1 { replayable(&req) } else { None };
+        // Kept only when a failure after sending could go to another member, and
+        // the owner asked for retries in numbers: a copy costs about a fifth of
+        // a proxied request's own work, paid on every request.
+        let copy = if can_retry && idempotent && target.retry_count > 0 && pool.len() > tried.len() + 1 { replayable(&req) } else { None };
         let m = lease.member();
         let endpoint = Endpoint { host: &m.host, port: m.port, authority: &m.authority };
         match upstream::send_to(endpoint, target.timeout, req).await {
