@@ -57,6 +57,19 @@ pub async fn send(channels: &Channels, target: &HttpTarget, facts: &Facts<'_>, r
             }
         }
     };
+    // Boxed: requests to one address do not carry the balancing state.
+    Box::pin(send_balanced(channels, target, channel, facts, req, idempotent, retries)).await
+}
+
+async fn send_balanced(
+    channels: &Channels,
+    target: &HttpTarget,
+    channel: &crate::http_backend::ChannelTarget,
+    facts: &Facts<'_>,
+    req: Request<UpBody>,
+    idempotent: bool,
+    retries: usize,
+) -> Result<Response<Incoming>, GatewayError> {
     let pool = match &channel.addresses {
         Some(own) => own,
         None => channels.get(&channel.id).ok_or(errors::BACKEND_NOT_SERVED)?,

@@ -240,7 +240,11 @@ async fn serve<'s>(
     }
     let caller = throttle::Caller { user: outcome.user.as_deref(), app: outcome.app.map(|a| &*a.id), ip: client.ip };
     let now = unix_now().max(0) as u64;
-    snapshot.throttles.check(group.limit.as_ref(), &route.publish_id, &caller, now, outcome.debug, &mut outcome.rate_limits).await?;
+    match snapshot.throttles.check_now(group.limit.as_ref(), &route.publish_id, &caller, now, outcome.debug, &mut outcome.rate_limits) {
+        Some(checked) => checked?,
+        // Redis: boxed, so requests that do not wait for it do not carry its state.
+        None => Box::pin(snapshot.throttles.check(group.limit.as_ref(), &route.publish_id, &caller, now, outcome.debug, &mut outcome.rate_limits)).await?,
+    }
     let app = outcome.app;
     // A cheap handle on the read body: the parameter values may borrow from it.
     let form = if form_fields { body.as_ref().ok().cloned() } else { None };

@@ -5,6 +5,7 @@
 //! [`limiter`](crate::limiter) engine's, on this node or in Redis.
 
 use std::net::IpAddr;
+use std::ops::Not;
 use std::sync::Arc;
 
 use causeway_model::throttle::{SHARED, SpecialType, Throttle, ThrottleBinding, ThrottleSpecial, TimeUnit};
@@ -140,12 +141,47 @@ impl Throttles {
         debug: bool,
         headers: &mut Vec<(HeaderName, HeaderValue)>,
     ) -> Result<(), GatewayError> {
+        match self.check_now(group, publish_id, caller, now_secs, debug, headers) {
+            Some(done) => done,
+            None => {
+                let Some((checks, what)) = self.prepare(group, publish_id, caller) else { return Ok(()) };
+                let taken = self.engine.take(&checks, now_secs).await;
+                finish(taken, &what[..checks.len()], debug, headers)
+            }
+        }
+    }
+
+    /// [`check`](Self::check) without waiting: the answer, or `None` when the
+    /// engine must be waited for (Redis). Most requests end here, so the
+    /// request's future does not carry the check's state.
+    pub fn check_now(
+        &self,
+        group: Option<&GroupLimit>,
+        publish_id: &str,
+        caller: &Caller<'_>,
+        now_secs: u64,
+        debug: bool,
+        headers: &mut Vec<(HeaderName, HeaderValue)>,
+    ) -> Option<Result<(), GatewayError>> {
+        let Engine::Local(local) = &self.engine else {
+            return self.applies(group, publish_id).not().then_some(Ok(()));
+        };
+        let Some((checks, what)) = self.prepare(group, publish_id, caller) else { return Some(Ok(())) };
+        Some(finish(local.take_now(&checks, now_secs), &what[..checks.len()], debug, headers))
+    }
+
+    /// Whether any limit applies to a request of `publish_id`.
+    fn applies(&self, group: Option<&GroupLimit>, publish_id: &str) -> bool {
+        group.is_some() || (!self.by_publication.is_empty() && self.by_publication.contains_key(publish_id))
+    }
+
+    /// The limits a request is counted against, and what each is; `None` when none applies.
+    fn prepare<'s>(&'s self, group: Option<&'s GroupLimit>, publish_id: &str, caller: &Caller<'_>) -> Option<(Checks, [What<'s>; MAX_CHECKS])> {
         let policy = if self.by_publication.is_empty() { None } else { self.by_publication.get(publish_id) };
         if group.is_none() && policy.is_none() {
-            return Ok(());
+            return None;
         }
-        // What each check is, for the answer: (debug header, name, limit, time).
-        let mut what: [(Option<HeaderName>, &str, u32, &str); MAX_CHECKS] = Default::default();
+        let mut what: [What<'s>; MAX_CHECKS] = Default::default();
         let mut checks = Checks::with_capacity(192);
         if let Some(g) = group {
             what[checks.len()] = (None, "group", g.limit, &g.time);
@@ -169,31 +205,34 @@ impl Throttles {
                 });
             }
         }
-        let taken = self.engine.take(&checks, now_secs).await;
-        let refused = match taken {
-            Taken::All(_) => None,
-            Taken::Refused(i) => Some(i),
-        };
-        if debug {
-            for (i, (header, _, limit, time)) in what[..checks.len()].iter().enumerate() {
-                let Some(header) = header else { continue };
-                let left = match taken {
-                    Taken::All(left) => left[i],
-                    Taken::Refused(r) if r == i => 0,
-                    // Not taken from, and not counted as refusing.
-                    Taken::Refused(_) => continue,
-                };
-                if let Ok(v) = HeaderValue::from_str(&format!("remain:{left},limit:{limit},time:{time}")) {
-                    headers.push((header.clone(), v));
-                }
+        Some((checks, what))
+    }
+}
+
+/// What a check is, for the answer: its debug header, name, limit and window.
+type What<'s> = (Option<HeaderName>, &'static str, u32, &'s str);
+
+/// The answer to a request from what the engine took.
+fn finish(taken: Taken, what: &[What<'_>], debug: bool, headers: &mut Vec<(HeaderName, HeaderValue)>) -> Result<(), GatewayError> {
+    if debug {
+        for (i, (header, _, limit, time)) in what.iter().enumerate() {
+            let Some(header) = header else { continue };
+            let left = match taken {
+                Taken::All(left) => left[i],
+                Taken::Refused(r) if r == i => 0,
+                // Not taken from, and not counted as refusing.
+                Taken::Refused(_) => continue,
+            };
+            if let Ok(v) = HeaderValue::from_str(&format!("remain:{left},limit:{limit},time:{time}")) {
+                headers.push((header.clone(), v));
             }
         }
-        match refused {
-            None => Ok(()),
-            Some(i) => {
-                let (_, name, limit, time) = &what[i];
-                Err(errors::THROTTLED.with_message(format!("The throttling threshold has been reached: the {name} limit of {limit} per {time}")))
-            }
+    }
+    match taken {
+        Taken::All(_) => Ok(()),
+        Taken::Refused(i) => {
+            let (_, name, limit, time) = &what[i];
+            Err(errors::THROTTLED.with_message(format!("The throttling threshold has been reached: the {name} limit of {limit} per {time}")))
         }
     }
 }
