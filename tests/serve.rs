@@ -13,7 +13,7 @@ use common::Server;
 /// Runs `causeway serve` in `dir` without `CAUSEWAY_ADMIN_TOKEN`; returns the child and its admin address.
 fn serve_in(dir: &std::path::Path) -> (std::process::Child, String, String) {
     let mut child = Command::new(Server::binary())
-        .args(["serve", "--admin-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--admin-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0"])
         .current_dir(dir)
         .env_remove("CAUSEWAY_ADMIN_TOKEN")
         .env("CAUSEWAY_LOG", "info")
@@ -52,11 +52,18 @@ fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
 #[tokio::test]
 async fn first_start_generates_a_private_token_and_later_starts_reuse_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr, _) = serve_in(dir.path());
+    let (mut child, addr, log) = serve_in(dir.path());
 
     // The default data directory is created with the SQLite store and the token in it.
     let data = dir.path().join("causeway-data");
     assert!(data.join("causeway.db").exists());
+    // HTTPS works out of the box on a self-signed certificate for the groups' subdomains,
+    // and a secret key seals uploaded private keys; both keys are private files.
+    assert!(log.contains("created a self-signed default certificate"), "{log}");
+    assert!(std::fs::read_to_string(data.join("tls/default.crt")).unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    for private in ["tls/default.key", "secret-key"] {
+        assert_eq!(std::fs::metadata(data.join(private)).unwrap().permissions().mode() & 0o777, 0o600, "{private}");
+    }
     let token_path = data.join("admin-token");
     let token = std::fs::read_to_string(&token_path).unwrap();
     assert_eq!(std::fs::metadata(&token_path).unwrap().permissions().mode() & 0o777, 0o600);
@@ -71,8 +78,11 @@ async fn first_start_generates_a_private_token_and_later_starts_reuse_it() {
     child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     assert!(out.contains(&token), "the generated token is printed once: {out:?}");
 
-    // The second start reads the same token and prints nothing.
-    let (mut child, addr, _) = serve_in(dir.path());
+    // The second start reads the same token and prints nothing, and keeps the certificate.
+    let cert = std::fs::read(data.join("tls/default.crt")).unwrap();
+    let (mut child, addr, log) = serve_in(dir.path());
+    assert!(!log.contains("created a self-signed"), "{log}");
+    assert_eq!(std::fs::read(data.join("tls/default.crt")).unwrap(), cert);
     let res = http.get(format!("http://{addr}/v1.0/apigw/api-groups")).header("X-Auth-Token", &token).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(terminate(&mut child).success());

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod echo;
+pub mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -51,6 +52,8 @@ pub struct Server {
     pub admin: String,
     /// The gateway's base URL (`http://127.0.0.1:PORT`).
     pub gateway: String,
+    /// The gateway's HTTPS listener (`127.0.0.1:PORT`).
+    pub gateway_tls: std::net::SocketAddr,
     pub data_dir: tempfile::TempDir,
     backend: Backend,
     extra: Vec<String>,
@@ -68,6 +71,7 @@ impl Server {
         let mut s = Server {
             admin: String::new(),
             gateway: String::new(),
+            gateway_tls: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             backend,
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -96,6 +100,8 @@ impl Server {
             .arg("127.0.0.1:0")
             .arg("--listen")
             .arg("127.0.0.1:0")
+            .arg("--listen-tls")
+            .arg("127.0.0.1:0")
             .arg("--workers")
             .arg("2")
             .arg("--store")
@@ -111,7 +117,7 @@ impl Server {
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                for (what, marker) in [("gateway", "gateway listening"), ("admin", "admin API listening")] {
+                for (what, marker) in [("gateway", "gateway listening"), ("tls", "gateway TLS listening"), ("admin", "admin API listening")] {
                     if line.contains(marker)
                         && let Some(addr) = line.split("addr=").nth(1)
                     {
@@ -129,6 +135,7 @@ impl Server {
             let (what, addr) = rx.recv_timeout(Duration::from_secs(60)).expect("causeway did not report its addresses");
             match what {
                 "gateway" => self.gateway = format!("http://{addr}"),
+                "tls" => self.gateway_tls = addr.parse().expect("TLS listener address"),
                 _ => {
                     self.admin = format!("http://{addr}");
                     break;

@@ -75,6 +75,18 @@ pub struct ServeArgs {
     /// `X-Forwarded-For` (0 the first, -1 the last, -2 the one before, ...).
     #[arg(long, env = "CAUSEWAY_REAL_IP_FROM_XFF", value_name = "INDEX", allow_negative_numbers = true)]
     pub real_ip_from_xff: Option<i32>,
+    /// Serve the default certificate to TLS clients that send no server name (SNI); by default they are refused.
+    #[arg(long, env = "CAUSEWAY_TLS_DEFAULT_WITHOUT_SNI")]
+    pub tls_default_without_sni: bool,
+    /// PEM certificates trusted for HTTPS backends besides the public roots.
+    #[arg(long, env = "CAUSEWAY_UPSTREAM_CA", value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
+    /// The client certificate (PEM chain) presented to backends with `enable_client_ssl`.
+    #[arg(long, env = "CAUSEWAY_UPSTREAM_CLIENT_CERT", value_name = "FILE", requires = "upstream_client_key")]
+    pub upstream_client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, env = "CAUSEWAY_UPSTREAM_CLIENT_KEY", value_name = "FILE", requires = "upstream_client_cert")]
+    pub upstream_client_key: Option<PathBuf>,
 }
 
 /// The TOML file: the same names as the flags (with `_`), plus `[limits]`.
@@ -97,6 +109,10 @@ struct FileConfig {
     access_log: Option<String>,
     allow_app_code_over_http: Option<bool>,
     real_ip_from_xff: Option<i32>,
+    tls_default_without_sni: Option<bool>,
+    upstream_ca: Option<PathBuf>,
+    upstream_client_cert: Option<PathBuf>,
+    upstream_client_key: Option<PathBuf>,
     #[serde(default)]
     limits: Limits,
 }
@@ -120,6 +136,10 @@ pub struct Settings {
     pub access_log: causeway_gateway::access_log::Target,
     pub allow_app_code_over_http: bool,
     pub real_ip_from_xff: Option<i32>,
+    pub tls_default_without_sni: bool,
+    pub upstream_ca: Option<PathBuf>,
+    /// Client certificate and key files.
+    pub upstream_client_cert: Option<(PathBuf, PathBuf)>,
     pub limits: Limits,
 }
 
@@ -193,6 +213,13 @@ impl Settings {
             access_log,
             allow_app_code_over_http: args.allow_app_code_over_http || file.allow_app_code_over_http.unwrap_or(false),
             real_ip_from_xff: args.real_ip_from_xff.or(file.real_ip_from_xff),
+            tls_default_without_sni: args.tls_default_without_sni || file.tls_default_without_sni.unwrap_or(false),
+            upstream_ca: args.upstream_ca.or(file.upstream_ca),
+            upstream_client_cert: match (args.upstream_client_cert.or(file.upstream_client_cert), args.upstream_client_key.or(file.upstream_client_key)) {
+                (Some(c), Some(k)) => Some((c, k)),
+                (None, None) => None,
+                _ => return Err("upstream_client_cert and upstream_client_key go together".into()),
+            },
             limits,
         })
     }

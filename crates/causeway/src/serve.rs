@@ -25,6 +25,16 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         ServiceConfig { base_domain: settings.base_domain.clone(), limits: settings.limits.clone() },
     );
     service.bootstrap().await.map_err(|e| format!("cannot prepare built-in resources: {e}"))?;
+    // Private keys of uploaded certificates are sealed with the installation's secret key.
+    let (sealer, source) = causeway_tls::Sealer::load_or_create(&settings.data_dir)?;
+    let sealer = Arc::new(sealer);
+    let secret_file = settings.data_dir.join(causeway_tls::seal::SECRET_KEY_FILE);
+    match source {
+        causeway_tls::seal::KeySource::Environment => tracing::info!("secret key taken from CAUSEWAY_SECRET_KEY"),
+        causeway_tls::seal::KeySource::File => tracing::info!(file = %secret_file.display(), "secret key loaded"),
+        causeway_tls::seal::KeySource::Generated => tracing::info!(file = %secret_file.display(), "secret key created (nodes sharing a store need the same key: set CAUSEWAY_SECRET_KEY)"),
+    }
+    service = service.with_sealer(sealer.clone());
     // Function code is checked, test-run and served by the same engine.
     let functions = Arc::new(
         causeway_functions::Pool::new(causeway_functions::PoolConfig { workers: settings.function_workers, ..Default::default() })
@@ -76,10 +86,34 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let connections = causeway_gateway::pipeline::ConnOptions {
             app_code_over_http: settings.allow_app_code_over_http,
             real_ip_from_xff: settings.real_ip_from_xff,
+            https_port: None,
         };
-        let config = GatewayConfig { listen: settings.listen, workers: settings.workers, connections };
+        // Towards backends: the public roots and the operator's CA; a client certificate if given.
+        let read = |p: &std::path::Path| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+        let trust = causeway_tls::UpstreamTrust {
+            extra_roots_pem: settings.upstream_ca.as_deref().map(read).transpose()?,
+            client_cert_pem: match &settings.upstream_client_cert {
+                Some((cert, key)) => Some((read(cert)?, read(key)?)),
+                None => None,
+            },
+        };
+        causeway_gateway::upstream::configure_tls(&trust)?;
+        // HTTPS: bound domains' certificates by SNI, else the default one.
+        let default = causeway_tls::self_signed::load_or_create(&settings.data_dir, &settings.base_domain)?;
+        if default.created {
+            tracing::info!(
+                file = %default.cert_path.display(),
+                names = %default.certificate.names.join(","),
+                "created a self-signed default certificate: HTTPS works now for testing (curl -k); bind domains with certificates, or replace this file, for real clients"
+            );
+        }
+        let default_key = default.certificate.certified_key().map_err(|e| format!("{}: {e}", default.cert_path.display()))?;
+        let certs = causeway_tls::CertStore::new(causeway_tls::Certs::new(Some(default_key.clone()), settings.tls_default_without_sni));
+        let tls_config = causeway_tls::store::server_config(certs.clone()).map_err(|e| format!("cannot configure TLS: {e}"))?;
+        let watcher = watcher.with_domain_certs(causeway_gateway::tls_certs::DomainCerts::new(certs, sealer.clone(), Some(default_key), settings.tls_default_without_sni));
+        let config = GatewayConfig { listen: settings.listen, tls: Some((settings.listen_tls, tls_config)), workers: settings.workers, connections };
         let gateway = causeway_gateway::server::start(&config, watcher.shared())
-            .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+            .map_err(|e| format!("cannot listen on {} / {}: {e}", settings.listen, settings.listen_tls))?;
         tokio::spawn(causeway_gateway::health_check::run(watcher.shared(), stopping.clone()));
         tokio::spawn(watcher.run(settings.watch_interval, stopping.clone()));
         Some(gateway)

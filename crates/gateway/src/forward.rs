@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use crate::balance::{Channels, Facts, Lease};
 use crate::http_backend::HttpTarget;
 use crate::response::{GatewayError, errors};
-use crate::upstream::{self, Endpoint, UpBody};
+use crate::upstream::{self, Endpoint, TlsTo, UpBody};
 
 fn is_idempotent(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE)
@@ -42,7 +42,7 @@ pub async fn send(channels: &Channels, target: &HttpTarget, facts: &Facts<'_>, r
     let idempotent = is_idempotent(req.method());
     let retries = retries(target.retry_count, idempotent);
     let Some(channel) = &target.channel else {
-        let endpoint = Endpoint { host: &target.host, port: target.port, authority: &target.authority };
+        let endpoint = target.endpoint();
         let mut req = req;
         let mut attempt = 0;
         loop {
@@ -89,7 +89,9 @@ async fn send_balanced(
         // a proxied request's own work, paid on every request.
         let copy = if can_retry && idempotent && target.retry_count > 0 && pool.len() > tried.len() + 1 { replayable(&req) } else { None };
         let m = lease.member();
-        let endpoint = Endpoint { host: &m.host, port: m.port, authority: &m.authority };
+        let tls = target.https.then_some(TlsTo { server_name: channel.tls_name.as_deref().unwrap_or(&m.host), client_cert: target.client_cert });
+        let tls_key = tls.map(|t| upstream::tls_pool_key(&m.authority, t.server_name, t.client_cert));
+        let endpoint = Endpoint { host: &m.host, port: m.port, authority: tls_key.as_deref().unwrap_or(&m.authority), tls };
         match upstream::send_to(endpoint, target.timeout, req).await {
             Ok(res) => {
                 m.succeeded(pool.threshold_normal());

@@ -46,13 +46,15 @@ const MAX_REMOTE_ANSWER: usize = 12 << 20;
 impl Remote {
     fn compile(url: &str, timeout_ms: u32) -> Result<Self, String> {
         let uri: http::Uri = url.parse().map_err(|_| format!("the function URL {url:?} is not a URL"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err("functions on https:// URLs are not served by this version of Causeway".into());
-        }
+        let protocol = match uri.scheme_str() {
+            Some("http") => BackendProtocol::Http,
+            Some("https") => BackendProtocol::Https,
+            _ => return Err(format!("the function URL {url:?} is neither http:// nor https://")),
+        };
         let authority = uri.authority().ok_or_else(|| format!("the function URL {url:?} has no host"))?;
         let path = uri.path_and_query().cloned().unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
         let host = HeaderValue::from_str(authority.as_str()).map_err(|_| format!("the function URL {url:?} has an invalid host"))?;
-        let target = HttpTarget::compile(Address::Domain(authority.as_str()), BackendProtocol::Http, Method::Post, path.path(), timeout_ms, Vec::new(), &Default::default())?;
+        let target = HttpTarget::compile(Address::Domain(authority.as_str()), protocol, Method::Post, path.path(), timeout_ms, Vec::new(), &Default::default())?;
         Ok(Self { target, path, host })
     }
 

@@ -1,6 +1,6 @@
 //! Active health checks of load-balance channel members: every member of a
 //! channel whose `vpc_health_config` is on is checked every `time_interval`
-//! seconds — a TCP connection, or an HTTP request whose status must be one of
+//! seconds — a TCP connection, or an HTTP(S) request whose status must be one of
 //! `http_code` — within `time_out` seconds. `threshold_abnormal` failures in
 //! a row take a member out of rotation, `threshold_normal` successes bring it
 //! back. Checks run on their own tasks, never on the request path.
@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use causeway_model::channel::{HealthConfig, HealthProtocol};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -66,19 +66,17 @@ async fn check(member: &Arc<MemberState>, config: &HealthConfig) -> Result<(), S
     let port = config.port.unwrap_or(member.port);
     let timeout = Duration::from_secs(u64::from(config.time_out));
     let attempt = async {
-        let mut stream = TcpStream::connect((&*member.host, port)).await.map_err(|e| format!("cannot connect: {e}"))?;
+        let stream = TcpStream::connect((&*member.host, port)).await.map_err(|e| format!("cannot connect: {e}"))?;
         match config.protocol {
             HealthProtocol::Tcp => Ok(()),
-            HealthProtocol::Http => {
-                let host = if member.host.contains(':') { format!("[{}]", member.host) } else { member.host.to_string() };
-                let path = config.path.as_deref().unwrap_or("/");
-                let request = format!("{} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: causeway-health-check\r\nConnection: close\r\n\r\n", config.method);
-                stream.write_all(request.as_bytes()).await.map_err(|e| format!("cannot send: {e}"))?;
-                let status = read_status(&mut stream).await?;
-                if config.accepts(status) { Ok(()) } else { Err(format!("answered {status}")) }
+            HealthProtocol::Http => ask_status(stream, member, port, config).await,
+            // The member's certificate is not verified: a check asks whether it answers.
+            HealthProtocol::Https => {
+                let tls = causeway_tls::client::health_check_config()?;
+                let name = causeway_tls::client::server_name(&member.host)?;
+                let stream = tokio_rustls::TlsConnector::from(tls).connect(name, stream).await.map_err(|e| format!("TLS failed: {e}"))?;
+                ask_status(stream, member, port, config).await
             }
-            // Refused when the channel is saved; kept for documents written otherwise.
-            HealthProtocol::Https => Err("HTTPS checks are not supported".into()),
         }
     };
     match tokio::time::timeout(timeout, attempt).await {
@@ -87,8 +85,18 @@ async fn check(member: &Arc<MemberState>, config: &HealthConfig) -> Result<(), S
     }
 }
 
+/// Sends the check's request; its answer's status must be one of `http_code`.
+async fn ask_status<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, member: &MemberState, port: u16, config: &HealthConfig) -> Result<(), String> {
+    let host = if member.host.contains(':') { format!("[{}]", member.host) } else { member.host.to_string() };
+    let path = config.path.as_deref().unwrap_or("/");
+    let request = format!("{} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: causeway-health-check\r\nConnection: close\r\n\r\n", config.method);
+    stream.write_all(request.as_bytes()).await.map_err(|e| format!("cannot send: {e}"))?;
+    let status = read_status(&mut stream).await?;
+    if config.accepts(status) { Ok(()) } else { Err(format!("answered {status}")) }
+}
+
 /// Reads the status code of an HTTP/1 answer.
-async fn read_status(stream: &mut TcpStream) -> Result<u16, String> {
+async fn read_status<S: AsyncRead + Unpin>(stream: &mut S) -> Result<u16, String> {
     let mut buf = Vec::with_capacity(256);
     let mut chunk = [0u8; 256];
     loop {

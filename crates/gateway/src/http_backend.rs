@@ -66,6 +66,8 @@ pub struct ChannelTarget {
     pub addresses: Option<std::sync::Arc<crate::balance::Pool>>,
     /// `vpc_proxy_host`: the `Host` the members get (else the caller's).
     pub host_header: Option<HeaderValue>,
+    /// Over HTTPS, the name members' certificates must carry: the proxy host's (else each member's own host).
+    pub tls_name: Option<Box<str>>,
 }
 
 /// Where an HTTP backend is.
@@ -94,10 +96,12 @@ impl<'a> Address<'a> {
 #[derive(Debug)]
 pub struct HttpTarget {
     pub https: bool,
+    /// Over HTTPS, present the gateway's client certificate (`enable_client_ssl`).
+    pub client_cert: bool,
     /// The address of a backend at one address (empty with a channel).
     pub host: Box<str>,
     pub port: u16,
-    /// `host:port`, the key of this backend's idle connections.
+    /// The key of this backend's idle connections: `host:port` (over TLS, see `upstream::tls_pool_key`).
     pub authority: Box<str>,
     /// Set when a load-balance channel's members are the address.
     pub channel: Option<ChannelTarget>,
@@ -194,7 +198,11 @@ impl HttpTarget {
                     Some(h) => Some(HeaderValue::from_str(h).map_err(|_| format!("vpc_proxy_host {h:?} is not a valid Host"))?),
                     None => None,
                 };
-                (String::new(), 0, Some(ChannelTarget { id: vpc.vpc_id.as_str().into(), addresses: None, host_header }))
+                let tls_name = match vpc.vpc_proxy_host.as_deref() {
+                    Some(h) => Some(split_address(h, default_port)?.0.into()),
+                    None => None,
+                };
+                (String::new(), 0, Some(ChannelTarget { id: vpc.vpc_id.as_str().into(), addresses: None, host_header, tls_name }))
             }
             Address::Weighted { id, url_domains } => {
                 let mut addresses = Vec::with_capacity(url_domains.len());
@@ -203,7 +211,7 @@ impl HttpTarget {
                     addresses.push((host, port, d.weight));
                 }
                 let pool = std::sync::Arc::new(crate::balance::Pool::of_addresses(id, &addresses));
-                (String::new(), 0, Some(ChannelTarget { id: id.into(), addresses: Some(pool), host_header: None }))
+                (String::new(), 0, Some(ChannelTarget { id: id.into(), addresses: Some(pool), host_header: None, tls_name: None }))
             }
         };
         let https = protocol == BackendProtocol::Https;
@@ -217,7 +225,12 @@ impl HttpTarget {
         Ok(Self {
             static_path,
             https,
-            authority: if channel.is_some() { "".into() } else { format!("{host}:{port}").into() },
+            client_cert: false,
+            authority: match (&channel, https) {
+                (Some(_), _) => "".into(),
+                (None, false) => format!("{host}:{port}").into(),
+                (None, true) => crate::upstream::tls_pool_key(&format!("{host}:{port}"), &host, false).into(),
+            },
             host: host.into(),
             port,
             channel,
@@ -230,6 +243,21 @@ impl HttpTarget {
             timeout: Duration::from_millis(u64::from(timeout_ms)),
             params,
         })
+    }
+
+    /// Presents the gateway's client certificate over HTTPS (`enable_client_ssl`).
+    pub fn with_client_cert(mut self, on: bool) -> Self {
+        self.client_cert = on;
+        if self.https && self.channel.is_none() {
+            self.authority = crate::upstream::tls_pool_key(&format!("{}:{}", self.host, self.port), &self.host, on).into();
+        }
+        self
+    }
+
+    /// The one address of a backend without a channel.
+    pub fn endpoint(&self) -> crate::upstream::Endpoint<'_> {
+        let tls = self.https.then_some(crate::upstream::TlsTo { server_name: &self.host, client_cert: self.client_cert });
+        crate::upstream::Endpoint { host: &self.host, port: self.port, authority: &self.authority, tls }
     }
 
     /// Sets `retry_count` (none given: -1).

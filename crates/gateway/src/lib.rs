@@ -28,6 +28,7 @@ pub mod router;
 pub mod server;
 pub mod snapshot;
 pub mod throttle;
+pub mod tls_certs;
 pub mod upstream;
 pub mod watch;
 

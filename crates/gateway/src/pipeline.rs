@@ -2,7 +2,8 @@
 //! or ends it with a gateway response; nothing here touches the store.
 //!
 //! 1. request id and timer
-//! 2. group by Host, environment by `X-Stage`
+//! 2. group by Host (subdomain or bound domain; a bound domain may redirect
+//!    plain HTTP to HTTPS), environment by `X-Stage`
 //! 3. route: method + path                         → APIG.0101
 //!    (a CORS preflight for a CORS-enabled API is answered here)
 //! 4. protocol (HTTP / HTTPS / BOTH)               → APIG.0607;
@@ -72,6 +73,8 @@ pub struct Conn {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub https: bool,
+    /// The HTTPS listener's port, for redirects to HTTPS (none without a listener).
+    pub https_port: Option<u16>,
     /// AppCodes accepted over plain HTTP (`--allow-app-code-over-http`).
     pub app_code_over_http: bool,
     /// Behind trusted proxies: which `X-Forwarded-For` entry is the caller (`--real-ip-from-xff`).
@@ -89,6 +92,7 @@ impl Conn {
             peer,
             local,
             https,
+            https_port: options.https_port,
             app_code_over_http: options.app_code_over_http,
             xff_index: options.real_ip_from_xff,
             peer_ip_value: HeaderValue::from_str(&peer_ip).unwrap_or(HeaderValue::from_static("unknown")),
@@ -105,6 +109,8 @@ pub struct ConnOptions {
     pub app_code_over_http: bool,
     /// Take the caller's address from `X-Forwarded-For` at this index (-1: the last entry).
     pub real_ip_from_xff: Option<i32>,
+    /// The HTTPS listener's port (set once it is bound).
+    pub https_port: Option<u16>,
 }
 
 /// The caller's address: the TCP peer's, or behind trusted proxies the
@@ -212,10 +218,16 @@ async fn serve<'s>(
     request_id: &RequestId,
     outcome: &mut Outcome<'s>,
 ) -> Result<Response<Body>, GatewayError> {
+    let host = snapshot.host(host_of(parts));
+    if host.redirect_https && !conn.https
+        && let Some(port) = conn.https_port
+    {
+        return Ok(redirect_to_https(parts, port));
+    }
     if let Some(res) = preflight(parts, snapshot) {
         return Ok(res);
     }
-    let group = snapshot.group(host_of(parts)).ok_or(errors::NOT_FOUND)?;
+    let group = host.group.ok_or(errors::NOT_FOUND)?;
     outcome.group = Some(group);
     let (route, stage) = find_in_group(parts, &parts.method, group)?;
     outcome.route = Some(route);
@@ -514,6 +526,21 @@ fn preflight(parts: &http::request::Parts, snapshot: &Snapshot) -> Option<Respon
     Some(res)
 }
 
+/// Stage 2, for a bound domain that asks for it: plain HTTP goes to the same
+/// URL over HTTPS (301 for GET and HEAD; 308, which keeps the method and body, otherwise).
+fn redirect_to_https(parts: &http::request::Parts, port: u16) -> Response<Body> {
+    let host = host_of(parts);
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let location = if port == 443 { format!("https://{host}{path}") } else { format!("https://{host}:{port}{path}") };
+    let status = if parts.method == http::Method::GET || parts.method == http::Method::HEAD { 301 } else { 308 };
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::MOVED_PERMANENTLY);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(http::header::LOCATION, v);
+    }
+    res
+}
+
 /// Stage 2: the host the request names, without its port.
 fn host_of(parts: &http::request::Parts) -> &str {
     let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).or_else(|| parts.uri.host()).unwrap_or_default();
@@ -630,7 +657,7 @@ mod tests {
     #[test]
     fn the_forwarded_entry_at_the_index_is_the_caller() {
         let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
-        let conn = |index| Conn::new(peer, peer, false, ConnOptions { app_code_over_http: false, real_ip_from_xff: index });
+        let conn = |index| Conn::new(peer, peer, false, ConnOptions { app_code_over_http: false, real_ip_from_xff: index, https_port: None });
         let mut headers = http::HeaderMap::new();
         headers.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1, 2.2.2.2"));
         headers.append("x-forwarded-for", HeaderValue::from_static("3.3.3.3"));

@@ -231,6 +231,8 @@ pub mod errors {
     pub const BODY_TOO_LARGE: GatewayError = GatewayError::new(Default4xx, 413, "APIG.0201", "Request entity too large");
     pub const BACKEND_UNAVAILABLE: GatewayError =
         GatewayError::new(BackendUnavailable, 502, "APIG.0201", "Backend unavailable");
+    /// The backend does not speak the protocol the API expects of it (TLS failed).
+    pub const BACKEND_PROTOCOL: GatewayError = GatewayError::new(BackendUnavailable, 502, "APIG.0202", "Backend unavailable");
     pub const BACKEND_TIMEOUT: GatewayError = GatewayError::new(BackendTimeout, 504, "APIG.0203", "Backend timeout");
     pub const NO_BACKEND_AVAILABLE: GatewayError =
         GatewayError::new(BackendUnavailable, 502, "APIG.0610", "No backend available: the load-balance channel has no healthy member");

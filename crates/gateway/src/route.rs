@@ -79,7 +79,6 @@ fn preflight_headers(api: &Api) -> HeaderMap {
 
 fn http_backend(target: Result<HttpTarget, String>) -> Backend {
     match target {
-        Ok(t) if t.https => Backend::Unservable("HTTPS backends are not served by this version of Causeway".into()),
         Ok(t) => Backend::Http(t),
         Err(e) => Backend::Unservable(e),
     }
@@ -155,7 +154,7 @@ impl Route {
                         compile_params(&api.backend_params, &[], &input_names),
                         variables,
                     )
-                    .map(|t| t.with_retries(b.retry_count)),
+                    .map(|t| t.with_retries(b.retry_count).with_client_cert(b.enable_client_ssl)),
                 ),
                 None => Backend::Unservable("the HTTP backend has no definition".into()),
             },
@@ -178,7 +177,7 @@ impl Route {
             let timeout = p.timeout.unwrap_or(default_timeout);
             let address = Address::of(p.vpc_status, p.vpc_info.as_ref(), p.url_domain.as_deref(), None);
             let target = HttpTarget::compile(address, p.req_protocol, p.req_method, &p.req_uri, timeout, params, variables);
-            let backend = http_backend(target.map(|t| t.with_retries(p.retry_count)));
+            let backend = http_backend(target.map(|t| t.with_retries(p.retry_count).with_client_cert(p.enable_client_ssl)));
             policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend).with_authorizer(p.authorizer_id.as_deref()));
         }
         for p in &api.policy_mocks {

@@ -56,6 +56,8 @@ pub struct Source {
     pub throttle_bindings: HashMap<String, ThrottleBinding>,
     pub throttle_specials: HashMap<String, ThrottleSpecial>,
     pub channels: HashMap<String, causeway_model::channel::Channel>,
+    /// Domains bound to groups.
+    pub domains: HashMap<String, causeway_model::domain::Domain>,
     /// Member health, kept from one snapshot to the next.
     pub channel_health: Arc<crate::balance::Health>,
     /// The throttling engine (and its counters), kept from one snapshot to the next.
@@ -127,8 +129,10 @@ impl GroupRoutes {
 pub struct Snapshot {
     pub revision: i64,
     groups: Vec<GroupRoutes>,
-    /// `<group_id>.<base-domain>` (lower case) → index in `groups`.
-    hosts: rustc_hash::FxHashMap<String, usize>,
+    /// `<group_id>.<base-domain>` and bound domains (lower case) → group.
+    hosts: rustc_hash::FxHashMap<String, Host>,
+    /// Bound wildcard domains by their parent (`*.example.com` → `example.com`).
+    wildcard_hosts: rustc_hash::FxHashMap<String, Host>,
     default_group: Option<usize>,
     routes: usize,
     /// Apps, AppCodes and authorizations, for APP authentication.
@@ -147,6 +151,22 @@ pub struct Snapshot {
     pub throttles: Throttles,
     /// Load-balance channels by id.
     pub channels: crate::balance::Channels,
+}
+
+/// What a host name selects.
+#[derive(Debug, Clone, Copy)]
+struct Host {
+    /// Index in `groups`.
+    group: usize,
+    /// Plain HTTP requests are redirected to HTTPS (a bound domain's setting).
+    redirect_https: bool,
+}
+
+/// The group a request's host selects.
+pub struct HostMatch<'s> {
+    pub group: Option<&'s GroupRoutes>,
+    /// The host is a bound domain whose plain HTTP requests go to HTTPS.
+    pub redirect_https: bool,
 }
 
 /// Compiled routes kept between builds, so an unchanged publication is not compiled again.
@@ -251,11 +271,20 @@ impl Snapshot {
                 groups[gi].responses.insert(r.id.clone(), r);
             }
         }
-        let hosts = groups
+        let mut hosts: rustc_hash::FxHashMap<String, Host> = groups
             .iter()
             .enumerate()
-            .map(|(i, g)| (causeway_model::group::sl_domain(&g.id, base_domain).to_ascii_lowercase(), i))
+            .map(|(i, g)| (causeway_model::group::sl_domain(&g.id, base_domain).to_ascii_lowercase(), Host { group: i, redirect_https: false }))
             .collect();
+        let mut wildcard_hosts = rustc_hash::FxHashMap::default();
+        for d in source.domains.values() {
+            let Some(&group) = index.get(d.group_id.as_str()) else { continue };
+            let host = Host { group, redirect_https: d.is_http_redirect_to_https && d.certificate.is_some() };
+            match d.url_domain.strip_prefix("*.") {
+                Some(parent) => wildcard_hosts.insert(parent.to_ascii_lowercase(), host),
+                None => hosts.insert(d.url_domain.to_ascii_lowercase(), host),
+            };
+        }
         let default_group = source.groups.values().find(|g| g.is_default()).and_then(|g| index.get(g.id.as_str()).copied());
         let credentials = Credentials::build(source.apps.values(), source.app_codes.values(), source.app_auths.values());
         let backend_signers = BackendSigners::build(source.sign_keys.values(), source.sign_bindings.values());
@@ -271,13 +300,36 @@ impl Snapshot {
         let access = AccessControl::build(source.acls.values(), source.acl_bindings.values());
         let throttles = Throttles::build(source.throttles.values(), source.throttle_bindings.values(), source.throttle_specials.values(), source.limiter.clone());
         let channels = crate::balance::Channels::build(source.channels.values(), &source.channel_health);
-        Snapshot { revision, groups, hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers, access, throttles, channels }
+        Snapshot { revision, groups, hosts, wildcard_hosts, default_group, routes, credentials, backend_signers, issuers, functions, authorizers, access, throttles, channels }
     }
 
-    /// The group a `Host` (without port, any case) selects: its subdomain, else the DEFAULT group.
+    /// The group a `Host` (without port, any case) selects: its subdomain or
+    /// a bound domain (exact, then wildcard), else the DEFAULT group.
+    pub fn host(&self, host: &str) -> HostMatch<'_> {
+        let found = match self.hosts.get(host) {
+            Some(h) => Some(*h),
+            None => self.find_host(&host.to_ascii_lowercase()),
+        };
+        match found {
+            Some(h) => HostMatch { group: self.groups.get(h.group), redirect_https: h.redirect_https },
+            None => HostMatch { group: self.default_group.and_then(|i| self.groups.get(i)), redirect_https: false },
+        }
+    }
+
+    fn find_host(&self, lower: &str) -> Option<Host> {
+        if let Some(h) = self.hosts.get(lower) {
+            return Some(*h);
+        }
+        if self.wildcard_hosts.is_empty() {
+            return None;
+        }
+        let (_, parent) = lower.split_once('.')?;
+        self.wildcard_hosts.get(parent).copied()
+    }
+
+    /// The group a `Host` selects (see [`Snapshot::host`]).
     pub fn group(&self, host: &str) -> Option<&GroupRoutes> {
-        let i = self.hosts.get(host).or_else(|| self.hosts.get(&host.to_ascii_lowercase())).copied().or(self.default_group)?;
-        self.groups.get(i)
+        self.host(host).group
     }
 
     /// Number of routes served.

@@ -1,9 +1,15 @@
-//! Upstream HTTP/1.1 connections: a pool per worker thread of hyper
-//! `SendRequest` handles keyed by backend address. No lock is shared between
-//! requests; a connection is reused once its previous response has been read.
+//! Upstream HTTP/1.1 connections, plain or over TLS: a pool per worker thread
+//! of hyper `SendRequest` handles keyed by backend address. No lock is shared
+//! between requests; a connection is reused once its previous response has
+//! been read. TLS connections verify the backend's certificate against the
+//! public roots and the operator's CA (`--upstream-ca`), and present the
+//! gateway's client certificate to backends with `enable_client_ssl`.
 
 use std::cell::RefCell;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use causeway_tls::{UpstreamTls, UpstreamTrust};
 
 use http::{Request, Response};
 use bytes::Bytes;
@@ -30,6 +36,23 @@ type Idle = FxHashMap<Box<str>, Vec<Sender>>;
 
 thread_local! {
     static POOL: RefCell<Idle> = RefCell::new(FxHashMap::default());
+}
+
+/// TLS towards backends, configured once at start-up (public roots only, if never configured).
+static UPSTREAM_TLS: OnceLock<Result<UpstreamTls, String>> = OnceLock::new();
+
+/// Sets what backend connections trust and present; the first call wins.
+pub fn configure_tls(trust: &UpstreamTrust) -> Result<(), String> {
+    let tls = UpstreamTls::new(trust)?;
+    let _ = UPSTREAM_TLS.set(Ok(tls));
+    Ok(())
+}
+
+fn upstream_tls() -> Result<&'static UpstreamTls, GatewayError> {
+    UPSTREAM_TLS
+        .get_or_init(|| UpstreamTls::new(&UpstreamTrust::default()))
+        .as_ref()
+        .map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: TLS is not configured: {e}")))
 }
 
 /// A pooled connection that can take a request now.
@@ -59,14 +82,32 @@ fn give_back(authority: &str, sender: Sender) {
     });
 }
 
-async fn connect(host: &str, port: u16) -> Result<Sender, GatewayError> {
+async fn connect(endpoint: Endpoint<'_>) -> Result<Sender, GatewayError> {
+    let (host, port) = (endpoint.host, endpoint.port);
     let stream = TcpStream::connect((host, port)).await.map_err(|e| {
         errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: cannot connect to {host}:{port}: {e}"))
     })?;
     let _ = stream.set_nodelay(true);
+    match endpoint.tls {
+        None => handshake(stream).await,
+        Some(tls) => {
+            let config = upstream_tls()?.config(tls.client_cert, &[]).map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
+            let name = causeway_tls::client::server_name(tls.server_name).map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
+            let stream = tokio_rustls::TlsConnector::from(config).connect(name, stream).await.map_err(|e| {
+                errors::BACKEND_PROTOCOL.with_message(format!("Backend unavailable: TLS with {host}:{port} failed: {e}"))
+            })?;
+            handshake(stream).await
+        }
+    }
+}
+
+async fn handshake<I>(io: I) -> Result<Sender, GatewayError>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (sender, conn) = hyper::client::conn::http1::Builder::new()
         .writev(false)
-        .handshake(TokioIo::new(stream))
+        .handshake(TokioIo::new(io))
         .await
         .map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
     tokio::spawn(async move {
@@ -82,8 +123,26 @@ async fn connect(host: &str, port: u16) -> Result<Sender, GatewayError> {
 pub struct Endpoint<'a> {
     pub host: &'a str,
     pub port: u16,
-    /// `host:port`, the key of its idle connections.
+    /// The key of its idle connections: `host:port`, or over TLS also the
+    /// server name and whether the client certificate was presented (see [`tls_pool_key`]).
     pub authority: &'a str,
+    /// Over TLS, when set.
+    pub tls: Option<TlsTo<'a>>,
+}
+
+/// The idle-connection key of a TLS backend: connections made for another
+/// server name, or with(out) the client certificate, are not reused for it.
+pub fn tls_pool_key(authority: &str, server_name: &str, client_cert: bool) -> String {
+    format!("tls{}:{server_name}@{authority}", if client_cert { "+cert" } else { "" })
+}
+
+/// A TLS connection's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsTo<'a> {
+    /// The name the backend's certificate must carry (and SNI).
+    pub server_name: &'a str,
+    /// Present the gateway's client certificate (`enable_client_ssl`).
+    pub client_cert: bool,
 }
 
 /// A backend request that got no answer.
@@ -97,8 +156,7 @@ pub struct Failure {
 
 /// Sends `req` to a fixed backend and waits for the response headers, within its timeout.
 pub async fn send(target: &HttpTarget, req: Request<UpBody>) -> Result<Response<Incoming>, GatewayError> {
-    let endpoint = Endpoint { host: &target.host, port: target.port, authority: &target.authority };
-    send_to(endpoint, target.timeout, req).await.map_err(|f| f.error)
+    send_to(target.endpoint(), target.timeout, req).await.map_err(|f| f.error)
 }
 
 /// Sends `req` to `endpoint` and waits for the response headers, within `timeout`.
@@ -129,7 +187,7 @@ pub async fn send_to(endpoint: Endpoint<'_>, timeout: Duration, req: Request<UpB
 }
 
 async fn send_on_new_connection(endpoint: Endpoint<'_>, req: Request<UpBody>) -> Result<Response<Incoming>, Failure> {
-    let mut sender = match connect(endpoint.host, endpoint.port).await {
+    let mut sender = match connect(endpoint).await {
         Ok(s) => s,
         Err(error) => return Err(Failure { error, unsent: Some(req), timed_out: false }),
     };

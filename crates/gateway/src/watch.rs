@@ -43,6 +43,7 @@ const SERVED_KINDS: &[&str] = &[
     kinds::THROTTLE_BINDING,
     kinds::THROTTLE_SPECIAL,
     kinds::CHANNEL,
+    kinds::DOMAIN,
 ];
 
 pub struct Watcher {
@@ -60,6 +61,8 @@ pub struct Watcher {
     jwks_changed: Arc<tokio::sync::Notify>,
     /// Revisions of the change feed kept when it is pruned (0: never pruned).
     keep_changes: i64,
+    /// The HTTPS listener's certificates, when this node serves HTTPS.
+    domain_certs: Option<crate::tls_certs::DomainCerts>,
 }
 
 /// Revisions of the change feed kept by default: a node that falls further
@@ -97,6 +100,7 @@ impl Watcher {
             jwks_wanted: tokio::sync::watch::Sender::new(Vec::new()),
             jwks_changed: Arc::new(tokio::sync::Notify::new()),
             keep_changes: DEFAULT_KEEP_CHANGES,
+            domain_certs: None,
         };
         watcher.load_versions().await?;
         watcher.rebuild();
@@ -108,6 +112,13 @@ impl Watcher {
     pub fn with_function_runtime(mut self, runtime: Arc<causeway_functions::Pool>, queue: Option<crate::function_async::AsyncQueue>) -> Self {
         self.source.function_runtime = Some(runtime);
         self.source.function_queue = queue;
+        self.rebuild();
+        self
+    }
+
+    /// Keeps the HTTPS listener's certificates up to date with the bound domains.
+    pub fn with_domain_certs(mut self, certs: crate::tls_certs::DomainCerts) -> Self {
+        self.domain_certs = Some(certs);
         self.rebuild();
         self
     }
@@ -168,6 +179,9 @@ impl Watcher {
         metrics::gauge!(observe::SNAPSHOT_REVISION).set(self.revision as f64);
         metrics::counter!(observe::SNAPSHOT_BUILDS).increment(1);
         self.shared.store(Arc::new(snapshot));
+        if let Some(certs) = &mut self.domain_certs {
+            certs.update(self.source.domains.values());
+        }
         let wanted: jwks::Wanted = self
             .source
             .iam_issuers
@@ -271,6 +285,7 @@ impl Watcher {
             kinds::THROTTLE_BINDING => set(&mut s.throttle_bindings, id, doc.and_then(decode)),
             kinds::THROTTLE_SPECIAL => set(&mut s.throttle_specials, id, doc.and_then(decode)),
             kinds::CHANNEL => set(&mut s.channels, id, doc.and_then(decode)),
+            kinds::DOMAIN => set(&mut s.domains, id, doc.and_then(decode)),
             _ => return Ok(false),
         }
         Ok(true)
@@ -342,6 +357,7 @@ async fn load_source(store: &dyn Store) -> Result<Source, StoreError> {
         throttle_bindings: load(store, kinds::THROTTLE_BINDING).await?,
         throttle_specials: load(store, kinds::THROTTLE_SPECIAL).await?,
         channels: load(store, kinds::CHANNEL).await?,
+        domains: load(store, kinds::DOMAIN).await?,
         channel_health: Default::default(),
         limiter: Default::default(),
         function_runtime: None,

@@ -278,11 +278,6 @@ impl HealthInput {
     pub fn validate(self, f: &str) -> Result<HealthConfig> {
         let field = |name: &str| format!("{f}.{name}");
         let protocol = HealthProtocol::parse_field(&field("protocol"), &rules::required_str(&field("protocol"), self.protocol)?)?;
-        if protocol == HealthProtocol::Https {
-            let mut e = ApiError::invalid(&field("protocol"));
-            e.message = format!("Invalid parameter value,parameterName:{}. HTTPS health checks come with HTTPS backends; use TCP or HTTP", field("protocol"));
-            return Err(e);
-        }
         let path = rules::optional_str(self.path);
         if protocol != HealthProtocol::Tcp {
             let p = path.as_deref().ok_or_else(|| ApiError::required(&field("path")))?;

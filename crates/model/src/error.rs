@@ -35,12 +35,18 @@ catalogue! {
     INVALID_VALUE = ("APIG.2011", 400, "Invalid parameter value");
     MALFORMED = ("APIG.2012", 400, "Invalid parameter value");
     INVALID_IP = ("APIG.2015", 400, "Invalid IP address");
-    INVALID_URL_DOMAIN = ("APIG.2024", 400, "Invalid backend address");
+    INVALID_URL_DOMAIN = ("APIG.2024", 400, "Invalid URL domain");
     INVALID_PORT = ("APIG.2025", 400, "Invalid port");
     PATH_PARAM_UNDEFINED = ("APIG.2026", 400, "The request path parameters are not defined");
     BACKEND_PATH_PARAM_UNDEFINED = ("APIG.2027", 400, "The backend path parameters are not defined");
     MAPPED_PARAM_UNDEFINED = ("APIG.2028", 400, "The mapped request parameter is not defined");
     AUTHORIZER_NOT_ALLOWED = ("APIG.2036", 400, "A custom authorizer can only be set for APIs using AUTHORIZER authentication");
+    CERT_KEY_MISMATCH = ("APIG.2101", 400, "The certificate and private key do not match");
+    CERT_EXPIRED = ("APIG.2102", 400, "The certificate has expired");
+    CERT_NAME_MISMATCH = ("APIG.2103", 400, "The certificate common name does not match the domain name");
+    CERT_CHAIN_MISMATCH = ("APIG.2104", 400, "The certificate chain is not matched");
+    CERT_KEY_ENCRYPTED = ("APIG.2105", 400, "Encrypted private keys are not supported");
+    CERT_INVALID = ("APIG.2106", 400, "Invalid certificate or private key");
     // 404: not found
     RESOURCE_NOT_FOUND = ("APIG.3000", 404, "The requested resource does not exist");
     GROUP_NOT_FOUND = ("APIG.3001", 404, "The API group does not exist");
@@ -58,6 +64,8 @@ catalogue! {
     SIGN_KEY_NOT_FOUND = ("APIG.3017", 404, "The signature key does not exist");
     SIGN_BINDING_NOT_FOUND = ("APIG.3018", 404, "The signature key binding does not exist");
     FUNCTION_NOT_FOUND = ("APIG.3019", 404, "The function does not exist");
+    DOMAIN_NOT_FOUND = ("APIG.3020", 404, "The domain name does not exist");
+    CERTIFICATE_NOT_FOUND = ("APIG.3021", 404, "The SSL certificate does not exist");
     VERSION_NOT_FOUND = ("APIG.3022", 404, "The API version does not exist");
     CHANNEL_NOT_FOUND = ("APIG.3023", 404, "The load-balance channel does not exist");
     MEMBER_NOT_FOUND = ("APIG.3024", 404, "The member of the load-balance channel does not exist");
@@ -71,6 +79,7 @@ catalogue! {
     ENV_QUOTA = ("APIG.3104", 403, "The number of environments has reached the limit");
     VARIABLE_QUOTA = ("APIG.3106", 403, "The number of environment variables has reached the limit");
     THROTTLE_QUOTA = ("APIG.3107", 403, "The number of request throttling policies has reached the limit");
+    DOMAIN_QUOTA = ("APIG.3108", 403, "The number of domain names bound to the API group has reached the limit");
     CHANNEL_QUOTA = ("APIG.3109", 403, "The number of load-balance channels has reached the limit");
     PARAM_QUOTA = ("APIG.3111", 403, "The number of request parameters has reached the limit");
     POLICY_QUOTA = ("APIG.3113", 403, "The number of backend policies has reached the limit");
@@ -95,6 +104,7 @@ catalogue! {
     RESPONSE_NAME_EXISTS = ("APIG.3212", 400, "The gateway response name already exists in the group");
     API_EXISTS = ("APIG.3301", 400, "The API already exists: another API of the group has the same method, path and match mode");
     VARIABLE_EXISTS = ("APIG.3303", 400, "The environment variable already exists");
+    DOMAIN_EXISTS = ("APIG.3305", 400, "The domain name is already bound to an API group");
     APP_KEY_EXISTS = ("APIG.3310", 400, "The AppKey already exists");
     // 403: state conflicts
     GROUP_HAS_APIS = ("APIG.3415", 403, "The API group contains APIs and cannot be deleted");

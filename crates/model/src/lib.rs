@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod authorizer;
 pub mod channel;
+pub mod domain;
 pub mod env;
 pub mod error;
 pub mod function;
@@ -49,4 +50,5 @@ pub mod kinds {
     pub const THROTTLE_BINDING: &str = "throttle_binding";
     pub const THROTTLE_SPECIAL: &str = "throttle_special";
     pub const CHANNEL: &str = "vpc_channel";
+    pub const DOMAIN: &str = "domain";
 }

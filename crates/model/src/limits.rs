@@ -26,6 +26,8 @@ pub struct Limits {
     pub throttles: usize,
     /// Load-balance channels in the installation (`APIG.3109`).
     pub channels: usize,
+    /// Domains bound to one group (`APIG.3108`).
+    pub domains_per_group: usize,
     /// Custom authorizers in the installation (`APIG.3116`).
     pub authorizers: usize,
     /// Identity sources of one custom authorizer (`APIG.3117`).
@@ -48,6 +50,7 @@ impl Default for Limits {
             conditions_per_policy: 5,
             throttles: 100,
             channels: 100,
+            domains_per_group: 5,
             authorizers: 50,
             identities_per_authorizer: 5,
             max_backend_timeout_ms: 60_000,

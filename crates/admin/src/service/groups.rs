@@ -1,5 +1,6 @@
 //! API groups.
 
+use causeway_model::domain::Domain;
 use causeway_model::group::{self, DEFAULT_GROUP_NAME, Group, GroupInput};
 use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::NewDocument;
@@ -62,9 +63,10 @@ impl Service {
         }
     }
 
-    fn group_view(&self, mut g: Group) -> GroupView {
+    fn group_view(&self, mut g: Group, domains: &[Domain]) -> GroupView {
         g.sl_domain = group::sl_domain(&g.id, &self.config.base_domain);
         g.sl_domains = vec![g.sl_domain.clone()];
+        g.url_domains = domains.iter().filter(|d| d.group_id == g.id).filter_map(|d| serde_json::to_value(d.group_view()).ok()).collect();
         GroupView(g)
     }
 
@@ -95,20 +97,23 @@ impl Service {
         put_group(&mut *tx, &g).await?;
         super::responses::create_default(&mut *tx, &g.id).await?;
         self.commit(tx).await?;
-        Ok(self.group_view(g))
+        Ok(self.group_view(g, &[]))
     }
 
     pub async fn get_group(&self, id: &str) -> Result<GroupView> {
-        self.load::<Group>(kinds::GROUP, id, c::GROUP_NOT_FOUND).await.map(|g| self.group_view(g))
+        let g = self.load::<Group>(kinds::GROUP, id, c::GROUP_NOT_FOUND).await?;
+        let domains = self.group_domains(id).await?;
+        Ok(self.group_view(g, &domains))
     }
 
     pub async fn list_groups(&self, f: &GroupFilter) -> Result<Page<GroupView>> {
         let all: Vec<Group> = self.load_all(kinds::GROUP, None).await?;
+        let domains: Vec<Domain> = self.load_all(kinds::DOMAIN, None).await?;
         let matching = all
             .into_iter()
             .filter(|g| f.id.as_deref().is_none_or(|id| g.id == id))
             .filter(|g| text_matches(&g.name, f.name.as_deref(), f.precise_name))
-            .map(|g| self.group_view(g))
+            .map(|g| self.group_view(g, &domains))
             .collect();
         Ok(Page::of(matching, &f.paging))
     }
@@ -131,10 +136,11 @@ impl Service {
         g.update_time = ids::now();
         put_group(&mut *tx, &g).await?;
         self.commit(tx).await?;
-        Ok(self.group_view(g))
+        let domains = self.group_domains(id).await?;
+        Ok(self.group_view(g, &domains))
     }
 
-    /// Deletes an empty group and its environment variables.
+    /// Deletes an empty group with its environment variables, gateway responses and bound domains.
     pub async fn delete_group(&self, id: &str) -> Result<()> {
         let mut tx = self.store.begin().await.map_err(system)?;
         let doc = tx.get(kinds::GROUP, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::GROUP_NOT_FOUND))?;
@@ -145,7 +151,7 @@ impl Service {
         if tx.count(kinds::API, Some(id)).await.map_err(system)? > 0 {
             return Err(ApiError::new(c::GROUP_HAS_APIS));
         }
-        for kind in [kinds::ENV_VARIABLE, kinds::GATEWAY_RESPONSE] {
+        for kind in [kinds::ENV_VARIABLE, kinds::GATEWAY_RESPONSE, kinds::DOMAIN] {
             for doc in tx.list(kind, Some(id)).await.map_err(system)? {
                 tx.delete(kind, &doc.id).await.map_err(system)?;
             }

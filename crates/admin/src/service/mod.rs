@@ -8,6 +8,7 @@ mod app_auths;
 mod apps;
 mod authorizers;
 mod channels;
+mod domains;
 mod envs;
 mod functions;
 mod groups;
@@ -59,6 +60,8 @@ pub struct Service {
     test_invoker: Option<TestInvoker>,
     /// Reads member health from the gateway of this process, if there is one.
     channel_health: Option<HealthReader>,
+    /// Seals certificates' private keys before they are stored.
+    sealer: Option<Arc<causeway_tls::Sealer>>,
 }
 
 /// Ties writes to a gateway in the same process: after a commit the gateway's
@@ -147,12 +150,18 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Result<serde_json::Value> {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, config: ServiceConfig) -> Self {
-        Self { store, config, sync: None, syntax_check: None, test_invoker: None, channel_health: None }
+        Self { store, config, sync: None, syntax_check: None, test_invoker: None, channel_health: None, sealer: None }
     }
 
     /// Runs `POST /functions/{id}/invocations` with `invoker`.
     pub fn with_test_invoker(mut self, invoker: TestInvoker) -> Self {
         self.test_invoker = Some(invoker);
+        self
+    }
+
+    /// Seals uploaded private keys with `sealer` (without one, certificates cannot be uploaded).
+    pub fn with_sealer(mut self, sealer: Arc<causeway_tls::Sealer>) -> Self {
+        self.sealer = Some(sealer);
         self
     }
 

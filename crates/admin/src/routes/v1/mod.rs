@@ -7,6 +7,7 @@ mod app_auths;
 mod apps;
 mod authorizers;
 mod channels;
+mod domains;
 mod envs;
 mod functions;
 mod groups;
@@ -29,6 +30,13 @@ pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/api-groups", get(groups::list).post(groups::create))
         .route("/api-groups/{id}", get(groups::get).put(groups::update).delete(groups::delete))
+        .route("/api-groups/{group_id}/domains", post(domains::bind))
+        .route("/api-groups/{group_id}/domains/{domain_id}", put(domains::update).delete(domains::unbind))
+        .route("/api-groups/{group_id}/domains/{domain_id}/certificate", post(domains::set_certificate))
+        .route(
+            "/api-groups/{group_id}/domains/{domain_id}/certificate/{certificate_id}",
+            get(domains::get_certificate).delete(domains::delete_certificate),
+        )
         .route("/api-groups/{group_id}/gateway-responses", get(responses::list).post(responses::create))
         .route(
             "/api-groups/{group_id}/gateway-responses/{response_id}",
