@@ -37,6 +37,9 @@ TOKEN = "bench-admin-token-0123456789"
 PROXY_CPU, LOAD_CPU = "0", "1"
 TICK = os.sysconf("SC_CLK_TCK")
 BACKEND_PORT, NGINX_PORT, CW_PORT, CW_ADMIN = 18081, 18082, 18083, 19183
+# HTTPS (HTTP/1.1 and HTTP/2 by ALPN), both on Causeway's self-signed certificate.
+NGINX_TLS_PORT, CW_TLS_PORT = 18442, 18443
+H2_STREAMS = int(os.environ.get("H2_STREAMS", "8"))
 # Two more ports of the same backend: the members of a 3-member load-balance channel.
 MEMBER_PORTS = (BACKEND_PORT, 18084, 18085)
 SPRAY = int(os.environ.get("SPRAY", "1000000"))
@@ -112,13 +115,13 @@ http {{
     return conf
 
 
-def wrk(port, host, seconds, script=None, path="/hello", headers=()):
+def wrk(port, host, seconds, script=None, path="/hello", headers=(), scheme="http"):
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{CONNS}", f"-d{seconds}s", "-H", f"Host: {host}"]
     for h in headers:
         cmd += ["-H", h]
     if script:
         cmd += ["-s", script]
-    cmd.append(f"http://127.0.0.1:{port}{path}")
+    cmd.append(f"{scheme}://127.0.0.1:{port}{path}")
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -126,23 +129,39 @@ def wrk(port, host, seconds, script=None, path="/hello", headers=()):
     return requests, int(bad.group(1)) if bad else 0, errors.group(1) if errors else ""
 
 
-def measure_cpu(pid, port, host, script=None, path="/hello", headers=()):
+def h2load(port, host, seconds, path="/hello"):
+    """HTTP/2 over TLS (ALPN h2): CONNS connections with H2_STREAMS streams each."""
+    cmd = ["taskset", "-c", LOAD_CPU, "h2load", "-t1", f"-c{CONNS}", f"-m{H2_STREAMS}", "-D", str(seconds),
+           "-H", f":authority: {host}", f"https://127.0.0.1:{port}{path}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", out)
+    if not done:
+        raise SystemExit(f"h2load: {out}")
+    status = re.search(r"status codes: (\d+) 2xx", out)
+    bad = int(done.group(1)) - (int(status.group(1)) if status else 0)
+    return int(done.group(1)), bad, "" if done.group(3) == "0" and done.group(4) == "0" else f"{done.group(3)} failed, {done.group(4)} errored"
+
+
+def measure_cpu(pid, port, host, script=None, path="/hello", headers=(), scheme="http"):
     # Warm up first: connections to the backend, caches, allocator.
-    wrk(port, host, 2, script, path, headers)
+    load = (lambda s: h2load(port, host, s, path)) if scheme == "h2" else (lambda s: wrk(port, host, s, script, path, headers, scheme))
+    load(2)
     before = cpu_seconds(pid)
-    requests, bad, errors = wrk(port, host, DURATION, script, path, headers)
+    requests, bad, errors = load(DURATION)
     used = cpu_seconds(pid) - before
     if bad or errors:
         log(f"  warning: {bad} non-2xx responses, socket errors: {errors}")
     return used * 1e6 / requests, requests / DURATION
 
 
-def latency(port, host, path="/hello", headers=()):
+def latency(port, host, path="/hello", headers=(), scheme="http"):
     workers = 10
     extra = [a for h in headers for a in ("-H", h)]
+    if scheme == "h2":
+        extra.append("-h2")
     out = subprocess.run(
         ["taskset", "-c", LOAD_CPU, "hey", "-z", f"{DURATION}s", "-c", str(workers), "-q", str(RATE // workers),
-         "-host", host] + extra + [f"http://127.0.0.1:{port}{path}"],
+         "-host", host] + extra + [f"{'http' if scheme == 'http' else 'https'}://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True).stdout
     p50 = float(re.search(r"50% in ([\d.]+) secs", out).group(1)) * 1000
     p99 = float(re.search(r"99% in ([\d.]+) secs", out).group(1)) * 1000
@@ -230,7 +249,9 @@ def config_file():
 
 def start_causeway(data, cmd_prefix=None, cpu=PROXY_CPU):
     env = dict(os.environ, CAUSEWAY_ADMIN_TOKEN=TOKEN, CAUSEWAY_LOG="warn")
+    # Load generators connect by address, without a server name: given the default certificate.
     args = [CAUSEWAY, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{CW_PORT}",
+            "--listen-tls", f"127.0.0.1:{CW_TLS_PORT}", "--tls-default-without-sni",
             "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--function-workers", "1", "--access-log", "off",
             "--real-ip-from-xff=-1", "--config", config_file()]
     p = start((cmd_prefix or []) + args, cpu, env=env, stdout=subprocess.DEVNULL)
@@ -272,20 +293,27 @@ def main():
     pid = backend.pid
     results["direct backend"] = measure_cpu(pid, BACKEND_PORT, "backend") + latency(BACKEND_PORT, "backend") + (rss_mb(pid),)
 
+    data = os.path.join(work, "causeway-data")
+    cw = start_causeway(data)
+    # nginx serves HTTPS with the certificate Causeway made on its first start.
+    cert, key = os.path.join(data, "tls", "default.crt"), os.path.join(data, "tls", "default.key")
     proxy_conf = nginx_conf("proxy", f"""
   upstream backend {{ server 127.0.0.1:{BACKEND_PORT}; keepalive 64; keepalive_requests 1000000; }}
-  server {{ listen 127.0.0.1:{NGINX_PORT} backlog=4096;
+  server {{ listen 127.0.0.1:{NGINX_PORT} backlog=4096; listen 127.0.0.1:{NGINX_TLS_PORT} ssl http2 backlog=4096;
+    ssl_certificate {cert}; ssl_certificate_key {key}; http2_max_requests 1000000;
     location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}""")
     log("nginx proxy_pass ...")
     nginx = start(["nginx", "-c", proxy_conf], PROXY_CPU)
     wait_port(NGINX_PORT)
-
-    data = os.path.join(work, "causeway-data")
-    cw = start_causeway(data)
+    wait_port(NGINX_TLS_PORT)
     group = api("POST", "/api-groups", {"name": "bench"})["id"]
     host = f"{group}.apigw.localhost"
     one = api("POST", "/apis", http_api(group, "hello", "/hello"))
     api("POST", f"/apis/publish/{one['id']}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+    # The same API callable over HTTPS too (HTTP/1.1 or HTTP/2), in front of the same plain backend.
+    secure = dict(http_api(group, "secure", "/secure"), req_protocol="BOTH")
+    secure_id = api("POST", "/apis", secure)["id"]
+    api("POST", f"/apis/publish/{secure_id}", {"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
     mock = {"group_id": group, "name": "mocked", "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/mock",
             "auth_type": "NONE", "backend_type": "MOCK", "mock_info": {"result_content": "hello world\n"}}
     mock_id = api("POST", "/apis", mock)["id"]
@@ -347,11 +375,16 @@ def main():
                                              "ip_call_limits": 1000000000, "time_interval": 1, "time_unit": "SECOND"})
     api("POST", "/throttle-bindings", {"strategy_id": stack_limit["id"], "publish_ids": [stacked_pub]})
 
-    cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "causeway MOCK": [], "causeway APP signed": [], "causeway FUNCTION": [],
+    cpu = {"nginx proxy_pass": [], "causeway 1 API": [], "nginx HTTPS": [], "causeway HTTPS": [], "nginx HTTP/2": [], "causeway HTTP/2": [],
+           "causeway MOCK": [], "causeway APP signed": [], "causeway FUNCTION": [],
            "causeway AUTHORIZER": [], "causeway THROTTLE+ACL": [], "causeway APP+THROTTLE+LB3": []}
     for r in range(ROUNDS):
         log(f"round {r + 1}/{ROUNDS}: nginx proxy_pass, causeway FUNCTION, causeway MOCK, causeway AUTHORIZER, causeway 1 API, causeway THROTTLE+ACL, causeway APP signed, causeway APP+THROTTLE+LB3 ...")
         cpu["nginx proxy_pass"].append(measure_cpu(nginx.pid, NGINX_PORT, "x"))
+        cpu["nginx HTTPS"].append(measure_cpu(nginx.pid, NGINX_TLS_PORT, "x", scheme="https"))
+        cpu["causeway HTTPS"].append(measure_cpu(cw.pid, CW_TLS_PORT, host, path="/secure", scheme="https"))
+        cpu["nginx HTTP/2"].append(measure_cpu(nginx.pid, NGINX_TLS_PORT, "x", scheme="h2"))
+        cpu["causeway HTTP/2"].append(measure_cpu(cw.pid, CW_TLS_PORT, host, path="/secure", scheme="h2"))
         cpu["causeway FUNCTION"].append(measure_cpu(cw.pid, CW_PORT, host, path="/fn?name=bench"))
         cpu["causeway MOCK"].append(measure_cpu(cw.pid, CW_PORT, host, path="/mock"))
         cpu["causeway AUTHORIZER"].append(measure_cpu(cw.pid, CW_PORT, host, path="/guarded", headers=token))
@@ -366,6 +399,10 @@ def main():
     median = lambda runs: sorted(runs)[len(runs) // 2]
     results["nginx proxy_pass"] = median(cpu["nginx proxy_pass"]) + latency(NGINX_PORT, "x") + (rss_mb(nginx.pid),)
     results["causeway 1 API"] = median(cpu["causeway 1 API"]) + latency(CW_PORT, host) + (rss_mb(cw.pid),)
+    results["nginx HTTPS"] = median(cpu["nginx HTTPS"]) + latency(NGINX_TLS_PORT, "x", scheme="https") + (rss_mb(nginx.pid),)
+    results["causeway HTTPS"] = median(cpu["causeway HTTPS"]) + latency(CW_TLS_PORT, host, "/secure", scheme="https") + (rss_mb(cw.pid),)
+    results["nginx HTTP/2"] = median(cpu["nginx HTTP/2"]) + latency(NGINX_TLS_PORT, "x", scheme="h2") + (rss_mb(nginx.pid),)
+    results["causeway HTTP/2"] = median(cpu["causeway HTTP/2"]) + latency(CW_TLS_PORT, host, "/secure", scheme="h2") + (rss_mb(cw.pid),)
     results["causeway MOCK"] = median(cpu["causeway MOCK"]) + latency(CW_PORT, host, "/mock") + (rss_mb(cw.pid),)
     results["causeway FUNCTION"] = median(cpu["causeway FUNCTION"]) + latency(CW_PORT, host, "/fn?name=bench") + (rss_mb(cw.pid),)
     results["causeway THROTTLE+ACL"] = median(cpu["causeway THROTTLE+ACL"]) + latency(CW_PORT, host, "/policed") + (rss_mb(cw.pid),)
@@ -473,7 +510,7 @@ def main():
         shutil.copytree(data, data2)
         def cw_cmd():
             # No store polling while counting: only requests run.
-            return [CAUSEWAY, "serve", "--data-dir", data2, "--listen", f"127.0.0.1:{CW_PORT}",
+            return [CAUSEWAY, "serve", "--data-dir", data2, "--listen", f"127.0.0.1:{CW_PORT}", "--listen-tls", f"127.0.0.1:{CW_TLS_PORT}",
                     "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--watch-interval", "3600000",
                     "--access-log", "off", "--config", config_file()]
         cg["causeway 1 API"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/hello", ready=lambda: wait_port(CW_ADMIN, 300))
@@ -492,6 +529,11 @@ def main():
     one_api = results["causeway 1 API"][0]
     many = results[f"causeway {APIS} APIs"][0]
     print()
+    for proto in ("HTTPS", "HTTP/2"):
+        pairs = sorted(c[0] / n[0] for c, n in zip(cpu[f"causeway {proto}"], cpu[f"nginx {proto}"]))
+        print(f"{proto} (TLS, same certificate; {'keep-alive HTTP/1.1' if proto == 'HTTPS' else f'{H2_STREAMS} streams per connection'}) vs nginx {proto}, CPU per request: "
+              f"{results[f'causeway {proto}'][0] / results[f'nginx {proto}'][0]:.2f}x of the medians, "
+              f"{pairs[len(pairs) // 2]:.2f}x median of the back-to-back pairs ({', '.join(f'{r:.2f}' for r in pairs)})")
     print(f"{APIS} APIs vs 1 API, CPU per request: {many / one_api:.2f}x")
     # Measured back to back in each round, so the ratio of each pair cancels the machine's drift.
     paired = sorted(s[0] / o[0] for s, o in zip(cpu["causeway APP signed"], cpu["causeway 1 API"]))

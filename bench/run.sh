@@ -14,6 +14,7 @@ need=()
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v wrk >/dev/null || need+=(wrk)
 command -v hey >/dev/null || need+=(hey)
+command -v h2load >/dev/null || need+=(nghttp2-client)
 command -v valgrind >/dev/null || need+=(valgrind)
 command -v taskset >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then

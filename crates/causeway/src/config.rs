@@ -78,6 +78,12 @@ pub struct ServeArgs {
     /// Serve the default certificate to TLS clients that send no server name (SNI); by default they are refused.
     #[arg(long, env = "CAUSEWAY_TLS_DEFAULT_WITHOUT_SNI")]
     pub tls_default_without_sni: bool,
+    /// WebSocket connections with no data either way for this long are closed (seconds; default 300).
+    #[arg(long, env = "CAUSEWAY_WEBSOCKET_IDLE_TIMEOUT", value_name = "SECONDS")]
+    pub websocket_idle_timeout: Option<u64>,
+    /// The largest WebSocket message a caller may send (bytes; default 16 MiB).
+    #[arg(long, env = "CAUSEWAY_WEBSOCKET_MAX_MESSAGE", value_name = "BYTES")]
+    pub websocket_max_message: Option<u64>,
     /// PEM certificates trusted for HTTPS backends besides the public roots.
     #[arg(long, env = "CAUSEWAY_UPSTREAM_CA", value_name = "FILE")]
     pub upstream_ca: Option<PathBuf>,
@@ -110,6 +116,8 @@ struct FileConfig {
     allow_app_code_over_http: Option<bool>,
     real_ip_from_xff: Option<i32>,
     tls_default_without_sni: Option<bool>,
+    websocket_idle_timeout: Option<u64>,
+    websocket_max_message: Option<u64>,
     upstream_ca: Option<PathBuf>,
     upstream_client_cert: Option<PathBuf>,
     upstream_client_key: Option<PathBuf>,
@@ -137,6 +145,7 @@ pub struct Settings {
     pub allow_app_code_over_http: bool,
     pub real_ip_from_xff: Option<i32>,
     pub tls_default_without_sni: bool,
+    pub websocket: causeway_gateway::websocket::Limits,
     pub upstream_ca: Option<PathBuf>,
     /// Client certificate and key files.
     pub upstream_client_cert: Option<(PathBuf, PathBuf)>,
@@ -214,6 +223,15 @@ impl Settings {
             allow_app_code_over_http: args.allow_app_code_over_http || file.allow_app_code_over_http.unwrap_or(false),
             real_ip_from_xff: args.real_ip_from_xff.or(file.real_ip_from_xff),
             tls_default_without_sni: args.tls_default_without_sni || file.tls_default_without_sni.unwrap_or(false),
+            websocket: {
+                let defaults = causeway_gateway::websocket::Limits::default();
+                let idle = args.websocket_idle_timeout.or(file.websocket_idle_timeout).map_or(defaults.idle_timeout, std::time::Duration::from_secs);
+                let max_message = args.websocket_max_message.or(file.websocket_max_message).unwrap_or(defaults.max_message);
+                if idle.is_zero() || max_message == 0 {
+                    return Err("websocket_idle_timeout and websocket_max_message must be above 0".into());
+                }
+                causeway_gateway::websocket::Limits { idle_timeout: idle, max_message, ..defaults }
+            },
             upstream_ca: args.upstream_ca.or(file.upstream_ca),
             upstream_client_cert: match (args.upstream_client_cert.or(file.upstream_client_cert), args.upstream_client_key.or(file.upstream_client_key)) {
                 (Some(c), Some(k)) => Some((c, k)),

@@ -87,6 +87,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             app_code_over_http: settings.allow_app_code_over_http,
             real_ip_from_xff: settings.real_ip_from_xff,
             https_port: None,
+            websocket: settings.websocket,
         };
         // Towards backends: the public roots and the operator's CA; a client certificate if given.
         let read = |p: &std::path::Path| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()));

@@ -31,6 +31,7 @@ pub mod throttle;
 pub mod tls_certs;
 pub mod upstream;
 pub mod watch;
+pub mod websocket;
 
 pub use server::{Gateway, GatewayConfig};
 pub use watch::Watcher;

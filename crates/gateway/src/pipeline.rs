@@ -75,6 +75,7 @@ pub struct Conn {
     pub https: bool,
     /// The HTTPS listener's port, for redirects to HTTPS (none without a listener).
     pub https_port: Option<u16>,
+    pub websocket: crate::websocket::Limits,
     /// AppCodes accepted over plain HTTP (`--allow-app-code-over-http`).
     pub app_code_over_http: bool,
     /// Behind trusted proxies: which `X-Forwarded-For` entry is the caller (`--real-ip-from-xff`).
@@ -93,6 +94,7 @@ impl Conn {
             local,
             https,
             https_port: options.https_port,
+            websocket: options.websocket,
             app_code_over_http: options.app_code_over_http,
             xff_index: options.real_ip_from_xff,
             peer_ip_value: HeaderValue::from_str(&peer_ip).unwrap_or(HeaderValue::from_static("unknown")),
@@ -111,6 +113,8 @@ pub struct ConnOptions {
     pub real_ip_from_xff: Option<i32>,
     /// The HTTPS listener's port (set once it is bound).
     pub https_port: Option<u16>,
+    /// Limits of WebSocket connections.
+    pub websocket: crate::websocket::Limits,
 }
 
 /// The caller's address: the TCP peer's, or behind trusted proxies the
@@ -234,6 +238,9 @@ async fn serve<'s>(
     outcome.stage = stage;
     outcome.cors = route.cors_preflight.is_some();
     check_protocol(route, conn)?;
+    if route.websocket != crate::websocket::is_upgrade(parts) {
+        return Err(if route.websocket { errors::WEBSOCKET_ONLY } else { errors::NOT_WEBSOCKET });
+    }
     snapshot.access.check(&route.publish_id, client.ip)?;
     let form_fields = route.reads_form && is_form(&parts.headers);
     let whole = form_fields || route.calls_function || auth::needs_body(route, &parts.headers) || authorizers_need_body(route, &snapshot.authorizers);
@@ -282,6 +289,9 @@ async fn serve<'s>(
         outcome.backend_authorizer = Some(refused_with(snapshot.authorizers.authorize(&snapshot.functions, id, ask).await, &mut outcome.backend_authorizer)?);
     }
     let authorizers = (frontend.as_deref(), outcome.backend_authorizer.clone());
+    if route.websocket && !matches!(backend, Backend::Http(_)) {
+        return Err(errors::BACKEND_NOT_SERVED.with_message("WebSocket connections need an HTTP backend; this request's backend policy chose a MOCK or FUNCTION one".into()));
+    }
     match backend {
         Backend::Mock(m) => Ok(mock(m)),
         Backend::Http(target) => {
@@ -303,6 +313,10 @@ async fn serve<'s>(
             };
             drop(values);
             let facts = balance::Facts { client_ip: client.ip, path: parts.uri.path(), now_secs: now };
+            if route.websocket {
+                let caller = parts.extensions.remove::<hyper::upgrade::OnUpgrade>().ok_or(errors::WEBSOCKET_ONLY)?;
+                return Box::pin(crate::websocket::proxy(&snapshot.channels, target, &facts, req, caller, conn.websocket)).await;
+            }
             call_http(&snapshot.channels, target, &facts, req, &mut outcome.upstream_latency).await
         }
         Backend::Function(target) => {
@@ -657,7 +671,7 @@ mod tests {
     #[test]
     fn the_forwarded_entry_at_the_index_is_the_caller() {
         let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
-        let conn = |index| Conn::new(peer, peer, false, ConnOptions { app_code_over_http: false, real_ip_from_xff: index, https_port: None });
+        let conn = |index| Conn::new(peer, peer, false, ConnOptions { app_code_over_http: false, real_ip_from_xff: index, ..Default::default() });
         let mut headers = http::HeaderMap::new();
         headers.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1, 2.2.2.2"));
         headers.append("x-forwarded-for", HeaderValue::from_static("3.3.3.3"));

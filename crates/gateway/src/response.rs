@@ -233,6 +233,16 @@ pub mod errors {
         GatewayError::new(BackendUnavailable, 502, "APIG.0201", "Backend unavailable");
     /// The backend does not speak the protocol the API expects of it (TLS failed).
     pub const BACKEND_PROTOCOL: GatewayError = GatewayError::new(BackendUnavailable, 502, "APIG.0202", "Backend unavailable");
+    /// A WebSocket API asked for something other than a WebSocket upgrade.
+    pub const WEBSOCKET_ONLY: GatewayError = GatewayError::new(
+        RequestParametersFailure,
+        400,
+        "APIG.0201",
+        "This API accepts WebSocket connections only: open one with an HTTP/1.1 GET upgrade (Connection: Upgrade, Upgrade: websocket)",
+    );
+    /// A WebSocket upgrade for an API that does not take WebSocket connections.
+    pub const NOT_WEBSOCKET: GatewayError =
+        GatewayError::new(RequestParametersFailure, 400, "APIG.0201", "This API does not accept WebSocket connections (its frontend_type is HTTP)");
     pub const BACKEND_TIMEOUT: GatewayError = GatewayError::new(BackendTimeout, 504, "APIG.0203", "Backend timeout");
     pub const NO_BACKEND_AVAILABLE: GatewayError =
         GatewayError::new(BackendUnavailable, 502, "APIG.0610", "No backend available: the load-balance channel has no healthy member");

@@ -116,6 +116,8 @@ pub struct Route {
     pub backend: Backend,
     /// The default backend's custom authorizer, if any.
     pub backend_authorizer: Option<Box<str>>,
+    /// A WebSocket frontend: only upgrades are taken, and proxied as connections.
+    pub websocket: bool,
     /// Registered on the first request.
     metrics: OnceLock<Arc<RouteMetrics>>,
 }
@@ -209,6 +211,7 @@ impl Route {
             cors_preflight: api.cors.then(|| preflight_headers(api)),
             backend,
             backend_authorizer,
+            websocket: api.frontend_type == causeway_model::api::FrontendType::Websocket,
             api: version,
             env_name,
             metrics: OnceLock::new(),

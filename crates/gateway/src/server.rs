@@ -239,6 +239,7 @@ where
     if is_h2 {
         serve_until_stopped!(hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(io, service));
     } else {
-        serve_until_stopped!(hyper::server::conn::http1::Builder::new().writev(false).serve_connection(io, service));
+        // With upgrades: WebSocket APIs take the connection over after the 101.
+        serve_until_stopped!(hyper::server::conn::http1::Builder::new().writev(false).serve_connection(io, service).with_upgrades());
     }
 }

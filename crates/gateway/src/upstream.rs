@@ -82,22 +82,33 @@ fn give_back(authority: &str, sender: Sender) {
     });
 }
 
-async fn connect(endpoint: Endpoint<'_>) -> Result<Sender, GatewayError> {
+/// A connection to a backend, before HTTP is spoken on it.
+pub enum Dialed {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Connects to `endpoint`, with the TLS handshake when it asks for TLS.
+pub async fn dial(endpoint: Endpoint<'_>) -> Result<Dialed, GatewayError> {
     let (host, port) = (endpoint.host, endpoint.port);
     let stream = TcpStream::connect((host, port)).await.map_err(|e| {
         errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: cannot connect to {host}:{port}: {e}"))
     })?;
     let _ = stream.set_nodelay(true);
-    match endpoint.tls {
-        None => handshake(stream).await,
-        Some(tls) => {
-            let config = upstream_tls()?.config(tls.client_cert, &[]).map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
-            let name = causeway_tls::client::server_name(tls.server_name).map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
-            let stream = tokio_rustls::TlsConnector::from(config).connect(name, stream).await.map_err(|e| {
-                errors::BACKEND_PROTOCOL.with_message(format!("Backend unavailable: TLS with {host}:{port} failed: {e}"))
-            })?;
-            handshake(stream).await
-        }
+    let Some(tls) = endpoint.tls else { return Ok(Dialed::Plain(stream)) };
+    let config = upstream_tls()?.config(tls.client_cert, &[]).map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
+    let name = causeway_tls::client::server_name(tls.server_name).map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| errors::BACKEND_PROTOCOL.with_message(format!("Backend unavailable: TLS with {host}:{port} failed: {e}")))?;
+    Ok(Dialed::Tls(Box::new(stream)))
+}
+
+async fn connect(endpoint: Endpoint<'_>) -> Result<Sender, GatewayError> {
+    match dial(endpoint).await? {
+        Dialed::Plain(s) => handshake(s).await,
+        Dialed::Tls(s) => handshake(s).await,
     }
 }
 

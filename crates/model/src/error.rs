@@ -147,6 +147,11 @@ impl ApiError {
         }
     }
 
+    /// The field form followed by why the value is refused.
+    pub fn field_because(code: Code, field: &str, why: &str) -> Self {
+        Self { code: code.code, status: code.status, message: format!("{},parameterName:{field}. {why}", code.message) }
+    }
+
     /// The catalogue message followed by a detail.
     pub fn detail(code: Code, detail: &str) -> Self {
         Self { code: code.code, status: code.status, message: format!("{}: {detail}", code.message) }

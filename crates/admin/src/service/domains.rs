@@ -64,7 +64,7 @@ impl Service {
             return Err(ApiError::detail(c::INVALID_URL_DOMAIN, &format!("{} is under the gateway's base domain {base}; bind a domain of your own", spec.url_domain)));
         }
         if spec.is_http_redirect_to_https {
-            return Err(ApiError::detail(c::INVALID_VALUE, "is_http_redirect_to_https needs a certificate: upload one first"));
+            return Err(ApiError::field_because(c::INVALID_VALUE, "is_http_redirect_to_https", "The redirect needs a certificate: upload one first"));
         }
         let mut tx = self.store.begin().await.map_err(system)?;
         let doc = tx.get(kinds::GROUP, group_id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::GROUP_NOT_FOUND))?;
@@ -99,7 +99,7 @@ impl Service {
         // The name cannot change; the other fields validate as on binding.
         let spec = DomainInput { url_domain: Some(d.url_domain.clone()), ..input }.validate()?;
         if spec.is_http_redirect_to_https && d.certificate.is_none() {
-            return Err(ApiError::detail(c::INVALID_VALUE, "is_http_redirect_to_https needs a certificate: upload one first"));
+            return Err(ApiError::field_because(c::INVALID_VALUE, "is_http_redirect_to_https", "The redirect needs a certificate: upload one first"));
         }
         d.min_ssl_version = spec.min_ssl_version;
         d.is_http_redirect_to_https = spec.is_http_redirect_to_https;

@@ -13,6 +13,7 @@ pub struct ApiInput {
     pub api_type: Option<i64>,
     pub version: Option<String>,
     pub req_protocol: Option<String>,
+    pub frontend_type: Option<String>,
     pub req_method: Option<String>,
     pub req_uri: Option<String>,
     pub match_mode: Option<String>,

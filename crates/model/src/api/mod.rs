@@ -21,6 +21,11 @@ wire_enum!(
     ReqProtocol { Http => "HTTP", Https => "HTTPS", Both => "BOTH" }
 );
 wire_enum!(
+    /// What the frontend speaks: plain requests, or WebSocket connections (an
+    /// HTTP/1.1 upgrade, `ws://` over HTTP and `wss://` over HTTPS).
+    FrontendType { Http => "HTTP", Websocket => "WEBSOCKET" }
+);
+wire_enum!(
     /// Backend request protocol.
     BackendProtocol { Http => "HTTP", Https => "HTTPS" }
 );
@@ -112,6 +117,17 @@ fn yes() -> bool {
     true
 }
 
+impl FrontendType {
+    pub fn is_http(&self) -> bool {
+        *self == FrontendType::Http
+    }
+
+    /// Stored APIs from before WebSocket frontends existed are HTTP.
+    fn http() -> Self {
+        FrontendType::Http
+    }
+}
+
 /// `content_type` values (V2): the request body's format.
 pub const CONTENT_TYPES: &[&str] = &["application/x-www-form-urlencoded", "application/json", "application/xml", "text/plain", "multipart/form-data"];
 
@@ -125,6 +141,9 @@ pub struct Api {
     pub api_type: i32,
     pub version: String,
     pub req_protocol: ReqProtocol,
+    /// `WEBSOCKET`: callers open WebSocket connections, proxied to the HTTP backend.
+    #[serde(default = "FrontendType::http", skip_serializing_if = "FrontendType::is_http")]
+    pub frontend_type: FrontendType,
     pub req_method: Method,
     pub req_uri: String,
     pub match_mode: MatchMode,

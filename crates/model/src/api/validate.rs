@@ -35,6 +35,14 @@ impl ApiInput {
             None => ReqProtocol::Https,
         };
         let req_method = Method::parse_field("req_method", &rules::required_str("req_method", self.req_method)?)?;
+        let frontend_type = match rules::optional_str(self.frontend_type) {
+            Some(t) => FrontendType::parse_field("frontend_type", &t)?,
+            None => FrontendType::Http,
+        };
+        // A WebSocket connection opens with a GET upgrade.
+        if frontend_type == FrontendType::Websocket && !matches!(req_method, Method::Get | Method::Any) {
+            return Err(ApiError::field_because(codes::INVALID_VALUE, "req_method", "A WEBSOCKET frontend takes GET (or ANY)"));
+        }
         let req_uri = rules::required_str("req_uri", self.req_uri)?;
         let match_mode = match rules::optional_str(self.match_mode) {
             Some(m) => MatchMode::parse_field("match_mode", &m)?,
@@ -64,6 +72,9 @@ impl ApiInput {
         }
         let backend_type =
             BackendType::parse_field("backend_type", &rules::required_str("backend_type", self.backend_type)?)?;
+        if frontend_type == FrontendType::Websocket && backend_type != BackendType::Http {
+            return Err(ApiError::field_because(codes::INVALID_VALUE, "backend_type", "A WEBSOCKET frontend needs an HTTP backend (ws:// or wss://)"));
+        }
         let tag = rules::optional_str(self.tag);
         rules::check_text("tag", tag.as_deref(), 255)?;
         let tags = self.tags.unwrap_or_default();
@@ -184,6 +195,7 @@ impl ApiInput {
             api_type,
             version,
             req_protocol,
+            frontend_type,
             req_method,
             req_uri,
             match_mode,
@@ -512,13 +524,31 @@ fn validate_http_target(
         // With a channel the members are the address; a stray url_domain is dropped.
         (1, _) => None,
         (_, None) => return Err(ApiError::required(&field("url_domain"))),
-        (_, Some(d)) => {
-            uri::parse_url_domain(&field("url_domain"), &d)?;
-            Some(d)
-        }
+        (_, Some(d)) => Some(d),
     };
-    let req_protocol =
-        BackendProtocol::parse_field(&field("req_protocol"), &rules::required_str(&field("req_protocol"), req_protocol)?)?;
+    // `ws://host` / `wss://host` (seed 000) name the protocol with the address.
+    let (url_domain, scheme_protocol) = match url_domain {
+        Some(d) => match (d.strip_prefix("ws://"), d.strip_prefix("wss://")) {
+            (Some(rest), _) => (Some(rest.to_string()), Some(BackendProtocol::Http)),
+            (_, Some(rest)) => (Some(rest.to_string()), Some(BackendProtocol::Https)),
+            _ => (Some(d), None),
+        },
+        None => (None, None),
+    };
+    if let Some(d) = &url_domain {
+        uri::parse_url_domain(&field("url_domain"), d)?;
+    }
+    let req_protocol = match (rules::optional_str(req_protocol), scheme_protocol) {
+        (Some(p), scheme) => {
+            let p = BackendProtocol::parse_field(&field("req_protocol"), &p)?;
+            if scheme.is_some_and(|s| s != p) {
+                return Err(ApiError::field_because(codes::INVALID_VALUE, &field("req_protocol"), "ws:// goes with HTTP and wss:// with HTTPS"));
+            }
+            p
+        }
+        (None, Some(scheme)) => scheme,
+        (None, None) => return Err(ApiError::required(&field("req_protocol"))),
+    };
     let req_method = Method::parse_field(&field("req_method"), &rules::required_str(&field("req_method"), req_method)?)?;
     let req_uri = rules::required_str(&field("req_uri"), req_uri)?;
     uri::parse_backend_uri(&field("req_uri"), &req_uri)?;

@@ -1,0 +1,312 @@
+//! WebSocket APIs end to end: a real WebSocket backend (plain and over TLS),
+//! real clients over ws:// and wss://, the pipeline's stages on the upgrade,
+//! and the connection's life: echo, ping/pong, close, a backend that goes
+//! away, idle and message-size limits.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use causeway_tls::certificate::to_pem;
+use common::{Server, assert_error, tls as client};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
+
+/// What the backend saw on the upgrade request.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A WebSocket backend: echoes messages; `bye` makes it drop the connection
+/// without a close frame; upgrades to `/refused` are answered 403.
+struct WsBackend {
+    addr: std::net::SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl WsBackend {
+    async fn start(tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let (record, tls) = (record.clone(), tls.clone());
+                tokio::spawn(async move {
+                    match tls {
+                        None => serve_ws(stream, record).await,
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                serve_ws(stream, record).await
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        WsBackend { addr, seen }
+    }
+
+    fn last(&self) -> Seen {
+        self.seen.lock().unwrap().last().cloned().unwrap_or_default()
+    }
+}
+
+// The library's callback type returns its (large) error response by value.
+#[allow(clippy::result_large_err)]
+async fn serve_ws<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: S, record: Arc<Mutex<Vec<Seen>>>) {
+    let callback = |req: &tokio_tungstenite::tungstenite::handshake::server::Request, res| {
+        let headers = req.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string())).collect();
+        record.lock().unwrap().push(Seen { path: req.uri().to_string(), headers });
+        if req.uri().path() == "/refused" {
+            let mut refusal = tokio_tungstenite::tungstenite::handshake::server::ErrorResponse::new(Some("not for you".into()));
+            *refusal.status_mut() = http::StatusCode::FORBIDDEN;
+            return Err(refusal);
+        }
+        Ok(res)
+    };
+    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else { return };
+    while let Some(Ok(msg)) = ws.next().await {
+        // Pings are answered by the library; a close is answered and ends the loop.
+        let echo = match &msg {
+            Message::Text(t) if t.as_str() == "bye" => return, // dropped: no close frame
+            Message::Text(_) | Message::Binary(_) => true,
+            _ => false,
+        };
+        if echo && ws.send(msg).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn ws_api(group: &str, name: &str, path: &str, url_domain: &str, extra: Value) -> Value {
+    let mut api = json!({
+      "group_id": group, "name": name, "type": 1, "req_protocol": "BOTH", "frontend_type": "WEBSOCKET",
+      "req_method": "GET", "req_uri": path, "auth_type": "NONE", "backend_type": "HTTP",
+      "backend_api": {"url_domain": url_domain, "req_method": "GET", "req_uri": path, "timeout": 3000}
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        api[k] = v.clone();
+    }
+    api
+}
+
+type Ws<S> = tokio_tungstenite::WebSocketStream<S>;
+
+/// Opens `ws://<host><path>` on the gateway's plain listener.
+async fn open(s: &Server, host: &str, path: &str, headers: &[(&str, &str)]) -> Result<Ws<TcpStream>, tokio_tungstenite::tungstenite::Error> {
+    let addr = s.gateway.trim_start_matches("http://");
+    let mut req = format!("ws://{addr}{path}").into_client_request().unwrap();
+    req.headers_mut().insert("host", host.parse().unwrap());
+    for (k, v) in headers {
+        req.headers_mut().insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+    }
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    tokio_tungstenite::client_async(req, tcp).await.map(|(ws, _)| ws)
+}
+
+/// The refused upgrade's status and body.
+fn refusal(e: tokio_tungstenite::tungstenite::Error) -> (u16, Value) {
+    match e {
+        tokio_tungstenite::tungstenite::Error::Http(res) => {
+            let body = res.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
+            (res.status().as_u16(), serde_json::from_str(&body).unwrap_or(Value::String(body)))
+        }
+        other => panic!("expected an HTTP refusal, got {other:?}"),
+    }
+}
+
+async fn next<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(ws: &mut Ws<S>) -> Option<Message> {
+    tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("an answer within 5 s").and_then(Result::ok)
+}
+
+#[tokio::test]
+async fn messages_pings_and_close_pass_through_after_authentication() {
+    let backend = WsBackend::start(None).await;
+    let s = Server::start().await;
+    let g = s.group("chat").await;
+    let host = Server::group_host(&g);
+    let mut api = ws_api(&g, "chat_ws", "/chat/{room}", &format!("ws://{}", backend.addr), json!({
+        "auth_type": "APP", "auth_opt": {"app_code_auth_type": "HEADER"},
+        "req_params": [{"name": "room", "type": "STRING", "location": "PATH"}],
+        "backend_params": [{"name": "room", "location": "PATH", "origin": "REQUEST", "value": "room"},
+                           {"name": "X-Gateway", "location": "HEADER", "origin": "CONSTANT", "value": "causeway"}]
+    }));
+    api["backend_api"]["req_uri"] = json!("/rooms/{room}");
+    let api_id = s.create_and_publish(&api, RELEASE).await;
+    let (_, stored) = s.get(&format!("/apis/{api_id}")).await;
+    assert_eq!(stored["frontend_type"], "WEBSOCKET");
+    assert_eq!((stored["backend_api"]["url_domain"].as_str(), stored["backend_api"]["req_protocol"].as_str()), (Some(backend.addr.to_string().as_str()), Some("HTTP")));
+    let (_, app) = s.post("/apps", &json!({"name": "chatter"})).await;
+    let app_id = app["id"].as_str().unwrap();
+    assert_eq!(s.post("/app-auths", &json!({"api_ids": [api_id], "app_ids": [app_id], "env_id": RELEASE})).await.0, 201);
+    let (_, code) = s.call("PUT", &format!("/apps/{app_id}/app-codes"), None).await;
+    let code = code["app_code"].as_str().unwrap().to_string();
+
+    // Authentication runs on the upgrade: without credentials the handshake is refused.
+    let (status, body) = refusal(open(&s, &host, "/chat/lobby", &[]).await.unwrap_err());
+    assert_eq!((status, body["error_code"].as_str()), (401, Some("APIG.0303")), "{body}");
+
+    // wss:// (AppCodes travel over HTTPS only), with the AppCode.
+    let tls = client::connect(s.gateway_tls, Some(&host), client::any_cert(&[b"http/1.1"])).await.unwrap();
+    let mut req = format!("wss://{host}/chat/lobby").into_client_request().unwrap();
+    req.headers_mut().insert("x-apig-appcode", code.parse().unwrap());
+    let (mut ws, res) = tokio_tungstenite::client_async(req, tls).await.expect("upgrade through the gateway");
+    assert_eq!(res.status(), 101);
+    assert_eq!(res.headers()["x-request-id"].len(), 32);
+    let seen = backend.last();
+    assert_eq!(seen.path, "/rooms/lobby", "the path is mapped");
+    assert_eq!(seen.header("x-gateway"), Some("causeway"));
+    assert_eq!(seen.header("x-forwarded-proto"), Some("https"));
+    assert_eq!(seen.header("upgrade"), Some("websocket"));
+
+    ws.send(Message::text("hello")).await.unwrap();
+    assert_eq!(next(&mut ws).await, Some(Message::text("hello")));
+    let blob: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    ws.send(Message::binary(blob.clone())).await.unwrap();
+    assert_eq!(next(&mut ws).await, Some(Message::binary(blob)));
+    ws.send(Message::Ping("are you there".into())).await.unwrap();
+    assert_eq!(next(&mut ws).await, Some(Message::Pong("are you there".into())));
+    // The close handshake is the peers' own: the backend's close comes back.
+    ws.send(Message::Close(Some(CloseFrame { code: CloseCode::Normal, reason: "done".into() }))).await.unwrap();
+    match next(&mut ws).await {
+        Some(Message::Close(Some(f))) => assert_eq!(f.code, CloseCode::Normal),
+        other => panic!("expected the backend's close, got {other:?}"),
+    }
+    assert!(next(&mut ws).await.is_none(), "closed after the handshake");
+}
+
+#[tokio::test]
+async fn the_frontend_type_decides_what_a_request_may_be() {
+    let backend = WsBackend::start(None).await;
+    let s = Server::start().await;
+    let g = s.group("kinds").await;
+    let host = Server::group_host(&g);
+    s.create_and_publish(&ws_api(&g, "live", "/live", &backend.addr.to_string(), json!({"backend_api": {"url_domain": backend.addr.to_string(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/live", "timeout": 3000}})), RELEASE).await;
+    s.create_and_publish(&json!({
+      "group_id": g, "name": "plain", "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": "/plain",
+      "auth_type": "NONE", "backend_type": "MOCK", "mock_info": {"result_content": "plain"}
+    }), RELEASE).await;
+    s.create_and_publish(&ws_api(&g, "refusing", "/refused", &format!("ws://{}", backend.addr), json!({})), RELEASE).await;
+
+    let plain = s.eventually("GET", &host, "/live", &[], |c| c.status != 404).await;
+    assert_eq!(plain.status, 400, "{}", plain.body);
+    assert_eq!(plain.json()["error_code"], "APIG.0201");
+    assert!(plain.body.contains("WebSocket connections only"), "{}", plain.body);
+    let (status, body) = refusal(open(&s, &host, "/plain", &[]).await.unwrap_err());
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error_msg"].as_str().unwrap().contains("does not accept WebSocket"), "{body}");
+    // A backend that refuses the upgrade: its answer reaches the caller.
+    // (The client reads the body as sent: chunked, since the backend gave no length.)
+    let (status, body) = refusal(open(&s, &host, "/refused", &[]).await.unwrap_err());
+    assert_eq!(status, 403);
+    assert!(body.as_str().unwrap().contains("not for you"), "{body}");
+    assert!(open(&s, &host, "/live", &[]).await.is_ok());
+
+    // Definitions: a WebSocket frontend needs an HTTP backend and a GET; ws:// and wss:// name the backend's protocol.
+    let mock = json!({"group_id": g, "name": "ws_mock", "type": 1, "frontend_type": "WEBSOCKET", "req_method": "GET", "req_uri": "/m",
+        "auth_type": "NONE", "backend_type": "MOCK", "mock_info": {"result_content": "x"}});
+    assert_error(&s.post("/apis", &mock).await, 400, "APIG.2011", Some("backend_type"));
+    let mut post = ws_api(&g, "ws_post", "/p", "ws://127.0.0.1:9", json!({}));
+    post["req_method"] = json!("POST");
+    assert_error(&s.post("/apis", &post).await, 400, "APIG.2011", Some("req_method"));
+    let mut mixed = ws_api(&g, "ws_mixed", "/x", "wss://127.0.0.1:9", json!({}));
+    mixed["backend_api"]["req_protocol"] = json!("HTTP");
+    assert_error(&s.post("/apis", &mixed).await, 400, "APIG.2011", Some("backend_api.req_protocol"));
+    let mut bad = ws_api(&g, "ws_bad", "/b", "ws://", json!({}));
+    bad["frontend_type"] = json!("SOCKET");
+    assert_error(&s.post("/apis", &bad).await, 400, "APIG.2011", Some("frontend_type"));
+}
+
+#[tokio::test]
+async fn backends_that_go_away_idle_connections_and_oversized_messages() {
+    let backend = WsBackend::start(None).await;
+    let s = Server::start_with(common::Backend::Sqlite, &["--websocket-idle-timeout", "1", "--websocket-max-message", "1000"]).await;
+    let g = s.group("limits").await;
+    let host = Server::group_host(&g);
+    s.create_and_publish(&ws_api(&g, "limited", "/ws", &format!("ws://{}", backend.addr), json!({})), RELEASE).await;
+    s.eventually("GET", &host, "/ws", &[], |c| c.status != 404).await;
+
+    // The backend drops the connection mid-stream: the caller's ends too.
+    let mut ws = open(&s, &host, "/ws", &[]).await.unwrap();
+    ws.send(Message::text("first")).await.unwrap();
+    assert_eq!(next(&mut ws).await, Some(Message::text("first")));
+    ws.send(Message::text("bye")).await.unwrap();
+    assert!(next(&mut ws).await.is_none(), "the caller's connection ends with the backend's");
+
+    // Quiet for longer than the idle timeout: closed with 1001 (going away).
+    let mut ws = open(&s, &host, "/ws", &[]).await.unwrap();
+    ws.send(Message::text("then silence")).await.unwrap();
+    assert_eq!(next(&mut ws).await, Some(Message::text("then silence")));
+    match next(&mut ws).await {
+        Some(Message::Close(Some(f))) => assert_eq!(f.code, CloseCode::Away),
+        other => panic!("expected a 1001 close, got {other:?}"),
+    }
+
+    // A message over the limit (in fragments or whole): closed with 1009 (too big); smaller ones pass.
+    let mut ws = open(&s, &host, "/ws", &[]).await.unwrap();
+    ws.send(Message::binary(vec![7u8; 1000])).await.unwrap();
+    assert_eq!(next(&mut ws).await, Some(Message::binary(vec![7u8; 1000])));
+    ws.send(Message::binary(vec![7u8; 1001])).await.unwrap();
+    match next(&mut ws).await {
+        Some(Message::Close(Some(f))) => assert_eq!(f.code, CloseCode::Size),
+        other => panic!("expected a 1009 close, got {other:?}"),
+    }
+    // The gateway goes on serving.
+    let mut ws = open(&s, &host, "/ws", &[]).await.unwrap();
+    ws.send(Message::text("still here")).await.unwrap();
+    assert_eq!(next(&mut ws).await, Some(Message::text("still here")));
+}
+
+#[tokio::test]
+async fn wss_backends_are_verified_like_https_ones() {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.distinguished_name.push(rcgen::DnType::CommonName, "WS CA");
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca = params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(params, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().signed_by(&leaf_key, &issuer).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], rustls_pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()))
+        .unwrap();
+    let backend = WsBackend::start(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, to_pem("CERTIFICATE", ca.der())).unwrap();
+    let s = Server::start_with(common::Backend::Sqlite, &["--upstream-ca", ca_file.to_str().unwrap()]).await;
+    let g = s.group("secure_ws").await;
+    let host = Server::group_host(&g);
+    s.create_and_publish(&ws_api(&g, "secure", "/s", &format!("wss://localhost:{}", backend.addr.port()), json!({})), RELEASE).await;
+    s.create_and_publish(&ws_api(&g, "by_address", "/a", &format!("wss://127.0.0.1:{}", backend.addr.port()), json!({})), RELEASE).await;
+    s.eventually("GET", &host, "/s", &[], |c| c.status != 404).await;
+
+    let mut ws = open(&s, &host, "/s", &[]).await.expect("wss backend");
+    ws.send(Message::text("over tls")).await.unwrap();
+    assert_eq!(next(&mut ws).await, Some(Message::text("over tls")));
+    // The certificate does not name 127.0.0.1: refused as for any HTTPS backend.
+    let (status, body) = refusal(open(&s, &host, "/a", &[]).await.unwrap_err());
+    assert_eq!((status, body["error_code"].as_str()), (502, Some("APIG.0202")), "{body}");
+}
