@@ -90,8 +90,12 @@ async fn send_balanced(
         let copy = if can_retry && idempotent && target.retry_count > 0 && pool.len() > tried.len() + 1 { replayable(&req) } else { None };
         let m = lease.member();
         let tls = target.https.then_some(TlsTo { server_name: channel.tls_name.as_deref().unwrap_or(&m.host), client_cert: target.client_cert });
-        let tls_key = tls.map(|t| upstream::tls_pool_key(&m.authority, t.server_name, t.client_cert));
-        let endpoint = Endpoint { host: &m.host, port: m.port, authority: tls_key.as_deref().unwrap_or(&m.authority), tls };
+        let key = match (tls, target.http2) {
+            (Some(t), _) => Some(upstream::tls_pool_key(&m.authority, t.server_name, t.client_cert)),
+            (None, true) => Some(format!("h2:{}", m.authority)),
+            (None, false) => None,
+        };
+        let endpoint = Endpoint { host: &m.host, port: m.port, authority: key.as_deref().unwrap_or(&m.authority), tls, http2: target.http2 };
         match upstream::send_to(endpoint, target.timeout, req).await {
             Ok(res) => {
                 m.succeeded(pool.threshold_normal());

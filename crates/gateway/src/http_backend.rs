@@ -98,6 +98,8 @@ pub struct HttpTarget {
     pub https: bool,
     /// Over HTTPS, present the gateway's client certificate (`enable_client_ssl`).
     pub client_cert: bool,
+    /// HTTP/2 to the backend (`http2`).
+    pub http2: bool,
     /// The address of a backend at one address (empty with a channel).
     pub host: Box<str>,
     pub port: u16,
@@ -226,6 +228,7 @@ impl HttpTarget {
             static_path,
             https,
             client_cert: false,
+            http2: false,
             authority: match (&channel, https) {
                 (Some(_), _) => "".into(),
                 (None, false) => format!("{host}:{port}").into(),
@@ -254,10 +257,19 @@ impl HttpTarget {
         self
     }
 
+    /// HTTP/2 to the backend (`http2`): its own idle-connection keys.
+    pub fn with_http2(mut self, on: bool) -> Self {
+        self.http2 = on;
+        if on && self.channel.is_none() {
+            self.authority = format!("h2:{}", self.authority).into();
+        }
+        self
+    }
+
     /// The one address of a backend without a channel.
     pub fn endpoint(&self) -> crate::upstream::Endpoint<'_> {
         let tls = self.https.then_some(crate::upstream::TlsTo { server_name: &self.host, client_cert: self.client_cert });
-        crate::upstream::Endpoint { host: &self.host, port: self.port, authority: &self.authority, tls }
+        crate::upstream::Endpoint { host: &self.host, port: self.port, authority: &self.authority, tls, http2: self.http2 }
     }
 
     /// Sets `retry_count` (none given: -1).

@@ -156,7 +156,7 @@ impl Route {
                         compile_params(&api.backend_params, &[], &input_names),
                         variables,
                     )
-                    .map(|t| t.with_retries(b.retry_count).with_client_cert(b.enable_client_ssl)),
+                    .map(|t| t.with_retries(b.retry_count).with_client_cert(b.enable_client_ssl).with_http2(b.http2)),
                 ),
                 None => Backend::Unservable("the HTTP backend has no definition".into()),
             },
@@ -179,7 +179,7 @@ impl Route {
             let timeout = p.timeout.unwrap_or(default_timeout);
             let address = Address::of(p.vpc_status, p.vpc_info.as_ref(), p.url_domain.as_deref(), None);
             let target = HttpTarget::compile(address, p.req_protocol, p.req_method, &p.req_uri, timeout, params, variables);
-            let backend = http_backend(target.map(|t| t.with_retries(p.retry_count).with_client_cert(p.enable_client_ssl)));
+            let backend = http_backend(target.map(|t| t.with_retries(p.retry_count).with_client_cert(p.enable_client_ssl).with_http2(p.http2)));
             policies.push(Policy::new(&p.name, p.effect_mode, &p.conditions, &input_names, backend).with_authorizer(p.authorizer_id.as_deref()));
         }
         for p in &api.policy_mocks {

@@ -36,7 +36,11 @@ type Idle = FxHashMap<Box<str>, Vec<Sender>>;
 
 thread_local! {
     static POOL: RefCell<Idle> = RefCell::new(FxHashMap::default());
+    /// HTTP/2 backends: one connection per address and thread, its streams shared by requests.
+    static H2: RefCell<FxHashMap<Box<str>, H2Sender>> = RefCell::new(FxHashMap::default());
 }
+
+type H2Sender = hyper::client::conn::http2::SendRequest<UpBody>;
 
 /// TLS towards backends, configured once at start-up (public roots only, if never configured).
 static UPSTREAM_TLS: OnceLock<Result<UpstreamTls, String>> = OnceLock::new();
@@ -96,7 +100,8 @@ pub async fn dial(endpoint: Endpoint<'_>) -> Result<Dialed, GatewayError> {
     })?;
     let _ = stream.set_nodelay(true);
     let Some(tls) = endpoint.tls else { return Ok(Dialed::Plain(stream)) };
-    let config = upstream_tls()?.config(tls.client_cert, &[]).map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
+    let alpn: &[&[u8]] = if endpoint.http2 { &[b"h2"] } else { &[] };
+    let config = upstream_tls()?.config(tls.client_cert, alpn).map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
     let name = causeway_tls::client::server_name(tls.server_name).map_err(|e| errors::BACKEND_UNAVAILABLE.with_message(format!("Backend unavailable: {e}")))?;
     let stream = tokio_rustls::TlsConnector::from(config)
         .connect(name, stream)
@@ -139,6 +144,8 @@ pub struct Endpoint<'a> {
     pub authority: &'a str,
     /// Over TLS, when set.
     pub tls: Option<TlsTo<'a>>,
+    /// HTTP/2 (h2c over plain TCP, ALPN `h2` over TLS) instead of HTTP/1.1.
+    pub http2: bool,
 }
 
 /// The idle-connection key of a TLS backend: connections made for another
@@ -172,6 +179,12 @@ pub async fn send(target: &HttpTarget, req: Request<UpBody>) -> Result<Response<
 
 /// Sends `req` to `endpoint` and waits for the response headers, within `timeout`.
 pub async fn send_to(endpoint: Endpoint<'_>, timeout: Duration, req: Request<UpBody>) -> Result<Response<Incoming>, Failure> {
+    if endpoint.http2 {
+        return match tokio::time::timeout(timeout, Box::pin(send_h2(endpoint, req))).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure { error: errors::BACKEND_TIMEOUT, unsent: None, timed_out: true }),
+        };
+    }
     let attempt = async {
         let mut req = req;
         // A pooled connection the backend has closed meanwhile gives the request
@@ -212,6 +225,81 @@ async fn send_on_new_connection(endpoint: Endpoint<'_>, req: Request<UpBody>) ->
             Err(Failure { error: send_error(e.into_error()), unsent, timed_out: false })
         }
     }
+}
+
+/// Over HTTP/2: the thread's connection to the backend, opened when there is
+/// none (or it closed). The request names scheme and authority in its URI
+/// (`:scheme`, `:authority`); the Host it would have had becomes the authority.
+async fn send_h2(endpoint: Endpoint<'_>, mut req: Request<UpBody>) -> Result<Response<Incoming>, Failure> {
+    let scheme = if endpoint.tls.is_some() { http::uri::Scheme::HTTPS } else { http::uri::Scheme::HTTP };
+    let authority = match req.headers_mut().remove(http::header::HOST) {
+        Some(h) => http::uri::Authority::try_from(h.as_bytes()).ok(),
+        None => None,
+    };
+    let authority = match authority {
+        Some(a) => a,
+        None => http::uri::Authority::try_from(format!("{}:{}", endpoint.host, endpoint.port)).map_err(|_| Failure {
+            error: errors::BACKEND_UNAVAILABLE.with_message("Backend unavailable: no valid authority for HTTP/2".into()),
+            unsent: None,
+            timed_out: false,
+        })?,
+    };
+    // gRPC servers insist on it; it is the one TE value HTTP/2 allows.
+    req.headers_mut().insert(http::header::TE, http::HeaderValue::from_static("trailers"));
+    let mut parts = req.uri().clone().into_parts();
+    parts.scheme = Some(scheme);
+    parts.authority = Some(authority);
+    if let Ok(uri) = http::Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
+    }
+    let cached = H2.with(|h2| h2.borrow().get(endpoint.authority).filter(|s| !s.is_closed()).cloned());
+    let mut sender = match cached {
+        Some(s) => s,
+        None => {
+            let connected = async {
+                let sender = match dial(endpoint).await? {
+                    Dialed::Plain(s) => handshake_h2(s).await?,
+                    Dialed::Tls(s) => {
+                        if s.get_ref().1.alpn_protocol() != Some(b"h2") {
+                            return Err(errors::BACKEND_PROTOCOL.with_message("Backend unavailable: the backend did not agree to HTTP/2 (ALPN h2)".into()));
+                        }
+                        handshake_h2(s).await?
+                    }
+                };
+                Ok::<_, GatewayError>(sender)
+            };
+            match connected.await {
+                Ok(s) => {
+                    H2.with(|h2| h2.borrow_mut().insert(endpoint.authority.into(), s.clone()));
+                    s
+                }
+                Err(error) => return Err(Failure { error, unsent: Some(req), timed_out: false }),
+            }
+        }
+    };
+    match sender.try_send_request(req).await {
+        Ok(res) => Ok(res),
+        Err(mut e) => {
+            let unsent = e.take_message();
+            Err(Failure { error: send_error(e.into_error()), unsent, timed_out: false })
+        }
+    }
+}
+
+async fn handshake_h2<I>(io: I) -> Result<H2Sender, GatewayError>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+        .handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| errors::BACKEND_PROTOCOL.with_message(format!("Backend unavailable: HTTP/2: {e}")))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "upstream HTTP/2 connection ended");
+        }
+    });
+    Ok(sender)
 }
 
 fn send_error(e: hyper::Error) -> GatewayError {

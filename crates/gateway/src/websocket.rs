@@ -69,7 +69,8 @@ pub async fn proxy(
     req.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     req.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     let Some(channel) = &target.channel else {
-        return finish(target.endpoint(), req, caller, limits, None).await;
+        // Upgrades are HTTP/1.1 whatever the backend's `http2` says.
+        return finish(Endpoint { http2: false, ..target.endpoint() }, req, caller, limits, None).await;
     };
     // A channel's member is chosen once, and counted as busy for as long as the connection lasts.
     let pool = match &channel.addresses {
@@ -79,7 +80,7 @@ pub async fn proxy(
     let lease = Lease::new(pool.pick(facts, &[]).ok_or(errors::NO_BACKEND_AVAILABLE)?);
     let m = lease.member().clone();
     let tls = target.https.then_some(TlsTo { server_name: channel.tls_name.as_deref().unwrap_or(&m.host), client_cert: target.client_cert });
-    finish(Endpoint { host: &m.host, port: m.port, authority: &m.authority, tls }, req, caller, limits, Some(lease)).await
+    finish(Endpoint { host: &m.host, port: m.port, authority: &m.authority, tls, http2: false }, req, caller, limits, Some(lease)).await
 }
 
 async fn finish(endpoint: Endpoint<'_>, req: Request<UpBody>, caller: OnUpgrade, limits: Limits, lease: Option<Lease>) -> Result<Response<Body>, GatewayError> {

@@ -70,6 +70,8 @@ pub struct BackendApiInput {
     pub vpc_info: Option<VpcInfoInput>,
     pub authorizer_id: Option<String>,
     pub enable_client_ssl: Option<bool>,
+    /// Causeway: speak HTTP/2 to the backend (h2c over plain TCP, ALPN h2 over TLS).
+    pub http2: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -165,6 +167,8 @@ pub struct PolicyHttpInput {
     pub vpc_status: Option<i64>,
     pub vpc_info: Option<VpcInfoInput>,
     pub enable_client_ssl: Option<bool>,
+    /// Causeway: speak HTTP/2 to the backend (h2c over plain TCP, ALPN h2 over TLS).
+    pub http2: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -240,6 +240,9 @@ pub struct BackendApi {
     pub authorizer_id: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub enable_client_ssl: bool,
+    /// Causeway: HTTP/2 to the backend (h2c over plain TCP, ALPN `h2` over TLS); needed for gRPC.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub http2: bool,
     pub register_time: String,
     pub update_time: String,
 }
@@ -406,6 +409,9 @@ pub struct PolicyHttp {
     pub authorizer_id: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub enable_client_ssl: bool,
+    /// Causeway: HTTP/2 to the backend (h2c over plain TCP, ALPN `h2` over TLS); needed for gRPC.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub http2: bool,
 }
 
 /// A MOCK backend chosen when its conditions hold.

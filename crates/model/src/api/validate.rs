@@ -609,6 +609,7 @@ fn validate_backend_api(ctx: &Ctx, b: BackendApiInput) -> Result<BackendApi> {
         vpc_info: t.vpc_info,
         authorizer_id,
         enable_client_ssl: b.enable_client_ssl.unwrap_or(false),
+        http2: b.http2.unwrap_or(false),
         register_time: String::new(),
         update_time: String::new(),
     })
@@ -890,6 +891,7 @@ fn validate_policy_http(ctx: &Ctx, f: &str, p: PolicyHttpInput) -> Result<Policy
         vpc_info: t.vpc_info,
         authorizer_id: c.authorizer_id,
         enable_client_ssl: p.enable_client_ssl.unwrap_or(false),
+        http2: p.http2.unwrap_or(false),
     })
 }
 
