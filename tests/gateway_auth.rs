@@ -328,6 +328,34 @@ async fn the_cli_signs_and_calls() {
             assert_eq!(echo::header(&seen, "source"), Some("causeway-cli"));
         }
     }
+
+    // Over HTTPS (AppCodes need it): -k accepts the gateway's self-signed default certificate; without it the call fails.
+    let mut coded = app_api(&g, "cli_coded", "POST", "/coded", &echo, "HEADER");
+    coded["req_protocol"] = json!("HTTPS");
+    let coded = s.create_and_publish(&coded, RELEASE).await;
+    authorize(&s, &coded, &caller).await;
+    let tls_url = format!("https://{}/coded", s.gateway_tls);
+    for insecure in [true, false] {
+        let (tls_url, host, code) = (tls_url.clone(), host.clone(), code.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            let mut args = vec!["call", "--auth", "app-code", "-X", "POST", "--host", &host, "-d", "{}"];
+            if insecure {
+                args.push("-k");
+            }
+            args.push(&tls_url);
+            std::process::Command::new(Server::binary()).args(&args).env("CAUSEWAY_APP_CODE", code).output().expect("run causeway")
+        })
+        .await
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if insecure {
+            assert!(stderr.starts_with("HTTP/1.1 200"), "{stderr}");
+            let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(echo::header(&seen, "x-app-id"), Some(caller.id.as_str()));
+        } else {
+            assert!(!out.status.success() && stderr.contains("TLS handshake failed"), "{stderr}");
+        }
+    }
 }
 
 fn open_api(group: &str, name: &str, path: &str, echo: &Echo) -> Value {

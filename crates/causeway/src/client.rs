@@ -53,6 +53,12 @@ pub struct RequestArgs {
     /// Leave the body out of the signature (`X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`).
     #[arg(long)]
     pub unsigned_payload: bool,
+    /// For https:// URLs: accept any certificate (e.g. the gateway's self-signed default).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// For https:// URLs: PEM certificates to trust besides the public roots.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<std::path::PathBuf>,
 }
 
 /// The authentication modes of the gateway, as a caller uses them.
@@ -91,8 +97,8 @@ fn has(headers: &[(String, String)], name: &str) -> bool {
 
 fn prepare(args: &RequestArgs) -> Result<Prepared, String> {
     let uri: http::Uri = args.url.parse().map_err(|e| format!("invalid URL {:?}: {e}", args.url))?;
-    if uri.scheme_str() != Some("http") {
-        return Err("only http:// URLs can be called for now (HTTPS comes with the TLS listener)".into());
+    if !matches!(uri.scheme_str(), Some("http") | Some("https")) {
+        return Err("the URL must be http:// or https://".into());
     }
     let authority = uri.authority().ok_or("the URL has no host")?.as_str().to_string();
     let method = http::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes()).map_err(|_| format!("invalid method {:?}", args.method))?;
@@ -166,7 +172,8 @@ pub fn sign(args: RequestArgs) -> Result<(), String> {
 pub fn call(args: RequestArgs) -> Result<(), String> {
     let p = prepare(&args)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let (status, headers, body) = runtime.block_on(send(p))?;
+    let tls = TlsOptions { insecure: args.insecure, cacert: args.cacert.clone() };
+    let (status, headers, body) = runtime.block_on(send(p, tls))?;
     eprintln!("HTTP/1.1 {status}");
     for (k, v) in &headers {
         eprintln!("{k}: {}", String::from_utf8_lossy(v.as_bytes()));
@@ -178,13 +185,45 @@ pub fn call(args: RequestArgs) -> Result<(), String> {
     if status.is_success() { Ok(()) } else { Err(format!("the answer was {status}")) }
 }
 
-async fn send(p: Prepared) -> Result<(http::StatusCode, http::HeaderMap, Bytes), String> {
+/// Over TLS: the server name is the Host sent (so `--host` picks a group's certificate).
+async fn tls_stream(p: &Prepared, tcp: tokio::net::TcpStream, tls: &TlsOptions) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+    let config = if tls.insecure {
+        causeway_tls::client::accept_any_config()?
+    } else {
+        let extra_roots_pem = match &tls.cacert {
+            Some(f) => Some(std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?),
+            None => None,
+        };
+        causeway_tls::UpstreamTls::new(&causeway_tls::UpstreamTrust { extra_roots_pem, client_cert_pem: None })?.plain
+    };
+    let host = p.headers.iter().find(|(k, _)| k == "host").map_or("", |(_, v)| v.as_str());
+    let name = host.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
+    let name = causeway_tls::client::server_name(name.trim_matches(|c| c == '[' || c == ']'))?;
+    tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(|e| format!("TLS handshake failed: {e}"))
+}
+
+/// How https:// URLs are verified.
+pub struct TlsOptions {
+    pub insecure: bool,
+    pub cacert: Option<std::path::PathBuf>,
+}
+
+async fn send(p: Prepared, tls: TlsOptions) -> Result<(http::StatusCode, http::HeaderMap, Bytes), String> {
     let host = p.uri.host().ok_or("the URL has no host")?.trim_matches(|c| c == '[' || c == ']').to_string();
-    let port = p.uri.port_u16().unwrap_or(80);
+    let https = p.uri.scheme_str() == Some("https");
+    let port = p.uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let work = async {
         let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
+        let mut sender = if https {
+            let stream = tls_stream(&p, stream, &tls).await?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+            tokio::spawn(conn);
+            sender
+        } else {
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+            tokio::spawn(conn);
+            sender
+        };
         let path = p.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let mut req = http::Request::builder().method(p.method).uri(path);
         for (k, v) in &p.headers {
@@ -217,6 +256,8 @@ mod tests {
             data: Some(r#"{"k":"v"}"#.into()),
             data_file: None,
             unsigned_payload: false,
+            insecure: false,
+            cacert: None,
         }
     }
 
@@ -236,7 +277,8 @@ mod tests {
 
     #[test]
     fn bad_input_is_a_message() {
-        assert!(prepare(&args("https://example.com/")).unwrap_err().contains("http://"));
+        assert!(prepare(&args("https://example.com/")).is_ok());
+        assert!(prepare(&args("ftp://example.com/")).unwrap_err().contains("http://"));
         assert!(prepare(&args("not a url")).unwrap_err().contains("invalid URL"));
         let mut a = args("http://h/");
         a.headers = vec!["no colon".into()];

@@ -267,6 +267,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_documented_configuration_file_is_accepted() {
+        let doc = include_str!("../../../docs/operations.md");
+        let toml_block = doc.split("```toml\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a TOML example in docs/operations.md");
+        let file: FileConfig = toml::from_str(toml_block).unwrap_or_else(|e| panic!("docs/operations.md's example: {e}"));
+        assert_eq!(file.limits.domains_per_group, 5);
+        assert_eq!(file.websocket_idle_timeout, Some(300));
+    }
+
+    #[test]
     fn defaults_follow_the_contract() {
         let s = Settings::resolve(ServeArgs::default()).unwrap();
         assert_eq!(s.admin_listen.to_string(), "127.0.0.1:9180");

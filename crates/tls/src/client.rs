@@ -116,8 +116,9 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// A configuration for health checks: any certificate is accepted.
-pub fn health_check_config() -> Result<Arc<ClientConfig>, String> {
+/// A configuration that accepts any certificate: for health checks, and for
+/// `causeway call -k`.
+pub fn accept_any_config() -> Result<Arc<ClientConfig>, String> {
     let config = ClientConfig::builder_with_provider(crate::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
