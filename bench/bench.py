@@ -260,7 +260,7 @@ def start_causeway(data, cmd_prefix=None, cpu=PROXY_CPU):
     return p
 
 
-def callgrind_per_request(cmd, port, host, path, n=2000, ready=None, headers=()):
+def callgrind_per_request(cmd, port, host, path, n=2000, ready=None, headers=(), scheme="http"):
     """Instructions per request: (Ir after 2n requests - Ir after n requests) / n, from two runs."""
     totals = []
     for count in (n, 2 * n):
@@ -271,7 +271,7 @@ def callgrind_per_request(cmd, port, host, path, n=2000, ready=None, headers=())
         wait_port(port, 300)
         if ready:
             ready()
-        subprocess.run(["hey", "-n", str(count), "-c", "4", "-host", host] + [a for h in headers for a in ("-H", h)] + [f"http://127.0.0.1:{port}{path}"],
+        subprocess.run(["hey", "-n", str(count), "-c", "4", "-host", host] + [a for h in headers for a in ("-H", h)] + [f"{scheme}://127.0.0.1:{port}{path}"],
                        capture_output=True, check=True)
         p.send_signal(signal.SIGTERM)
         p.wait(120)
@@ -300,7 +300,7 @@ def main():
     proxy_conf = nginx_conf("proxy", f"""
   upstream backend {{ server 127.0.0.1:{BACKEND_PORT}; keepalive 64; keepalive_requests 1000000; }}
   server {{ listen 127.0.0.1:{NGINX_PORT} backlog=4096; listen 127.0.0.1:{NGINX_TLS_PORT} ssl http2 backlog=4096;
-    ssl_certificate {cert}; ssl_certificate_key {key}; http2_max_requests 1000000;
+    ssl_certificate {cert}; ssl_certificate_key {key};
     location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}""")
     log("nginx proxy_pass ...")
     nginx = start(["nginx", "-c", proxy_conf], PROXY_CPU)
@@ -515,6 +515,9 @@ def main():
                     "--access-log", "off", "--config", config_file()]
         cg["causeway 1 API"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/hello", ready=lambda: wait_port(CW_ADMIN, 300))
         cg["causeway MOCK"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/mock", ready=lambda: wait_port(CW_ADMIN, 300))
+        cg["nginx HTTPS"] = callgrind_per_request(lambda: ["nginx", "-c", proxy_conf], NGINX_TLS_PORT, "x", "/hello", scheme="https")
+        cg["causeway HTTPS"] = callgrind_per_request(lambda: cw_cmd() + ["--tls-default-without-sni"], CW_TLS_PORT, host, "/secure",
+                                                     ready=lambda: wait_port(CW_ADMIN, 300), scheme="https")
     stop(backend)
 
     base = results["nginx proxy_pass"]
@@ -526,6 +529,8 @@ def main():
         base_instr = cg.get("nginx proxy_pass")
         print(f"{name:<24}{rps:>10.0f}{us:>12.2f}{us / base[0]:>9.2f}{p50:>9.3f}{p99:>9.3f}{p99 / base[3]:>9.2f}{rss:>9.1f}{rss / base[4]:>9.2f}"
               + (f"{instr:>11.0f}{instr / base_instr:>9.2f}" if instr and base_instr else f"{'-':>11}{'-':>9}"))
+    if cg.get("causeway HTTPS") and cg.get("nginx HTTPS"):
+        print(f"HTTPS instructions per request: causeway {cg['causeway HTTPS']:.0f}, nginx {cg['nginx HTTPS']:.0f} ({cg['causeway HTTPS'] / cg['nginx HTTPS']:.2f}x)")
     one_api = results["causeway 1 API"][0]
     many = results[f"causeway {APIS} APIs"][0]
     print()

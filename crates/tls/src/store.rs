@@ -43,7 +43,13 @@ impl Certs {
         let Some(name) = sni else {
             return if self.default_without_sni { self.default.clone() } else { None };
         };
-        // rustls hands over SNI names in lower case.
+        let lower;
+        let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = name.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            name
+        };
         if let Some(k) = self.exact.get(name) {
             return Some(k.clone());
         }
@@ -124,6 +130,7 @@ mod tests {
         certs.insert("*.example.com", w.clone());
         let pick = |sni: Option<&str>| certs.choose(sni).map(|k| Arc::as_ptr(&k));
         assert_eq!(pick(Some("a.example.com")), Some(Arc::as_ptr(&a)));
+        assert_eq!(pick(Some("B.Example.com")), Some(Arc::as_ptr(&w)), "names compare without case");
         assert_eq!(pick(Some("b.example.com")), Some(Arc::as_ptr(&w)));
         // A wildcard covers one label only.
         assert_eq!(pick(Some("x.b.example.com")), Some(Arc::as_ptr(&d)));
