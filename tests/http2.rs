@@ -4,12 +4,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use bytes::Bytes;
-use causeway_tls::certificate::to_pem;
 use common::echo::Echo;
-use common::tls::{self as client, request2};
+use common::tls::{self as client, Ca, request2};
 use common::Server;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Frame;
@@ -147,26 +144,11 @@ async fn grpc_calls_pass_through_with_their_trailers() {
 
 #[tokio::test]
 async fn http2_backends_over_tls_agree_on_it_by_alpn() {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.distinguished_name.push(rcgen::DnType::CommonName, "H2 CA");
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let ca = params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().signed_by(&leaf_key, &issuer).unwrap();
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], rustls_pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()))
-        .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let backend = h2_backend(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))).await;
+    let ca = Ca::new("H2 CA");
+    let backend = h2_backend(Some(ca.acceptor(&["localhost"], &[b"h2"]))).await;
     let dir = tempfile::tempdir().unwrap();
-    let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, to_pem("CERTIFICATE", ca.der())).unwrap();
-    let s = Server::start_with(common::Backend::Sqlite, &["--upstream-ca", ca_file.to_str().unwrap()]).await;
+    let ca_file = ca.write(dir.path());
+    let s = Server::start_with(common::Backend::Sqlite, &["--upstream-ca", &ca_file]).await;
     let g = s.group("h2_tls").await;
     let host = Server::group_host(&g);
     s.create_and_publish(&api(&g, "secure_h2", "/describe", &format!("localhost:{}", backend.port()), "HTTPS"), RELEASE).await;

@@ -6,8 +6,7 @@
 mod common;
 
 use common::echo::{self, Echo};
-use common::tls::{self as client, answer, request, request2};
-use causeway_tls::certificate::to_pem;
+use common::tls::{self as client, Ca, answer, request, request2};
 use common::{Server, assert_error};
 use serde_json::{Value, json};
 
@@ -18,35 +17,6 @@ fn mock_api(group: &str, name: &str, path: &str, protocol: &str, content: &str) 
       "group_id": group, "name": name, "type": 1, "req_protocol": protocol, "req_method": "ANY", "req_uri": path,
       "auth_type": "NONE", "backend_type": "MOCK", "mock_info": {"result_content": content}
     })
-}
-
-/// A test certificate authority that signs server certificates.
-struct Ca {
-    pem: String,
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-}
-
-impl Ca {
-    fn new(name: &str) -> Self {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(rcgen::DnType::CommonName, name);
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        Ca { pem: to_pem("CERTIFICATE", cert.der()), issuer: rcgen::Issuer::new(params, key) }
-    }
-
-    /// A certificate for `names`, valid from `from` to `to` days from now: (chain PEM, key PEM, leaf DER).
-    fn issue(&self, names: &[&str], from: i64, to: i64) -> (String, String, Vec<u8>) {
-        let mut params = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now + time::Duration::days(from);
-        params.not_after = now + time::Duration::days(to);
-        params.distinguished_name.push(rcgen::DnType::CommonName, names[0]);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (format!("{}{}", to_pem("CERTIFICATE", cert.der()), self.pem), to_pem("PRIVATE KEY", &key.serialize_der()), cert.der().to_vec())
-    }
 }
 
 async fn bind(s: &Server, group: &str, domain: &str) -> String {

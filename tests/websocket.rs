@@ -8,7 +8,6 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use causeway_tls::certificate::to_pem;
 use common::{Server, assert_error, tls as client};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -278,25 +277,11 @@ async fn backends_that_go_away_idle_connections_and_oversized_messages() {
 
 #[tokio::test]
 async fn wss_backends_are_verified_like_https_ones() {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.distinguished_name.push(rcgen::DnType::CommonName, "WS CA");
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let ca = params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().signed_by(&leaf_key, &issuer).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], rustls_pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()))
-        .unwrap();
-    let backend = WsBackend::start(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))).await;
+    let ca = common::tls::Ca::new("WS CA");
+    let backend = WsBackend::start(Some(ca.acceptor(&["localhost"], &[]))).await;
     let dir = tempfile::tempdir().unwrap();
-    let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, to_pem("CERTIFICATE", ca.der())).unwrap();
-    let s = Server::start_with(common::Backend::Sqlite, &["--upstream-ca", ca_file.to_str().unwrap()]).await;
+    let ca_file = ca.write(dir.path());
+    let s = Server::start_with(common::Backend::Sqlite, &["--upstream-ca", &ca_file]).await;
     let g = s.group("secure_ws").await;
     let host = Server::group_host(&g);
     s.create_and_publish(&ws_api(&g, "secure", "/s", &format!("wss://localhost:{}", backend.addr.port()), json!({})), RELEASE).await;

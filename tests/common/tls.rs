@@ -13,6 +13,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
+use causeway_tls::certificate::to_pem;
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -134,4 +135,51 @@ pub async fn get(addr: SocketAddr, host: &str, path: &str, headers: &[(&str, &st
     let stream = connect(addr, Some(host), any_cert(&[b"http/1.1"])).await.expect("handshake");
     let mut h1 = http1(stream).await;
     answer(h1.send_request(request("GET", host, path, headers)).await.unwrap()).await
+}
+
+/// A test certificate authority that signs server and client certificates.
+pub struct Ca {
+    /// Its certificate, PEM.
+    pub pem: String,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl Ca {
+    pub fn new(name: &str) -> Self {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        Ca { pem: to_pem("CERTIFICATE", cert.der()), issuer: rcgen::Issuer::new(params, key) }
+    }
+
+    /// A certificate for `names`, valid from `from` to `to` days from now: (chain PEM, key PEM, leaf DER).
+    pub fn issue(&self, names: &[&str], from: i64, to: i64) -> (String, String, Vec<u8>) {
+        let mut params = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now + time::Duration::days(from);
+        params.not_after = now + time::Duration::days(to);
+        params.distinguished_name.push(rcgen::DnType::CommonName, names[0]);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (format!("{}{}", to_pem("CERTIFICATE", cert.der()), self.pem), to_pem("PRIVATE KEY", &key.serialize_der()), cert.der().to_vec())
+    }
+
+    /// A TLS acceptor for a backend named `names`, agreeing to `alpn`.
+    pub fn acceptor(&self, names: &[&str], alpn: &[&[u8]]) -> tokio_rustls::TlsAcceptor {
+        let (chain, key, _) = self.issue(names, -1, 30);
+        let chain: Vec<_> = CertificateDer::pem_slice_iter(chain.as_bytes()).map(|c| c.unwrap()).collect();
+        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+        let mut config = rustls::ServerConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().unwrap().with_no_client_auth().with_single_cert(chain, key).unwrap();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    }
+
+    /// The CA certificate in a file, for `--upstream-ca`.
+    pub fn write(&self, dir: &std::path::Path) -> String {
+        let path = dir.join("ca.pem");
+        std::fs::write(&path, &self.pem).unwrap();
+        path.display().to_string()
+    }
 }
