@@ -238,7 +238,13 @@ async fn the_frontend_type_decides_what_a_request_may_be() {
 #[tokio::test]
 async fn backends_that_go_away_idle_connections_and_oversized_messages() {
     let backend = WsBackend::start(None).await;
-    let s = Server::start_with(common::Backend::Sqlite, &["--websocket-idle-timeout", "1", "--websocket-max-message", "1000"]).await;
+    let logs = tempfile::tempdir().unwrap();
+    let log_file = logs.path().join("access.log");
+    let s = Server::start_with(
+        common::Backend::Sqlite,
+        &["--websocket-idle-timeout", "1", "--websocket-max-message", "1000", "--access-log", log_file.to_str().unwrap()],
+    )
+    .await;
     let g = s.group("limits").await;
     let host = Server::group_host(&g);
     s.create_and_publish(&ws_api(&g, "limited", "/ws", &format!("ws://{}", backend.addr), json!({})), RELEASE).await;
@@ -273,6 +279,23 @@ async fn backends_that_go_away_idle_connections_and_oversized_messages() {
     let mut ws = open(&s, &host, "/ws", &[]).await.unwrap();
     ws.send(Message::text("still here")).await.unwrap();
     assert_eq!(next(&mut ws).await, Some(Message::text("still here")));
+
+    // Each connection has one access log line, written when it closed: status 101,
+    // its whole life as latency, and the bytes the backend sent through it.
+    ws.close(None).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let lines = loop {
+        let text = std::fs::read_to_string(&log_file).unwrap_or_default();
+        let lines: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).filter(|l: &Value| l["path"] == "/ws" && l["status"] == 101).collect();
+        if lines.len() == 4 || std::time::Instant::now() > deadline {
+            break lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(lines.len(), 4, "one line per closed connection: {lines:?}");
+    // The idle one: "then silence" came back (2 + 12 bytes), then the 1 s timeout ended it.
+    let idle = lines.iter().find(|l| l["bytes"] == 14).unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(idle["latency_ms"].as_f64().unwrap() >= 1000.0, "{idle}");
 }
 
 #[tokio::test]

@@ -209,7 +209,11 @@ pub async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Sna
         user: outcome.user.take(),
         bytes: 0,
     };
-    res.body_mut().attach(Box::new(exchange));
+    // A WebSocket connection is logged when it closes; other requests when their body is sent.
+    match res.extensions_mut().remove::<crate::websocket::LogOnClose>() {
+        Some(on_close) => on_close.hand_over(Box::new(exchange)),
+        None => res.body_mut().attach(Box::new(exchange)),
+    }
     res
 }
 

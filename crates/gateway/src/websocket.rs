@@ -20,6 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::balance::{Channels, Facts, Lease};
 use crate::body::Body;
+use crate::observe::Exchange;
 use crate::http_backend::{HttpTarget, is_hop_by_hop};
 use crate::response::{GatewayError, errors};
 use crate::upstream::{self, Dialed, Endpoint, TlsTo, UpBody};
@@ -93,14 +94,24 @@ async fn finish(endpoint: Endpoint<'_>, req: Request<UpBody>, caller: OnUpgrade,
         return Ok(Response::from_parts(parts, Body::stream(body)));
     }
     let backend = parts.extensions.remove::<OnUpgrade>().ok_or_else(|| errors::BACKEND_UNAVAILABLE.with_message("Backend unavailable: the backend's upgrade cannot be taken over".into()))?;
+    let (log_tx, log_rx) = tokio::sync::oneshot::channel::<Box<Exchange>>();
     tokio::spawn(async move {
         let _lease = lease;
-        match tokio::try_join!(caller, backend) {
+        let sent = match tokio::try_join!(caller, backend) {
             Ok((caller, backend)) => relay(TokioIo::new(caller), TokioIo::new(backend), limits).await,
-            Err(e) => tracing::debug!(error = %e, "WebSocket upgrade did not complete"),
+            Err(e) => {
+                tracing::debug!(error = %e, "WebSocket upgrade did not complete");
+                0
+            }
+        };
+        // The connection's access log line and metrics: its whole life, the bytes the caller got.
+        if let Ok(mut exchange) = log_rx.await {
+            exchange.bytes = sent;
+            exchange.finish();
         }
     });
     // The backend's answer (its Sec-WebSocket-Accept, protocol and extensions), upgrade headers included.
+    parts.extensions.insert(LogOnClose::new(log_tx));
     let mut res = Response::from_parts(parts, Body::empty());
     res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     res.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
@@ -129,17 +140,43 @@ where
     sender.send_request(req).await.map_err(unavailable)
 }
 
+/// Carried on a `101` answer: the request's exchange goes to the relay, which
+/// finishes it (access log line, metrics) when the connection closes.
+/// (Response extensions must be `Clone + Sync`, hence the shared slot.)
+#[derive(Clone)]
+pub struct LogOnClose(std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Box<Exchange>>>>>);
+
+impl LogOnClose {
+    fn new(tx: tokio::sync::oneshot::Sender<Box<Exchange>>) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(Some(tx))))
+    }
+
+    /// Hands the exchange to the relay (finished at once if the relay is gone).
+    pub fn hand_over(self, exchange: Box<Exchange>) {
+        let tx = self.0.lock().ok().and_then(|mut t| t.take());
+        match tx {
+            Some(tx) => {
+                if let Err(exchange) = tx.send(exchange) {
+                    exchange.finish();
+                }
+            }
+            None => exchange.finish(),
+        }
+    }
+}
+
 /// Joins caller and backend until one side closes, the connection idles past
-/// the limit, or the caller sends a message larger than allowed.
-async fn relay<C, B>(caller: C, backend: B, limits: Limits) 
+/// the limit, or the caller sends a message larger than allowed. Returns the
+/// bytes the backend sent the caller.
+async fn relay<C, B>(caller: C, backend: B, limits: Limits) -> u64
 where
     C: AsyncRead + AsyncWrite + Unpin,
     B: AsyncRead + AsyncWrite + Unpin,
 {
     let started = Instant::now();
     let last = Arc::new(AtomicU64::new(0));
-    let mut caller = Watched { inner: caller, last: last.clone(), started, frames: Some(FrameScanner::new(limits.max_message)) };
-    let mut backend = Watched { inner: backend, last: last.clone(), started, frames: None };
+    let mut caller = Watched { inner: caller, last: last.clone(), started, frames: Some(FrameScanner::new(limits.max_message)), read: 0 };
+    let mut backend = Watched { inner: backend, last: last.clone(), started, frames: None, read: 0 };
     let idle = async {
         loop {
             let quiet = started.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
@@ -166,6 +203,7 @@ where
     }
     let _ = caller.inner.shutdown().await;
     let _ = backend.inner.shutdown().await;
+    backend.read
 }
 
 /// Close frames the gateway sends callers: 1009 (message too big), 1001 (going away: idle).
@@ -178,6 +216,8 @@ struct Watched<T> {
     last: Arc<AtomicU64>,
     started: Instant,
     frames: Option<FrameScanner>,
+    /// Bytes read from this side.
+    read: u64,
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
@@ -188,6 +228,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
         if let Poll::Ready(Ok(())) = polled {
             let read = &buf.filled()[before..];
             if !read.is_empty() {
+                this.read += read.len() as u64;
                 this.last.store(this.started.elapsed().as_millis() as u64, Ordering::Relaxed);
                 if let Some(frames) = &mut this.frames
                     && frames.feed(read).is_err()
