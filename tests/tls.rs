@@ -273,6 +273,11 @@ async fn bound_domains_can_redirect_plain_http_to_https() {
     assert_error(&refused, 400, "APIG.2011", None);
     let plain = s.call_gateway("GET", "www.example.com", "/r?x=1", &[]).await;
     assert_eq!((plain.status, plain.body.as_str()), (200, "secure"), "the bound domain routes to its group over HTTP too");
+    // Host names compare without case, for bound domains and the groups' own subdomains.
+    for host in ["WWW.Example.COM".to_string(), Server::group_host(&g).to_uppercase()] {
+        let c = s.call_gateway("GET", &host, "/r", &[]).await;
+        assert_eq!((c.status, c.body.as_str()), (200, "secure"), "{host}");
+    }
 
     let (chain, key, _) = ca.issue(&["www.example.com"], -1, 30);
     assert_eq!(upload(&s, &g, &d, "www_cert", &chain, &key).await.0, 201);

@@ -550,9 +550,12 @@ fn redirect_to_https(parts: &http::request::Parts, port: u16) -> Response<Body> 
     let host = host_of(parts);
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let location = if port == 443 { format!("https://{host}{path}") } else { format!("https://{host}:{port}{path}") };
-    let status = if parts.method == http::Method::GET || parts.method == http::Method::HEAD { 301 } else { 308 };
     let mut res = Response::new(Body::empty());
-    *res.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::MOVED_PERMANENTLY);
+    *res.status_mut() = if parts.method == http::Method::GET || parts.method == http::Method::HEAD {
+        http::StatusCode::MOVED_PERMANENTLY
+    } else {
+        http::StatusCode::PERMANENT_REDIRECT
+    };
     if let Ok(v) = HeaderValue::from_str(&location) {
         res.headers_mut().insert(http::header::LOCATION, v);
     }

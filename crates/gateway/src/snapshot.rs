@@ -308,7 +308,9 @@ impl Snapshot {
     pub fn host(&self, host: &str) -> HostMatch<'_> {
         let found = match self.hosts.get(host) {
             Some(h) => Some(*h),
-            None => self.find_host(&host.to_ascii_lowercase()),
+            // Callers by address (the DEFAULT group) miss here: no allocation unless the case differs.
+            None if host.bytes().any(|b| b.is_ascii_uppercase()) => self.find_host(&host.to_ascii_lowercase()),
+            None => self.find_host(host),
         };
         match found {
             Some(h) => HostMatch { group: self.groups.get(h.group), redirect_https: h.redirect_https },
