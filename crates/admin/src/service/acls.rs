@@ -7,14 +7,14 @@ use std::collections::{HashMap, HashSet};
 
 use causeway_model::acl::{Acl, AclBinding, AclBindingInput, AclInput, AclType};
 use causeway_model::api::{Api, Method};
-use causeway_model::env::Env;
-use causeway_model::group::Group;
-use causeway_model::publish::{ApiVersion, Publication};
+use causeway_model::publish::Publication;
 use causeway_model::{ApiError, Result, ids, kinds};
-use causeway_store::{NewDocument, Txn};
+use causeway_store::NewDocument;
 use serde::Serialize;
 
-use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+use super::bindings::{BatchDeleted, BatchFailure};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, decode, encode, text_matches};
 
 #[derive(Debug, Clone, Default)]
 pub struct AclFilter {
@@ -71,20 +71,6 @@ pub struct AclFreeApi {
     pub req_uri: String,
 }
 
-/// The outcome of a batch delete: `{"success_count", "failure": [...]}`.
-#[derive(Debug, Clone, Serialize)]
-pub struct BatchDeleted {
-    pub success_count: usize,
-    pub failure: Vec<BatchFailure>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BatchFailure {
-    pub id: String,
-    pub error_code: &'static str,
-    pub error_msg: String,
-}
-
 fn name_key(name: &str) -> String {
     format!("name:{name}")
 }
@@ -95,15 +81,13 @@ fn slot_key(publish_id: &str, t: AclType) -> String {
 }
 
 impl Service {
-    async fn put_acl(&self, tx: &mut dyn Txn, a: &Acl) -> Result<()> {
-        if tx.find_key(kinds::ACL, &name_key(&a.acl_name)).await.map_err(system)?.is_some_and(|d| d.id != a.id) {
+    async fn put_acl(&self, tx: &mut Tx, a: &Acl) -> Result<()> {
+        if tx.key_taken(kinds::ACL, &name_key(&a.acl_name), &a.id).await? {
             return Err(ApiError::field(c::ACL_NAME_EXISTS, "acl_name"));
         }
         let body = encode(a)?;
-        tx.put(NewDocument { kind: kinds::ACL, id: &a.id, parent: None, keys: vec![name_key(&a.acl_name)], body: &body })
-            .await
-            .map_err(store_err(c::ACL_NAME_EXISTS, "acl_name"))?;
-        Ok(())
+        let doc = NewDocument { kind: kinds::ACL, id: &a.id, parent: None, keys: vec![name_key(&a.acl_name)], body: &body };
+        tx.put_unique(doc, c::ACL_NAME_EXISTS, "acl_name").await
     }
 
     pub async fn create_acl(&self, input: AclInput) -> Result<Acl> {
@@ -118,8 +102,8 @@ impl Service {
             create_time: now.clone(),
             update_time: now,
         };
-        let mut tx = self.store.begin().await.map_err(system)?;
-        self.put_acl(&mut *tx, &a).await?;
+        let mut tx = self.begin().await?;
+        self.put_acl(&mut tx, &a).await?;
         self.commit(tx).await?;
         Ok(a)
     }
@@ -140,58 +124,55 @@ impl Service {
 
     pub async fn get_acl(&self, id: &str) -> Result<AclView> {
         let acl: Acl = self.load(kinds::ACL, id, c::ACL_NOT_FOUND).await?;
-        let bind_num = self.store.list(kinds::ACL_BINDING, Some(id)).await.map_err(system)?.len();
+        let bind_num = self.count(kinds::ACL_BINDING, Some(id)).await?;
         Ok(AclView { acl, bind_num })
     }
 
     /// Changes a policy; a bound policy keeps its type (its bindings hold a slot of that type).
     pub async fn update_acl(&self, id: &str, input: AclInput) -> Result<Acl> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let old: Acl = match tx.get(kinds::ACL, id).await.map_err(system)? {
-            Some(doc) => decode(doc)?,
-            None => return Err(ApiError::new(c::ACL_NOT_FOUND)),
-        };
-        if spec.acl_type != old.acl_type && !tx.list(kinds::ACL_BINDING, Some(id)).await.map_err(system)?.is_empty() {
+        let mut tx = self.begin().await?;
+        let old: Acl = tx.load(kinds::ACL, id, c::ACL_NOT_FOUND).await?;
+        if spec.acl_type != old.acl_type && !tx.list(kinds::ACL_BINDING, Some(id)).await?.is_empty() {
             let mut e = ApiError::invalid("acl_type");
             e.message = "Invalid parameter value,parameterName:acl_type. The policy is bound to APIs; unbind it before changing its type".into();
             return Err(e);
         }
         let a = Acl { acl_name: spec.acl_name, acl_type: spec.acl_type, entity_type: spec.entity_type, acl_value: spec.acl_value, update_time: ids::now(), ..old };
-        self.put_acl(&mut *tx, &a).await?;
+        self.put_acl(&mut tx, &a).await?;
         self.commit(tx).await?;
         Ok(a)
     }
 
-    async fn delete_acl_in(&self, tx: &mut dyn Txn, id: &str) -> Result<()> {
-        if tx.get(kinds::ACL, id).await.map_err(system)?.is_none() {
+    async fn delete_acl_in(&self, tx: &mut Tx, id: &str) -> Result<()> {
+        if !tx.exists(kinds::ACL, id).await? {
             return Err(ApiError::new(c::ACL_NOT_FOUND));
         }
-        if !tx.list(kinds::ACL_BINDING, Some(id)).await.map_err(system)?.is_empty() {
+        if !tx.list(kinds::ACL_BINDING, Some(id)).await?.is_empty() {
             return Err(ApiError::new(c::ACL_BOUND));
         }
-        tx.delete(kinds::ACL, id).await.map_err(system)?;
+        tx.delete(kinds::ACL, id).await?;
         Ok(())
     }
 
     pub async fn delete_acl(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        self.delete_acl_in(&mut *tx, id).await?;
+        let mut tx = self.begin().await?;
+        self.delete_acl_in(&mut tx, id).await?;
         self.commit(tx).await?;
         Ok(())
     }
 
     /// `PUT /acls?action=delete` `{"acls": [ids]}`: each one on its own.
     pub async fn delete_acls(&self, ids: Vec<String>) -> Result<BatchDeleted> {
-        let mut out = BatchDeleted { success_count: 0, failure: Vec::new() };
+        let mut out = BatchDeleted::default();
         for id in ids {
-            let mut tx = self.store.begin().await.map_err(system)?;
-            match self.delete_acl_in(&mut *tx, &id).await {
+            let mut tx = self.begin().await?;
+            match self.delete_acl_in(&mut tx, &id).await {
                 Ok(()) => {
                     self.commit(tx).await?;
                     out.success_count += 1;
                 }
-                Err(e) => out.failure.push(BatchFailure { id, error_code: e.code, error_msg: e.message }),
+                Err(e) => out.failure.push(BatchFailure::new(id, e)),
             }
         }
         Ok(out)
@@ -199,21 +180,16 @@ impl Service {
 
     pub async fn bind_acl(&self, input: AclBindingInput) -> Result<Vec<AclBinding>> {
         let (acl_id, publish_ids) = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let acl: Acl = match tx.get(kinds::ACL, &acl_id).await.map_err(system)? {
-            Some(doc) => decode(doc)?,
-            None => return Err(ApiError::new(c::ACL_NOT_FOUND)),
-        };
+        let mut tx = self.begin().await?;
+        let acl: Acl = tx.load(kinds::ACL, &acl_id, c::ACL_NOT_FOUND).await?;
         let mut out = Vec::new();
         for (i, publish_id) in publish_ids.iter().enumerate() {
-            let doc = tx
-                .get(kinds::PUBLICATION, publish_id)
-                .await
-                .map_err(system)?
+            let p: Publication = tx
+                .get_as(kinds::PUBLICATION, publish_id)
+                .await?
                 .ok_or_else(|| ApiError::field(c::PUBLICATION_NOT_FOUND, &format!("publish_ids[{i}]")))?;
-            let p: Publication = decode(doc)?;
             let slot = slot_key(publish_id, acl.acl_type);
-            let binding = match tx.find_key(kinds::ACL_BINDING, &slot).await.map_err(system)? {
+            let binding = match tx.find_key(kinds::ACL_BINDING, &slot).await? {
                 Some(doc) => {
                     let existing: AclBinding = decode(doc)?;
                     if existing.acl_id != acl_id {
@@ -236,7 +212,7 @@ impl Service {
                         create_time: ids::now(),
                     };
                     let body = encode(&b)?;
-                    tx.put(NewDocument { kind: kinds::ACL_BINDING, id: &b.id, parent: Some(&acl_id), keys: vec![slot], body: &body }).await.map_err(system)?;
+                    tx.put(NewDocument { kind: kinds::ACL_BINDING, id: &b.id, parent: Some(&acl_id), keys: vec![slot], body: &body }).await?;
                     b
                 }
             };
@@ -246,31 +222,8 @@ impl Service {
         Ok(out)
     }
 
-    /// Deletes one binding document of `kind`.
-    pub(super) async fn delete_binding(&self, kind: &str, not_found: causeway_model::error::Code, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if !tx.delete(kind, id).await.map_err(system)? {
-            return Err(ApiError::new(not_found));
-        }
-        self.commit(tx).await?;
-        Ok(())
-    }
-
-    /// Deletes several bindings, each on its own: `{"success_count", "failure"}`.
-    pub(super) async fn delete_bindings(&self, kind: &str, not_found: causeway_model::error::Code, ids: Vec<String>) -> Result<BatchDeleted> {
-        let mut out = BatchDeleted { success_count: 0, failure: Vec::new() };
-        for id in ids {
-            match self.delete_binding(kind, not_found, &id).await {
-                Ok(()) => out.success_count += 1,
-                Err(e) if e.code == not_found.code => out.failure.push(BatchFailure { id, error_code: e.code, error_msg: e.message }),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
-    }
-
     pub async fn unbind_acl(&self, id: &str) -> Result<()> {
-        self.delete_binding(kinds::ACL_BINDING, c::ACL_BINDING_NOT_FOUND, id).await
+        self.delete_doc(kinds::ACL_BINDING, c::ACL_BINDING_NOT_FOUND, id).await
     }
 
     /// `PUT /acl-bindings?action=delete` `{"acl_bindings": [ids]}`.
@@ -285,8 +238,7 @@ impl Service {
         }
         let acls: HashMap<String, Acl> = self.load_all::<Acl>(kinds::ACL, None).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
         let apis: HashMap<String, Api> = self.load_all::<Api>(kinds::API, None).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
-        let groups: HashMap<String, Group> = self.load_all::<Group>(kinds::GROUP, None).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
-        let envs: HashMap<String, Env> = self.load_all::<Env>(kinds::ENV, None).await?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let (groups, envs) = (self.group_names().await?, self.env_names().await?);
         let mut views: Vec<AclBindingView> = bindings
             .into_iter()
             .filter_map(|b| {
@@ -297,10 +249,10 @@ impl Service {
                     acl_value: acl.acl_value.clone(),
                     api_name: api.name.clone(),
                     group_id: api.group_id.clone(),
-                    group_name: groups.get(&api.group_id).map(|g| g.name.clone()).unwrap_or_default(),
+                    group_name: groups.of(&api.group_id),
                     req_method: api.req_method,
                     req_uri: api.req_uri.clone(),
-                    env_name: envs.get(&b.env_id).map(|e| e.name.clone()).unwrap_or_default(),
+                    env_name: envs.of(&b.env_id),
                     id: b.id,
                     acl_id: b.acl_id,
                     publish_id: b.publish_id,
@@ -343,20 +295,15 @@ impl Service {
             .filter(|b| acl_types.get(&b.acl_id) == Some(&acl.acl_type))
             .map(|b| b.publish_id)
             .collect();
-        let groups: HashMap<String, Group> = self.load_all::<Group>(kinds::GROUP, None).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
-        let envs: HashMap<String, Env> = self.load_all::<Env>(kinds::ENV, None).await?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let (groups, envs) = (self.group_names().await?, self.env_names().await?);
         let mut out = Vec::new();
-        for p in self.load_all::<Publication>(kinds::PUBLICATION, None).await? {
-            if taken.contains(&p.publish_id) || f.env_id.as_deref().is_some_and(|e| e != p.env_id) {
-                continue;
-            }
-            let Ok(v) = self.load::<ApiVersion>(kinds::API_VERSION, &p.version_id, c::VERSION_NOT_FOUND).await else { continue };
+        for (p, v) in self.published(|p| !taken.contains(&p.publish_id) && f.env_id.as_deref().is_none_or(|e| e == p.env_id)).await? {
             if !text_matches(&v.api.name, f.api_name.as_deref(), false) {
                 continue;
             }
             out.push(AclFreeApi {
-                group_name: groups.get(&v.api.group_id).map(|g| g.name.clone()).unwrap_or_default(),
-                env_name: envs.get(&p.env_id).map(|e| e.name.clone()).unwrap_or_default(),
+                group_name: groups.of(&v.api.group_id),
+                env_name: envs.of(&p.env_id),
                 api_id: v.api.id,
                 api_name: v.api.name,
                 publish_id: p.publish_id,
@@ -371,11 +318,9 @@ impl Service {
     }
 
     /// Removes the policies of a publication that is going away.
-    pub(super) async fn drop_acl_bindings(tx: &mut dyn Txn, publish_id: &str) -> Result<()> {
+    pub(super) async fn drop_acl_bindings(tx: &mut Tx, publish_id: &str) -> Result<()> {
         for t in [AclType::Permit, AclType::Deny] {
-            if let Some(doc) = tx.find_key(kinds::ACL_BINDING, &slot_key(publish_id, t)).await.map_err(system)? {
-                tx.delete(kinds::ACL_BINDING, &doc.id).await.map_err(system)?;
-            }
+            tx.delete_key(kinds::ACL_BINDING, &slot_key(publish_id, t)).await?;
         }
         Ok(())
     }

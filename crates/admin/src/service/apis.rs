@@ -2,11 +2,13 @@
 
 use causeway_model::api::{Api, ApiInput};
 use causeway_model::group::Group;
+use causeway_model::publish::ApiVersion;
 use causeway_model::{ApiError, Result, ids, kinds};
-use causeway_store::{NewDocument, Txn};
+use causeway_store::NewDocument;
 use serde::Serialize;
 
-use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, decode, encode, text_matches};
 
 /// An API as returned: the stored definition plus its group's name.
 #[derive(Debug, Clone, Serialize)]
@@ -30,26 +32,38 @@ pub struct ApiFilter {
     pub paging: Paging,
 }
 
-fn keys(api: &Api) -> Vec<String> {
-    vec![format!("name:{}:{}", api.group_id, api.name), format!("route:{}:{}", api.group_id, api.route_key())]
+/// An API's name and its route are each unique in its group.
+fn keys(api: &Api) -> [String; 2] {
+    [format!("name:{}:{}", api.group_id, api.name), format!("route:{}:{}", api.group_id, api.route_key())]
+}
+
+/// The first API, draft or published version, that `uses` something: a
+/// published version without what it uses could not be served, so either
+/// keeps it from being deleted.
+pub(super) async fn api_using(tx: &mut Tx, uses: impl Fn(&Api) -> bool) -> Result<Option<Api>> {
+    for kind in [kinds::API, kinds::API_VERSION] {
+        for doc in tx.list(kind, None).await? {
+            let api: Api = if kind == kinds::API { decode(doc)? } else { decode::<ApiVersion>(doc)?.api };
+            if uses(&api) {
+                return Ok(Some(api));
+            }
+        }
+    }
+    Ok(None)
 }
 
 impl Service {
     /// Checks the group-level rules for `api` (group exists, quota, unique
     /// name and route) and writes it.
-    async fn put_api(&self, tx: &mut dyn Txn, api: &Api, moving_in: bool) -> Result<Group> {
-        let group: Group = match tx.get(kinds::GROUP, &api.group_id).await.map_err(system)? {
-            Some(doc) => decode(doc)?,
-            None => return Err(ApiError::new(c::GROUP_NOT_FOUND)),
-        };
-        if moving_in && tx.count(kinds::API, Some(&api.group_id)).await.map_err(system)? as usize >= self.config.limits.apis_per_group {
+    async fn put_api(&self, tx: &mut Tx, api: &Api, moving_in: bool) -> Result<Group> {
+        let group: Group = tx.load(kinds::GROUP, &api.group_id, c::GROUP_NOT_FOUND).await?;
+        if moving_in && tx.count(kinds::API, Some(&api.group_id)).await? >= self.config.limits.apis_per_group {
             return Err(ApiError::new(c::API_QUOTA));
         }
         if let Some(rid) = &api.response_id {
             let belongs = tx
                 .get(kinds::GATEWAY_RESPONSE, rid)
-                .await
-                .map_err(system)?
+                .await?
                 .is_some_and(|d| d.parent.as_deref() == Some(api.group_id.as_str()));
             if !belongs {
                 return Err(ApiError::field(c::RESPONSE_NOT_FOUND, "response_id"));
@@ -57,24 +71,24 @@ impl Service {
         }
         self.check_api_authorizers(tx, api).await?;
         self.check_api_channels(tx, api).await?;
-        let [name_key, route_key] = <[String; 2]>::try_from(keys(api)).map_err(|_| ApiError::system())?;
-        if tx.find_key(kinds::API, &name_key).await.map_err(system)?.is_some_and(|d| d.id != api.id) {
+        let [name_key, route_key] = keys(api);
+        if tx.key_taken(kinds::API, &name_key, &api.id).await? {
             return Err(ApiError::field(c::API_NAME_EXISTS, "name"));
         }
-        if tx.find_key(kinds::API, &route_key).await.map_err(system)?.is_some_and(|d| d.id != api.id) {
+        if tx.key_taken(kinds::API, &route_key, &api.id).await? {
             return Err(ApiError::field(c::API_EXISTS, "req_uri"));
         }
         let body = encode(api)?;
         let doc = NewDocument { kind: kinds::API, id: &api.id, parent: Some(&api.group_id), keys: vec![name_key, route_key], body: &body };
-        tx.put(doc).await.map_err(store_err(c::API_EXISTS, "req_uri"))?;
+        tx.put_unique(doc, c::API_EXISTS, "req_uri").await?;
         Ok(group)
     }
 
     pub async fn create_api(&self, input: ApiInput) -> Result<ApiView> {
         let mut api = input.validate(&self.config.limits)?;
         api.assign_ids(ids::new_id(), None, &ids::now());
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let group = self.put_api(&mut *tx, &api, true).await?;
+        let mut tx = self.begin().await?;
+        let group = self.put_api(&mut tx, &api, true).await?;
         self.commit(tx).await?;
         Ok(ApiView { api, group_name: group.name })
     }
@@ -82,13 +96,10 @@ impl Service {
     /// Replaces an API's definition; ids of parameters, backends and policies that remain are kept.
     pub async fn update_api(&self, id: &str, input: ApiInput) -> Result<ApiView> {
         let mut api = input.validate(&self.config.limits)?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let prev: Api = match tx.get(kinds::API, id).await.map_err(system)? {
-            Some(doc) => decode(doc)?,
-            None => return Err(ApiError::new(c::API_NOT_FOUND)),
-        };
+        let mut tx = self.begin().await?;
+        let prev: Api = tx.load(kinds::API, id, c::API_NOT_FOUND).await?;
         api.assign_ids(prev.id.clone(), Some(&prev), &ids::now());
-        let group = self.put_api(&mut *tx, &api, api.group_id != prev.group_id).await?;
+        let group = self.put_api(&mut tx, &api, api.group_id != prev.group_id).await?;
         self.commit(tx).await?;
         Ok(ApiView { api, group_name: group.name })
     }
@@ -100,7 +111,7 @@ impl Service {
     }
 
     pub async fn list_apis(&self, f: &ApiFilter) -> Result<Page<ApiView>> {
-        let groups: Vec<Group> = self.load_all(kinds::GROUP, None).await?;
+        let groups = self.group_names().await?;
         let apis: Vec<Api> = self.load_all(kinds::API, f.group_id.as_deref()).await?;
         let same = |value: &str, filter: &Option<String>| filter.as_deref().is_none_or(|f| value.eq_ignore_ascii_case(f));
         let matching = apis
@@ -111,28 +122,23 @@ impl Service {
             .filter(|a| same(a.req_method.as_str(), &f.req_method))
             .filter(|a| same(a.backend_type.as_str(), &f.backend_type))
             .filter(|a| same(a.auth_type.as_str(), &f.auth_type))
-            .map(|api| {
-                let group_name = groups.iter().find(|g| g.id == api.group_id).map(|g| g.name.clone()).unwrap_or_default();
-                ApiView { api, group_name }
-            })
+            .map(|api| ApiView { group_name: groups.of(&api.group_id), api })
             .collect();
         Ok(Page::of(matching, &f.paging))
     }
 
     /// Deletes an API that is offline everywhere, with its version history.
     pub async fn delete_api(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::API, id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::API, id).await? {
             return Err(ApiError::new(c::API_NOT_FOUND));
         }
-        if !Service::publications_in(&mut *tx, id).await?.is_empty() {
+        if !Service::publications_in(&mut tx, id).await?.is_empty() {
             return Err(ApiError::new(c::API_PUBLISHED));
         }
-        for v in tx.list(kinds::API_VERSION, Some(id)).await.map_err(system)? {
-            tx.delete(kinds::API_VERSION, &v.id).await.map_err(system)?;
-        }
-        Service::drop_app_auths(&mut *tx, |a| a.api_id == id).await?;
-        tx.delete(kinds::API, id).await.map_err(system)?;
+        tx.delete_children(kinds::API_VERSION, id).await?;
+        Service::drop_app_auths(&mut tx, |a| a.api_id == id).await?;
+        tx.delete(kinds::API, id).await?;
         self.commit(tx).await?;
         Ok(())
     }

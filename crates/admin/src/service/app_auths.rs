@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use causeway_model::api::AuthType;
 use causeway_model::app::{App, AppAuth, AppAuthInput};
 use causeway_model::env::Env;
-use causeway_model::group::Group;
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::{ApiError, Result, ids, kinds};
-use causeway_store::{NewDocument, Txn};
+use causeway_store::NewDocument;
 use serde::Serialize;
 
-use super::{Page, Paging, Service, c, decode, encode, system, text_matches};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, decode, encode, text_matches};
 
 /// One (API, app) pair of a `POST /app-auths`.
 #[derive(Debug, Clone, Serialize)]
@@ -95,34 +95,30 @@ fn pair_key(api_id: &str, app_id: &str, env_id: &str) -> String {
 }
 
 /// The definition an API serves in an environment, if it is published there.
-async fn published_api(tx: &mut dyn Txn, api_id: &str, env_id: &str) -> Result<Option<(Publication, ApiVersion)>> {
+async fn published_api(tx: &mut Tx, api_id: &str, env_id: &str) -> Result<Option<(Publication, ApiVersion)>> {
     let key = format!("api_env:{api_id}:{env_id}");
-    let Some(doc) = tx.find_key(kinds::PUBLICATION, &key).await.map_err(system)? else { return Ok(None) };
+    let Some(doc) = tx.find_key(kinds::PUBLICATION, &key).await? else { return Ok(None) };
     let publication: Publication = decode(doc)?;
-    match tx.get(kinds::API_VERSION, &publication.version_id).await.map_err(system)? {
-        Some(v) => Ok(Some((publication, decode(v)?))),
-        None => Ok(None),
-    }
+    Ok(tx.get_as(kinds::API_VERSION, &publication.version_id).await?.map(|v| (publication, v)))
 }
 
 impl Service {
     pub async fn create_app_auths(&self, input: AppAuthInput) -> Result<Vec<AuthOutcome>> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::ENV, &spec.env_id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::ENV, &spec.env_id).await? {
             return Err(ApiError::new(c::ENV_NOT_FOUND));
         }
         let mut apps = Vec::with_capacity(spec.app_ids.len());
         for id in &spec.app_ids {
-            let doc = tx.get(kinds::APP, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::APP_NOT_FOUND))?;
-            apps.push(decode::<App>(doc)?);
+            apps.push(tx.load::<App>(kinds::APP, id, c::APP_NOT_FOUND).await?);
         }
         let mut apis = Vec::with_capacity(spec.api_ids.len());
         for id in &spec.api_ids {
-            if tx.get(kinds::API, id).await.map_err(system)?.is_none() {
+            if !tx.exists(kinds::API, id).await? {
                 return Err(ApiError::new(c::API_NOT_FOUND));
             }
-            let (_, version) = published_api(&mut *tx, id, &spec.env_id).await?.ok_or_else(|| ApiError::new(c::PUBLICATION_NOT_FOUND))?;
+            let (_, version) = published_api(&mut tx, id, &spec.env_id).await?.ok_or_else(|| ApiError::new(c::PUBLICATION_NOT_FOUND))?;
             if version.api.auth_type != AuthType::App {
                 let mut e = ApiError::invalid("api_ids");
                 e.message = format!("Invalid parameter value,parameterName:api_ids. The API {id} does not use APP authentication in this environment");
@@ -134,7 +130,7 @@ impl Service {
         for api in &apis {
             for app in &apps {
                 let key = pair_key(&api.id, &app.id, &spec.env_id);
-                let (auth, status) = match tx.find_key(kinds::APP_AUTH, &key).await.map_err(system)? {
+                let (auth, status) = match tx.find_key(kinds::APP_AUTH, &key).await? {
                     Some(doc) => (decode::<AppAuth>(doc)?, "SKIPPED"),
                     None => {
                         let auth = AppAuth {
@@ -146,9 +142,7 @@ impl Service {
                             auth_role: "PROVIDER".to_string(),
                         };
                         let body = encode(&auth)?;
-                        tx.put(NewDocument { kind: kinds::APP_AUTH, id: &auth.id, parent: Some(&app.id), keys: vec![key], body: &body })
-                            .await
-                            .map_err(system)?;
+                        tx.put(NewDocument { kind: kinds::APP_AUTH, id: &auth.id, parent: Some(&app.id), keys: vec![key], body: &body }).await?;
                         (auth, "SUCCESS")
                     }
                 };
@@ -173,12 +167,7 @@ impl Service {
     }
 
     pub async fn delete_app_auth(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if !tx.delete(kinds::APP_AUTH, id).await.map_err(system)? {
-            return Err(ApiError::new(c::APP_AUTH_NOT_FOUND));
-        }
-        self.commit(tx).await?;
-        Ok(())
+        self.delete_doc(kinds::APP_AUTH, c::APP_AUTH_NOT_FOUND, id).await
     }
 
     /// Authorizations with their API, app, group and environment names.
@@ -191,8 +180,7 @@ impl Service {
         let apps: HashMap<String, App> = self.load_all::<App>(kinds::APP, None).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
         let apis: HashMap<String, causeway_model::api::Api> =
             self.load_all::<causeway_model::api::Api>(kinds::API, None).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
-        let groups: HashMap<String, Group> = self.load_all::<Group>(kinds::GROUP, None).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
-        let envs: HashMap<String, Env> = self.load_all::<Env>(kinds::ENV, None).await?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let (groups, envs) = (self.group_names().await?, self.env_names().await?);
         let pubs: HashMap<(String, String), String> = self
             .load_all::<Publication>(kinds::PUBLICATION, None)
             .await?
@@ -208,8 +196,8 @@ impl Service {
                     api_type: api.api_type,
                     api_remark: api.remark.clone(),
                     group_id: api.group_id.clone(),
-                    group_name: groups.get(&api.group_id).map(|g| g.name.clone()).unwrap_or_default(),
-                    env_name: envs.get(&a.env_id).map(|e| e.name.clone()).unwrap_or_default(),
+                    group_name: groups.of(&api.group_id),
+                    env_name: envs.of(&a.env_id),
                     app_name: app.name.clone(),
                     app_remark: app.remark.clone(),
                     app_type: app.app_type.clone(),
@@ -263,19 +251,16 @@ impl Service {
             .filter(|a| a.env_id == env_id)
             .map(|a| a.api_id)
             .collect();
-        let groups: HashMap<String, Group> = self.load_all::<Group>(kinds::GROUP, None).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
+        let groups = self.group_names().await?;
         let mut out = Vec::new();
-        for p in self.load_all::<Publication>(kinds::PUBLICATION, None).await? {
-            if p.env_id != env_id || authorized.contains(&p.api_id) || f.group_id.as_deref().is_some_and(|g| g != p.group_id) {
-                continue;
-            }
-            let Ok(version) = self.load::<ApiVersion>(kinds::API_VERSION, &p.version_id, c::VERSION_NOT_FOUND).await else { continue };
+        let keep = |p: &Publication| p.env_id == env_id && !authorized.contains(&p.api_id) && f.group_id.as_deref().is_none_or(|g| g == p.group_id);
+        for (p, version) in self.published(keep).await? {
             let api = version.api;
             if api.auth_type != AuthType::App || !text_matches(&api.name, f.api_name.as_deref(), false) {
                 continue;
             }
             out.push(UnboundApi {
-                group_name: groups.get(&api.group_id).map(|g| g.name.clone()).unwrap_or_default(),
+                group_name: groups.of(&api.group_id),
                 id: api.id,
                 name: api.name,
                 group_id: api.group_id,
@@ -293,11 +278,11 @@ impl Service {
     }
 
     /// Removes the authorizations matching `drop` (when their API, app or environment goes).
-    pub(super) async fn drop_app_auths(tx: &mut dyn Txn, drop: impl Fn(&AppAuth) -> bool) -> Result<()> {
-        for doc in tx.list(kinds::APP_AUTH, None).await.map_err(system)? {
+    pub(super) async fn drop_app_auths(tx: &mut Tx, drop: impl Fn(&AppAuth) -> bool) -> Result<()> {
+        for doc in tx.list(kinds::APP_AUTH, None).await? {
             let id = doc.id.clone();
             if drop(&decode::<AppAuth>(doc)?) {
-                tx.delete(kinds::APP_AUTH, &id).await.map_err(system)?;
+                tx.delete(kinds::APP_AUTH, &id).await?;
             }
         }
         Ok(())

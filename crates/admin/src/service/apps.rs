@@ -6,7 +6,8 @@ use causeway_model::app::{App, AppCode, AppCodeInput, AppInput, AppSummary, MAX_
 use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::NewDocument;
 
-use super::{Page, Paging, Service, c, decode, encode, system, text_matches};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, encode, text_matches};
 
 #[derive(Debug, Clone, Default)]
 pub struct AppFilter {
@@ -30,28 +31,26 @@ pub(crate) fn app_code_key(code: &str) -> String {
 }
 
 impl Service {
-    async fn put_app(&self, tx: &mut dyn causeway_store::Txn, app: &App) -> Result<()> {
+    async fn put_app(&self, tx: &mut Tx, app: &App) -> Result<()> {
         let body = encode(app)?;
         let doc = NewDocument { kind: kinds::APP, id: &app.id, parent: None, keys: vec![name_key(&app.name), app_key_key(&app.app_key)], body: &body };
-        tx.put(doc).await.map_err(|e| match e {
-            // A concurrent writer took the name or the key between our check and this write.
-            causeway_store::StoreError::Conflict { ref key, .. } if key.starts_with("key:") => ApiError::field(c::APP_KEY_EXISTS, "app_key"),
-            causeway_store::StoreError::Conflict { .. } => ApiError::field(c::APP_NAME_EXISTS, "name"),
-            other => system(other),
-        })?;
-        Ok(())
+        // A concurrent writer took the name or the key between our check and this write.
+        tx.put_or(doc, |key| {
+            if key.starts_with("key:") {
+                ApiError::field(c::APP_KEY_EXISTS, "app_key")
+            } else {
+                ApiError::field(c::APP_NAME_EXISTS, "name")
+            }
+        })
+        .await
     }
 
     /// Fails with the documented duplicate codes when another app has the name or key.
-    async fn check_app_unique(&self, tx: &mut dyn causeway_store::Txn, id: &str, name: &str, app_key: &str) -> Result<()> {
-        if let Some(other) = tx.find_key(kinds::APP, &name_key(name)).await.map_err(system)?
-            && other.id != id
-        {
+    async fn check_app_unique(&self, tx: &mut Tx, id: &str, name: &str, app_key: &str) -> Result<()> {
+        if tx.key_taken(kinds::APP, &name_key(name), id).await? {
             return Err(ApiError::field(c::APP_NAME_EXISTS, "name"));
         }
-        if let Some(other) = tx.find_key(kinds::APP, &app_key_key(app_key)).await.map_err(system)?
-            && other.id != id
-        {
+        if tx.key_taken(kinds::APP, &app_key_key(app_key), id).await? {
             return Err(ApiError::field(c::APP_KEY_EXISTS, "app_key"));
         }
         Ok(())
@@ -59,8 +58,8 @@ impl Service {
 
     pub async fn create_app(&self, input: AppInput) -> Result<App> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.count(kinds::APP, None).await.map_err(system)? as usize >= self.config.limits.apps {
+        let mut tx = self.begin().await?;
+        if tx.count(kinds::APP, None).await? >= self.config.limits.apps {
             return Err(ApiError::new(c::APP_QUOTA));
         }
         let now = ids::now();
@@ -76,8 +75,8 @@ impl Service {
             remark: spec.remark,
             app_type: "apig".to_string(),
         };
-        self.check_app_unique(&mut *tx, &app.id, &app.name, &app.app_key).await?;
-        self.put_app(&mut *tx, &app).await?;
+        self.check_app_unique(&mut tx, &app.id, &app.name, &app.app_key).await?;
+        self.put_app(&mut tx, &app).await?;
         self.commit(tx).await?;
         Ok(app)
     }
@@ -107,9 +106,8 @@ impl Service {
     /// Changes the name and remark, and the key or secret when given.
     pub async fn update_app(&self, id: &str, input: AppInput) -> Result<App> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let doc = tx.get(kinds::APP, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::APP_NOT_FOUND))?;
-        let mut app: App = decode(doc)?;
+        let mut tx = self.begin().await?;
+        let mut app: App = tx.load(kinds::APP, id, c::APP_NOT_FOUND).await?;
         app.name = spec.name;
         app.remark = spec.remark;
         if let Some(k) = spec.app_key {
@@ -119,8 +117,8 @@ impl Service {
             app.app_secret = s;
         }
         app.update_time = ids::now();
-        self.check_app_unique(&mut *tx, &app.id, &app.name, &app.app_key).await?;
-        self.put_app(&mut *tx, &app).await?;
+        self.check_app_unique(&mut tx, &app.id, &app.name, &app.app_key).await?;
+        self.put_app(&mut tx, &app).await?;
         self.commit(tx).await?;
         Ok(app)
     }
@@ -128,29 +126,26 @@ impl Service {
     /// `PUT /apps/secret/{id}`: the given secret, or a new random one.
     pub async fn reset_app_secret(&self, id: &str, input: SecretInput) -> Result<App> {
         let secret = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let doc = tx.get(kinds::APP, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::APP_NOT_FOUND))?;
-        let mut app: App = decode(doc)?;
+        let mut tx = self.begin().await?;
+        let mut app: App = tx.load(kinds::APP, id, c::APP_NOT_FOUND).await?;
         app.app_secret = secret.unwrap_or_else(generate::app_secret);
         app.update_time = ids::now();
-        self.put_app(&mut *tx, &app).await?;
+        self.put_app(&mut tx, &app).await?;
         self.commit(tx).await?;
         Ok(app)
     }
 
     /// Deletes an app with its AppCodes and authorizations.
     pub async fn delete_app(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::APP, id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::APP, id).await? {
             return Err(ApiError::new(c::APP_NOT_FOUND));
         }
         // Its AppCodes and authorizations go with it.
         for kind in [kinds::APP_CODE, kinds::APP_AUTH] {
-            for doc in tx.list(kind, Some(id)).await.map_err(system)? {
-                tx.delete(kind, &doc.id).await.map_err(system)?;
-            }
+            tx.delete_children(kind, id).await?;
         }
-        tx.delete(kinds::APP, id).await.map_err(system)?;
+        tx.delete(kinds::APP, id).await?;
         self.commit(tx).await?;
         Ok(())
     }
@@ -161,11 +156,11 @@ impl Service {
             Some(i) => i.validate()?,
             None => generate::app_code(),
         };
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::APP, app_id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::APP, app_id).await? {
             return Err(ApiError::new(c::APP_NOT_FOUND));
         }
-        if tx.count(kinds::APP_CODE, Some(app_id)).await.map_err(system)? as usize >= MAX_APP_CODES {
+        if tx.count(kinds::APP_CODE, Some(app_id)).await? >= MAX_APP_CODES {
             return Err(ApiError::new(c::APP_CODE_QUOTA));
         }
         // A code identifies its app on its own: no two apps may share one.
@@ -174,16 +169,13 @@ impl Service {
             e.message = "Invalid parameter value,parameterName:app_code. The AppCode is already in use".to_string();
             e
         };
-        if tx.find_key(kinds::APP_CODE, &app_code_key(&code)).await.map_err(system)?.is_some() {
+        if tx.find_key(kinds::APP_CODE, &app_code_key(&code)).await?.is_some() {
             return Err(in_use());
         }
         let record = AppCode { id: ids::new_id(), app_code: code, app_id: app_id.to_string(), create_time: ids::now() };
         let body = encode(&record)?;
         let doc = NewDocument { kind: kinds::APP_CODE, id: &record.id, parent: Some(app_id), keys: vec![app_code_key(&record.app_code)], body: &body };
-        tx.put(doc).await.map_err(|e| match e {
-            causeway_store::StoreError::Conflict { .. } => in_use(),
-            other => system(other),
-        })?;
+        tx.put_or(doc, |_| in_use()).await?;
         self.commit(tx).await?;
         Ok(record)
     }
@@ -206,11 +198,6 @@ impl Service {
 
     pub async fn delete_app_code(&self, app_id: &str, id: &str) -> Result<()> {
         self.get_app_code(app_id, id).await?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if !tx.delete(kinds::APP_CODE, id).await.map_err(system)? {
-            return Err(ApiError::new(c::APP_CODE_NOT_FOUND));
-        }
-        self.commit(tx).await?;
-        Ok(())
+        self.delete_doc(kinds::APP_CODE, c::APP_CODE_NOT_FOUND, id).await
     }
 }

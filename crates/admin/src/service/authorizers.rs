@@ -5,9 +5,11 @@
 use causeway_model::api::Api;
 use causeway_model::authorizer::{Authorizer, AuthorizerInput, AuthorizerKind, AuthorizerSpec};
 use causeway_model::{ApiError, Result, ids, kinds};
-use causeway_store::{NewDocument, StoreError, Txn};
+use causeway_store::NewDocument;
 
-use super::{Page, Paging, Service, c, decode, encode, system, text_matches};
+use super::apis::api_using;
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, decode, encode, text_matches};
 
 #[derive(Debug, Default)]
 pub struct AuthorizerFilter {
@@ -50,40 +52,34 @@ pub(crate) fn authorizer_refs(api: &Api) -> Vec<(&str, AuthorizerKind, String)> 
 
 impl Service {
     /// The named function must be in the registry (any version may be named).
-    async fn check_authorizer_function(&self, tx: &mut dyn Txn, spec: &AuthorizerSpec) -> Result<()> {
+    async fn check_authorizer_function(&self, tx: &mut Tx, spec: &AuthorizerSpec) -> Result<()> {
         let urn = spec.function_urn().ok_or_else(|| ApiError::invalid("authorizer_uri"))?;
         let key = format!("fn:{}:{}", urn.package, urn.name);
-        if tx.find_key(kinds::FUNCTION, &key).await.map_err(system)?.is_none() {
+        if tx.find_key(kinds::FUNCTION, &key).await?.is_none() {
             return Err(ApiError::field(c::FUNCTION_NOT_FOUND, "authorizer_uri"));
         }
         Ok(())
     }
 
-    async fn put_authorizer(&self, tx: &mut dyn Txn, a: &Authorizer) -> Result<()> {
-        let taken = || ApiError::field(c::AUTHORIZER_NAME_EXISTS, "name");
-        if tx.find_key(kinds::AUTHORIZER, &name_key(&a.name)).await.map_err(system)?.is_some_and(|d| d.id != a.id) {
-            return Err(taken());
+    async fn put_authorizer(&self, tx: &mut Tx, a: &Authorizer) -> Result<()> {
+        if tx.key_taken(kinds::AUTHORIZER, &name_key(&a.name), &a.id).await? {
+            return Err(ApiError::field(c::AUTHORIZER_NAME_EXISTS, "name"));
         }
         let body = encode(a)?;
-        tx.put(NewDocument { kind: kinds::AUTHORIZER, id: &a.id, parent: None, keys: vec![name_key(&a.name)], body: &body })
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => taken(),
-                other => system(other),
-            })?;
-        Ok(())
+        let doc = NewDocument { kind: kinds::AUTHORIZER, id: &a.id, parent: None, keys: vec![name_key(&a.name)], body: &body };
+        tx.put_unique(doc, c::AUTHORIZER_NAME_EXISTS, "name").await
     }
 
     pub async fn create_authorizer(&self, input: AuthorizerInput) -> Result<Authorizer> {
         let spec = input.validate(self.config.limits.identities_per_authorizer)?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.count(kinds::AUTHORIZER, None).await.map_err(system)? as usize >= self.config.limits.authorizers {
+        let mut tx = self.begin().await?;
+        if tx.count(kinds::AUTHORIZER, None).await? >= self.config.limits.authorizers {
             return Err(ApiError::new(c::AUTHORIZER_QUOTA));
         }
-        self.check_authorizer_function(&mut *tx, &spec).await?;
+        self.check_authorizer_function(&mut tx, &spec).await?;
         let now = ids::now();
         let a = Authorizer::new(ids::new_id(), spec, now.clone(), now);
-        self.put_authorizer(&mut *tx, &a).await?;
+        self.put_authorizer(&mut tx, &a).await?;
         self.commit(tx).await?;
         Ok(a)
     }
@@ -102,52 +98,36 @@ impl Service {
 
     pub async fn update_authorizer(&self, id: &str, input: AuthorizerInput) -> Result<Authorizer> {
         let spec = input.validate(self.config.limits.identities_per_authorizer)?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let old: Authorizer = match tx.get(kinds::AUTHORIZER, id).await.map_err(system)? {
-            Some(doc) => decode(doc)?,
-            None => return Err(ApiError::new(c::AUTHORIZER_NOT_FOUND)),
-        };
+        let mut tx = self.begin().await?;
+        let old: Authorizer = tx.load(kinds::AUTHORIZER, id, c::AUTHORIZER_NOT_FOUND).await?;
         // APIs chose the authorizer for its side.
         if spec.kind != old.kind {
             return Err(ApiError::invalid("type"));
         }
-        self.check_authorizer_function(&mut *tx, &spec).await?;
+        self.check_authorizer_function(&mut tx, &spec).await?;
         let a = Authorizer::new(old.id, spec, old.create_time, ids::now());
-        self.put_authorizer(&mut *tx, &a).await?;
+        self.put_authorizer(&mut tx, &a).await?;
         self.commit(tx).await?;
         Ok(a)
     }
 
     pub async fn delete_authorizer(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::AUTHORIZER, id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::AUTHORIZER, id).await? {
             return Err(ApiError::new(c::AUTHORIZER_NOT_FOUND));
         }
-        // Drafts and published versions alike: a published version without its authorizer could not be served.
-        for kind in [kinds::API, kinds::API_VERSION] {
-            for doc in tx.list(kind, None).await.map_err(system)? {
-                let api: Api = if kind == kinds::API {
-                    decode(doc)?
-                } else {
-                    decode::<causeway_model::publish::ApiVersion>(doc)?.api
-                };
-                if authorizer_refs(&api).iter().any(|(a, _, _)| *a == id) {
-                    return Err(ApiError::detail(c::AUTHORIZER_IN_USE, &format!("the API {} uses it", api.name)));
-                }
-            }
+        if let Some(api) = api_using(&mut tx, |api| authorizer_refs(api).iter().any(|(a, _, _)| *a == id)).await? {
+            return Err(ApiError::detail(c::AUTHORIZER_IN_USE, &format!("the API {} uses it", api.name)));
         }
-        tx.delete(kinds::AUTHORIZER, id).await.map_err(system)?;
+        tx.delete(kinds::AUTHORIZER, id).await?;
         self.commit(tx).await?;
         Ok(())
     }
 
     /// An API's authorizers exist and serve the side it names them for.
-    pub(crate) async fn check_api_authorizers(&self, tx: &mut dyn Txn, api: &Api) -> Result<()> {
+    pub(crate) async fn check_api_authorizers(&self, tx: &mut Tx, api: &Api) -> Result<()> {
         for (id, kind, field) in authorizer_refs(api) {
-            let a: Authorizer = match tx.get(kinds::AUTHORIZER, id).await.map_err(system)? {
-                Some(doc) => decode(doc)?,
-                None => return Err(ApiError::field(c::AUTHORIZER_NOT_FOUND, &field)),
-            };
+            let a: Authorizer = tx.get_as(kinds::AUTHORIZER, id).await?.ok_or_else(|| ApiError::field(c::AUTHORIZER_NOT_FOUND, &field))?;
             if a.kind != kind {
                 return Err(ApiError::invalid(&field));
             }
@@ -156,8 +136,8 @@ impl Service {
     }
 
     /// Whether a custom authorizer calls the function `package:name`.
-    pub(crate) async fn authorizer_calls(&self, tx: &mut dyn Txn, urn: &causeway_model::function::Urn) -> Result<bool> {
-        for doc in tx.list(kinds::AUTHORIZER, None).await.map_err(system)? {
+    pub(crate) async fn authorizer_calls(&self, tx: &mut Tx, urn: &causeway_model::function::Urn) -> Result<bool> {
+        for doc in tx.list(kinds::AUTHORIZER, None).await? {
             let a: Authorizer = decode(doc)?;
             if a.calls(urn) {
                 return Ok(true);

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use causeway_model::api::Api;
 use causeway_model::channel::{self, BUILTIN, Channel, ChannelInput, HealthConfig, HealthInput, Member, MemberInput, MemberSpec, Strategy};
 use causeway_model::{ApiError, Result, ids, kinds};
-use causeway_store::{NewDocument, Txn};
+use causeway_store::NewDocument;
 use serde::Serialize;
 
-use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+use super::apis::api_using;
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, encode, text_matches};
 
 /// What this node's gateway knows of a member's health: `Some(true)` healthy,
 /// `Some(false)` unhealthy, `None` not known here (no gateway in this process,
@@ -126,22 +128,13 @@ impl Service {
         }
     }
 
-    async fn put_channel(&self, tx: &mut dyn Txn, ch: &Channel) -> Result<()> {
-        if tx.find_key(kinds::CHANNEL, &name_key(&ch.name)).await.map_err(system)?.is_some_and(|d| d.id != ch.id) {
+    async fn put_channel(&self, tx: &mut Tx, ch: &Channel) -> Result<()> {
+        if tx.key_taken(kinds::CHANNEL, &name_key(&ch.name), &ch.id).await? {
             return Err(ApiError::field(c::CHANNEL_NAME_EXISTS, "name"));
         }
         let body = encode(ch)?;
-        tx.put(NewDocument { kind: kinds::CHANNEL, id: &ch.id, parent: None, keys: vec![name_key(&ch.name)], body: &body })
-            .await
-            .map_err(store_err(c::CHANNEL_NAME_EXISTS, "name"))?;
-        Ok(())
-    }
-
-    async fn get_channel_in(&self, tx: &mut dyn Txn, id: &str) -> Result<Channel> {
-        match tx.get(kinds::CHANNEL, id).await.map_err(system)? {
-            Some(doc) => decode(doc),
-            None => Err(ApiError::new(c::CHANNEL_NOT_FOUND)),
-        }
+        let doc = NewDocument { kind: kinds::CHANNEL, id: &ch.id, parent: None, keys: vec![name_key(&ch.name)], body: &body };
+        tx.put_unique(doc, c::CHANNEL_NAME_EXISTS, "name").await
     }
 
     pub async fn create_channel(&self, input: ChannelInput) -> Result<ChannelView> {
@@ -158,11 +151,11 @@ impl Service {
             members: spec.members.unwrap_or_default().into_iter().map(|m| m.into_member(ids::new_id(), now.clone())).collect(),
             create_time: now,
         };
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.count(kinds::CHANNEL, None).await.map_err(system)? as usize >= self.config.limits.channels {
+        let mut tx = self.begin().await?;
+        if tx.count(kinds::CHANNEL, None).await? >= self.config.limits.channels {
             return Err(ApiError::new(c::CHANNEL_QUOTA));
         }
-        self.put_channel(&mut *tx, &ch).await?;
+        self.put_channel(&mut tx, &ch).await?;
         self.commit(tx).await?;
         Ok(self.channel_view(&ch, true))
     }
@@ -188,8 +181,8 @@ impl Service {
     /// (members at an unchanged place keep their id).
     pub async fn update_channel(&self, id: &str, input: ChannelInput) -> Result<ChannelView> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let old = self.get_channel_in(&mut *tx, id).await?;
+        let mut tx = self.begin().await?;
+        let old: Channel = tx.load(kinds::CHANNEL, id, c::CHANNEL_NOT_FOUND).await?;
         let members = match spec.members {
             Some(list) => merge(&[], list, &old.members),
             None => old.members.clone(),
@@ -203,24 +196,18 @@ impl Service {
             members,
             ..old
         };
-        self.put_channel(&mut *tx, &ch).await?;
+        self.put_channel(&mut tx, &ch).await?;
         self.commit(tx).await?;
         Ok(self.channel_view(&ch, true))
     }
 
     pub async fn delete_channel(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        self.get_channel_in(&mut *tx, id).await?;
-        // Drafts and published versions alike: a published version without its channel could not be served.
-        for kind in [kinds::API, kinds::API_VERSION] {
-            for doc in tx.list(kind, None).await.map_err(system)? {
-                let api: Api = if kind == kinds::API { decode(doc)? } else { decode::<causeway_model::publish::ApiVersion>(doc)?.api };
-                if channel_refs(&api).iter().any(|(c, _)| *c == id) {
-                    return Err(ApiError::detail(c::CHANNEL_IN_USE, &format!("the API {} uses it", api.name)));
-                }
-            }
+        let mut tx = self.begin().await?;
+        tx.load::<Channel>(kinds::CHANNEL, id, c::CHANNEL_NOT_FOUND).await?;
+        if let Some(api) = api_using(&mut tx, |api| channel_refs(api).iter().any(|(c, _)| *c == id)).await? {
+            return Err(ApiError::detail(c::CHANNEL_IN_USE, &format!("the API {} uses it", api.name)));
         }
-        tx.delete(kinds::CHANNEL, id).await.map_err(system)?;
+        tx.delete(kinds::CHANNEL, id).await?;
         self.commit(tx).await?;
         Ok(())
     }
@@ -298,18 +285,18 @@ impl Service {
     }
 
     async fn change_channel(&self, id: &str, change: impl FnOnce(&mut Channel) -> Result<()>) -> Result<ChannelView> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let mut ch = self.get_channel_in(&mut *tx, id).await?;
+        let mut tx = self.begin().await?;
+        let mut ch: Channel = tx.load(kinds::CHANNEL, id, c::CHANNEL_NOT_FOUND).await?;
         change(&mut ch)?;
-        self.put_channel(&mut *tx, &ch).await?;
+        self.put_channel(&mut tx, &ch).await?;
         self.commit(tx).await?;
         Ok(self.channel_view(&ch, true))
     }
 
     /// Every channel an API names must exist (`APIG.3023` on the field).
-    pub(crate) async fn check_api_channels(&self, tx: &mut dyn Txn, api: &Api) -> Result<()> {
+    pub(crate) async fn check_api_channels(&self, tx: &mut Tx, api: &Api) -> Result<()> {
         for (id, field) in channel_refs(api) {
-            if tx.get(kinds::CHANNEL, id).await.map_err(system)?.is_none() {
+            if !tx.exists(kinds::CHANNEL, id).await? {
                 return Err(ApiError::field(c::CHANNEL_NOT_FOUND, &field));
             }
         }

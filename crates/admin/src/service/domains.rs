@@ -8,18 +8,17 @@ use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::NewDocument;
 use causeway_tls::CertError;
 
-use super::{Service, c, decode, encode, store_err, system};
+use super::tx::Tx;
+use super::{Service, c, encode};
 
 fn domain_key(domain: &str) -> String {
     format!("domain:{domain}")
 }
 
-async fn put_domain(tx: &mut dyn causeway_store::Txn, d: &Domain) -> Result<()> {
+async fn put_domain(tx: &mut Tx, d: &Domain) -> Result<()> {
     let body = encode(d)?;
-    tx.put(NewDocument { kind: kinds::DOMAIN, id: &d.id, parent: Some(&d.group_id), keys: vec![domain_key(&d.url_domain)], body: &body })
-        .await
-        .map_err(store_err(c::DOMAIN_EXISTS, "url_domain"))?;
-    Ok(())
+    let doc = NewDocument { kind: kinds::DOMAIN, id: &d.id, parent: Some(&d.group_id), keys: vec![domain_key(&d.url_domain)], body: &body };
+    tx.put_unique(doc, c::DOMAIN_EXISTS, "url_domain").await
 }
 
 /// The documented code for a refused certificate, with the reason.
@@ -43,12 +42,11 @@ impl Service {
         Ok(all)
     }
 
-    async fn domain_of(&self, tx: &mut dyn causeway_store::Txn, group_id: &str, domain_id: &str) -> Result<Domain> {
-        if tx.get(kinds::GROUP, group_id).await.map_err(system)?.is_none() {
+    async fn domain_of(&self, tx: &mut Tx, group_id: &str, domain_id: &str) -> Result<Domain> {
+        if !tx.exists(kinds::GROUP, group_id).await? {
             return Err(ApiError::new(c::GROUP_NOT_FOUND));
         }
-        let doc = tx.get(kinds::DOMAIN, domain_id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::DOMAIN_NOT_FOUND))?;
-        let d: Domain = decode(doc)?;
+        let d: Domain = tx.load(kinds::DOMAIN, domain_id, c::DOMAIN_NOT_FOUND).await?;
         if d.group_id != group_id {
             return Err(ApiError::new(c::DOMAIN_NOT_FOUND));
         }
@@ -66,13 +64,12 @@ impl Service {
         if spec.is_http_redirect_to_https {
             return Err(ApiError::field_because(c::INVALID_VALUE, "is_http_redirect_to_https", "The redirect needs a certificate: upload one first"));
         }
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let doc = tx.get(kinds::GROUP, group_id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::GROUP_NOT_FOUND))?;
-        let _group: Group = decode(doc)?;
-        if tx.count(kinds::DOMAIN, Some(group_id)).await.map_err(system)? as usize >= self.config.limits.domains_per_group {
+        let mut tx = self.begin().await?;
+        let _group: Group = tx.load(kinds::GROUP, group_id, c::GROUP_NOT_FOUND).await?;
+        if tx.count(kinds::DOMAIN, Some(group_id)).await? >= self.config.limits.domains_per_group {
             return Err(ApiError::new(c::DOMAIN_QUOTA));
         }
-        if tx.find_key(kinds::DOMAIN, &domain_key(&spec.url_domain)).await.map_err(system)?.is_some() {
+        if tx.find_key(kinds::DOMAIN, &domain_key(&spec.url_domain)).await?.is_some() {
             return Err(ApiError::field(c::DOMAIN_EXISTS, "url_domain"));
         }
         let now = ids::now();
@@ -87,15 +84,15 @@ impl Service {
             create_time: now.clone(),
             update_time: now,
         };
-        put_domain(&mut *tx, &d).await?;
+        put_domain(&mut tx, &d).await?;
         self.commit(tx).await?;
         Ok(d.view())
     }
 
     /// Changes the minimum TLS version and the HTTP → HTTPS redirect (the name stays).
     pub async fn update_domain(&self, group_id: &str, domain_id: &str, input: DomainInput) -> Result<DomainView> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let mut d = self.domain_of(&mut *tx, group_id, domain_id).await?;
+        let mut tx = self.begin().await?;
+        let mut d = self.domain_of(&mut tx, group_id, domain_id).await?;
         // The name cannot change; the other fields validate as on binding.
         let spec = DomainInput { url_domain: Some(d.url_domain.clone()), ..input }.validate()?;
         if spec.is_http_redirect_to_https && d.certificate.is_none() {
@@ -104,15 +101,15 @@ impl Service {
         d.min_ssl_version = spec.min_ssl_version;
         d.is_http_redirect_to_https = spec.is_http_redirect_to_https;
         d.update_time = ids::now();
-        put_domain(&mut *tx, &d).await?;
+        put_domain(&mut tx, &d).await?;
         self.commit(tx).await?;
         Ok(d.view())
     }
 
     pub async fn unbind_domain(&self, group_id: &str, domain_id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let d = self.domain_of(&mut *tx, group_id, domain_id).await?;
-        tx.delete(kinds::DOMAIN, &d.id).await.map_err(system)?;
+        let mut tx = self.begin().await?;
+        let d = self.domain_of(&mut tx, group_id, domain_id).await?;
+        tx.delete(kinds::DOMAIN, &d.id).await?;
         self.commit(tx).await?;
         Ok(())
     }
@@ -123,8 +120,8 @@ impl Service {
         let sealer = self.sealer.as_ref().ok_or_else(|| ApiError::detail(c::SYSTEM, "this node has no secret key to seal private keys with"))?;
         let cert = causeway_tls::Certificate::from_pem(&spec.cert_content, &spec.private_key).map_err(cert_error)?;
         cert.check_validity(causeway_tls::certificate::now()).map_err(cert_error)?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let mut d = self.domain_of(&mut *tx, group_id, domain_id).await?;
+        let mut tx = self.begin().await?;
+        let mut d = self.domain_of(&mut tx, group_id, domain_id).await?;
         cert.check_covers(&d.url_domain).map_err(cert_error)?;
         let sealed = sealer.seal(cert.key_pem().as_bytes()).map_err(|e| ApiError::detail(c::SYSTEM, &e))?;
         let now = ids::now();
@@ -141,14 +138,14 @@ impl Service {
             update_time: now.clone(),
         });
         d.update_time = now;
-        put_domain(&mut *tx, &d).await?;
+        put_domain(&mut tx, &d).await?;
         self.commit(tx).await?;
         Ok(d.view())
     }
 
     pub async fn get_certificate(&self, group_id: &str, domain_id: &str, certificate_id: &str) -> Result<CertificateView> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let d = self.domain_of(&mut *tx, group_id, domain_id).await?;
+        let mut tx = self.begin().await?;
+        let d = self.domain_of(&mut tx, group_id, domain_id).await?;
         match d.certificate_view() {
             Some(v) if v.id == certificate_id => Ok(v),
             _ => Err(ApiError::new(c::CERTIFICATE_NOT_FOUND)),
@@ -157,15 +154,15 @@ impl Service {
 
     /// Removes the certificate (the domain is then served over HTTP only, and its redirect is turned off).
     pub async fn delete_certificate(&self, group_id: &str, domain_id: &str, certificate_id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let mut d = self.domain_of(&mut *tx, group_id, domain_id).await?;
+        let mut tx = self.begin().await?;
+        let mut d = self.domain_of(&mut tx, group_id, domain_id).await?;
         if d.certificate.as_ref().is_none_or(|c| c.id != certificate_id) {
             return Err(ApiError::new(c::CERTIFICATE_NOT_FOUND));
         }
         d.certificate = None;
         d.is_http_redirect_to_https = false;
         d.update_time = ids::now();
-        put_domain(&mut *tx, &d).await?;
+        put_domain(&mut tx, &d).await?;
         self.commit(tx).await?;
         Ok(())
     }

@@ -4,7 +4,8 @@ use causeway_model::env::{Env, EnvInput, RELEASE_ENV_ID, RELEASE_ENV_NAME};
 use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::NewDocument;
 
-use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, encode, text_matches};
 
 #[derive(Debug, Clone, Default)]
 pub struct EnvFilter {
@@ -20,8 +21,8 @@ fn name_key(name: &str) -> String {
 
 impl Service {
     pub(super) async fn ensure_release_env(&self) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::ENV, RELEASE_ENV_ID).await.map_err(system)?.is_some() {
+        let mut tx = self.begin().await?;
+        if tx.exists(kinds::ENV, RELEASE_ENV_ID).await? {
             return Ok(());
         }
         let env = Env {
@@ -30,31 +31,29 @@ impl Service {
             remark: Some("Production environment".to_string()),
             create_time: ids::now(),
         };
-        self.put_env(&mut *tx, &env).await?;
+        self.put_env(&mut tx, &env).await?;
         self.commit(tx).await?;
         Ok(())
     }
 
-    async fn put_env(&self, tx: &mut dyn causeway_store::Txn, env: &Env) -> Result<()> {
+    async fn put_env(&self, tx: &mut Tx, env: &Env) -> Result<()> {
         let body = encode(env)?;
-        tx.put(NewDocument { kind: kinds::ENV, id: &env.id, parent: None, keys: vec![name_key(&env.name)], body: &body })
-            .await
-            .map_err(store_err(c::ENV_NAME_EXISTS, "name"))?;
-        Ok(())
+        let doc = NewDocument { kind: kinds::ENV, id: &env.id, parent: None, keys: vec![name_key(&env.name)], body: &body };
+        tx.put_unique(doc, c::ENV_NAME_EXISTS, "name").await
     }
 
     pub async fn create_env(&self, input: EnvInput) -> Result<Env> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
+        let mut tx = self.begin().await?;
         // RELEASE does not count against the quota.
-        if tx.count(kinds::ENV, None).await.map_err(system)? as usize > self.config.limits.environments {
+        if tx.count(kinds::ENV, None).await? > self.config.limits.environments {
             return Err(ApiError::new(c::ENV_QUOTA));
         }
-        if tx.find_key(kinds::ENV, &name_key(&spec.name)).await.map_err(system)?.is_some() {
+        if tx.find_key(kinds::ENV, &name_key(&spec.name)).await?.is_some() {
             return Err(ApiError::field(c::ENV_NAME_EXISTS, "name"));
         }
         let env = Env { id: ids::new_id(), name: spec.name, remark: spec.remark, create_time: ids::now() };
-        self.put_env(&mut *tx, &env).await?;
+        self.put_env(&mut tx, &env).await?;
         self.commit(tx).await?;
         Ok(env)
     }
@@ -71,19 +70,17 @@ impl Service {
 
     pub async fn update_env(&self, id: &str, input: EnvInput) -> Result<Env> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let doc = tx.get(kinds::ENV, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::ENV_NOT_FOUND))?;
-        let mut env: Env = decode(doc)?;
+        let mut tx = self.begin().await?;
+        let mut env: Env = tx.load(kinds::ENV, id, c::ENV_NOT_FOUND).await?;
         if env.id == RELEASE_ENV_ID && spec.name != env.name {
             return Err(ApiError::detail(c::NO_PERMISSION_ENV, "the RELEASE environment cannot be renamed"));
         }
-        if let Some(other) = tx.find_key(kinds::ENV, &name_key(&spec.name)).await.map_err(system)?
-            && other.id != env.id {
-                return Err(ApiError::field(c::ENV_NAME_EXISTS, "name"));
-            }
+        if tx.key_taken(kinds::ENV, &name_key(&spec.name), &env.id).await? {
+            return Err(ApiError::field(c::ENV_NAME_EXISTS, "name"));
+        }
         env.name = spec.name;
         env.remark = spec.remark;
-        self.put_env(&mut *tx, &env).await?;
+        self.put_env(&mut tx, &env).await?;
         self.commit(tx).await?;
         Ok(env)
     }
@@ -93,23 +90,23 @@ impl Service {
         if id == RELEASE_ENV_ID {
             return Err(ApiError::detail(c::NO_PERMISSION_ENV, "the RELEASE environment cannot be deleted"));
         }
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::ENV, id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::ENV, id).await? {
             return Err(ApiError::new(c::ENV_NOT_FOUND));
         }
         let in_env = |doc: &causeway_store::Document| doc.body.get("env_id").and_then(|v| v.as_str()) == Some(id);
-        if tx.list(kinds::PUBLICATION, None).await.map_err(system)?.iter().any(in_env) {
+        if tx.list(kinds::PUBLICATION, None).await?.iter().any(in_env) {
             return Err(ApiError::new(c::ENV_HAS_APIS));
         }
         // Variables, version history and app authorizations of the environment go with it.
         for kind in [kinds::ENV_VARIABLE, kinds::API_VERSION, kinds::APP_AUTH] {
-            for doc in tx.list(kind, None).await.map_err(system)? {
+            for doc in tx.list(kind, None).await? {
                 if in_env(&doc) {
-                    tx.delete(kind, &doc.id).await.map_err(system)?;
+                    tx.delete(kind, &doc.id).await?;
                 }
             }
         }
-        tx.delete(kinds::ENV, id).await.map_err(system)?;
+        tx.delete(kinds::ENV, id).await?;
         self.commit(tx).await?;
         Ok(())
     }

@@ -13,10 +13,11 @@ use causeway_model::function::{
 };
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::{ApiError, Result, ids, kinds};
-use causeway_store::{NewDocument, StoreError, Txn};
+use causeway_store::NewDocument;
 use serde::Serialize;
 
-use super::{Page, Paging, Service, c, decode, encode, system, text_matches};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, decode, encode, text_matches};
 
 /// Parses JavaScript without running it: `Err((line, message))` when it does not.
 /// Given by the binary, which holds the engine.
@@ -132,15 +133,10 @@ impl Service {
         })
     }
 
-    async fn put_function(&self, tx: &mut dyn Txn, f: &Function) -> Result<()> {
+    async fn put_function(&self, tx: &mut Tx, f: &Function) -> Result<()> {
         let body = encode(f)?;
-        tx.put(NewDocument { kind: kinds::FUNCTION, id: &f.id, parent: None, keys: vec![name_key(&f.package, &f.name)], body: &body })
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => ApiError::field(c::FUNCTION_NAME_EXISTS, "name"),
-                other => system(other),
-            })?;
-        Ok(())
+        let doc = NewDocument { kind: kinds::FUNCTION, id: &f.id, parent: None, keys: vec![name_key(&f.package, &f.name)], body: &body };
+        tx.put_unique(doc, c::FUNCTION_NAME_EXISTS, "name").await
     }
 
     pub async fn create_function(&self, input: FunctionInput) -> Result<FunctionView> {
@@ -157,8 +153,8 @@ impl Service {
             create_time: now.clone(),
             update_time: now,
         };
-        let mut tx = self.store.begin().await.map_err(system)?;
-        self.put_function(&mut *tx, &f).await?;
+        let mut tx = self.begin().await?;
+        self.put_function(&mut tx, &f).await?;
         self.commit(tx).await?;
         Ok(f.into())
     }
@@ -171,28 +167,23 @@ impl Service {
         Ok(Page { total: page.total, items: page.items.into_iter().map(FunctionView::from).collect() })
     }
 
-    async fn function(&self, tx: &mut dyn Txn, id: &str) -> Result<Function> {
-        match tx.get(kinds::FUNCTION, id).await.map_err(system)? {
-            Some(doc) => decode(doc),
-            None => Err(not_found("function")),
-        }
+    async fn function(&self, tx: &mut Tx, id: &str) -> Result<Function> {
+        tx.get_as(kinds::FUNCTION, id).await?.ok_or_else(|| not_found("function"))
     }
 
     pub async fn get_function(&self, id: &str) -> Result<FunctionView> {
-        match self.store.get(kinds::FUNCTION, id).await.map_err(system)? {
-            Some(doc) => Ok(decode::<Function>(doc)?.into()),
-            None => Err(not_found("function")),
-        }
+        let f: Function = self.get_as(kinds::FUNCTION, id).await?.ok_or_else(|| not_found("function"))?;
+        Ok(f.into())
     }
 
     pub async fn update_function(&self, id: &str, input: FunctionInput) -> Result<FunctionView> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let old = self.function(&mut *tx, id).await?;
+        let mut tx = self.begin().await?;
+        let old = self.function(&mut tx, id).await?;
         let renamed = input.name.as_ref().is_some_and(|n| *n != old.name) || input.package.as_ref().is_some_and(|p| *p != old.package);
         let checked = input.validate(Some(&fields(&old)))?;
         self.check_code(&checked).await?;
         // Published APIs name functions by URN: a referenced function keeps its name.
-        if renamed && self.referenced(&mut *tx, &old).await? {
+        if renamed && self.referenced(&mut tx, &old).await? {
             return Err(ApiError::detail(c::FUNCTION_IN_USE, "published APIs or custom authorizers call the function by its URN; it cannot be renamed"));
         }
         let f = Function {
@@ -204,24 +195,23 @@ impl Service {
             update_time: ids::now(),
             ..old
         };
-        self.put_function(&mut *tx, &f).await?;
+        self.put_function(&mut tx, &f).await?;
         self.commit(tx).await?;
         Ok(f.into())
     }
 
     /// Whether a published API or a custom authorizer calls `f` (any version or alias).
-    async fn referenced(&self, tx: &mut dyn Txn, f: &Function) -> Result<bool> {
+    async fn referenced(&self, tx: &mut Tx, f: &Function) -> Result<bool> {
         let urn = Urn { package: f.package.clone(), name: f.name.clone(), qualifier: None };
         Ok(self.referenced_by(tx, |u| u.package == f.package && u.name == f.name).await? || self.authorizer_calls(tx, &urn).await?)
     }
 
     /// Whether a published API names a URN that `matches`.
-    async fn referenced_by(&self, tx: &mut dyn Txn, matches: impl Fn(&Urn) -> bool) -> Result<bool> {
+    async fn referenced_by(&self, tx: &mut Tx, matches: impl Fn(&Urn) -> bool) -> Result<bool> {
         let calls_it = |urn: &str| Urn::parse(urn).is_some_and(|u| matches(&u));
-        for doc in tx.list(kinds::PUBLICATION, None).await.map_err(system)? {
+        for doc in tx.list(kinds::PUBLICATION, None).await? {
             let p: Publication = decode(doc)?;
-            let Some(doc) = tx.get(kinds::API_VERSION, &p.version_id).await.map_err(system)? else { continue };
-            let v: ApiVersion = decode(doc)?;
+            let Some(v) = tx.get_as::<ApiVersion>(kinds::API_VERSION, &p.version_id).await? else { continue };
             let api = &v.api;
             let default = api.func_info.iter().flat_map(|fi| std::iter::once(&fi.function_urn).chain(fi.alias_urn.as_ref()));
             let policies = api.policy_functions.iter().flat_map(|p| std::iter::once(&p.function_urn).chain(p.alias_urn.as_ref()));
@@ -233,23 +223,21 @@ impl Service {
     }
 
     pub async fn delete_function(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let f = self.function(&mut *tx, id).await?;
-        if self.referenced(&mut *tx, &f).await? {
+        let mut tx = self.begin().await?;
+        let f = self.function(&mut tx, id).await?;
+        if self.referenced(&mut tx, &f).await? {
             return Err(ApiError::new(c::FUNCTION_IN_USE));
         }
         for kind in [kinds::FUNCTION_VERSION, kinds::FUNCTION_ALIAS] {
-            for doc in tx.list(kind, Some(id)).await.map_err(system)? {
-                tx.delete(kind, &doc.id).await.map_err(system)?;
-            }
+            tx.delete_children(kind, id).await?;
         }
-        tx.delete(kinds::FUNCTION, id).await.map_err(system)?;
+        tx.delete(kinds::FUNCTION, id).await?;
         self.commit(tx).await?;
         Ok(())
     }
 
-    async fn versions(&self, tx: &mut dyn Txn, id: &str) -> Result<Vec<FunctionVersion>> {
-        let mut all: Vec<FunctionVersion> = tx.list(kinds::FUNCTION_VERSION, Some(id)).await.map_err(system)?.into_iter().map(decode).collect::<Result<_>>()?;
+    async fn versions(&self, tx: &mut Tx, id: &str) -> Result<Vec<FunctionVersion>> {
+        let mut all: Vec<FunctionVersion> = tx.load_all(kinds::FUNCTION_VERSION, Some(id)).await?;
         all.sort_by_key(|v| v.version.parse::<u64>().unwrap_or(0));
         Ok(all)
     }
@@ -258,9 +246,9 @@ impl Service {
     pub async fn publish_function_version(&self, id: &str, description: Option<String>) -> Result<VersionView> {
         let description = description.unwrap_or_default();
         causeway_model::rules::check_text("description", Some(&description), 1024)?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let f = self.function(&mut *tx, id).await?;
-        let next = self.versions(&mut *tx, id).await?.last().and_then(|v| v.version.parse::<u64>().ok()).unwrap_or(0) + 1;
+        let mut tx = self.begin().await?;
+        let f = self.function(&mut tx, id).await?;
+        let next = self.versions(&mut tx, id).await?.last().and_then(|v| v.version.parse::<u64>().ok()).unwrap_or(0) + 1;
         let v = FunctionVersion {
             id: ids::new_id(),
             function_id: f.id.clone(),
@@ -270,23 +258,22 @@ impl Service {
             create_time: ids::now(),
         };
         let body = encode(&v)?;
-        tx.put(NewDocument { kind: kinds::FUNCTION_VERSION, id: &v.id, parent: Some(&f.id), keys: vec![format!("fnver:{}:{}", f.id, v.version)], body: &body })
-            .await
-            .map_err(system)?;
+        let doc = NewDocument { kind: kinds::FUNCTION_VERSION, id: &v.id, parent: Some(&f.id), keys: vec![format!("fnver:{}:{}", f.id, v.version)], body: &body };
+        tx.put(doc).await?;
         self.commit(tx).await?;
         Ok(VersionView { urn: urn_of(&f, &v.version), version: v })
     }
 
     pub async fn list_function_versions(&self, id: &str, paging: &Paging) -> Result<Page<VersionView>> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let f = self.function(&mut *tx, id).await?;
-        let all = self.versions(&mut *tx, id).await?;
+        let mut tx = self.begin().await?;
+        let f = self.function(&mut tx, id).await?;
+        let all = self.versions(&mut tx, id).await?;
         let page = Page::of(all, paging);
         Ok(Page { total: page.total, items: page.items.into_iter().map(|v| VersionView { urn: urn_of(&f, &v.version), version: v }).collect() })
     }
 
-    async fn alias(&self, tx: &mut dyn Txn, function_id: &str, name: &str) -> Result<FunctionAlias> {
-        for doc in tx.list(kinds::FUNCTION_ALIAS, Some(function_id)).await.map_err(system)? {
+    async fn alias(&self, tx: &mut Tx, function_id: &str, name: &str) -> Result<FunctionAlias> {
+        for doc in tx.list(kinds::FUNCTION_ALIAS, Some(function_id)).await? {
             let a: FunctionAlias = decode(doc)?;
             if a.name == name {
                 return Ok(a);
@@ -295,71 +282,67 @@ impl Service {
         Err(not_found("alias"))
     }
 
-    async fn put_alias(&self, tx: &mut dyn Txn, f: &Function, a: &FunctionAlias) -> Result<AliasView> {
+    async fn put_alias(&self, tx: &mut Tx, f: &Function, a: &FunctionAlias) -> Result<AliasView> {
         if a.version != LATEST && !self.versions(tx, &f.id).await?.iter().any(|v| v.version == a.version) {
             return Err(ApiError::field(c::FUNCTION_NOT_FOUND, "version"));
         }
         let body = encode(a)?;
-        tx.put(NewDocument { kind: kinds::FUNCTION_ALIAS, id: &a.id, parent: Some(&f.id), keys: vec![format!("fnalias:{}:{}", f.id, a.name)], body: &body })
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => ApiError::field(c::FUNCTION_NAME_EXISTS, "name"),
-                other => system(other),
-            })?;
+        let doc = NewDocument { kind: kinds::FUNCTION_ALIAS, id: &a.id, parent: Some(&f.id), keys: vec![format!("fnalias:{}:{}", f.id, a.name)], body: &body };
+        tx.put_unique(doc, c::FUNCTION_NAME_EXISTS, "name").await?;
         Ok(AliasView { alias_urn: urn_of(f, &a.name), alias: a.clone() })
     }
 
     pub async fn create_function_alias(&self, id: &str, input: AliasInput) -> Result<AliasView> {
         let (name, version, description) = input.validate(None)?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let f = self.function(&mut *tx, id).await?;
+        let mut tx = self.begin().await?;
+        let f = self.function(&mut tx, id).await?;
         let now = ids::now();
         let a = FunctionAlias { id: ids::new_id(), function_id: f.id.clone(), name, version, description, create_time: now.clone(), update_time: now };
-        let view = self.put_alias(&mut *tx, &f, &a).await?;
+        let view = self.put_alias(&mut tx, &f, &a).await?;
         self.commit(tx).await?;
         Ok(view)
     }
 
     pub async fn list_function_aliases(&self, id: &str) -> Result<Vec<AliasView>> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let f = self.function(&mut *tx, id).await?;
-        let mut all: Vec<FunctionAlias> = tx.list(kinds::FUNCTION_ALIAS, Some(id)).await.map_err(system)?.into_iter().map(decode).collect::<Result<_>>()?;
+        let mut tx = self.begin().await?;
+        let f = self.function(&mut tx, id).await?;
+        let mut all: Vec<FunctionAlias> = tx.load_all(kinds::FUNCTION_ALIAS, Some(id)).await?;
         all.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(all.into_iter().map(|a| AliasView { alias_urn: urn_of(&f, &a.name), alias: a }).collect())
     }
 
     pub async fn get_function_alias(&self, id: &str, name: &str) -> Result<AliasView> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let f = self.function(&mut *tx, id).await?;
-        let a = self.alias(&mut *tx, id, name).await?;
+        let mut tx = self.begin().await?;
+        let f = self.function(&mut tx, id).await?;
+        let a = self.alias(&mut tx, id, name).await?;
         Ok(AliasView { alias_urn: urn_of(&f, &a.name), alias: a })
     }
 
     /// Points an alias at another version (its name stays).
     pub async fn update_function_alias(&self, id: &str, name: &str, input: AliasInput) -> Result<AliasView> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let f = self.function(&mut *tx, id).await?;
-        let old = self.alias(&mut *tx, id, name).await?;
+        let mut tx = self.begin().await?;
+        let f = self.function(&mut tx, id).await?;
+        let old = self.alias(&mut tx, id, name).await?;
         let (_, version, description) = AliasInput { name: None, ..input }.validate(Some(name))?;
         let a = FunctionAlias { version, description, update_time: ids::now(), ..old };
-        let view = self.put_alias(&mut *tx, &f, &a).await?;
+        let view = self.put_alias(&mut tx, &f, &a).await?;
         self.commit(tx).await?;
         Ok(view)
     }
 
     pub async fn delete_function_alias(&self, id: &str, name: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let f = self.function(&mut *tx, id).await?;
-        let a = self.alias(&mut *tx, id, name).await?;
+        let mut tx = self.begin().await?;
+        let f = self.function(&mut tx, id).await?;
+        let a = self.alias(&mut tx, id, name).await?;
         let names_it = |u: &Urn| u.package == f.package && u.name == f.name && u.qualifier.as_deref() == Some(name);
-        if self.referenced_by(&mut *tx, names_it).await? {
+        if self.referenced_by(&mut tx, names_it).await? {
             return Err(ApiError::detail(c::FUNCTION_IN_USE, "published APIs call the alias"));
         }
         let urn = Urn { package: f.package.clone(), name: f.name.clone(), qualifier: Some(name.to_string()) };
-        if self.authorizer_calls(&mut *tx, &urn).await? {
+        if self.authorizer_calls(&mut tx, &urn).await? {
             return Err(ApiError::detail(c::FUNCTION_IN_USE, "a custom authorizer calls the alias"));
         }
-        tx.delete(kinds::FUNCTION_ALIAS, &a.id).await.map_err(system)?;
+        tx.delete(kinds::FUNCTION_ALIAS, &a.id).await?;
         self.commit(tx).await?;
         Ok(())
     }
@@ -372,14 +355,14 @@ impl Service {
         if !event.is_object() {
             return Err(ApiError::malformed("body"));
         }
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let f = self.function(&mut *tx, id).await?;
+        let mut tx = self.begin().await?;
+        let f = self.function(&mut tx, id).await?;
         let qualifier = qualifier.unwrap_or(LATEST);
-        let version = if is_version(qualifier) { qualifier.to_string() } else { self.alias(&mut *tx, id, qualifier).await?.version };
+        let version = if is_version(qualifier) { qualifier.to_string() } else { self.alias(&mut tx, id, qualifier).await?.version };
         let (spec, key) = if version == LATEST {
             (f.spec.clone(), format!("{}:latest:{}", f.id, f.revision))
         } else {
-            let v = self.versions(&mut *tx, id).await?.into_iter().find(|v| v.version == version).ok_or_else(|| not_found("version"))?;
+            let v = self.versions(&mut tx, id).await?.into_iter().find(|v| v.version == version).ok_or_else(|| not_found("version"))?;
             (v.spec, format!("{}:{}", f.id, v.version))
         };
         drop(tx);
@@ -392,10 +375,7 @@ impl Service {
 
     /// An asynchronous invocation by its request id.
     pub async fn get_function_invocation(&self, request_id: &str) -> Result<FunctionInvocation> {
-        match self.store.get(kinds::FUNCTION_INVOCATION, request_id).await.map_err(system)? {
-            Some(doc) => decode(doc),
-            None => Err(not_found("invocation")),
-        }
+        self.get_as(kinds::FUNCTION_INVOCATION, request_id).await?.ok_or_else(|| not_found("invocation"))
     }
 
     /// Asynchronous invocations in one state (`pending`, `running`, `succeeded`, `failed`), oldest first.

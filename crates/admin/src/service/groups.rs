@@ -6,7 +6,8 @@ use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::NewDocument;
 use serde::Serialize;
 
-use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, encode, text_matches};
 
 /// A group as the API returns it (its subdomain follows the current base domain).
 #[derive(Debug, Clone, Serialize)]
@@ -24,12 +25,10 @@ fn name_key(name: &str) -> String {
     format!("name:{name}")
 }
 
-async fn put_group(tx: &mut dyn causeway_store::Txn, g: &Group) -> Result<()> {
+async fn put_group(tx: &mut Tx, g: &Group) -> Result<()> {
     let body = encode(g)?;
-    tx.put(NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body })
-        .await
-        .map_err(store_err(c::GROUP_NAME_EXISTS, "name"))?;
-    Ok(())
+    let doc = NewDocument { kind: kinds::GROUP, id: &g.id, parent: None, keys: vec![name_key(&g.name)], body: &body };
+    tx.put_unique(doc, c::GROUP_NAME_EXISTS, "name").await
 }
 
 fn split_limit(limit: Option<(u32, u32, causeway_model::throttle::TimeUnit)>) -> (Option<u32>, Option<u32>, Option<causeway_model::throttle::TimeUnit>) {
@@ -71,13 +70,13 @@ impl Service {
     }
 
     pub(super) async fn ensure_default_group(&self) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.find_key(kinds::GROUP, &name_key(DEFAULT_GROUP_NAME)).await.map_err(system)?.is_some() {
+        let mut tx = self.begin().await?;
+        if tx.find_key(kinds::GROUP, &name_key(DEFAULT_GROUP_NAME)).await?.is_some() {
             return Ok(());
         }
         let g = self.new_group(DEFAULT_GROUP_NAME.to_string(), Some(DEFAULT_GROUP_REMARK.to_string()), true);
-        put_group(&mut *tx, &g).await?;
-        super::responses::create_default(&mut *tx, &g.id).await?;
+        put_group(&mut tx, &g).await?;
+        super::responses::create_default(&mut tx, &g.id).await?;
         self.commit(tx).await?;
         tracing::info!(group_id = %g.id, "created the DEFAULT group");
         Ok(())
@@ -85,17 +84,17 @@ impl Service {
 
     pub async fn create_group(&self, input: GroupInput) -> Result<GroupView> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.count(kinds::GROUP, None).await.map_err(system)? as usize >= self.config.limits.groups {
+        let mut tx = self.begin().await?;
+        if tx.count(kinds::GROUP, None).await? >= self.config.limits.groups {
             return Err(ApiError::new(c::GROUP_QUOTA));
         }
-        if tx.find_key(kinds::GROUP, &name_key(&spec.name)).await.map_err(system)?.is_some() {
+        if tx.find_key(kinds::GROUP, &name_key(&spec.name)).await?.is_some() {
             return Err(ApiError::field(c::GROUP_NAME_EXISTS, "name"));
         }
         let mut g = self.new_group(spec.name, spec.remark, false);
         (g.call_limits, g.time_interval, g.time_unit) = split_limit(spec.limit);
-        put_group(&mut *tx, &g).await?;
-        super::responses::create_default(&mut *tx, &g.id).await?;
+        put_group(&mut tx, &g).await?;
+        super::responses::create_default(&mut tx, &g.id).await?;
         self.commit(tx).await?;
         Ok(self.group_view(g, &[]))
     }
@@ -120,21 +119,19 @@ impl Service {
 
     pub async fn update_group(&self, id: &str, input: GroupInput) -> Result<GroupView> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let doc = tx.get(kinds::GROUP, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::GROUP_NOT_FOUND))?;
-        let mut g: Group = decode(doc)?;
+        let mut tx = self.begin().await?;
+        let mut g: Group = tx.load(kinds::GROUP, id, c::GROUP_NOT_FOUND).await?;
         if g.is_default() && spec.name != g.name {
             return Err(ApiError::detail(c::NO_PERMISSION_GROUP, "the DEFAULT group cannot be renamed"));
         }
-        if let Some(other) = tx.find_key(kinds::GROUP, &name_key(&spec.name)).await.map_err(system)?
-            && other.id != g.id {
-                return Err(ApiError::field(c::GROUP_NAME_EXISTS, "name"));
-            }
+        if tx.key_taken(kinds::GROUP, &name_key(&spec.name), &g.id).await? {
+            return Err(ApiError::field(c::GROUP_NAME_EXISTS, "name"));
+        }
         g.name = spec.name;
         g.remark = spec.remark;
         (g.call_limits, g.time_interval, g.time_unit) = split_limit(spec.limit);
         g.update_time = ids::now();
-        put_group(&mut *tx, &g).await?;
+        put_group(&mut tx, &g).await?;
         self.commit(tx).await?;
         let domains = self.group_domains(id).await?;
         Ok(self.group_view(g, &domains))
@@ -142,21 +139,18 @@ impl Service {
 
     /// Deletes an empty group with its environment variables, gateway responses and bound domains.
     pub async fn delete_group(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let doc = tx.get(kinds::GROUP, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::GROUP_NOT_FOUND))?;
-        let g: Group = decode(doc)?;
+        let mut tx = self.begin().await?;
+        let g: Group = tx.load(kinds::GROUP, id, c::GROUP_NOT_FOUND).await?;
         if g.is_default() {
             return Err(ApiError::detail(c::NO_PERMISSION_GROUP, "the DEFAULT group cannot be deleted"));
         }
-        if tx.count(kinds::API, Some(id)).await.map_err(system)? > 0 {
+        if tx.count(kinds::API, Some(id)).await? > 0 {
             return Err(ApiError::new(c::GROUP_HAS_APIS));
         }
         for kind in [kinds::ENV_VARIABLE, kinds::GATEWAY_RESPONSE, kinds::DOMAIN] {
-            for doc in tx.list(kind, Some(id)).await.map_err(system)? {
-                tx.delete(kind, &doc.id).await.map_err(system)?;
-            }
+            tx.delete_children(kind, id).await?;
         }
-        tx.delete(kinds::GROUP, id).await.map_err(system)?;
+        tx.delete(kinds::GROUP, id).await?;
         self.commit(tx).await?;
         Ok(())
     }

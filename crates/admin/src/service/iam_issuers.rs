@@ -3,9 +3,10 @@
 
 use causeway_model::iam::{IamIssuer, IamIssuerInput, IamIssuerSpec};
 use causeway_model::{ApiError, Result, ids, kinds};
-use causeway_store::{NewDocument, Txn};
+use causeway_store::NewDocument;
 
-use super::{Page, Paging, Service, c, decode, encode, system};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, decode, encode};
 
 fn taken(field: &str, what: &str) -> ApiError {
     let mut e = ApiError::invalid(field);
@@ -47,8 +48,8 @@ fn build(id: String, spec: IamIssuerSpec, create_time: String) -> Result<IamIssu
 }
 
 impl Service {
-    async fn put_issuer(&self, tx: &mut dyn Txn, i: &IamIssuer) -> Result<()> {
-        for other in tx.list(kinds::IAM_ISSUER, None).await.map_err(system)? {
+    async fn put_issuer(&self, tx: &mut Tx, i: &IamIssuer) -> Result<()> {
+        for other in tx.list(kinds::IAM_ISSUER, None).await? {
             let other: IamIssuer = decode(other)?;
             if other.id != i.id && other.name == i.name {
                 return Err(taken("name", "The name"));
@@ -58,20 +59,15 @@ impl Service {
             }
         }
         let body = encode(i)?;
-        tx.put(NewDocument { kind: kinds::IAM_ISSUER, id: &i.id, parent: None, keys: vec![format!("iss:{}", i.issuer)], body: &body })
-            .await
-            .map_err(|e| match e {
-                causeway_store::StoreError::Conflict { .. } => taken("issuer", "The issuer"),
-                other => system(other),
-            })?;
-        Ok(())
+        let doc = NewDocument { kind: kinds::IAM_ISSUER, id: &i.id, parent: None, keys: vec![format!("iss:{}", i.issuer)], body: &body };
+        tx.put_or(doc, |_| taken("issuer", "The issuer")).await
     }
 
     pub async fn create_issuer(&self, input: IamIssuerInput) -> Result<IamIssuer> {
         let now = ids::now();
         let issuer = build(ids::new_id(), input.validate()?, now)?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        self.put_issuer(&mut *tx, &issuer).await?;
+        let mut tx = self.begin().await?;
+        self.put_issuer(&mut tx, &issuer).await?;
         self.commit(tx).await?;
         Ok(issuer)
     }
@@ -83,26 +79,22 @@ impl Service {
     }
 
     pub async fn get_issuer(&self, id: &str) -> Result<IamIssuer> {
-        match self.store.get(kinds::IAM_ISSUER, id).await.map_err(system)? {
-            Some(doc) => decode(doc),
-            None => Err(not_found()),
-        }
+        self.get_as(kinds::IAM_ISSUER, id).await?.ok_or_else(not_found)
     }
 
     pub async fn update_issuer(&self, id: &str, input: IamIssuerInput) -> Result<IamIssuer> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let doc = tx.get(kinds::IAM_ISSUER, id).await.map_err(system)?.ok_or_else(not_found)?;
-        let old: IamIssuer = decode(doc)?;
+        let mut tx = self.begin().await?;
+        let old: IamIssuer = tx.get_as(kinds::IAM_ISSUER, id).await?.ok_or_else(not_found)?;
         let issuer = build(old.id, spec, old.create_time)?;
-        self.put_issuer(&mut *tx, &issuer).await?;
+        self.put_issuer(&mut tx, &issuer).await?;
         self.commit(tx).await?;
         Ok(issuer)
     }
 
     pub async fn delete_issuer(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if !tx.delete(kinds::IAM_ISSUER, id).await.map_err(system)? {
+        let mut tx = self.begin().await?;
+        if !tx.delete(kinds::IAM_ISSUER, id).await? {
             return Err(not_found());
         }
         self.commit(tx).await?;

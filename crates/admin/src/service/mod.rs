@@ -1,12 +1,13 @@
 //! The service layer: business rules over the store. Every write that checks
 //! an invariant (unique names, quotas, references) does so inside one store
-//! transaction, so concurrent writers cannot both pass a check.
+//! transaction (`tx::Tx`), so concurrent writers cannot both pass a check.
 
 mod acls;
 mod apis;
 mod app_auths;
 mod apps;
 mod authorizers;
+mod bindings;
 mod channels;
 mod domains;
 mod envs;
@@ -17,12 +18,16 @@ mod publish;
 mod responses;
 mod sign_keys;
 mod throttles;
+mod tx;
 mod variables;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use causeway_model::env::Env;
 use causeway_model::error::Code;
-use causeway_model::{ApiError, Limits, Result};
+use causeway_model::group::Group;
+use causeway_model::{ApiError, Limits, Result, kinds};
 use causeway_store::{Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -119,19 +124,20 @@ pub fn text_matches(value: &str, filter: Option<&str>, precise: bool) -> bool {
     }
 }
 
+/// Names by id (of groups or environments).
+pub(crate) struct Names(HashMap<String, String>);
+
+impl Names {
+    /// The name of `id`; empty if there is no such document (any more).
+    fn of(&self, id: &str) -> String {
+        self.0.get(id).cloned().unwrap_or_default()
+    }
+}
+
 /// Logs a store failure and hides it behind `APIG.9999`.
 pub(crate) fn system(e: StoreError) -> ApiError {
     tracing::error!(error = %e, "store failure");
     ApiError::system()
-}
-
-/// A store failure, where a unique-key conflict (a concurrent writer won) is
-/// reported as the given duplicate code.
-pub(crate) fn store_err(conflict: Code, field: &'static str) -> impl Fn(StoreError) -> ApiError {
-    move |e| match e {
-        StoreError::Conflict { .. } => ApiError::field(conflict, field),
-        other => system(other),
-    }
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(doc: causeway_store::Document) -> Result<T> {
@@ -183,18 +189,6 @@ impl Service {
         self
     }
 
-    /// Commits a write transaction and lets the local gateway catch up.
-    async fn commit(&self, tx: Box<dyn causeway_store::Txn>) -> Result<i64> {
-        let revision = Self::commit_quietly(tx).await?;
-        self.settle(revision).await;
-        Ok(revision)
-    }
-
-    /// Commits without waiting for the gateway (for steps of a batch).
-    async fn commit_quietly(tx: Box<dyn causeway_store::Txn>) -> Result<i64> {
-        tx.commit().await.map_err(system)
-    }
-
     /// Waits (briefly) until the gateway of this process serves `revision`.
     async fn settle(&self, revision: i64) {
         if let Some(sync) = &self.sync {
@@ -213,16 +207,42 @@ impl Service {
         self.ensure_release_env().await
     }
 
-    /// Loads a document of a kind, or the not-found error given.
-    async fn load<T: DeserializeOwned>(&self, kind: &str, id: &str, not_found: Code) -> Result<T> {
-        match self.store.get(kind, id).await.map_err(system)? {
-            Some(doc) => decode(doc),
-            None => Err(ApiError::new(not_found)),
-        }
+    // Reads outside a transaction: like `Tx`'s, they answer `ApiError`, a
+    // store failure logged and hidden behind `APIG.9999` by the first two.
+
+    /// A document of a kind decoded, if there is one.
+    async fn get_as<T: DeserializeOwned>(&self, kind: &str, id: &str) -> Result<Option<T>> {
+        self.store.get(kind, id).await.map_err(system)?.map(decode).transpose()
     }
 
+    /// Documents of a kind (of one parent if given), oldest first.
+    async fn list(&self, kind: &str, parent: Option<&str>) -> Result<Vec<causeway_store::Document>> {
+        self.store.list(kind, parent).await.map_err(system)
+    }
+
+    /// Loads a document of a kind, or the not-found error given.
+    async fn load<T: DeserializeOwned>(&self, kind: &str, id: &str, not_found: Code) -> Result<T> {
+        self.get_as(kind, id).await?.ok_or_else(|| ApiError::new(not_found))
+    }
+
+    /// Documents of a kind (of one parent if given), decoded.
     async fn load_all<T: DeserializeOwned>(&self, kind: &str, parent: Option<&str>) -> Result<Vec<T>> {
-        self.store.list(kind, parent).await.map_err(system)?.into_iter().map(decode).collect()
+        self.list(kind, parent).await?.into_iter().map(decode).collect()
+    }
+
+    /// How many documents of a kind (of one parent if given) there are.
+    async fn count(&self, kind: &str, parent: Option<&str>) -> Result<usize> {
+        Ok(self.list(kind, parent).await?.len())
+    }
+
+    /// Every group's name, for views that show it beside the id.
+    async fn group_names(&self) -> Result<Names> {
+        Ok(Names(self.load_all::<Group>(kinds::GROUP, None).await?.into_iter().map(|g| (g.id, g.name)).collect()))
+    }
+
+    /// Every environment's name, for views that show it beside the id.
+    async fn env_names(&self) -> Result<Names> {
+        Ok(Names(self.load_all::<Env>(kinds::ENV, None).await?.into_iter().map(|e| (e.id, e.name)).collect()))
     }
 }
 

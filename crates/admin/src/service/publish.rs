@@ -12,12 +12,13 @@ use causeway_model::publish::{
     ApiVersion, BatchPublishInput, MAX_BATCH, PublishInput, Publication, SwitchVersionInput, VERSIONS_KEPT, version_no,
 };
 use causeway_model::{ApiError, Result, ids, kinds, rules};
-use causeway_store::{NewDocument, Txn};
+use causeway_store::NewDocument;
 use serde::Serialize;
 
 use super::apis::ApiView;
 use super::variables::variable_key;
-use super::{Page, Paging, Service, c, decode, encode, system};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, decode, encode};
 
 /// The answer to a publish or a version switch.
 #[derive(Debug, Clone, Serialize)]
@@ -93,18 +94,11 @@ fn publication_key(api_id: &str, env_id: &str) -> String {
     format!("api_env:{api_id}:{env_id}")
 }
 
-async fn load_in<T: serde::de::DeserializeOwned>(tx: &mut dyn Txn, kind: &str, id: &str, not_found: causeway_model::error::Code) -> Result<T> {
-    match tx.get(kind, id).await.map_err(system)? {
-        Some(doc) => decode(doc),
-        None => Err(ApiError::new(not_found)),
-    }
+async fn publication_of(tx: &mut Tx, api_id: &str, env_id: &str) -> Result<Option<Publication>> {
+    tx.find_key(kinds::PUBLICATION, &publication_key(api_id, env_id)).await?.map(decode).transpose()
 }
 
-async fn publication_of(tx: &mut dyn Txn, api_id: &str, env_id: &str) -> Result<Option<Publication>> {
-    tx.find_key(kinds::PUBLICATION, &publication_key(api_id, env_id)).await.map_err(system)?.map(decode).transpose()
-}
-
-async fn put_publication(tx: &mut dyn Txn, p: &Publication) -> Result<()> {
+async fn put_publication(tx: &mut Tx, p: &Publication) -> Result<()> {
     let body = encode(p)?;
     let doc = NewDocument {
         kind: kinds::PUBLICATION,
@@ -113,15 +107,14 @@ async fn put_publication(tx: &mut dyn Txn, p: &Publication) -> Result<()> {
         keys: vec![publication_key(&p.api_id, &p.env_id)],
         body: &body,
     };
-    tx.put(doc).await.map_err(system)?;
-    Ok(())
+    tx.put(doc).await
 }
 
 /// Every `#variable#` the definition uses must have a value in the environment.
-async fn check_variables(tx: &mut dyn Txn, api: &Api, env: &Env) -> Result<()> {
+async fn check_variables(tx: &mut Tx, api: &Api, env: &Env) -> Result<()> {
     for name in api.variables() {
         let key = variable_key(&api.group_id, &env.id, &name);
-        if tx.find_key(kinds::ENV_VARIABLE, &key).await.map_err(system)?.is_none() {
+        if tx.find_key(kinds::ENV_VARIABLE, &key).await?.is_none() {
             return Err(ApiError::detail(
                 c::VARIABLE_NOT_FOUND,
                 &format!("the API uses #{name}#, which has no value in environment {}", env.name),
@@ -132,7 +125,7 @@ async fn check_variables(tx: &mut dyn Txn, api: &Api, env: &Env) -> Result<()> {
 }
 
 /// Makes `version` effective for its (API, environment), keeping the publish id if online already.
-async fn make_effective(tx: &mut dyn Txn, version: &ApiVersion, remark: Option<String>, now: &str) -> Result<Publication> {
+async fn make_effective(tx: &mut Tx, version: &ApiVersion, remark: Option<String>, now: &str) -> Result<Publication> {
     let existing = publication_of(tx, &version.api_id, &version.env_id).await?;
     let p = Publication {
         publish_id: existing.map_or_else(ids::new_id, |p| p.publish_id),
@@ -148,20 +141,23 @@ async fn make_effective(tx: &mut dyn Txn, version: &ApiVersion, remark: Option<S
 }
 
 /// Drops the oldest versions of (API, environment) beyond [`VERSIONS_KEPT`], never the effective one.
-async fn prune_versions(tx: &mut dyn Txn, api_id: &str, env_id: &str, effective: &str) -> Result<()> {
-    let docs = tx.list(kinds::API_VERSION, Some(api_id)).await.map_err(system)?;
-    let mut in_env: Vec<ApiVersion> = Vec::new();
-    for doc in docs {
-        let v: ApiVersion = decode(doc)?;
-        if v.env_id == env_id {
-            in_env.push(v);
-        }
-    }
+async fn prune_versions(tx: &mut Tx, api_id: &str, env_id: &str, effective: &str) -> Result<()> {
+    let mut in_env: Vec<ApiVersion> = tx.load_all(kinds::API_VERSION, Some(api_id)).await?;
+    in_env.retain(|v| v.env_id == env_id);
     let excess = in_env.len().saturating_sub(VERSIONS_KEPT);
     for v in in_env.iter().filter(|v| v.version_id != effective).take(excess) {
-        tx.delete(kinds::API_VERSION, &v.version_id).await.map_err(system)?;
+        tx.delete(kinds::API_VERSION, &v.version_id).await?;
     }
     Ok(())
+}
+
+/// Takes a publication offline: it goes with its bindings (signature key,
+/// access control, throttling), which belong to it alone.
+async fn drop_publication(tx: &mut Tx, p: &Publication) -> Result<()> {
+    tx.delete(kinds::PUBLICATION, &p.publish_id).await?;
+    Service::drop_sign_bindings(tx, &p.publish_id).await?;
+    Service::drop_acl_bindings(tx, &p.publish_id).await?;
+    Service::drop_throttle_binding(tx, &p.publish_id).await
 }
 
 fn view(p: &Publication, api_name: &str, env_name: &str) -> PublishView {
@@ -187,10 +183,10 @@ impl Service {
 
     async fn publish_quietly(&self, api_id: &str, input: PublishInput) -> Result<(PublishView, i64)> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let api: Api = load_in(&mut *tx, kinds::API, api_id, c::API_NOT_FOUND).await?;
-        let env: Env = load_in(&mut *tx, kinds::ENV, &spec.env_id, c::ENV_NOT_FOUND).await?;
-        check_variables(&mut *tx, &api, &env).await?;
+        let mut tx = self.begin().await?;
+        let api: Api = tx.load(kinds::API, api_id, c::API_NOT_FOUND).await?;
+        let env: Env = tx.load(kinds::ENV, &spec.env_id, c::ENV_NOT_FOUND).await?;
+        check_variables(&mut tx, &api, &env).await?;
         let now = ids::now();
         let version = ApiVersion {
             version_id: ids::new_id(),
@@ -203,10 +199,10 @@ impl Service {
         };
         let body = encode(&version)?;
         let doc = NewDocument { kind: kinds::API_VERSION, id: &version.version_id, parent: Some(&api.id), keys: vec![], body: &body };
-        tx.put(doc).await.map_err(system)?;
-        let p = make_effective(&mut *tx, &version, spec.remark, &now).await?;
-        prune_versions(&mut *tx, &api.id, &env.id, &version.version_id).await?;
-        let revision = Self::commit_quietly(tx).await?;
+        tx.put(doc).await?;
+        let p = make_effective(&mut tx, &version, spec.remark, &now).await?;
+        prune_versions(&mut tx, &api.id, &env.id, &version.version_id).await?;
+        let revision = tx.commit().await?;
         Ok((view(&p, &api.name, &env.name), revision))
     }
 
@@ -219,14 +215,11 @@ impl Service {
 
     async fn offline_quietly(&self, api_id: &str, env_id: Option<String>) -> Result<i64> {
         let env_id = rules::required_str("env_id", env_id)?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let _: Api = load_in(&mut *tx, kinds::API, api_id, c::API_NOT_FOUND).await?;
-        let p = publication_of(&mut *tx, api_id, &env_id).await?.ok_or_else(|| ApiError::new(c::PUBLICATION_NOT_FOUND))?;
-        tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
-        Service::drop_sign_bindings(&mut *tx, &p.publish_id).await?;
-        Service::drop_acl_bindings(&mut *tx, &p.publish_id).await?;
-        Service::drop_throttle_binding(&mut *tx, &p.publish_id).await?;
-        Self::commit_quietly(tx).await
+        let mut tx = self.begin().await?;
+        let _: Api = tx.load(kinds::API, api_id, c::API_NOT_FOUND).await?;
+        let p = publication_of(&mut tx, api_id, &env_id).await?.ok_or_else(|| ApiError::new(c::PUBLICATION_NOT_FOUND))?;
+        drop_publication(&mut tx, &p).await?;
+        tx.commit().await
     }
 
     /// Publishes or takes offline several APIs; each succeeds or fails on its own.
@@ -251,7 +244,7 @@ impl Service {
                     let input = PublishInput { env_id: Some(env_id.clone()), remark: input.remark.clone() };
                     self.publish_quietly(&api_id, input).await.and_then(|(v, r)| {
                         last_revision = last_revision.max(r);
-                        super::encode(&v)
+                        encode(&v)
                     })
                 }
                 BatchAction::Offline => self.offline_quietly(&api_id, Some(env_id.clone())).await.map(|r| {
@@ -274,10 +267,6 @@ impl Service {
         Ok(result)
     }
 
-    async fn env_names(&self) -> Result<Vec<Env>> {
-        self.load_all(kinds::ENV, None).await
-    }
-
     async fn effective_versions(&self, api_id: &str) -> Result<HashSet<String>> {
         let pubs: Vec<Publication> = self.load_all(kinds::PUBLICATION, Some(api_id)).await?;
         Ok(pubs.into_iter().map(|p| p.version_id).collect())
@@ -290,11 +279,10 @@ impl Service {
         let effective = self.effective_versions(api_id).await?;
         let mut versions: Vec<ApiVersion> = self.load_all(kinds::API_VERSION, Some(api_id)).await?;
         versions.reverse();
-        let env_name = |id: &str| envs.iter().find(|e| e.id == id).map(|e| e.name.clone()).unwrap_or_default();
         let items = versions
             .into_iter()
             .map(|v| VersionSummary {
-                env_name: env_name(&v.env_id),
+                env_name: envs.of(&v.env_id),
                 status: if effective.contains(&v.version_id) { 1 } else { 2 },
                 version_id: v.version_id,
                 version_no: v.version_no,
@@ -312,11 +300,8 @@ impl Service {
     pub async fn get_version(&self, version_id: &str) -> Result<VersionDetail> {
         let v: ApiVersion = self.load(kinds::API_VERSION, version_id, c::VERSION_NOT_FOUND).await?;
         let effective = self.effective_versions(&v.api_id).await?;
-        let env_name = self.env_names().await?.into_iter().find(|e| e.id == v.env_id).map(|e| e.name).unwrap_or_default();
-        let group_name = match self.store.get(kinds::GROUP, &v.api.group_id).await.map_err(system)? {
-            Some(doc) => decode::<Group>(doc)?.name,
-            None => String::new(),
-        };
+        let env_name = self.env_names().await?.of(&v.env_id);
+        let group_name = self.get_as::<Group>(kinds::GROUP, &v.api.group_id).await?.map(|g| g.name).unwrap_or_default();
         Ok(VersionDetail {
             version_status: if effective.contains(&v.version_id) { 1 } else { 2 },
             api: ApiView { api: v.api, group_name },
@@ -331,15 +316,12 @@ impl Service {
     /// Takes a version offline: if it is the effective one, the API goes
     /// offline in that environment; otherwise there is nothing to do.
     pub async fn offline_version(&self, version_id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let v: ApiVersion = load_in(&mut *tx, kinds::API_VERSION, version_id, c::VERSION_NOT_FOUND).await?;
-        if let Some(p) = publication_of(&mut *tx, &v.api_id, &v.env_id).await?
+        let mut tx = self.begin().await?;
+        let v: ApiVersion = tx.load(kinds::API_VERSION, version_id, c::VERSION_NOT_FOUND).await?;
+        if let Some(p) = publication_of(&mut tx, &v.api_id, &v.env_id).await?
             && p.version_id == v.version_id
         {
-            tx.delete(kinds::PUBLICATION, &p.publish_id).await.map_err(system)?;
-            Service::drop_sign_bindings(&mut *tx, &p.publish_id).await?;
-        Service::drop_acl_bindings(&mut *tx, &p.publish_id).await?;
-        Service::drop_throttle_binding(&mut *tx, &p.publish_id).await?;
+            drop_publication(&mut tx, &p).await?;
         }
         self.commit(tx).await?;
         Ok(())
@@ -348,21 +330,21 @@ impl Service {
     /// Makes an earlier version the effective one in its environment.
     pub async fn switch_version(&self, api_id: &str, input: SwitchVersionInput) -> Result<PublishView> {
         let version_id = rules::required_str("version_id", input.version_id)?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let api: Api = load_in(&mut *tx, kinds::API, api_id, c::API_NOT_FOUND).await?;
-        let v: ApiVersion = load_in(&mut *tx, kinds::API_VERSION, &version_id, c::VERSION_NOT_FOUND).await?;
+        let mut tx = self.begin().await?;
+        let api: Api = tx.load(kinds::API, api_id, c::API_NOT_FOUND).await?;
+        let v: ApiVersion = tx.load(kinds::API_VERSION, &version_id, c::VERSION_NOT_FOUND).await?;
         if v.api_id != api.id {
             return Err(ApiError::detail(c::VERSION_NOT_FOUND, "the version belongs to another API"));
         }
-        let env: Env = load_in(&mut *tx, kinds::ENV, &v.env_id, c::ENV_NOT_FOUND).await?;
-        check_variables(&mut *tx, &v.api, &env).await?;
-        let p = make_effective(&mut *tx, &v, v.remark.clone(), &ids::now()).await?;
+        let env: Env = tx.load(kinds::ENV, &v.env_id, c::ENV_NOT_FOUND).await?;
+        check_variables(&mut tx, &v.api, &env).await?;
+        let p = make_effective(&mut tx, &v, v.remark.clone(), &ids::now()).await?;
         self.commit(tx).await?;
         Ok(view(&p, &api.name, &env.name))
     }
 
     /// Publications of an API (where it is online).
-    pub(super) async fn publications_in(tx: &mut dyn Txn, api_id: &str) -> Result<Vec<Publication>> {
-        tx.list(kinds::PUBLICATION, Some(api_id)).await.map_err(system)?.into_iter().map(decode).collect()
+    pub(super) async fn publications_in(tx: &mut Tx, api_id: &str) -> Result<Vec<Publication>> {
+        tx.load_all(kinds::PUBLICATION, Some(api_id)).await
     }
 }

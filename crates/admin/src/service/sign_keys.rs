@@ -4,15 +4,14 @@
 
 use std::collections::HashMap;
 
-use causeway_model::env::Env;
-use causeway_model::group::Group;
-use causeway_model::publish::{ApiVersion, Publication};
+use causeway_model::publish::Publication;
 use causeway_model::sign_key::{SignBinding, SignBindingInput, SignKey, SignKeyInput, generate};
 use causeway_model::{ApiError, Result, ids, kinds};
-use causeway_store::{NewDocument, Txn};
+use causeway_store::NewDocument;
 use serde::Serialize;
 
-use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, decode, encode, text_matches};
 
 #[derive(Debug, Clone, Default)]
 pub struct SignFilter {
@@ -67,18 +66,16 @@ fn publication_key(publish_id: &str) -> String {
 }
 
 impl Service {
-    async fn put_sign_key(&self, tx: &mut dyn Txn, k: &SignKey) -> Result<()> {
+    async fn put_sign_key(&self, tx: &mut Tx, k: &SignKey) -> Result<()> {
         let body = encode(k)?;
-        tx.put(NewDocument { kind: kinds::SIGN_KEY, id: &k.id, parent: None, keys: vec![name_key(&k.name)], body: &body })
-            .await
-            .map_err(store_err(c::SIGN_KEY_NAME_EXISTS, "name"))?;
-        Ok(())
+        let doc = NewDocument { kind: kinds::SIGN_KEY, id: &k.id, parent: None, keys: vec![name_key(&k.name)], body: &body };
+        tx.put_unique(doc, c::SIGN_KEY_NAME_EXISTS, "name").await
     }
 
     pub async fn create_sign_key(&self, input: SignKeyInput) -> Result<SignKey> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.find_key(kinds::SIGN_KEY, &name_key(&spec.name)).await.map_err(system)?.is_some() {
+        let mut tx = self.begin().await?;
+        if tx.find_key(kinds::SIGN_KEY, &name_key(&spec.name)).await?.is_some() {
             return Err(ApiError::field(c::SIGN_KEY_NAME_EXISTS, "name"));
         }
         let now = ids::now();
@@ -91,7 +88,7 @@ impl Service {
             create_time: now.clone(),
             update_time: now,
         };
-        self.put_sign_key(&mut *tx, &k).await?;
+        self.put_sign_key(&mut tx, &k).await?;
         self.commit(tx).await?;
         Ok(k)
     }
@@ -110,12 +107,9 @@ impl Service {
     /// Changes the name, type, key and secret (a key or secret left out is generated anew).
     pub async fn update_sign_key(&self, id: &str, input: SignKeyInput) -> Result<SignKey> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let doc = tx.get(kinds::SIGN_KEY, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::SIGN_KEY_NOT_FOUND))?;
-        let mut k: SignKey = decode(doc)?;
-        if let Some(other) = tx.find_key(kinds::SIGN_KEY, &name_key(&spec.name)).await.map_err(system)?
-            && other.id != k.id
-        {
+        let mut tx = self.begin().await?;
+        let mut k: SignKey = tx.load(kinds::SIGN_KEY, id, c::SIGN_KEY_NOT_FOUND).await?;
+        if tx.key_taken(kinds::SIGN_KEY, &name_key(&spec.name), &k.id).await? {
             return Err(ApiError::field(c::SIGN_KEY_NAME_EXISTS, "name"));
         }
         k.name = spec.name;
@@ -123,35 +117,34 @@ impl Service {
         k.sign_key = spec.sign_key.unwrap_or_else(|| generate::key(spec.sign_type));
         k.sign_secret = spec.sign_secret.unwrap_or_else(generate::secret);
         k.update_time = ids::now();
-        self.put_sign_key(&mut *tx, &k).await?;
+        self.put_sign_key(&mut tx, &k).await?;
         self.commit(tx).await?;
         Ok(k)
     }
 
     pub async fn delete_sign_key(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::SIGN_KEY, id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::SIGN_KEY, id).await? {
             return Err(ApiError::new(c::SIGN_KEY_NOT_FOUND));
         }
-        if !tx.list(kinds::SIGN_BINDING, Some(id)).await.map_err(system)?.is_empty() {
+        if !tx.list(kinds::SIGN_BINDING, Some(id)).await?.is_empty() {
             return Err(ApiError::new(c::SIGN_KEY_BOUND));
         }
-        tx.delete(kinds::SIGN_KEY, id).await.map_err(system)?;
+        tx.delete(kinds::SIGN_KEY, id).await?;
         self.commit(tx).await?;
         Ok(())
     }
 
     pub async fn bind_sign_key(&self, input: SignBindingInput) -> Result<Vec<BindingView>> {
         let (sign_id, publish_ids) = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::SIGN_KEY, &sign_id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::SIGN_KEY, &sign_id).await? {
             return Err(ApiError::new(c::SIGN_KEY_NOT_FOUND));
         }
         let mut created = Vec::new();
         for publish_id in &publish_ids {
-            let doc = tx.get(kinds::PUBLICATION, publish_id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::PUBLICATION_NOT_FOUND))?;
-            let p: Publication = decode(doc)?;
-            let binding = match tx.find_key(kinds::SIGN_BINDING, &publication_key(publish_id)).await.map_err(system)? {
+            let p: Publication = tx.load(kinds::PUBLICATION, publish_id, c::PUBLICATION_NOT_FOUND).await?;
+            let binding = match tx.find_key(kinds::SIGN_BINDING, &publication_key(publish_id)).await? {
                 Some(doc) => {
                     let existing: SignBinding = decode(doc)?;
                     if existing.sign_id != sign_id {
@@ -173,9 +166,8 @@ impl Service {
                         binding_time: ids::now(),
                     };
                     let body = encode(&b)?;
-                    tx.put(NewDocument { kind: kinds::SIGN_BINDING, id: &b.id, parent: Some(&sign_id), keys: vec![publication_key(publish_id)], body: &body })
-                        .await
-                        .map_err(system)?;
+                    let doc = NewDocument { kind: kinds::SIGN_BINDING, id: &b.id, parent: Some(&sign_id), keys: vec![publication_key(publish_id)], body: &body };
+                    tx.put(doc).await?;
                     b
                 }
             };
@@ -187,12 +179,7 @@ impl Service {
     }
 
     pub async fn unbind_sign_key(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if !tx.delete(kinds::SIGN_BINDING, id).await.map_err(system)? {
-            return Err(ApiError::new(c::SIGN_BINDING_NOT_FOUND));
-        }
-        self.commit(tx).await?;
-        Ok(())
+        self.delete_doc(kinds::SIGN_BINDING, c::SIGN_BINDING_NOT_FOUND, id).await
     }
 
     async fn binding_views(&self, keep: impl Fn(&SignBinding) -> bool) -> Result<Vec<BindingView>> {
@@ -203,8 +190,7 @@ impl Service {
         let keys: HashMap<String, SignKey> = self.load_all::<SignKey>(kinds::SIGN_KEY, None).await?.into_iter().map(|k| (k.id.clone(), k)).collect();
         let apis: HashMap<String, causeway_model::api::Api> =
             self.load_all::<causeway_model::api::Api>(kinds::API, None).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
-        let groups: HashMap<String, Group> = self.load_all::<Group>(kinds::GROUP, None).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
-        let envs: HashMap<String, Env> = self.load_all::<Env>(kinds::ENV, None).await?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let (groups, envs) = (self.group_names().await?, self.env_names().await?);
         let mut views: Vec<BindingView> = bindings
             .into_iter()
             .filter_map(|b| {
@@ -215,8 +201,8 @@ impl Service {
                     api_name: api.name.clone(),
                     api_type: api.api_type,
                     group_id: api.group_id.clone(),
-                    group_name: groups.get(&api.group_id).map(|g| g.name.clone()).unwrap_or_default(),
-                    env_name: envs.get(&b.env_id).map(|e| e.name.clone()).unwrap_or_default(),
+                    group_name: groups.of(&api.group_id),
+                    env_name: envs.of(&b.env_id),
                     id: b.id,
                     publish_id: b.publish_id,
                     sign_id: b.sign_id,
@@ -253,20 +239,15 @@ impl Service {
         self.load::<SignKey>(kinds::SIGN_KEY, &sign_id, c::SIGN_KEY_NOT_FOUND).await?;
         let bound: std::collections::HashSet<String> =
             self.load_all::<SignBinding>(kinds::SIGN_BINDING, None).await?.into_iter().map(|b| b.publish_id).collect();
-        let groups: HashMap<String, Group> = self.load_all::<Group>(kinds::GROUP, None).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
-        let envs: HashMap<String, Env> = self.load_all::<Env>(kinds::ENV, None).await?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let (groups, envs) = (self.group_names().await?, self.env_names().await?);
         let mut out = Vec::new();
-        for p in self.load_all::<Publication>(kinds::PUBLICATION, None).await? {
-            if bound.contains(&p.publish_id) || f.env_id.as_deref().is_some_and(|e| e != p.env_id) {
-                continue;
-            }
-            let Ok(v) = self.load::<ApiVersion>(kinds::API_VERSION, &p.version_id, c::VERSION_NOT_FOUND).await else { continue };
+        for (p, v) in self.published(|p| !bound.contains(&p.publish_id) && f.env_id.as_deref().is_none_or(|e| e == p.env_id)).await? {
             if !text_matches(&v.api.name, f.api_name.as_deref(), false) {
                 continue;
             }
             out.push(UnsignedApi {
-                group_name: groups.get(&v.api.group_id).map(|g| g.name.clone()).unwrap_or_default(),
-                run_env_name: envs.get(&p.env_id).map(|e| e.name.clone()).unwrap_or_default(),
+                group_name: groups.of(&v.api.group_id),
+                run_env_name: envs.of(&p.env_id),
                 id: v.api.id,
                 name: v.api.name,
                 publish_id: p.publish_id,
@@ -281,10 +262,7 @@ impl Service {
     }
 
     /// Removes the bindings of publications that are going away.
-    pub(super) async fn drop_sign_bindings(tx: &mut dyn Txn, publish_id: &str) -> Result<()> {
-        if let Some(doc) = tx.find_key(kinds::SIGN_BINDING, &publication_key(publish_id)).await.map_err(system)? {
-            tx.delete(kinds::SIGN_BINDING, &doc.id).await.map_err(system)?;
-        }
-        Ok(())
+    pub(super) async fn drop_sign_bindings(tx: &mut Tx, publish_id: &str) -> Result<()> {
+        tx.delete_key(kinds::SIGN_BINDING, &publication_key(publish_id)).await
     }
 }

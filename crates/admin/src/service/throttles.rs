@@ -6,17 +6,16 @@
 use std::collections::{HashMap, HashSet};
 
 use causeway_model::api::{Api, Method};
-use causeway_model::env::Env;
-use causeway_model::group::Group;
-use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::app::App;
+use causeway_model::publish::Publication;
 use causeway_model::throttle::{SpecialType, Throttle, ThrottleBinding, ThrottleBindingInput, ThrottleInput, ThrottleSpec, ThrottleSpecial, ThrottleSpecialInput};
 use causeway_model::{ApiError, Result, ids, kinds};
-use causeway_store::{NewDocument, Txn};
+use causeway_store::NewDocument;
 use serde::Serialize;
 
-use super::acls::BatchDeleted;
-use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+use super::bindings::BatchDeleted;
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, decode, encode, text_matches};
 
 #[derive(Debug, Clone, Default)]
 pub struct ThrottleFilter {
@@ -77,6 +76,11 @@ fn publication_key(publish_id: &str) -> String {
     format!("publish:{publish_id}")
 }
 
+/// One special limit per (policy, instance).
+fn special_key(strategy_id: &str, instance_type: SpecialType, instance_id: &str) -> String {
+    format!("special:{strategy_id}:{}:{instance_id}", instance_type.as_str())
+}
+
 fn build(id: String, spec: ThrottleSpec, create_time: String) -> Throttle {
     Throttle {
         id,
@@ -95,31 +99,29 @@ fn build(id: String, spec: ThrottleSpec, create_time: String) -> Throttle {
 }
 
 impl Service {
-    async fn put_throttle(&self, tx: &mut dyn Txn, t: &Throttle) -> Result<()> {
-        if tx.find_key(kinds::THROTTLE, &name_key(&t.name)).await.map_err(system)?.is_some_and(|d| d.id != t.id) {
+    async fn put_throttle(&self, tx: &mut Tx, t: &Throttle) -> Result<()> {
+        if tx.key_taken(kinds::THROTTLE, &name_key(&t.name), &t.id).await? {
             return Err(ApiError::field(c::THROTTLE_NAME_EXISTS, "name"));
         }
         let body = encode(t)?;
-        tx.put(NewDocument { kind: kinds::THROTTLE, id: &t.id, parent: None, keys: vec![name_key(&t.name)], body: &body })
-            .await
-            .map_err(store_err(c::THROTTLE_NAME_EXISTS, "name"))?;
-        Ok(())
+        let doc = NewDocument { kind: kinds::THROTTLE, id: &t.id, parent: None, keys: vec![name_key(&t.name)], body: &body };
+        tx.put_unique(doc, c::THROTTLE_NAME_EXISTS, "name").await
     }
 
     async fn throttle_view(&self, throttle: Throttle) -> Result<ThrottleView> {
-        let bind_num = self.store.list(kinds::THROTTLE_BINDING, Some(&throttle.id)).await.map_err(system)?.len();
-        let specials = self.store.list(kinds::THROTTLE_SPECIAL, Some(&throttle.id)).await.map_err(system)?.len();
+        let bind_num = self.count(kinds::THROTTLE_BINDING, Some(&throttle.id)).await?;
+        let specials = self.count(kinds::THROTTLE_SPECIAL, Some(&throttle.id)).await?;
         Ok(ThrottleView { throttle, bind_num, is_inclu_special_throttle: if specials > 0 { 1 } else { 2 } })
     }
 
     pub async fn create_throttle(&self, input: ThrottleInput) -> Result<ThrottleView> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.count(kinds::THROTTLE, None).await.map_err(system)? as usize >= self.config.limits.throttles {
+        let mut tx = self.begin().await?;
+        if tx.count(kinds::THROTTLE, None).await? >= self.config.limits.throttles {
             return Err(ApiError::new(c::THROTTLE_QUOTA));
         }
         let t = build(ids::new_id(), spec, ids::now());
-        self.put_throttle(&mut *tx, &t).await?;
+        self.put_throttle(&mut tx, &t).await?;
         self.commit(tx).await?;
         Ok(ThrottleView { throttle: t, bind_num: 0, is_inclu_special_throttle: 2 })
     }
@@ -149,50 +151,44 @@ impl Service {
 
     pub async fn update_throttle(&self, id: &str, input: ThrottleInput) -> Result<ThrottleView> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let old: Throttle = match tx.get(kinds::THROTTLE, id).await.map_err(system)? {
-            Some(doc) => decode(doc)?,
-            None => return Err(ApiError::new(c::THROTTLE_NOT_FOUND)),
-        };
+        let mut tx = self.begin().await?;
+        let old: Throttle = tx.load(kinds::THROTTLE, id, c::THROTTLE_NOT_FOUND).await?;
         let t = build(old.id, spec, old.create_time);
-        self.put_throttle(&mut *tx, &t).await?;
+        self.put_throttle(&mut tx, &t).await?;
         self.commit(tx).await?;
         self.throttle_view(t).await
     }
 
-    async fn delete_throttle_in(tx: &mut dyn Txn, id: &str) -> Result<()> {
-        if tx.get(kinds::THROTTLE, id).await.map_err(system)?.is_none() {
+    async fn delete_throttle_in(tx: &mut Tx, id: &str) -> Result<()> {
+        if !tx.exists(kinds::THROTTLE, id).await? {
             return Err(ApiError::new(c::THROTTLE_NOT_FOUND));
         }
-        if !tx.list(kinds::THROTTLE_BINDING, Some(id)).await.map_err(system)?.is_empty() {
+        if !tx.list(kinds::THROTTLE_BINDING, Some(id)).await?.is_empty() {
             return Err(ApiError::new(c::THROTTLE_BOUND));
         }
-        for doc in tx.list(kinds::THROTTLE_SPECIAL, Some(id)).await.map_err(system)? {
-            tx.delete(kinds::THROTTLE_SPECIAL, &doc.id).await.map_err(system)?;
-        }
-        tx.delete(kinds::THROTTLE, id).await.map_err(system)?;
+        tx.delete_children(kinds::THROTTLE_SPECIAL, id).await?;
+        tx.delete(kinds::THROTTLE, id).await?;
         Ok(())
     }
 
     pub async fn delete_throttle(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        Service::delete_throttle_in(&mut *tx, id).await?;
+        let mut tx = self.begin().await?;
+        Service::delete_throttle_in(&mut tx, id).await?;
         self.commit(tx).await?;
         Ok(())
     }
 
     pub async fn bind_throttle(&self, input: ThrottleBindingInput) -> Result<Vec<ThrottleBinding>> {
         let (strategy_id, publish_ids) = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::THROTTLE, &strategy_id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::THROTTLE, &strategy_id).await? {
             return Err(ApiError::new(c::THROTTLE_NOT_FOUND));
         }
         let mut out = Vec::new();
         for (i, publish_id) in publish_ids.iter().enumerate() {
             let field = format!("publish_ids[{i}]");
-            let doc = tx.get(kinds::PUBLICATION, publish_id).await.map_err(system)?.ok_or_else(|| ApiError::field(c::PUBLICATION_NOT_FOUND, &field))?;
-            let p: Publication = decode(doc)?;
-            let binding = match tx.find_key(kinds::THROTTLE_BINDING, &publication_key(publish_id)).await.map_err(system)? {
+            let p: Publication = tx.get_as(kinds::PUBLICATION, publish_id).await?.ok_or_else(|| ApiError::field(c::PUBLICATION_NOT_FOUND, &field))?;
+            let binding = match tx.find_key(kinds::THROTTLE_BINDING, &publication_key(publish_id)).await? {
                 Some(doc) => {
                     let existing: ThrottleBinding = decode(doc)?;
                     if existing.strategy_id != strategy_id {
@@ -222,8 +218,7 @@ impl Service {
                         keys: vec![publication_key(publish_id)],
                         body: &body,
                     })
-                    .await
-                    .map_err(system)?;
+                    .await?;
                     b
                 }
             };
@@ -234,7 +229,7 @@ impl Service {
     }
 
     pub async fn unbind_throttle(&self, id: &str) -> Result<()> {
-        self.delete_binding(kinds::THROTTLE_BINDING, c::THROTTLE_BINDING_NOT_FOUND, id).await
+        self.delete_doc(kinds::THROTTLE_BINDING, c::THROTTLE_BINDING_NOT_FOUND, id).await
     }
 
     /// `PUT /throttle-bindings?action=delete` `{"throttle_bindings": [ids]}`.
@@ -244,21 +239,16 @@ impl Service {
 
     /// Published APIs (publications that `keep` selects), with their binding if they have one.
     async fn throttled_apis(&self, f: &ThrottleFilter, bound: &HashMap<String, ThrottleBinding>, keep: impl Fn(&Publication) -> bool) -> Result<Vec<ThrottledApi>> {
-        let groups: HashMap<String, Group> = self.load_all::<Group>(kinds::GROUP, None).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
-        let envs: HashMap<String, Env> = self.load_all::<Env>(kinds::ENV, None).await?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let (groups, envs) = (self.group_names().await?, self.env_names().await?);
         let mut out = Vec::new();
-        for p in self.load_all::<Publication>(kinds::PUBLICATION, None).await? {
-            if !keep(&p) || f.env_id.as_deref().is_some_and(|e| e != p.env_id) {
-                continue;
-            }
-            let Ok(v) = self.load::<ApiVersion>(kinds::API_VERSION, &p.version_id, c::VERSION_NOT_FOUND).await else { continue };
+        for (p, v) in self.published(|p| keep(p) && f.env_id.as_deref().is_none_or(|e| e == p.env_id)).await? {
             if !text_matches(&v.api.name, f.api_name.as_deref(), false) {
                 continue;
             }
             let binding = bound.get(&p.publish_id);
             out.push(ThrottledApi {
-                group_name: groups.get(&v.api.group_id).map(|g| g.name.clone()).unwrap_or_default(),
-                env_name: envs.get(&p.env_id).map(|e| e.name.clone()).unwrap_or_default(),
+                group_name: groups.of(&v.api.group_id),
+                env_name: envs.of(&p.env_id),
                 throttle_apply_id: binding.map(|b| b.id.clone()),
                 apply_time: binding.map(|b| b.apply_time.clone()),
                 api_id: v.api.id,
@@ -298,7 +288,7 @@ impl Service {
         let api_id = f.api_id.clone().ok_or_else(|| ApiError::required("api_id"))?;
         self.load::<Api>(kinds::API, &api_id, c::API_NOT_FOUND).await?;
         let throttles: HashMap<String, Throttle> = self.load_all::<Throttle>(kinds::THROTTLE, None).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
-        let envs: HashMap<String, Env> = self.load_all::<Env>(kinds::ENV, None).await?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let envs = self.env_names().await?;
         let mut out: Vec<BoundThrottle> = self
             .load_all::<ThrottleBinding>(kinds::THROTTLE_BINDING, None)
             .await?
@@ -307,7 +297,7 @@ impl Service {
             .filter_map(|b| {
                 Some(BoundThrottle {
                     throttle: throttles.get(&b.strategy_id)?.clone(),
-                    env_name: envs.get(&b.env_id).map(|e| e.name.clone()).unwrap_or_default(),
+                    env_name: envs.of(&b.env_id),
                     env_id: b.env_id,
                     bind_id: b.id,
                     bind_time: b.apply_time,
@@ -321,26 +311,23 @@ impl Service {
     /// `POST /throttle-specials`: an app's or user's own limit under a policy (one each).
     pub async fn create_throttle_special(&self, input: ThrottleSpecialInput) -> Result<ThrottleSpecial> {
         let (strategy_id, instance_id, instance_type, call_limits) = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::THROTTLE, &strategy_id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::THROTTLE, &strategy_id).await? {
             return Err(ApiError::new(c::THROTTLE_NOT_FOUND));
         }
         let instance_name = match instance_type {
-            SpecialType::App => match tx.get(kinds::APP, &instance_id).await.map_err(system)? {
-                Some(doc) => decode::<App>(doc)?.name,
-                None => return Err(ApiError::field(c::APP_NOT_FOUND, "instance_id")),
-            },
+            SpecialType::App => tx.get_as::<App>(kinds::APP, &instance_id).await?.ok_or_else(|| ApiError::field(c::APP_NOT_FOUND, "instance_id"))?.name,
             SpecialType::User => instance_id.clone(),
         };
-        let key = format!("special:{strategy_id}:{}:{instance_id}", instance_type.as_str());
-        if tx.find_key(kinds::THROTTLE_SPECIAL, &key).await.map_err(system)?.is_some() {
+        let key = special_key(&strategy_id, instance_type, &instance_id);
+        if tx.find_key(kinds::THROTTLE_SPECIAL, &key).await?.is_some() {
             let mut e = ApiError::invalid("instance_id");
             e.message = "Invalid parameter value,parameterName:instance_id. It already has a special limit under this policy".into();
             return Err(e);
         }
         let special = ThrottleSpecial { id: ids::new_id(), strategy_id: strategy_id.clone(), instance_id, instance_name, instance_type, call_limits, apply_time: ids::now() };
         let body = encode(&special)?;
-        tx.put(NewDocument { kind: kinds::THROTTLE_SPECIAL, id: &special.id, parent: Some(&strategy_id), keys: vec![key], body: &body }).await.map_err(system)?;
+        tx.put(NewDocument { kind: kinds::THROTTLE_SPECIAL, id: &special.id, parent: Some(&strategy_id), keys: vec![key], body: &body }).await?;
         self.commit(tx).await?;
         Ok(special)
     }
@@ -356,32 +343,23 @@ impl Service {
     /// `PUT /throttle-specials/{id}`: a new `call_limits`.
     pub async fn update_throttle_special(&self, id: &str, input: ThrottleSpecialInput) -> Result<ThrottleSpecial> {
         let call_limits = input.limits()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let doc = tx.get(kinds::THROTTLE_SPECIAL, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::THROTTLE_SPECIAL_NOT_FOUND))?;
-        let mut special: ThrottleSpecial = decode(doc)?;
+        let mut tx = self.begin().await?;
+        let mut special: ThrottleSpecial = tx.load(kinds::THROTTLE_SPECIAL, id, c::THROTTLE_SPECIAL_NOT_FOUND).await?;
         special.call_limits = call_limits;
         special.apply_time = ids::now();
         let body = encode(&special)?;
-        let keys = vec![format!("special:{}:{}:{}", special.strategy_id, special.instance_type.as_str(), special.instance_id)];
-        tx.put(NewDocument { kind: kinds::THROTTLE_SPECIAL, id: &special.id, parent: Some(&special.strategy_id), keys, body: &body }).await.map_err(system)?;
+        let keys = vec![special_key(&special.strategy_id, special.instance_type, &special.instance_id)];
+        tx.put(NewDocument { kind: kinds::THROTTLE_SPECIAL, id: &special.id, parent: Some(&special.strategy_id), keys, body: &body }).await?;
         self.commit(tx).await?;
         Ok(special)
     }
 
     pub async fn delete_throttle_special(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if !tx.delete(kinds::THROTTLE_SPECIAL, id).await.map_err(system)? {
-            return Err(ApiError::new(c::THROTTLE_SPECIAL_NOT_FOUND));
-        }
-        self.commit(tx).await?;
-        Ok(())
+        self.delete_doc(kinds::THROTTLE_SPECIAL, c::THROTTLE_SPECIAL_NOT_FOUND, id).await
     }
 
     /// Removes the policy of a publication that is going away.
-    pub(super) async fn drop_throttle_binding(tx: &mut dyn Txn, publish_id: &str) -> Result<()> {
-        if let Some(doc) = tx.find_key(kinds::THROTTLE_BINDING, &publication_key(publish_id)).await.map_err(system)? {
-            tx.delete(kinds::THROTTLE_BINDING, &doc.id).await.map_err(system)?;
-        }
-        Ok(())
+    pub(super) async fn drop_throttle_binding(tx: &mut Tx, publish_id: &str) -> Result<()> {
+        tx.delete_key(kinds::THROTTLE_BINDING, &publication_key(publish_id)).await
     }
 }

@@ -4,7 +4,8 @@ use causeway_model::env::{EnvVariable, EnvVariableInput, check_variable_value};
 use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::NewDocument;
 
-use super::{Page, Paging, Service, c, decode, encode, store_err, system, text_matches};
+use super::tx::Tx;
+use super::{Page, Paging, Service, c, encode, text_matches};
 
 #[derive(Debug, Clone, Default)]
 pub struct VariableFilter {
@@ -25,25 +26,22 @@ fn name_key(v: &EnvVariable) -> String {
 }
 
 impl Service {
-    async fn put_variable(&self, tx: &mut dyn causeway_store::Txn, v: &EnvVariable) -> Result<()> {
+    async fn put_variable(&self, tx: &mut Tx, v: &EnvVariable) -> Result<()> {
         let body = encode(v)?;
         let doc = NewDocument { kind: kinds::ENV_VARIABLE, id: &v.id, parent: Some(&v.group_id), keys: vec![name_key(v)], body: &body };
-        tx.put(doc).await.map_err(store_err(c::VARIABLE_EXISTS, "variable_name"))?;
-        Ok(())
+        tx.put_unique(doc, c::VARIABLE_EXISTS, "variable_name").await
     }
 
     pub async fn create_variable(&self, input: EnvVariableInput) -> Result<EnvVariable> {
         let spec = input.validate()?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if tx.get(kinds::GROUP, &spec.group_id).await.map_err(system)?.is_none() {
+        let mut tx = self.begin().await?;
+        if !tx.exists(kinds::GROUP, &spec.group_id).await? {
             return Err(ApiError::new(c::GROUP_NOT_FOUND));
         }
-        if tx.get(kinds::ENV, &spec.env_id).await.map_err(system)?.is_none() {
+        if !tx.exists(kinds::ENV, &spec.env_id).await? {
             return Err(ApiError::new(c::ENV_NOT_FOUND));
         }
-        if tx.count(kinds::ENV_VARIABLE, Some(&spec.group_id)).await.map_err(system)? as usize
-            >= self.config.limits.variables_per_group
-        {
+        if tx.count(kinds::ENV_VARIABLE, Some(&spec.group_id)).await? >= self.config.limits.variables_per_group {
             return Err(ApiError::new(c::VARIABLE_QUOTA));
         }
         let v = EnvVariable {
@@ -53,10 +51,10 @@ impl Service {
             variable_name: spec.variable_name,
             variable_value: spec.variable_value,
         };
-        if tx.find_key(kinds::ENV_VARIABLE, &name_key(&v)).await.map_err(system)?.is_some() {
+        if tx.find_key(kinds::ENV_VARIABLE, &name_key(&v)).await?.is_some() {
             return Err(ApiError::field(c::VARIABLE_EXISTS, "variable_name"));
         }
-        self.put_variable(&mut *tx, &v).await?;
+        self.put_variable(&mut tx, &v).await?;
         self.commit(tx).await?;
         Ok(v)
     }
@@ -79,21 +77,15 @@ impl Service {
     pub async fn update_variable(&self, id: &str, value: Option<String>) -> Result<EnvVariable> {
         let value = causeway_model::rules::required_str("variable_value", value)?;
         check_variable_value("variable_value", &value)?;
-        let mut tx = self.store.begin().await.map_err(system)?;
-        let doc = tx.get(kinds::ENV_VARIABLE, id).await.map_err(system)?.ok_or_else(|| ApiError::new(c::VARIABLE_NOT_FOUND))?;
-        let mut v: EnvVariable = decode(doc)?;
+        let mut tx = self.begin().await?;
+        let mut v: EnvVariable = tx.load(kinds::ENV_VARIABLE, id, c::VARIABLE_NOT_FOUND).await?;
         v.variable_value = value;
-        self.put_variable(&mut *tx, &v).await?;
+        self.put_variable(&mut tx, &v).await?;
         self.commit(tx).await?;
         Ok(v)
     }
 
     pub async fn delete_variable(&self, id: &str) -> Result<()> {
-        let mut tx = self.store.begin().await.map_err(system)?;
-        if !tx.delete(kinds::ENV_VARIABLE, id).await.map_err(system)? {
-            return Err(ApiError::new(c::VARIABLE_NOT_FOUND));
-        }
-        self.commit(tx).await?;
-        Ok(())
+        self.delete_doc(kinds::ENV_VARIABLE, c::VARIABLE_NOT_FOUND, id).await
     }
 }

@@ -2,9 +2,9 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use causeway_model::acl::{AclBindingInput, AclInput};
-use causeway_model::ApiError;
 use serde::Deserialize;
 
+use super::batch_ids;
 use crate::http::{JsonBody, Query, Reply, created, no_content, ok, page};
 use crate::service::{AclFilter, Service};
 
@@ -20,15 +20,6 @@ fn filter(q: &Query) -> Result<AclFilter, crate::http::Failure> {
         api_name: q.owned("api_name"),
         paging: q.paging()?,
     })
-}
-
-/// `?action=delete`, the only batch action.
-pub(super) fn delete_action(q: &Query) -> Result<(), ApiError> {
-    match q.get("action") {
-        Some("delete") => Ok(()),
-        Some(_) => Err(ApiError::invalid("action")),
-        None => Err(ApiError::required("action")),
-    }
 }
 
 pub async fn create(State(s): State<Arc<Service>>, JsonBody(input): JsonBody<AclInput>) -> Reply {
@@ -58,9 +49,7 @@ pub struct AclIds {
 }
 
 pub async fn delete_many(State(s): State<Arc<Service>>, q: Query, JsonBody(input): JsonBody<AclIds>) -> Reply {
-    delete_action(&q)?;
-    let ids = input.acls.filter(|a| !a.is_empty()).ok_or_else(|| ApiError::required("acls"))?;
-    ok(s.delete_acls(ids).await?)
+    ok(s.delete_acls(batch_ids(&q, input.acls, "acls")?).await?)
 }
 
 /// v1.0 answers the bindings as an array.
@@ -79,9 +68,7 @@ pub struct BindingIds {
 }
 
 pub async fn unbind_many(State(s): State<Arc<Service>>, q: Query, JsonBody(input): JsonBody<BindingIds>) -> Reply {
-    delete_action(&q)?;
-    let ids = input.acl_bindings.filter(|a| !a.is_empty()).ok_or_else(|| ApiError::required("acl_bindings"))?;
-    ok(s.unbind_acls(ids).await?)
+    ok(s.unbind_acls(batch_ids(&q, input.acl_bindings, "acl_bindings")?).await?)
 }
 
 pub async fn bound_apis(State(s): State<Arc<Service>>, q: Query) -> Reply {

@@ -22,9 +22,21 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post, put};
+use causeway_model::ApiError;
 
-use crate::http::not_found;
+use crate::http::{Query, not_found};
 use crate::service::Service;
+
+/// The ids of a batch delete (`PUT ...?action=delete` with `{"<field>": [ids]}`):
+/// `action` must be `delete`, the only batch action, and the list not empty.
+fn batch_ids(q: &Query, ids: Option<Vec<String>>, field: &str) -> Result<Vec<String>, ApiError> {
+    match q.get("action") {
+        Some("delete") => {}
+        Some(_) => return Err(ApiError::invalid("action")),
+        None => return Err(ApiError::required("action")),
+    }
+    ids.filter(|ids| !ids.is_empty()).ok_or_else(|| ApiError::required(field))
+}
 
 pub fn router(service: Arc<Service>) -> Router {
     Router::new()

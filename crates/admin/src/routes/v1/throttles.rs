@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use causeway_model::ApiError;
 use causeway_model::throttle::{ThrottleBindingInput, ThrottleInput};
 use serde::{Deserialize, Serialize};
 
+use super::batch_ids;
 use crate::http::{JsonBody, Query, Reply, created, no_content, ok, page};
 use crate::service::{Service, ThrottleFilter};
 
@@ -63,9 +63,7 @@ pub struct BindingIds {
 }
 
 pub async fn unbind_many(State(s): State<Arc<Service>>, q: Query, JsonBody(input): JsonBody<BindingIds>) -> Reply {
-    super::acls::delete_action(&q)?;
-    let ids = input.throttle_bindings.filter(|a| !a.is_empty()).ok_or_else(|| ApiError::required("throttle_bindings"))?;
-    ok(s.unbind_throttles(ids).await?)
+    ok(s.unbind_throttles(batch_ids(&q, input.throttle_bindings, "throttle_bindings")?).await?)
 }
 
 pub async fn bound_apis(State(s): State<Arc<Service>>, q: Query) -> Reply {
