@@ -186,6 +186,28 @@ def http_api(group, name, path, mode="NORMAL", params=None):
     return body
 
 
+def publish_many(group, n):
+    """Publishes n APIs to RELEASE (a third exact paths, a third templates, a third SWA prefixes); their paths."""
+    paths = []
+    ids = []
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:
+            body, path = http_api(group, f"exact{i}", f"/e{i}/items"), f"/e{i}/items"
+        elif kind == 1:
+            body = http_api(group, f"tmpl{i}", f"/t{i}/items/{{id}}",
+                            params=[{"name": "id", "type": "STRING", "location": "PATH"}])
+            path = f"/t{i}/items/42"
+        else:
+            body, path = http_api(group, f"pref{i}", f"/p{i}", mode="SWA"), f"/p{i}/a/b"
+        ids.append(api("POST", "/apis", body)["id"])
+        paths.append(path)
+    for start_i in range(0, len(ids), 1000):
+        r = api("POST", "/apis/publish?action=online", {"apis": ids[start_i:start_i + 1000], "env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
+        assert not r["failure"], r["failure"][:3]
+    return paths
+
+
 def sdk_sign(method, host, path, key, secret):
     """SDK-HMAC-SHA256 headers for a bodiless request (valid for 15 minutes)."""
     date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -460,23 +482,7 @@ def main():
 
     # 10,000 published APIs: exact, template and prefix mixed; requests spread over them.
     log(f"loading {APIS} APIs ...")
-    paths = []
-    ids = []
-    for i in range(APIS):
-        kind = i % 3
-        if kind == 0:
-            body, path = http_api(group, f"exact{i}", f"/e{i}/items"), f"/e{i}/items"
-        elif kind == 1:
-            body = http_api(group, f"tmpl{i}", f"/t{i}/items/{{id}}",
-                            params=[{"name": "id", "type": "STRING", "location": "PATH"}])
-            path = f"/t{i}/items/42"
-        else:
-            body, path = http_api(group, f"pref{i}", f"/p{i}", mode="SWA"), f"/p{i}/a/b"
-        ids.append(api("POST", "/apis", body)["id"])
-        paths.append(path)
-    for start_i in range(0, len(ids), 1000):
-        r = api("POST", "/apis/publish?action=online", {"apis": ids[start_i:start_i + 1000], "env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})
-        assert not r["failure"], r["failure"][:3]
+    paths = publish_many(group, APIS)
     script = os.path.join(work, "spread.lua")
     with open(script, "w") as f:
         f.write("local paths = {\n" + ",\n".join(json.dumps(p) for p in paths) + "\n}\n")

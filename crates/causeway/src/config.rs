@@ -141,11 +141,11 @@ pub struct Settings {
     pub invocation_retention: std::time::Duration,
     pub change_feed_keep: i64,
     pub watch_interval: std::time::Duration,
-    pub access_log: causeway_gateway::access_log::Target,
+    pub access_log: causeway_gateway::AccessLogTarget,
     pub allow_app_code_over_http: bool,
     pub real_ip_from_xff: Option<i32>,
     pub tls_default_without_sni: bool,
-    pub websocket: causeway_gateway::websocket::Limits,
+    pub websocket: causeway_gateway::WebSocketLimits,
     pub upstream_ca: Option<PathBuf>,
     /// Client certificate and key files.
     pub upstream_client_cert: Option<(PathBuf, PathBuf)>,
@@ -189,7 +189,7 @@ impl Settings {
             s @ 1..=31_536_000 => std::time::Duration::from_secs(s),
             _ => return Err("invocation_retention must be within 1..=31536000 seconds".into()),
         };
-        let change_feed_keep = match args.change_feed_keep.or(file.change_feed_keep).unwrap_or(causeway_gateway::watch::DEFAULT_KEEP_CHANGES) {
+        let change_feed_keep = match args.change_feed_keep.or(file.change_feed_keep).unwrap_or(causeway_gateway::DEFAULT_KEEP_CHANGES) {
             n @ 0.. => n,
             _ => return Err("change_feed_keep must be 0 (keep everything) or more".into()),
         };
@@ -200,7 +200,7 @@ impl Settings {
         let access_log = args
             .access_log
             .or(file.access_log)
-            .map_or(causeway_gateway::access_log::Target::Stdout, |t| causeway_gateway::access_log::Target::from_setting(&t));
+            .map_or(causeway_gateway::AccessLogTarget::Stdout, |t| causeway_gateway::AccessLogTarget::from_setting(&t));
         let limits = file.limits;
         if limits.max_backend_timeout_ms == 0 || limits.max_backend_timeout_ms > BACKEND_TIMEOUT_CEILING_MS {
             return Err(format!("limits.max_backend_timeout_ms must be within 1..={BACKEND_TIMEOUT_CEILING_MS}"));
@@ -224,13 +224,13 @@ impl Settings {
             real_ip_from_xff: args.real_ip_from_xff.or(file.real_ip_from_xff),
             tls_default_without_sni: args.tls_default_without_sni || file.tls_default_without_sni.unwrap_or(false),
             websocket: {
-                let defaults = causeway_gateway::websocket::Limits::default();
+                let defaults = causeway_gateway::WebSocketLimits::default();
                 let idle = args.websocket_idle_timeout.or(file.websocket_idle_timeout).map_or(defaults.idle_timeout, std::time::Duration::from_secs);
                 let max_message = args.websocket_max_message.or(file.websocket_max_message).unwrap_or(defaults.max_message);
                 if idle.is_zero() || max_message == 0 {
                     return Err("websocket_idle_timeout and websocket_max_message must be above 0".into());
                 }
-                causeway_gateway::websocket::Limits { idle_timeout: idle, max_message, ..defaults }
+                causeway_gateway::WebSocketLimits { idle_timeout: idle, max_message, ..defaults }
             },
             upstream_ca: args.upstream_ca.or(file.upstream_ca),
             upstream_client_cert: match (args.upstream_client_cert.or(file.upstream_client_cert), args.upstream_client_key.or(file.upstream_client_key)) {
@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(s.store, "sqlite://./causeway-data/causeway.db");
         assert_eq!(s.base_domain, "apigw.localhost");
         assert_eq!(s.role, Role::All);
-        assert_eq!(s.access_log, causeway_gateway::access_log::Target::Stdout);
+        assert_eq!(s.access_log, causeway_gateway::AccessLogTarget::Stdout);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! the gateway's per-route series (kept by the gateway itself) followed by the
 //! gauges recorded through the `metrics` facade.
 
-use causeway_gateway::observe;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// The scrape side of the installed recorder.
@@ -13,7 +12,7 @@ impl Metrics {
     /// Prometheus text exposition with its content type.
     pub fn render(&self) -> ([(axum::http::header::HeaderName, &'static str); 1], String) {
         let mut text = String::new();
-        observe::render_routes(&mut text);
+        causeway_gateway::render_route_metrics(&mut text);
         text.push_str(&self.0.render());
         ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
     }
@@ -23,6 +22,6 @@ impl Metrics {
 /// it needs no periodic upkeep.
 pub fn install() -> Result<Metrics, String> {
     let handle = PrometheusBuilder::new().install_recorder().map_err(|e| format!("cannot start metrics: {e}"))?;
-    observe::describe();
+    causeway_gateway::describe_metrics();
     Ok(Metrics(handle))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use causeway_admin::service::SnapshotSync;
 use causeway_admin::{AdminAuth, Service, ServiceConfig};
-use causeway_gateway::{GatewayConfig, Watcher};
+use causeway_gateway::{Gateway, GatewayConfig, HttpsConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -54,69 +54,36 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let (stop, stopping) = watch::channel(false);
     let metrics = metrics::install()?;
 
-    // The data plane: a snapshot of what is published, kept current by the watcher.
+    // The data plane: serves what is published, kept current from the store.
     let gateway = if settings.role == Role::Admin {
         None
     } else {
-        causeway_gateway::access_log::open(&settings.access_log)
-            .map_err(|e| format!("cannot open the access log {:?}: {e}", settings.access_log))?;
-        let queue = causeway_gateway::function_async::AsyncQueue {
-            store: store.clone(),
-            wake: Arc::new(tokio::sync::Notify::new()),
-            retention: settings.invocation_retention,
-        };
-        let watcher = Watcher::start(store.clone(), settings.base_domain.clone())
-            .await
-            .map_err(|e| format!("cannot load published APIs: {e}"))?
-            .with_function_runtime(functions.clone(), Some(queue.clone()))
-            .with_change_retention(settings.change_feed_keep);
-        let watcher = match &settings.redis {
-            Some(url) => {
-                let engine = causeway_gateway::limiter::Redis::new(url).map_err(|e| format!("--redis {}: {e}", redact(url)))?;
-                watcher.with_limiter(causeway_gateway::limiter::Engine::Redis(Arc::new(engine)))
-            }
-            None => watcher,
-        };
-        // Stored asynchronous invocations run from start-up on, left-overs of a previous run first.
-        tokio::spawn(causeway_gateway::function_async::run(queue, watcher.shared(), stopping.clone()));
-        // With the admin API in this process, a write answers once the gateway serves it.
-        service = service.with_snapshot_sync(SnapshotSync { wake: watcher.wake(), served: watcher.served() });
-        let health = watcher.channel_health();
-        service = service.with_channel_health(Arc::new(move |channel: &str, member: &str| health.get(channel, member)));
-        let connections = causeway_gateway::pipeline::ConnOptions {
+        let config = GatewayConfig {
+            listen: settings.listen,
+            https: Some(HttpsConfig {
+                listen: settings.listen_tls,
+                data_dir: settings.data_dir.clone(),
+                sealer: sealer.clone(),
+                default_without_sni: settings.tls_default_without_sni,
+            }),
+            workers: settings.workers,
+            base_domain: settings.base_domain.clone(),
             app_code_over_http: settings.allow_app_code_over_http,
             real_ip_from_xff: settings.real_ip_from_xff,
-            https_port: None,
             websocket: settings.websocket,
+            upstream_trust: upstream_trust(&settings)?,
+            redis: settings.redis.clone(),
+            function_runtime: Some(functions.clone()),
+            invocation_retention: settings.invocation_retention,
+            watch_interval: settings.watch_interval,
+            change_feed_keep: settings.change_feed_keep,
+            access_log: settings.access_log.clone(),
         };
-        // Towards backends: the public roots and the operator's CA; a client certificate if given.
-        let read = |p: &std::path::Path| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-        let trust = causeway_tls::UpstreamTrust {
-            extra_roots_pem: settings.upstream_ca.as_deref().map(read).transpose()?,
-            client_cert_pem: match &settings.upstream_client_cert {
-                Some((cert, key)) => Some((read(cert)?, read(key)?)),
-                None => None,
-            },
-        };
-        causeway_gateway::upstream::configure_tls(&trust)?;
-        // HTTPS: bound domains' certificates by SNI, else the default one.
-        let default = causeway_tls::self_signed::load_or_create(&settings.data_dir, &settings.base_domain)?;
-        if default.created {
-            tracing::info!(
-                file = %default.cert_path.display(),
-                names = %default.certificate.names.join(","),
-                "created a self-signed default certificate: HTTPS works now for testing (curl -k); bind domains with certificates, or replace this file, for real clients"
-            );
-        }
-        let default_key = default.certificate.certified_key().map_err(|e| format!("{}: {e}", default.cert_path.display()))?;
-        let certs = causeway_tls::CertStore::new(causeway_tls::Certs::new(Some(default_key.clone()), settings.tls_default_without_sni));
-        let tls_config = causeway_tls::store::server_config(certs.clone()).map_err(|e| format!("cannot configure TLS: {e}"))?;
-        let watcher = watcher.with_domain_certs(causeway_gateway::tls_certs::DomainCerts::new(certs, sealer.clone(), Some(default_key), settings.tls_default_without_sni));
-        let config = GatewayConfig { listen: settings.listen, tls: Some((settings.listen_tls, tls_config)), workers: settings.workers, connections };
-        let gateway = causeway_gateway::server::start(&config, watcher.shared())
-            .map_err(|e| format!("cannot listen on {} / {}: {e}", settings.listen, settings.listen_tls))?;
-        tokio::spawn(causeway_gateway::health_check::run(watcher.shared(), stopping.clone()));
-        tokio::spawn(watcher.run(settings.watch_interval, stopping.clone()));
+        let gateway = Gateway::start(store.clone(), config, stopping.clone()).await?;
+        // With the admin API in this process, a write answers once the gateway serves it.
+        let (wake, served) = gateway.snapshot_sync();
+        service = service.with_snapshot_sync(SnapshotSync { wake, served });
+        service = service.with_channel_health(Arc::new(gateway.member_health()));
         Some(gateway)
     };
 
@@ -175,6 +142,18 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     Ok(())
 }
 
+/// Towards backends: the public roots and the operator's CA; a client certificate if given.
+fn upstream_trust(settings: &Settings) -> Result<causeway_tls::UpstreamTrust, String> {
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    Ok(causeway_tls::UpstreamTrust {
+        extra_roots_pem: settings.upstream_ca.as_deref().map(read).transpose()?,
+        client_cert_pem: match &settings.upstream_client_cert {
+            Some((cert, key)) => Some((read(cert)?, read(key)?)),
+            None => None,
+        },
+    })
+}
+
 /// On SIGHUP (as logrotate sends) the access log file is opened again at its path.
 async fn reopen_logs_on_hangup() {
     let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -185,7 +164,7 @@ async fn reopen_logs_on_hangup() {
         }
     };
     while hangups.recv().await.is_some() {
-        match causeway_gateway::access_log::reopen() {
+        match causeway_gateway::reopen_access_log() {
             Ok(()) => tracing::info!("SIGHUP: access log reopened"),
             Err(e) => tracing::error!(error = %e, "SIGHUP: cannot reopen the access log; still writing to the old file"),
         }

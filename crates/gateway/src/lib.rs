@@ -1,37 +1,28 @@
-//! Causeway's data plane. The request path reads an immutable snapshot of
-//! everything published and never touches the store.
+//! Causeway's data plane. A node ([`Gateway`]) serves what is published from
+//! an immutable snapshot and never touches the store on the request path.
+//!
+//! Folders, each depending only on those listed after it:
+//! `node` → `listen` → `pipeline` → `config` → `routing` → `backend` →
+//! `stages` → `functions` → `upstream` → `http` → `observe`.
+//! `docs/architecture.md` draws the request path through them.
 
-pub mod access;
-pub mod access_log;
-pub mod auth;
-pub mod authorizer;
-pub mod backend_sign;
-pub mod balance;
-pub mod forward;
-pub mod function_async;
-pub mod function_backend;
-pub mod function_event;
-pub mod body;
-pub mod health_check;
-pub mod http_backend;
-pub mod iam;
-pub mod jwks;
-pub mod limiter;
-pub mod observe;
-pub mod params;
-pub mod pipeline;
-pub mod policy;
-pub mod request_id;
-pub mod response;
-pub mod route;
-pub mod router;
-pub mod server;
-pub mod snapshot;
-pub mod throttle;
-pub mod tls_certs;
-pub mod upstream;
-pub mod watch;
-pub mod websocket;
+mod backend;
+mod config;
+mod functions;
+mod http;
+mod listen;
+mod node;
+mod observe;
+mod pipeline;
+mod routing;
+mod stages;
+mod upstream;
 
-pub use server::{Gateway, GatewayConfig};
-pub use watch::Watcher;
+pub use backend::http::websocket::Limits as WebSocketLimits;
+pub use config::watch::DEFAULT_KEEP_CHANGES;
+pub use node::{Gateway, GatewayConfig, HttpsConfig};
+pub use observe::access_log::{Target as AccessLogTarget, reopen as reopen_access_log};
+pub use observe::metrics::{describe as describe_metrics, render_routes as render_route_metrics};
+
+#[cfg(test)]
+mod layering;

@@ -26,28 +26,10 @@ fn name_key(name: &str) -> String {
 /// The authorizer ids an API definition names, with the field that names
 /// each: its frontend one, then the backends'.
 pub(crate) fn authorizer_refs(api: &Api) -> Vec<(&str, AuthorizerKind, String)> {
-    let mut refs: Vec<(&str, AuthorizerKind, String)> = Vec::new();
-    if let Some(id) = &api.authorizer_id {
-        refs.push((id.as_str(), AuthorizerKind::Frontend, "authorizer_id".to_string()));
-    }
-    fn backend<'a>(refs: &mut Vec<(&'a str, AuthorizerKind, String)>, id: Option<&'a String>, field: String) {
-        if let Some(id) = id {
-            refs.push((id.as_str(), AuthorizerKind::Backend, field));
-        }
-    }
-    backend(&mut refs, api.backend_api.as_ref().and_then(|b| b.authorizer_id.as_ref()), "backend_api.authorizer_id".into());
-    backend(&mut refs, api.mock_info.as_ref().and_then(|m| m.authorizer_id.as_ref()), "mock_info.authorizer_id".into());
-    backend(&mut refs, api.func_info.as_ref().and_then(|f| f.authorizer_id.as_ref()), "func_info.authorizer_id".into());
-    for (i, p) in api.policy_https.iter().enumerate() {
-        backend(&mut refs, p.authorizer_id.as_ref(), format!("policy_https[{i}].authorizer_id"));
-    }
-    for (i, p) in api.policy_mocks.iter().enumerate() {
-        backend(&mut refs, p.authorizer_id.as_ref(), format!("policy_mocks[{i}].authorizer_id"));
-    }
-    for (i, p) in api.policy_functions.iter().enumerate() {
-        backend(&mut refs, p.authorizer_id.as_ref(), format!("policy_functions[{i}].authorizer_id"));
-    }
-    refs
+    let frontend = api.authorizer_id.as_deref().map(|id| (id, AuthorizerKind::Frontend, "authorizer_id".to_string()));
+    let default = api.default_backend().and_then(|d| Some((d.authorizer_id?, AuthorizerKind::Backend, format!("{}.authorizer_id", d.field))));
+    let policies = api.policies().filter_map(|p| Some((p.authorizer_id?, AuthorizerKind::Backend, format!("{}[{}].authorizer_id", p.field, p.index))));
+    frontend.into_iter().chain(default).chain(policies).collect()
 }
 
 impl Service {

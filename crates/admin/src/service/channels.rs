@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use causeway_model::api::Api;
+use causeway_model::api::{Api, BackendDef};
 use causeway_model::channel::{self, BUILTIN, Channel, ChannelInput, HealthConfig, HealthInput, Member, MemberInput, MemberSpec, Strategy};
 use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::NewDocument;
@@ -76,21 +76,15 @@ fn name_key(name: &str) -> String {
 
 /// The channels an API's backends use, with the field naming each.
 pub(crate) fn channel_refs(api: &Api) -> Vec<(&str, String)> {
-    let mut refs = Vec::new();
-    if let Some(b) = &api.backend_api
-        && b.vpc_status == 1
-        && let Some(v) = &b.vpc_info
-    {
-        refs.push((v.vpc_id.as_str(), "backend_api.vpc_info.vpc_id".to_string()));
-    }
-    for (i, p) in api.policy_https.iter().enumerate() {
-        if p.vpc_status == 1
-            && let Some(v) = &p.vpc_info
-        {
-            refs.push((v.vpc_id.as_str(), format!("policy_https[{i}].vpc_info.vpc_id")));
+    fn channel<'a>(b: BackendDef<'a>) -> Option<&'a str> {
+        match b {
+            BackendDef::Http(h) if h.vpc_status == 1 => h.vpc_info.map(|v| v.vpc_id.as_str()),
+            _ => None,
         }
     }
-    refs
+    let default = api.default_backend().and_then(|d| Some((channel(d.backend)?, format!("{}.vpc_info.vpc_id", d.field))));
+    let policies = api.policies().filter_map(|p| Some((channel(p.backend)?, format!("{}[{}].vpc_info.vpc_id", p.field, p.index))));
+    default.into_iter().chain(policies).collect()
 }
 
 impl Service {

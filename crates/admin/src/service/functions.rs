@@ -11,6 +11,7 @@ use causeway_model::function::{
     AliasInput, Function, FunctionAlias, FunctionFields, FunctionInput, FunctionInvocation, FunctionRuntime, FunctionSpec, FunctionVersion, InvocationStatus, LATEST, Urn,
     is_version,
 };
+use causeway_model::api::BackendDef;
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::NewDocument;
@@ -213,9 +214,11 @@ impl Service {
             let p: Publication = decode(doc)?;
             let Some(v) = tx.get_as::<ApiVersion>(kinds::API_VERSION, &p.version_id).await? else { continue };
             let api = &v.api;
-            let default = api.func_info.iter().flat_map(|fi| std::iter::once(&fi.function_urn).chain(fi.alias_urn.as_ref()));
-            let policies = api.policy_functions.iter().flat_map(|p| std::iter::once(&p.function_urn).chain(p.alias_urn.as_ref()));
-            if default.chain(policies).any(|u| calls_it(u)) {
+            let calls = |b: BackendDef<'_>| match b {
+                BackendDef::Function(f) => calls_it(f.function_urn) || f.alias_urn.is_some_and(calls_it),
+                _ => false,
+            };
+            if api.default_backend().is_some_and(|d| calls(d.backend)) || api.policies().any(|p| calls(p.backend)) {
                 return Ok(true);
             }
         }

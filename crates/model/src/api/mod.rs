@@ -5,6 +5,7 @@
 //! defaults applied, ids assigned). `ApiInput` (in [`input`]) is what a client
 //! posts; [`ApiInput::validate`] turns one into the other.
 
+mod backends;
 mod ids;
 pub mod input;
 pub mod uri;
@@ -12,6 +13,7 @@ mod validate;
 
 use serde::{Deserialize, Serialize};
 
+pub use backends::{BackendDef, DefaultBackend, FunctionBackend, HttpBackend, MockBackend, PolicyDef, DEFAULT_BACKEND_TIMEOUT_MS};
 pub use input::ApiInput;
 
 use crate::wire_enum;

@@ -1,0 +1,167 @@
+//! A gateway node: what the binary configures and starts. It opens the access
+//! log, configures TLS towards backends, prepares the HTTPS certificates,
+//! loads what is published and builds the first snapshot, binds the
+//! listeners, and starts the background tasks (the watcher, channel health
+//! checks, asynchronous function invocations).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use causeway_store::Store;
+use tokio::sync::{Notify, watch};
+
+use crate::backend::http::websocket::Limits as WebSocketLimits;
+use crate::config::domain_certs::DomainCerts;
+use crate::config::runtime::Runtime;
+use crate::config::watch::Watcher;
+use crate::functions::async_queue::AsyncQueue;
+use crate::functions::async_runner;
+use crate::listen::{self, ListenConfig, Listeners};
+use crate::observe::access_log;
+use crate::pipeline::conn::ConnOptions;
+use crate::stages::throttle::limiter::{Engine, Redis};
+use crate::upstream::{self, balance::Health, health_check};
+
+/// Everything a node is configured with.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    /// The plain HTTP listener.
+    pub listen: SocketAddr,
+    /// The HTTPS listener, when there is one.
+    pub https: Option<HttpsConfig>,
+    /// Listener threads (at least one).
+    pub workers: usize,
+    /// Groups are served at `<group_id>.<base_domain>`.
+    pub base_domain: String,
+    /// AppCodes accepted over plain HTTP.
+    pub app_code_over_http: bool,
+    /// Behind trusted proxies: which `X-Forwarded-For` entry is the caller (-1: the last).
+    pub real_ip_from_xff: Option<i32>,
+    pub websocket: WebSocketLimits,
+    /// What backend TLS connections trust and present.
+    pub upstream_trust: causeway_tls::UpstreamTrust,
+    /// Throttling counted across nodes in this Redis (else on this node).
+    pub redis: Option<String>,
+    /// The function runtime, shared with the admin API's test invocations.
+    pub function_runtime: Option<Arc<causeway_functions::Pool>>,
+    /// How long finished asynchronous invocations are kept.
+    pub invocation_retention: Duration,
+    /// How often the store's change feed is read (writes through this process wake it at once).
+    pub watch_interval: Duration,
+    /// Revisions of the change feed kept (0: all).
+    pub change_feed_keep: i64,
+    pub access_log: access_log::Target,
+}
+
+/// The HTTPS listener: certificates of bound domains by SNI, else the
+/// self-signed `*.<base-domain>` default made in `data_dir` on first start.
+#[derive(Clone)]
+pub struct HttpsConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Opens the sealed private keys of uploaded certificates.
+    pub sealer: Arc<causeway_tls::Sealer>,
+    /// Callers without SNI get the default certificate (else the handshake fails).
+    pub default_without_sni: bool,
+}
+
+/// A running node.
+pub struct Gateway {
+    listeners: Listeners,
+    wake: Arc<Notify>,
+    served: watch::Receiver<i64>,
+    health: Arc<Health>,
+}
+
+impl Gateway {
+    /// Starts a node on `store`; its background tasks run until `stop` changes.
+    pub async fn start(store: Arc<dyn Store>, config: GatewayConfig, stop: watch::Receiver<bool>) -> Result<Gateway, String> {
+        access_log::open(&config.access_log).map_err(|e| format!("cannot open the access log {:?}: {e}", config.access_log))?;
+        upstream::configure_tls(&config.upstream_trust)?;
+        let queue = AsyncQueue { store: store.clone(), wake: Arc::new(Notify::new()), retention: config.invocation_retention };
+        let runtime = Runtime {
+            limiter: match &config.redis {
+                Some(url) => Engine::Redis(Arc::new(Redis::new(url).map_err(|e| format!("--redis: {e}"))?)),
+                None => Engine::default(),
+            },
+            function_pool: config.function_runtime.clone(),
+            async_queue: Some(queue.clone()),
+            ..Runtime::default()
+        };
+        let health = runtime.channel_health.clone();
+        let (tls, domain_certs) = match &config.https {
+            Some(https) => {
+                let (server_config, certs) = https_listener(https, &config.base_domain)?;
+                (Some((https.listen, server_config)), Some(certs))
+            }
+            None => (None, None),
+        };
+        let watcher = Watcher::start(store, config.base_domain.clone(), runtime, domain_certs, config.change_feed_keep)
+            .await
+            .map_err(|e| format!("cannot load published APIs: {e}"))?;
+        let shared = watcher.shared();
+        let connections = ConnOptions {
+            app_code_over_http: config.app_code_over_http,
+            real_ip_from_xff: config.real_ip_from_xff,
+            https_port: None,
+            websocket: config.websocket,
+        };
+        let listen = ListenConfig { listen: config.listen, tls, workers: config.workers, connections };
+        let listeners = listen::start(&listen, shared.clone()).map_err(|e| match &config.https {
+            Some(https) => format!("cannot listen on {} / {}: {e}", config.listen, https.listen),
+            None => format!("cannot listen on {}: {e}", config.listen),
+        })?;
+        // Stored asynchronous invocations run from start-up on, left-overs of a previous run first.
+        let functions = shared.clone();
+        tokio::spawn(async_runner::run(queue, move || functions.load().functions.clone(), stop.clone()));
+        let channels = shared.clone();
+        tokio::spawn(health_check::run(move || channels.load().channels.clone(), stop.clone()));
+        let (wake, served) = (watcher.wake(), watcher.served());
+        tokio::spawn(watcher.run(config.watch_interval, stop));
+        Ok(Gateway { listeners, wake, served, health })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listeners.local_addr
+    }
+
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.listeners.tls_addr
+    }
+
+    /// Notifying this makes the node read the store's changes now; the
+    /// receiver tells which revision it serves (so a write through the admin
+    /// API in this process can answer once the gateway serves it).
+    pub fn snapshot_sync(&self) -> (Arc<Notify>, watch::Receiver<i64>) {
+        (self.wake.clone(), self.served.clone())
+    }
+
+    /// A channel member's health as this node sees it: by channel id and `host:port`.
+    pub fn member_health(&self) -> impl Fn(&str, &str) -> Option<bool> + Send + Sync + 'static {
+        let health = self.health.clone();
+        move |channel, member| health.get(channel, member)
+    }
+
+    /// Stops accepting, lets open connections finish (up to a deadline) and joins the listener threads.
+    pub fn stop(self) {
+        self.listeners.stop();
+    }
+}
+
+/// The HTTPS listener's TLS configuration, and the certificates of bound domains it serves.
+fn https_listener(https: &HttpsConfig, base_domain: &str) -> Result<(Arc<rustls::ServerConfig>, DomainCerts), String> {
+    let default = causeway_tls::self_signed::load_or_create(&https.data_dir, base_domain)?;
+    if default.created {
+        tracing::info!(
+            file = %default.cert_path.display(),
+            names = %default.certificate.names.join(","),
+            "created a self-signed default certificate: HTTPS works now for testing (curl -k); bind domains with certificates, or replace this file, for real clients"
+        );
+    }
+    let default_key = default.certificate.certified_key().map_err(|e| format!("{}: {e}", default.cert_path.display()))?;
+    let store = causeway_tls::CertStore::new(causeway_tls::Certs::new(Some(default_key.clone()), https.default_without_sni));
+    let server_config = causeway_tls::store::server_config(store.clone()).map_err(|e| format!("cannot configure TLS: {e}"))?;
+    Ok((server_config, DomainCerts::new(store, https.sealer.clone(), Some(default_key), https.default_without_sni)))
+}

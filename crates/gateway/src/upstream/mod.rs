@@ -1,0 +1,34 @@
+//! Upstream connections to backends, plain or over TLS, HTTP/1.1 or HTTP/2:
+//! one pool per worker thread (no lock is shared between requests), a
+//! connection reused once its previous response has been read. Above this
+//! layer sit the choice of a channel member (`balance`), the active health
+//! checks of members (`health_check`), and what is sent (`backend`).
+
+pub(crate) mod balance;
+mod dial;
+mod endpoint;
+pub(crate) mod health_check;
+mod http1;
+mod http2;
+
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use crate::http::error::errors;
+
+pub(crate) use dial::{Dialed, configure_tls, dial, drive};
+pub(crate) use endpoint::{Address, Endpoint, Failure, TlsTo, UpBody, tls_pool_key};
+
+/// Sends `req` to `endpoint` and waits for the response headers, within `timeout`.
+pub async fn send(endpoint: Endpoint<'_>, timeout: Duration, req: Request<UpBody>) -> Result<Response<Incoming>, Failure> {
+    let late = || Failure { error: errors::BACKEND_TIMEOUT, unsent: None, timed_out: true };
+    let sent = if endpoint.http2 {
+        // Boxed: HTTP/1 requests do not carry the HTTP/2 state.
+        tokio::time::timeout(timeout, Box::pin(http2::send(endpoint, req))).await
+    } else {
+        tokio::time::timeout(timeout, http1::send(endpoint, req)).await
+    };
+    sent.map_err(|_| late())?
+}
