@@ -18,7 +18,7 @@ mod routing;
 mod stages;
 mod upstream;
 
-pub use backend::http::websocket::Limits as WebSocketLimits;
+pub use backend::http::websocket::WebSocketLimits;
 pub use config::watch::DEFAULT_KEEP_CHANGES;
 pub use node::{Gateway, GatewayConfig, HttpsConfig};
 pub use observe::access_log::{Target as AccessLogTarget, reopen as reopen_access_log};

@@ -12,7 +12,7 @@ use std::time::Duration;
 use causeway_store::Store;
 use tokio::sync::{Notify, watch};
 
-use crate::backend::http::websocket::Limits as WebSocketLimits;
+use crate::backend::http::websocket::WebSocketLimits;
 use crate::config::domain_certs::DomainCerts;
 use crate::config::runtime::Runtime;
 use crate::config::watch::Watcher;

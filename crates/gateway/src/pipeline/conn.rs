@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use http::HeaderValue;
 
-use crate::backend::http::websocket::Limits as WebSocketLimits;
+use crate::backend::http::websocket::WebSocketLimits;
 use crate::http::headers::X_FORWARDED_FOR;
 
 /// What the pipeline knows about the connection a request came on.

@@ -240,14 +240,14 @@ impl<'s> RequestCtx<'s> {
             let system = |v| self.system_value(v, route);
             let input = self.mapping_input(route, parts, values, &system, route.remainder(parts.uri.path()));
             let signer = snapshot.backend_signers.get(&route.publish_id);
-            crate::backend::http::request(target, &input, headers, body, signer, self.now_secs as i64)?
+            crate::backend::http::build(target, &input, headers, body, signer, self.now_secs as i64)?
         };
         let pick = PickInput { client_ip: self.client.ip, path: parts.uri.path(), now_secs: self.now_secs };
         if route.websocket {
             let caller = self.upgrade.take().ok_or(errors::WEBSOCKET_ONLY)?;
             return Box::pin(websocket::proxy(&snapshot.channels, target, &pick, req, caller, self.conn.websocket)).await;
         }
-        crate::backend::http::send(&snapshot.channels, target, &pick, req, &mut self.upstream_latency).await
+        crate::backend::http::call(&snapshot.channels, target, &pick, req, &mut self.upstream_latency).await
     }
 
     /// A FUNCTION backend: the request mapped as for an HTTP backend, put in

@@ -23,12 +23,12 @@ pub struct InputParam {
     pub required: bool,
     pub default: Option<Box<str>>,
     pub pass_through: bool,
-    pub check: Option<Check>,
+    pub rules: Option<Rules>,
 }
 
 /// The rules checked when `valid_enable` is 1.
 #[derive(Debug)]
-pub struct Check {
+pub struct Rules {
     pub param_type: ParamType,
     pub enumerations: Vec<Box<str>>,
     pub min_num: Option<i64>,
@@ -48,7 +48,7 @@ impl InputParam {
                 .position(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) == Some(p.name.as_str())),
         }
         .unwrap_or(usize::MAX);
-        let check = (p.valid_enable == 1).then(|| Check {
+        let rules = (p.valid_enable == 1).then(|| Rules {
             param_type: p.param_type,
             enumerations: p
                 .enumerations
@@ -73,7 +73,7 @@ impl InputParam {
             required: p.required == 1,
             default: p.default_value.as_deref().map(Into::into),
             pass_through: p.pass_through == 1,
-            check,
+            rules,
         }
     }
 }
@@ -120,8 +120,8 @@ pub fn collect<'r>(
         };
         let value = match found {
             Some(v) => {
-                if let Some(check) = &p.check {
-                    check_value(&p.name, check, &v)?;
+                if let Some(rules) = &p.rules {
+                    check_value(&p.name, rules, &v)?;
                 }
                 Some(v)
             }
@@ -140,7 +140,7 @@ fn invalid(name: &str, why: &str) -> GatewayError {
     errors::BAD_PARAMETER.with_message(format!("Invalid request parameter {name}: {why}"))
 }
 
-fn check_value(name: &str, c: &Check, v: &str) -> Result<(), GatewayError> {
+fn check_value(name: &str, c: &Rules, v: &str) -> Result<(), GatewayError> {
     let numeric = match c.param_type {
         ParamType::String => None,
         ParamType::Number | ParamType::Float | ParamType::Double => {
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn checks() {
-        let c = Check {
+        let c = Rules {
             param_type: ParamType::Int,
             enumerations: vec![],
             min_num: Some(1),
@@ -195,7 +195,7 @@ mod tests {
         assert!(check_value("n", &c, "0").is_err());
         assert!(check_value("n", &c, "11").is_err());
         assert!(check_value("n", &c, "x").is_err());
-        let c = Check { param_type: ParamType::String, enumerations: vec!["a".into(), "b".into()], min_size: Some(1), max_size: Some(1), ..c };
+        let c = Rules { param_type: ParamType::String, enumerations: vec!["a".into(), "b".into()], min_size: Some(1), max_size: Some(1), ..c };
         assert!(check_value("s", &c, "a").is_ok());
         assert!(check_value("s", &c, "c").is_err());
         let err = check_value("s", &c, "ab").unwrap_err();

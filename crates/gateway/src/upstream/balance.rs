@@ -131,7 +131,7 @@ impl Health {
 }
 
 #[derive(Debug)]
-struct Slot {
+struct WeightedMember {
     state: Arc<MemberState>,
     weight: u32,
 }
@@ -139,13 +139,13 @@ struct Slot {
 /// Members of one tier (primaries or backups) and their round-robin order.
 #[derive(Debug, Default)]
 struct Tier {
-    members: Vec<Slot>,
+    members: Vec<WeightedMember>,
     /// Smooth weighted round-robin order: indexes into `members`, each as often as its weight.
     order: Vec<u16>,
 }
 
 impl Tier {
-    fn new(members: Vec<Slot>) -> Self {
+    fn new(members: Vec<WeightedMember>) -> Self {
         // nginx's smooth weighted round-robin, run once over a whole cycle.
         let total: i64 = members.iter().map(|m| i64::from(m.weight)).sum();
         let mut current = vec![0i64; members.len()];
@@ -187,7 +187,7 @@ impl Pool {
     /// A pool of a backend's own weighted addresses (`host`, `port`, `weight`):
     /// round-robin, ejection by request failures only.
     pub fn of_addresses(addresses: &[(String, u16, u32)]) -> Self {
-        let members = addresses.iter().map(|(host, port, weight)| Slot { state: Arc::new(MemberState::new(host, *port)), weight: (*weight).max(1) }).collect();
+        let members = addresses.iter().map(|(host, port, weight)| WeightedMember { state: Arc::new(MemberState::new(host, *port)), weight: (*weight).max(1) }).collect();
         Pool {
             strategy: Strategy::RoundRobin,
             primaries: Tier::new(members),
@@ -228,11 +228,11 @@ impl Pool {
     /// The member for a request, skipping `tried`; `None` when none is usable.
     pub fn pick(&self, facts: &PickInput<'_>, tried: &[&str]) -> Option<Arc<MemberState>> {
         let (passive, now) = (self.passive_only(), facts.now_secs);
-        let ok = |s: &Slot| s.state.usable(passive, now) && !tried.contains(&&*s.state.authority);
+        let ok = |s: &WeightedMember| s.state.usable(passive, now) && !tried.contains(&&*s.state.authority);
         self.pick_in(&self.primaries, facts, &ok).or_else(|| self.pick_in(&self.backups, facts, &ok))
     }
 
-    fn pick_in(&self, tier: &Tier, facts: &PickInput<'_>, ok: &dyn Fn(&Slot) -> bool) -> Option<Arc<MemberState>> {
+    fn pick_in(&self, tier: &Tier, facts: &PickInput<'_>, ok: &dyn Fn(&WeightedMember) -> bool) -> Option<Arc<MemberState>> {
         let n = tier.members.len();
         if n == 0 {
             return None;
@@ -246,9 +246,9 @@ impl Pool {
             Strategy::LeastConnections => {
                 // Fewest in flight per weight; ties go round in turn.
                 let start = self.cursor.fetch_add(1, Ordering::Relaxed) % n;
-                let mut best: Option<&Slot> = None;
+                let mut best: Option<&WeightedMember> = None;
                 for s in (0..n).map(|k| &tier.members[(start + k) % n]).filter(|s| ok(s)) {
-                    let load = |s: &Slot| s.state.active.load(Ordering::Relaxed) as u64;
+                    let load = |s: &WeightedMember| s.state.active.load(Ordering::Relaxed) as u64;
                     if best.is_none_or(|b| load(s) * u64::from(b.weight) < load(b) * u64::from(s.weight)) {
                         best = Some(s);
                     }
@@ -265,8 +265,8 @@ impl Pool {
 /// Weighted rendezvous hashing: each key goes to the usable member with the
 /// highest weighted score, so a key sticks to its member, and when a member
 /// leaves only its keys move.
-fn rendezvous<'t>(tier: &'t Tier, ok: &dyn Fn(&Slot) -> bool, key: impl Fn(&mut std::collections::hash_map::DefaultHasher)) -> Option<&'t Slot> {
-    let mut best: Option<(&Slot, f64)> = None;
+fn rendezvous<'t>(tier: &'t Tier, ok: &dyn Fn(&WeightedMember) -> bool, key: impl Fn(&mut std::collections::hash_map::DefaultHasher)) -> Option<&'t WeightedMember> {
+    let mut best: Option<(&WeightedMember, f64)> = None;
     for s in tier.members.iter().filter(|s| ok(s)) {
         // DefaultHasher::new() has fixed keys: every node picks alike.
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -323,7 +323,7 @@ impl Channels {
                 let key = (ch.id.clone(), state.authority.to_string());
                 let state = states.get(&key).cloned().unwrap_or_else(|| Arc::new(state));
                 kept.insert(key, state.clone());
-                let slot = Slot { state, weight: m.weight.max(1) };
+                let slot = WeightedMember { state, weight: m.weight.max(1) };
                 if m.is_backup { backups.push(slot) } else { primaries.push(slot) }
             }
             let pool = Pool {

@@ -26,7 +26,7 @@ use crate::upstream::balance::{Channels, PickInput};
 
 /// The backend request: mapped from the caller's, with its body (read, or
 /// streamed within the size limit), signed when `signer` is given.
-pub fn request(
+pub fn build(
     target: &HttpTarget,
     input: &MappingInput<'_>,
     headers: HeaderMap,
@@ -47,7 +47,7 @@ pub fn request(
 }
 
 /// Sends the request and streams the answer back; `latency` is the time to its headers.
-pub async fn send(
+pub async fn call(
     channels: &Channels,
     target: &HttpTarget,
     pick: &PickInput<'_>,

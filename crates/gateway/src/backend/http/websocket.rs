@@ -28,7 +28,7 @@ use crate::upstream::{self, Dialed, Endpoint, UpBody};
 
 /// Limits of proxied WebSocket connections (from the gateway's settings).
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct WebSocketLimits {
     /// A connection with no data either way for this long is closed.
     pub idle_timeout: Duration,
     /// The largest message (all frames of it) a caller may send, in bytes.
@@ -37,7 +37,7 @@ pub struct Limits {
     pub connect_timeout: Duration,
 }
 
-impl Default for Limits {
+impl Default for WebSocketLimits {
     fn default() -> Self {
         Self { idle_timeout: Duration::from_secs(300), max_message: 16 << 20, connect_timeout: Duration::from_secs(5) }
     }
@@ -52,9 +52,9 @@ pub async fn proxy(
     pick: &PickInput<'_>,
     mut req: Request<UpBody>,
     caller: OnUpgrade,
-    limits: Limits,
+    limits: WebSocketLimits,
 ) -> Result<Response<Body>, GatewayError> {
-    let limits = Limits { connect_timeout: target.timeout, ..limits };
+    let limits = WebSocketLimits { connect_timeout: target.timeout, ..limits };
     // Mapping dropped the hop-by-hop headers; the upgrade needs its two back.
     req.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     req.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
@@ -72,7 +72,7 @@ pub async fn proxy(
     finish(endpoint, req, caller, limits, Some(lease)).await
 }
 
-async fn finish(endpoint: Endpoint<'_>, req: Request<UpBody>, caller: OnUpgrade, limits: Limits, lease: Option<Lease>) -> Result<Response<Body>, GatewayError> {
+async fn finish(endpoint: Endpoint<'_>, req: Request<UpBody>, caller: OnUpgrade, limits: WebSocketLimits, lease: Option<Lease>) -> Result<Response<Body>, GatewayError> {
     let answer = tokio::time::timeout(limits.connect_timeout, open(endpoint, req)).await.map_err(|_| errors::BACKEND_TIMEOUT)??;
     let (mut parts, body) = answer.into_parts();
     if parts.status != http::StatusCode::SWITCHING_PROTOCOLS {
@@ -107,12 +107,12 @@ async fn finish(endpoint: Endpoint<'_>, req: Request<UpBody>, caller: OnUpgrade,
 /// A connection of its own to the backend (never pooled), the request sent, its answer read.
 async fn open(endpoint: Endpoint<'_>, req: Request<UpBody>) -> Result<Response<hyper::body::Incoming>, GatewayError> {
     match upstream::dial(endpoint).await? {
-        Dialed::Plain(s) => send(s, req).await,
-        Dialed::Tls(s) => send(s, req).await,
+        Dialed::Plain(s) => request_upgrade(s, req).await,
+        Dialed::Tls(s) => request_upgrade(s, req).await,
     }
 }
 
-async fn send<I>(io: I, req: Request<UpBody>) -> Result<Response<hyper::body::Incoming>, GatewayError>
+async fn request_upgrade<I>(io: I, req: Request<UpBody>) -> Result<Response<hyper::body::Incoming>, GatewayError>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -150,7 +150,7 @@ impl LogOnClose {
 /// Joins caller and backend until one side closes, the connection idles past
 /// the limit, or the caller sends a message larger than allowed. Returns the
 /// bytes the backend sent the caller.
-async fn relay<C, B>(caller: C, backend: B, limits: Limits) -> u64
+async fn relay<C, B>(caller: C, backend: B, limits: WebSocketLimits) -> u64
 where
     C: AsyncRead + AsyncWrite + Unpin,
     B: AsyncRead + AsyncWrite + Unpin,

@@ -20,7 +20,7 @@ use limiter::{Checks, Engine, MAX_CHECKS, Taken};
 
 /// One publication's policy, compiled.
 #[derive(Debug)]
-struct Limits {
+struct PolicyLimits {
     /// The counter key of the API limit: the policy's (shared) or the publication's.
     scope: Box<str>,
     window_secs: u64,
@@ -84,7 +84,7 @@ impl GroupLimit {
 /// The policies of every publication that has one.
 #[derive(Debug, Default)]
 pub struct Throttles {
-    by_publication: FxHashMap<Box<str>, Limits>,
+    by_publication: FxHashMap<Box<str>, PolicyLimits>,
     engine: Engine,
 }
 
@@ -124,7 +124,7 @@ impl Throttles {
             let scope = if t.kind == SHARED { policy } else { format!("{policy}/{}", b.publish_id) };
             by_publication.insert(
                 b.publish_id.as_str().into(),
-                Limits {
+                PolicyLimits {
                     scope: scope.into(),
                     window_secs: t.window_seconds().max(1),
                     api: t.api_call_limits,

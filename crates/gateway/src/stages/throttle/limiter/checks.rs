@@ -8,7 +8,7 @@ pub const MAX_CHECKS: usize = 5;
 
 /// One limit: a counter key, how many calls it allows, in windows of how many seconds.
 #[derive(Debug, Clone, Copy, Default)]
-struct Check {
+struct Limit {
     key: (u32, u32),
     limit: u32,
     window_secs: u64,
@@ -18,7 +18,7 @@ struct Check {
 #[derive(Debug, Default)]
 pub struct Checks {
     keys: String,
-    list: [Check; MAX_CHECKS],
+    list: [Limit; MAX_CHECKS],
     len: usize,
 }
 
@@ -35,7 +35,7 @@ impl Checks {
         }
         let start = self.keys.len() as u32;
         write_key(&mut self.keys);
-        self.list[self.len] = Check { key: (start, self.keys.len() as u32), limit, window_secs: window_secs.max(1) };
+        self.list[self.len] = Limit { key: (start, self.keys.len() as u32), limit, window_secs: window_secs.max(1) };
         self.len += 1;
     }
 
