@@ -8,7 +8,10 @@ change to the request path lands, against the binary before the change.
 
 Scenarios: one HTTP API, a MOCK API, an APP API called with an SDK-HMAC-SHA256
 signature, and an API among APIS (10,000 by default) published APIs; all
-with every API loaded. Needs what bench/run.sh installs (nginx, hey, valgrind).
+with every API loaded. Each binary runs once under callgrind; each scenario
+is counted after a warm-up, on the thread that serves the requests (see
+bench.callgrind_per_request). Needs what bench/run.sh installs (nginx, hey,
+valgrind).
 """
 
 import os
@@ -71,10 +74,10 @@ def main():
             return [binary, "serve", "--data-dir", copy, "--listen", f"127.0.0.1:{bench.CW_PORT}",
                     "--listen-tls", f"127.0.0.1:{bench.CW_TLS_PORT}", "--admin-listen", f"127.0.0.1:{bench.CW_ADMIN}",
                     "--workers", "1", "--watch-interval", "3600000", "--access-log", "off", "--config", bench.config_file()]
-        for scenario, (path, headers) in scenarios.items():
-            log(f"{name}: {scenario} ...")
-            counts[(name, scenario)] = callgrind_per_request(cmd, bench.CW_PORT, host, path, headers=headers,
-                                                             ready=lambda: wait_port(bench.CW_ADMIN, 300))
+        log(f"{name}: {', '.join(scenarios)} ...")
+        windows = [(bench.CW_PORT, host, path, headers, "http") for path, headers in scenarios.values()]
+        per_request = callgrind_per_request(cmd, windows, ready=lambda: wait_port(bench.CW_ADMIN, 300))
+        counts.update(((name, scenario), n) for scenario, n in zip(scenarios, per_request))
     stop(backend)
     print()
     print(f"Instructions per request (callgrind), {binaries['before']} -> {binaries['after']}")

@@ -5,8 +5,8 @@ Layout on a 2-core machine: the proxy under test (nginx or Causeway, one
 worker) is pinned to CPU 0; the load generator and the backend share CPU 1.
 CPU per request is the proxy process's user+system time over the requests it
 served, the median of ROUNDS runs (nginx and Causeway take turns); latency percentiles come from a fixed request rate; instruction
-counts come from callgrind (the difference between two request counts, so
-start-up is not counted).
+counts come from callgrind (counted after a warm-up on the thread serving the
+requests, so neither start-up nor background tasks are counted).
 """
 
 import hashlib
@@ -282,25 +282,37 @@ def start_causeway(data, cmd_prefix=None, cpu=PROXY_CPU):
     return p
 
 
-def callgrind_per_request(cmd, port, host, path, n=2000, ready=None, headers=(), scheme="http"):
-    """Instructions per request: (Ir after 2n requests - Ir after n requests) / n, from two runs."""
-    totals = []
-    for count in (n, 2 * n):
-        out = os.path.join(work, f"cg-{count}-{random.randint(0, 1 << 30)}.out")
-        p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + cmd(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=dict(os.environ, CAUSEWAY_ADMIN_TOKEN=TOKEN, CAUSEWAY_LOG="warn"))
-        wait_port(port, 300)
+def thread_instructions(pid):
+    """Instructions each thread of a process under callgrind ran since its counters were zeroed."""
+    out = subprocess.run(["callgrind_control", "-e", "Ir", str(pid)], capture_output=True, text=True, check=True).stdout
+    return [int(m.group(1).replace(",", "")) for m in re.finditer(r"^\s*Th\s*\d+\s+([\d,]+)\s*$", out, re.M)]
+
+
+def callgrind_per_request(cmd, windows, n=3000, warm=300, ready=None):
+    """Instructions per request for each window `(port, host, path, headers, scheme)`, counted
+    by callgrind in one process: after `warm` requests the counters are zeroed, `n` requests
+    are sent, and the busiest thread's count is divided by n. Start-up (whose cost varies
+    with hash seeds) and the threads of background tasks are not counted."""
+    out = os.path.join(work, f"cg-{random.randint(0, 1 << 30)}.out")
+    p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + cmd(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, CAUSEWAY_ADMIN_TOKEN=TOKEN, CAUSEWAY_LOG="warn"))
+    try:
+        wait_port(windows[0][0], 300)
         if ready:
             ready()
-        subprocess.run(["hey", "-n", str(count), "-c", "4", "-host", host] + [a for h in headers for a in ("-H", h)] + [f"{scheme}://127.0.0.1:{port}{path}"],
-                       capture_output=True, check=True)
+        counts = []
+        for port, host, path, headers, scheme in windows:
+            send = lambda count: subprocess.run(["hey", "-n", str(count), "-c", "4", "-host", host] + [a for h in headers for a in ("-H", h)]
+                                                + [f"{scheme}://127.0.0.1:{port}{path}"], capture_output=True, check=True)
+            send(warm)
+            subprocess.run(["callgrind_control", "-z", str(p.pid)], capture_output=True, check=True)
+            send(n)
+            counts.append(max(thread_instructions(p.pid)) / n)
+        return counts
+    finally:
         p.send_signal(signal.SIGTERM)
         p.wait(120)
-        with open(out) as f:
-            total = next(int(l.split()[1]) for l in f if l.startswith("summary:") or l.startswith("totals:"))
-        totals.append(total)
-    return (totals[1] - totals[0]) / n
 
 
 def main():
@@ -511,19 +523,22 @@ def main():
     cg = {}
     if CALLGRIND:
         log("callgrind (instructions per request) ...")
-        cg["nginx proxy_pass"] = callgrind_per_request(lambda: ["nginx", "-c", proxy_conf], NGINX_PORT, "x", "/hello")
+        nginx_instr = callgrind_per_request(lambda: ["nginx", "-c", proxy_conf],
+                                            [(NGINX_PORT, "x", "/hello", (), "http"), (NGINX_TLS_PORT, "x", "/hello", (), "https")])
+        cg["nginx proxy_pass"], cg["nginx HTTPS"] = nginx_instr
         data2 = os.path.join(work, "causeway-cg")
         shutil.copytree(data, data2)
         def cw_cmd():
             # No store polling while counting: only requests run.
             return [CAUSEWAY, "serve", "--data-dir", data2, "--listen", f"127.0.0.1:{CW_PORT}", "--listen-tls", f"127.0.0.1:{CW_TLS_PORT}",
                     "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--watch-interval", "3600000",
-                    "--access-log", "off", "--config", config_file()]
-        cg["causeway 1 API"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/hello", ready=lambda: wait_port(CW_ADMIN, 300))
-        cg["causeway MOCK"] = callgrind_per_request(cw_cmd, CW_PORT, host, "/mock", ready=lambda: wait_port(CW_ADMIN, 300))
-        cg["nginx HTTPS"] = callgrind_per_request(lambda: ["nginx", "-c", proxy_conf], NGINX_TLS_PORT, "x", "/hello", scheme="https")
-        cg["causeway HTTPS"] = callgrind_per_request(lambda: cw_cmd() + ["--tls-default-without-sni"], CW_TLS_PORT, host, "/secure",
-                                                     ready=lambda: wait_port(CW_ADMIN, 300), scheme="https")
+                    "--access-log", "off", "--tls-default-without-sni", "--config", config_file()]
+        signature = sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])
+        scenarios = {"causeway 1 API": "/hello", "causeway MOCK": "/mock", "causeway HTTPS": "/secure",
+                     "causeway APP signed": "/signed", f"causeway {APIS} APIs": paths[len(paths) // 2]}
+        windows = [(CW_TLS_PORT if name.endswith("HTTPS") else CW_PORT, host, path, signature if "APP" in name else (),
+                    "https" if name.endswith("HTTPS") else "http") for name, path in scenarios.items()]
+        cg.update(zip(scenarios, callgrind_per_request(cw_cmd, windows, ready=lambda: wait_port(CW_ADMIN, 300))))
     stop(backend)
 
     base = results["nginx proxy_pass"]

@@ -1,4 +1,4 @@
-//! What a FUNCTION backend receives and how its answer becomes the response.
+//! What a function receives (a FUNCTION backend or a custom authorizer) and how its answer becomes the response.
 //!
 //! Two event formats: `apig` (FunctionGraph's API Gateway trigger, the
 //! default) and `scf` (Tencent SCF's API Gateway trigger). Two answer modes:

@@ -1,7 +1,7 @@
 //! Header names the gateway reads or writes, each parsed once, and the
 //! hop-by-hop headers that never cross the gateway (in either direction).
 
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 /// `X-Apig-Mode: debug` asks for the latency and rate-limit headers.
 pub const X_APIG_MODE: HeaderName = HeaderName::from_static("x-apig-mode");
@@ -24,10 +24,6 @@ pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-p
 pub const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-/// Headers that describe one hop and are never forwarded.
-const HOP_BY_HOP: &[&str] =
-    &["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
-
 /// Whether a header describes one hop only.
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     // Standard names compare as enum values; only the two others compare text.
@@ -45,28 +41,43 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
 /// Removes the hop-by-hop headers, and those `Connection` names, from a
 /// request or response crossing the gateway.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    // One look at the names: most messages carry no hop-by-hop header.
-    if !headers.keys().any(is_hop_by_hop) {
-        return;
-    }
-    if let Some(listed) = headers.get(header::CONNECTION).and_then(|v| v.to_str().ok()).map(str::to_owned) {
-        for name in listed.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+    // One look at the names: most requests carry no hop-by-hop header, and
+    // most backends' answers just `Connection: keep-alive`.
+    let Some(mut found) = headers.keys().find(|k| is_hop_by_hop(k)).cloned() else { return };
+    // Names `Connection` lists besides the usual tokens (rare): parsed only then.
+    let usual = |v: &HeaderValue| ["keep-alive", "close", "upgrade"].iter().any(|t| v.as_bytes().eq_ignore_ascii_case(t.as_bytes()));
+    let connection = headers.get_all(header::CONNECTION);
+    if !connection.iter().all(usual) {
+        let listed: Vec<HeaderName> = connection
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+            .filter(|n| !is_hop_by_hop(n))
+            .collect();
+        for name in listed {
             headers.remove(name);
         }
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    // By the names found (no parsing); standard names compare as enum values.
+    loop {
+        headers.remove(&found);
+        match headers.keys().find(|k| is_hop_by_hop(k)) {
+            Some(next) => found = next.clone(),
+            None => return,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     #[test]
     fn hop_by_hop_names() {
-        for name in HOP_BY_HOP {
+        let hop_by_hop =
+            ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+        for name in hop_by_hop {
             assert!(is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
         }
         for name in ["host", "content-length", "x-connection", "keep-alive-x", "authorization"] {
@@ -77,12 +88,17 @@ mod tests {
     #[test]
     fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {
         let mut h = HeaderMap::new();
-        h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-private"));
+        h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, X-Private"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-private", HeaderValue::from_static("1"));
+        h.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         remove_hop_by_hop(&mut h);
-        assert_eq!(h.len(), 1);
+        assert_eq!(h.len(), 1, "{h:?}");
         assert!(h.contains_key(header::CONTENT_TYPE));
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("3"));
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1, "nothing to remove");
     }
 }

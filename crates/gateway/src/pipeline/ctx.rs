@@ -46,8 +46,9 @@ pub(crate) type Values<'r> = Vec<Option<Cow<'r, str>>>;
 pub(crate) enum Routed<'s> {
     /// The API the request is for.
     Api(&'s Route),
-    /// Answered by the gateway itself: an HTTPS redirect or a CORS preflight.
-    Answered(Response<Body>),
+    /// Answered by the gateway itself: an HTTPS redirect or a CORS preflight
+    /// (boxed: rare, and every request's result would carry its size).
+    Answered(Box<Response<Body>>),
 }
 
 /// A request's state: where it came from, and what the stages decided so far
@@ -115,10 +116,10 @@ impl<'s> RequestCtx<'s> {
             && !self.conn.https
             && let Some(port) = self.conn.https_port
         {
-            return Ok(Routed::Answered(routing::redirect_to_https(parts, port)));
+            return Ok(Routed::Answered(Box::new(routing::redirect_to_https(parts, port))));
         }
         if let Some(res) = routing::preflight(parts, host.group) {
-            return Ok(Routed::Answered(res));
+            return Ok(Routed::Answered(Box::new(res)));
         }
         let group = host.group.ok_or(errors::NOT_FOUND)?;
         self.group = Some(group);

@@ -39,7 +39,7 @@ pub(crate) async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: 
     let (mut parts, body) = req.into_parts();
     let mut ctx = RequestCtx::new(&snapshot, conn, &parts.headers);
     let answer = run_stages(&mut ctx, &mut parts, body).await;
-    respond::finish(ctx, parts, answer)
+    respond::finish(&mut ctx, &mut parts, answer)
 }
 
 /// The stages, in request order.
@@ -47,7 +47,7 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
     // Route: the group, environment and API (or the gateway answers itself).
     let route = match ctx.route(parts)? {
         Routed::Api(route) => route,
-        Routed::Answered(res) => return Ok(res),
+        Routed::Answered(res) => return Ok(*res),
     };
     // Access control, then the body (read whole only when a later stage needs it).
     ctx.snapshot.access.check(&route.publish_id, ctx.client.ip)?;

@@ -20,10 +20,11 @@ use crate::stages::authn::context::AuthContext;
 
 /// The response to the caller, with the headers every response gets; the
 /// exchange is attached to be finished when the body is sent.
-pub(super) fn finish(ctx: RequestCtx<'_>, parts: Parts, answer: Result<Response<Body>, GatewayError>) -> Response<Body> {
+/// (The request's state and parts are borrowed, not moved: they are large.)
+pub(super) fn finish(ctx: &mut RequestCtx<'_>, parts: &mut Parts, answer: Result<Response<Body>, GatewayError>) -> Response<Body> {
     let mut res = match answer {
         Ok(res) => res,
-        Err(e) => error_response(&ctx, &parts, &e),
+        Err(e) => error_response(ctx, parts, &e),
     };
     let headers = res.headers_mut();
     // CORS on simple requests, unless the backend answered CORS itself.
@@ -33,7 +34,7 @@ pub(super) fn finish(ctx: RequestCtx<'_>, parts: Parts, answer: Result<Response<
     if let Ok(v) = HeaderValue::from_str(ctx.request_id.as_str()) {
         headers.insert(X_REQUEST_ID, v);
     }
-    for (k, v) in ctx.rate_limits {
+    for (k, v) in ctx.rate_limits.drain(..) {
         headers.insert(k, v);
     }
     if ctx.debug {
@@ -47,14 +48,14 @@ pub(super) fn finish(ctx: RequestCtx<'_>, parts: Parts, answer: Result<Response<
         started: ctx.started,
         request_id: ctx.request_id,
         client: ctx.client.ip,
-        method: parts.method,
-        uri: parts.uri,
+        method: std::mem::take(&mut parts.method),
+        uri: std::mem::take(&mut parts.uri),
         group: ctx.group.map(|g| g.id.clone()),
         route: ctx.route.map(|r| r.metrics().clone()),
         status: res.status().as_u16(),
         upstream: ctx.upstream_latency,
         app: ctx.app.map(|a| a.id.clone()),
-        user: ctx.user,
+        user: ctx.user.take(),
         bytes: 0,
     };
     // A WebSocket connection is logged when it closes; other requests when their body is sent.
