@@ -82,6 +82,13 @@ async fn the_backend_sees_exactly_the_mapped_request() {
     assert_eq!(echo::header(&seen, "x-forwarded-proto"), Some("http"));
     assert_eq!(echo::header(&seen, "connection"), None, "hop-by-hop headers stop at the gateway");
 
+    // Backend to caller too, with the headers the backend's `Connection` names.
+    let c = server.call_gateway("GET", &host, "/orders/1?q=7", &[("X-Echo-Hop", "1")]).await;
+    assert_eq!(c.status, 200);
+    assert_eq!(c.header("x-backend"), "echo");
+    assert_eq!(c.headers.get("x-hop"), None, "a header the backend's Connection names is hop-by-hop");
+    assert_eq!(c.headers.get("connection"), None);
+
     // A default applies when the header is absent; a forwarded-for chain is extended.
     let c = server.call_gateway("GET", &host, "/orders/1?q=100", &[("X-Forwarded-For", "203.0.113.9")]).await;
     let seen = c.json();

@@ -125,11 +125,16 @@ where
             "served_by": addr.to_string(),
             "client_cert": client_cert,
         });
-        let res = hyper::Response::builder()
+        let mut res = hyper::Response::builder()
             .header("content-type", "application/json")
             .header("x-backend", "echo")
             .body(Full::new(Bytes::from(seen.to_string())))
             .expect("response");
+        // Asked for: an answer with a header its `Connection` names (hop-by-hop, RFC 9110 §7.6.1).
+        if parts.headers.contains_key("x-echo-hop") {
+            res.headers_mut().insert("connection", hyper::header::HeaderValue::from_static("keep-alive, X-Hop"));
+            res.headers_mut().insert("x-hop", hyper::header::HeaderValue::from_static("1"));
+        }
         Ok::<_, std::convert::Infallible>(res)
     });
     let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;

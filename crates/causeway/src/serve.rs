@@ -9,7 +9,9 @@ use causeway_gateway::{Gateway, GatewayConfig, HttpsConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{Role, Settings, redact};
+use causeway_store::redact_url as redact;
+
+use crate::config::{Role, Settings};
 use crate::{metrics, token};
 
 pub async fn run(settings: Settings) -> Result<(), String> {

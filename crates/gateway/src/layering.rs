@@ -95,8 +95,8 @@ fn dependencies(module: &str, source: &str, known: &BTreeSet<String>) -> BTreeSe
     while let Some(at) = rest.find("use ") {
         let item = &rest[at + 4..];
         let end = item.find(';').unwrap_or(item.len());
-        let tree = item[..end].split_whitespace().collect::<String>();
-        let tree = tree.split(" as ").next().unwrap_or_default().to_string();
+        // `use a::b as c;` names `a::b`.
+        let tree: String = item[..end].split(" as ").next().unwrap_or_default().split_whitespace().collect();
         paths.extend(expand(&tree));
         rest = &item[end..];
     }
@@ -111,8 +111,16 @@ fn dependencies(module: &str, source: &str, known: &BTreeSet<String>) -> BTreeSe
     for path in paths {
         let absolute = if let Some(p) = path.strip_prefix("crate::") {
             p.to_string()
-        } else if let Some(p) = path.strip_prefix("super::") {
-            join(&parent_of(module), p)
+        } else if path.starts_with("super::") {
+            // Each `super::` is one module up.
+            let (mut base, mut rest) = (parent_of(module), path.as_str());
+            while let Some(r) = rest.strip_prefix("super::") {
+                rest = r;
+                if r.starts_with("super::") {
+                    base = parent_of(&base);
+                }
+            }
+            join(&base, rest)
         } else if let Some(p) = path.strip_prefix("self::") {
             join(&here, p)
         } else if known.contains(&join(&here, path.split("::").next().unwrap_or_default())) && is_folder(module) {
@@ -207,6 +215,11 @@ fn the_reader_finds_cycles_and_use_trees() {
     let known: BTreeSet<String> = ["a", "a::b", "c"].into_iter().map(String::from).collect();
     let deps = dependencies("c", "use crate::a::b::Thing;\nfn f() { crate::a::helper(); } // crate::c::x\nconst S: &str = \"crate::c\";\n", &known);
     assert_eq!(deps, ["a", "a::b"].into_iter().map(String::from).collect());
+    let deps = dependencies("c", "use crate::a::b as renamed;\n", &known);
+    assert_eq!(deps, ["a::b"].into_iter().map(String::from).collect(), "a renamed import names its module");
+    let deep: BTreeSet<String> = ["x", "x::q", "x::y", "x::y::z"].into_iter().map(String::from).collect();
+    assert_eq!(dependencies("x::y::z", "use super::super::q;\n", &deep), ["x::q"].into_iter().map(String::from).collect());
+    assert_eq!(dependencies("x::y::z", "use super::Thing;\n", &deep), ["x::y"].into_iter().map(String::from).collect());
     let g: BTreeMap<String, BTreeSet<String>> =
         [("a", vec!["b"]), ("b", vec!["c"]), ("c", vec!["a"]), ("d", vec!["a"])].into_iter().map(|(m, d)| (m.to_string(), d.into_iter().map(String::from).collect())).collect();
     assert_eq!(cycle_from(&g, "a").unwrap(), ["a", "b", "c", "a"]);

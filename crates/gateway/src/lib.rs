@@ -1,5 +1,6 @@
 //! Causeway's data plane. A node ([`Gateway`]) serves what is published from
-//! an immutable snapshot and never touches the store on the request path.
+//! an immutable snapshot; the request path touches the store only to queue
+//! an asynchronous function invocation.
 //!
 //! Folders, each depending only on those listed after it:
 //! `node` → `listen` → `pipeline` → `config` → `routing` → `backend` →

@@ -83,7 +83,7 @@ impl Gateway {
         let queue = AsyncQueue { store: store.clone(), wake: Arc::new(Notify::new()), retention: config.invocation_retention };
         let runtime = Runtime {
             limiter: match &config.redis {
-                Some(url) => Engine::Redis(Arc::new(Redis::new(url).map_err(|e| format!("--redis: {e}"))?)),
+                Some(url) => Engine::Redis(Arc::new(Redis::new(url).map_err(|e| format!("--redis {}: {e}", causeway_store::redact_url(url)))?)),
                 None => Engine::default(),
             },
             function_pool: config.function_runtime.clone(),

@@ -110,6 +110,20 @@ pub trait Txn: Send {
     async fn commit(self: Box<Self>) -> Result<i64>;
 }
 
+/// A connection URL (a store's, Redis's) without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Opens the store a URL names: `sqlite://PATH` or `postgres://...`
 /// (`postgresql://` too). A `schema=NAME` query parameter on a PostgreSQL URL
 /// keeps Causeway's tables in that schema, created if missing.
@@ -120,5 +134,17 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
         Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
         Err(StoreError::BadUrl(url.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("redis://:pw@127.0.0.1:6379"), "redis://:***@127.0.0.1:6379");
+        assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
     }
 }

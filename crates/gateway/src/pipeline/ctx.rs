@@ -59,7 +59,8 @@ pub(crate) struct RequestCtx<'s> {
     pub client: Client<'s>,
     pub request_id: RequestId,
     pub started: Instant,
-    /// The request's clock, in seconds since the epoch.
+    /// When it came, in seconds since the epoch: its throttling window, the
+    /// hash of a channel member. (Signatures read the clock when they are made or checked.)
     pub now_secs: u64,
     /// `X-Apig-Mode: debug`: latency and rate-limit headers are added.
     pub debug: bool,
@@ -173,7 +174,7 @@ impl<'s> RequestCtx<'s> {
                     body: body.as_ref().ok().map(|b| &b[..]),
                     https: self.conn.https,
                     app_code_over_http: self.conn.app_code_over_http,
-                    now: self.now_secs as i64,
+                    now: unix_now(),
                 };
                 self.app = Some(app::authenticate(&self.snapshot.credentials, &route.api, &presented)?);
             }
@@ -241,7 +242,7 @@ impl<'s> RequestCtx<'s> {
             let system = |v| self.system_value(v, route);
             let input = self.mapping_input(route, parts, values, &system, route.remainder(parts.uri.path()));
             let signer = snapshot.backend_signers.get(&route.publish_id);
-            crate::backend::http::build(target, &input, headers, body, signer, self.now_secs as i64)?
+            crate::backend::http::build(target, &input, headers, body, signer, unix_now())?
         };
         let pick = PickInput { client_ip: self.client.ip, path: parts.uri.path(), now_secs: self.now_secs };
         if route.websocket {

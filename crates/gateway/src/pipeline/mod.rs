@@ -13,7 +13,7 @@
 //! | input parameters | `stages::params` | `APIG.0201` 400 |
 //! | backend policy | `stages::policies` (on `routing::route`) | — |
 //! | backend authorizer | `stages::authn::authorizer` | authorizer errors |
-//! | backend call: MOCK, HTTP (or WebSocket), FUNCTION | `backend` | 502, 504, function errors |
+//! | backend call: MOCK, HTTP (or WebSocket), FUNCTION | `backend` | 500 `APIG.0105` (unservable definition), 502 `APIG.0201`/`0202`/`0610`, 504 `APIG.0203`, 413 (a streamed body over the limit), function errors |
 //! | response: error templates, headers, log | `pipeline::respond` | — |
 
 pub(crate) mod conn;

@@ -1,8 +1,8 @@
 //! Upstream connections to backends, plain or over TLS, HTTP/1.1 or HTTP/2:
 //! one pool per worker thread (no lock is shared between requests), a
-//! connection reused once its previous response has been read. Above this
-//! layer sit the choice of a channel member (`balance`), the active health
-//! checks of members (`health_check`), and what is sent (`backend`).
+//! connection reused once its previous response has been read. Here too: the
+//! choice of a load-balance channel's member (`balance`) and the active
+//! health checks of members (`health_check`). What is sent is `backend`'s.
 
 pub(crate) mod balance;
 mod dial;

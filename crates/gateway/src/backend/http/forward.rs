@@ -90,7 +90,7 @@ async fn send_balanced(
         let copy = if can_retry && idempotent && target.retry_count > 0 && pool.len() > tried.len() + 1 { replayable(&req) } else { None };
         let m = lease.member();
         let mut key = None;
-        let endpoint = target.member_endpoint(channel, m, &mut key);
+        let endpoint = target.member_endpoint(channel, m, Some(&mut key));
         match upstream::send(endpoint, target.timeout, req).await {
             Ok(res) => {
                 m.succeeded(pool.threshold_normal());

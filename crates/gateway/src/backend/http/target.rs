@@ -114,16 +114,19 @@ impl HttpTarget {
         }
     }
 
-    /// Where a channel member is reached. Over TLS or HTTP/2 its idle
-    /// connections are keyed apart, by the key written into `key`.
-    pub fn member_endpoint<'a>(&self, channel: &'a ChannelTarget, m: &'a MemberState, key: &'a mut Option<String>) -> Endpoint<'a> {
+    /// Where a channel member is reached. Pooled connections over TLS or
+    /// HTTP/2 are keyed apart, by the key written into `pool_key`; without
+    /// one (a connection of its own) no key is made.
+    pub fn member_endpoint<'a>(&self, channel: &'a ChannelTarget, m: &'a MemberState, pool_key: Option<&'a mut Option<String>>) -> Endpoint<'a> {
         let tls = self.https.then_some(TlsTo { server_name: channel.tls_name.as_deref().unwrap_or(&m.host), client_cert: self.client_cert });
+        let endpoint = Endpoint { host: &m.host, port: m.port, authority: &m.authority, tls, http2: self.http2 };
+        let Some(key) = pool_key else { return endpoint };
         *key = match (tls, self.http2) {
             (Some(t), _) => Some(upstream::tls_pool_key(&m.authority, t.server_name, t.client_cert)),
             (None, true) => Some(format!("h2:{}", m.authority)),
             (None, false) => None,
         };
-        Endpoint { host: &m.host, port: m.port, authority: key.as_deref().unwrap_or(&m.authority), tls, http2: self.http2 }
+        Endpoint { authority: key.as_deref().unwrap_or(&m.authority), ..endpoint }
     }
 }
 

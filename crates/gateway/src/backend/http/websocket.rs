@@ -67,8 +67,7 @@ pub async fn proxy(
     let pool = HttpTarget::pool(channel, channels)?;
     let lease = Lease::new(pool.pick(pick, &[]).ok_or(errors::NO_BACKEND_AVAILABLE)?);
     let m = lease.member().clone();
-    let mut key = None;
-    let endpoint = Endpoint { http2: false, ..target.member_endpoint(channel, &m, &mut key) };
+    let endpoint = Endpoint { http2: false, ..target.member_endpoint(channel, &m, None) };
     finish(endpoint, req, caller, limits, Some(lease)).await
 }
 
