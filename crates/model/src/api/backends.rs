@@ -130,11 +130,6 @@ impl Api {
         })
     }
 
-    /// The default backend's custom authorizer, if it has one.
-    pub fn backend_authorizer_id(&self) -> Option<&str> {
-        self.default_backend().and_then(|b| b.authorizer_id)
-    }
-
     /// The HTTP backend's timeout, which policies without their own take.
     fn http_timeout(&self) -> u32 {
         self.backend_api.as_ref().map_or(DEFAULT_BACKEND_TIMEOUT_MS, |b| b.timeout)
