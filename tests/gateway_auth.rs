@@ -544,10 +544,7 @@ async fn iam_bearer_tokens() {
 /// in a virtual environment and names its interpreter in `CAUSEWAY_TEST_PYTHON_SIGNERS`.
 #[tokio::test]
 async fn vendor_python_signers() {
-    let Ok(python) = std::env::var("CAUSEWAY_TEST_PYTHON_SIGNERS") else {
-        eprintln!("CAUSEWAY_TEST_PYTHON_SIGNERS is not set: skipping the PyPI signers run");
-        return;
-    };
+    let Some(python) = common::service("CAUSEWAY_TEST_PYTHON_SIGNERS") else { return };
     let echo = Echo::start().await;
     let s = Server::start().await;
     let g = s.group("vendors").await;

@@ -24,16 +24,25 @@ pub enum Backend {
     Shared(String),
 }
 
-impl Backend {
-    /// A PostgreSQL backend, or None (with a note) when `CAUSEWAY_TEST_POSTGRES` is unset.
-    pub fn postgres() -> Option<Self> {
-        match std::env::var("CAUSEWAY_TEST_POSTGRES") {
-            Ok(base) => Some(Backend::Postgres { base, schema: format!("cw_e2e_{}", uuid::Uuid::new_v4().simple()) }),
-            Err(_) => {
-                eprintln!("CAUSEWAY_TEST_POSTGRES is not set: skipping the PostgreSQL run");
-                None
-            }
+/// The test service a variable names (PostgreSQL, Redis, the Python signers).
+/// Unset, the test is skipped with a note — except under CI (`CI` set), where
+/// every service must be there and a missing one fails the test.
+pub fn service(variable: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(value) => Some(value),
+        Err(_) if std::env::var_os("CI").is_some() => panic!("{variable} is not set, and CI is: this test needs it"),
+        Err(_) => {
+            eprintln!("{variable} is not set: skipping");
+            None
         }
+    }
+}
+
+impl Backend {
+    /// A PostgreSQL backend, or None (with a note) when `CAUSEWAY_TEST_POSTGRES` is unset (see [`service`]).
+    pub fn postgres() -> Option<Self> {
+        let base = service("CAUSEWAY_TEST_POSTGRES")?;
+        Some(Backend::Postgres { base, schema: format!("cw_e2e_{}", uuid::Uuid::new_v4().simple()) })
     }
 
     fn store_url(&self, data_dir: &Path) -> String {

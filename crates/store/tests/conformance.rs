@@ -185,6 +185,8 @@ async fn sqlite_conformance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_conformance() {
     let Ok(base) = std::env::var("CAUSEWAY_TEST_POSTGRES") else {
+        // Under CI every test service must be there.
+        assert!(std::env::var_os("CI").is_none(), "CAUSEWAY_TEST_POSTGRES is not set, and CI is");
         eprintln!("CAUSEWAY_TEST_POSTGRES is not set: skipping the PostgreSQL conformance run");
         return;
     };
