@@ -575,3 +575,50 @@ async fn large_backend_bodies_stream_through() {
         assert!(c.body.bytes().all(|b| b == b'x'));
     }
 }
+
+/// One request as sent, byte for byte (HTTP clients resolve dot-segments
+/// themselves): its status and body.
+async fn raw_get(server: &Server, host: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.gateway.trim_start_matches("http://")).await.unwrap();
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await.expect("answered").unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let status = answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn ambiguous_paths_are_normalised_or_refused() {
+    let echo = Echo::start().await;
+    let server = Server::start().await;
+    let g = server.group("paths").await;
+    let host = Server::group_host(&g);
+    let backend = json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/store/", "timeout": 3000});
+    let mut files = http_api(&g, "files", "GET", "/files", backend);
+    files["match_mode"] = json!("SWA");
+    server.create_and_publish(&files, RELEASE).await;
+    server.eventually("GET", &host, "/files/x", &[], |c| c.status == 200).await;
+
+    // What routing saw is what the backend gets: dot-segments resolved, repeated slashes merged.
+    let (status, body) = raw_get(&server, &host, "/files/a/../b.txt").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["path"], "/store/b.txt");
+    let (status, body) = raw_get(&server, &host, "/files//a/./c?v=1").await;
+    assert_eq!(status, 200, "{body}");
+    let seen: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((seen["path"].as_str(), seen["query"].as_str()), (Some("/store/a/c"), Some("v=1")));
+    // Leaving the prefix leaves its API: the normalised path matches no API here.
+    let (status, body) = raw_get(&server, &host, "/files/%2e%2e/admin/users").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("APIG.0101"), "{body}");
+    // Above the root, or a slash hidden in an escape: refused, never sent on.
+    for path in ["/files/../../etc/passwd", "/files/a%2fb", "/files/a%5C..%5Cb"] {
+        let (status, body) = raw_get(&server, &host, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains("APIG.0201") && body.contains("The request path"), "{path}: {body}");
+    }
+}

@@ -108,10 +108,12 @@ impl<'s> RequestCtx<'s> {
         }
     }
 
-    /// Routing: the group by host (a bound domain may redirect plain HTTP to
-    /// HTTPS; CORS preflights are answered), the environment and the route,
-    /// then the API's protocol and whether it takes WebSocket upgrades.
+    /// Routing: the path made unambiguous, the group by host (a bound domain
+    /// may redirect plain HTTP to HTTPS; CORS preflights are answered), the
+    /// environment and the route, then the API's protocol and whether it
+    /// takes WebSocket upgrades.
     pub fn route(&mut self, parts: &mut Parts) -> Result<Routed<'s>, GatewayError> {
+        routing::normalize_path(parts)?;
         let host = self.snapshot.routes.host(routing::host_of(parts));
         if host.redirect_https
             && !self.conn.https

@@ -4,7 +4,7 @@
 //!
 //! | stage | decided in | ends with |
 //! |---|---|---|
-//! | route: host → group, `X-Stage` → environment, method + path → API | `routing` | `APIG.0101` 404; HTTPS redirect; CORS preflight answer |
+//! | route: path normalised, host → group, `X-Stage` → environment, method + path → API | `routing` | `APIG.0101` 404; 400 `APIG.0201` for a path above its root or with an escaped slash; HTTPS redirect; CORS preflight answer |
 //! | protocol, WebSocket or not | `routing::route` | `APIG.0607`, `APIG.0201` 400 |
 //! | access control | `stages::access` | `APIG.0402` 403 |
 //! | read the body (only when needed) | `stages::body` | 413 |

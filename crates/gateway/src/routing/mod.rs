@@ -1,10 +1,12 @@
-//! Routing: which API a request is for. The host selects the group
+//! Routing: which API a request is for. The path is made unambiguous first
+//! (`path`: dot-segments resolved, repeated slashes merged). The host selects the group
 //! (`table`: its subdomain or a bound domain, else the DEFAULT group; a bound
 //! domain may send plain HTTP to HTTPS), `X-Stage` the environment, and
 //! method + path the route (`router`); a route is a published API compiled
 //! for the request path (`route`). CORS preflights are answered here (`cors`).
 
 pub(crate) mod cors;
+pub(crate) mod path;
 pub(crate) mod route;
 pub(crate) mod router;
 pub(crate) mod table;
@@ -13,6 +15,21 @@ use http::{HeaderValue, Response};
 
 use crate::http::body::Body;
 use crate::routing::table::GroupRoutes;
+
+/// Routes the request by its normalised path (see [`path::normalize`]): the
+/// caller's URI is rewritten when it differs, so that policies, mapping and
+/// the backend see the path routing saw.
+pub fn normalize_path(parts: &mut http::request::Parts) -> Result<(), crate::http::error::GatewayError> {
+    let Some(normalized) = path::normalize(parts.uri.path())? else { return Ok(()) };
+    let path_and_query = match parts.uri.query() {
+        Some(q) => format!("{normalized}?{q}"),
+        None => normalized,
+    };
+    let mut uri = std::mem::take(&mut parts.uri).into_parts();
+    uri.path_and_query = http::uri::PathAndQuery::try_from(path_and_query).ok();
+    parts.uri = http::Uri::from_parts(uri).map_err(|_| crate::http::error::errors::BAD_PARAMETER.with_message("The request path cannot be normalised".into()))?;
+    Ok(())
+}
 
 /// The host a request names, without its port.
 pub fn host_of(parts: &http::request::Parts) -> &str {
