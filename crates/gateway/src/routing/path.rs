@@ -54,7 +54,8 @@ pub fn normalize(path: &str) -> Result<Option<String>, GatewayError> {
 /// No `//`, no segment that starts with a dot, no escaped dot, slash or
 /// backslash, no backslash: nothing to do (most paths).
 fn is_plain(path: &[u8]) -> bool {
-    let mut previous = b'/';
+    // The leading `/` is no repeated slash.
+    let mut previous = 0;
     for (i, &b) in path.iter().enumerate() {
         match b {
             b'/' | b'.' if previous == b'/' => return false,
@@ -94,6 +95,10 @@ mod tests {
     fn plain_paths_are_left_alone() {
         for p in ["/", "/a", "/a/b/", "/a.b/c.txt", "/v1/orders/42", "/a-b_c~d", "/a%20b/c%2Bd", "/a/b%2"] {
             assert_eq!(normalize(p).unwrap(), None, "{p}");
+            assert!(is_plain(p.as_bytes()), "{p} takes the fast path");
+        }
+        for p in ["//a", "/./a", "/a/..", "/a%2e", "/a\\b"] {
+            assert!(!is_plain(p.as_bytes()), "{p} is looked at");
         }
     }
 
