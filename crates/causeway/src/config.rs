@@ -84,6 +84,39 @@ pub struct ServeArgs {
     /// The largest WebSocket message a caller may send (bytes; default 16 MiB).
     #[arg(long, env = "CAUSEWAY_WEBSOCKET_MAX_MESSAGE", value_name = "BYTES")]
     pub websocket_max_message: Option<u64>,
+    /// Longest wait for a complete request head, on a new or an idle kept-alive connection (seconds; default 30).
+    #[arg(long, env = "CAUSEWAY_HEADER_TIMEOUT", value_name = "SECONDS")]
+    pub header_timeout: Option<u64>,
+    /// Longest wait for the next piece of a request body (seconds; default 60).
+    #[arg(long, env = "CAUSEWAY_BODY_TIMEOUT", value_name = "SECONDS")]
+    pub body_timeout: Option<u64>,
+    /// Bytes per second a request body must average after its first body timeout (default 500; 0: no minimum).
+    #[arg(long, env = "CAUSEWAY_BODY_MIN_RATE", value_name = "BYTES")]
+    pub body_min_rate: Option<u32>,
+    /// Longest TLS handshake (seconds; default 10).
+    #[arg(long, env = "CAUSEWAY_TLS_HANDSHAKE_TIMEOUT", value_name = "SECONDS")]
+    pub tls_handshake_timeout: Option<u64>,
+    /// Client connections open at once on the gateway (default 512 per worker; 0: no cap).
+    #[arg(long, env = "CAUSEWAY_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Client connections open at once from one address (default 0: no cap).
+    #[arg(long, env = "CAUSEWAY_MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
+    pub max_connections_per_address: Option<usize>,
+    /// Longest request target, path and query (bytes; default 8192; longer is 414).
+    #[arg(long, env = "CAUSEWAY_MAX_URI_LENGTH", value_name = "BYTES")]
+    pub max_uri_length: Option<usize>,
+    /// Largest request head, request line and headers (bytes; default 32768; larger is 431).
+    #[arg(long, env = "CAUSEWAY_MAX_HEADER_SIZE", value_name = "BYTES")]
+    pub max_header_size: Option<usize>,
+    /// Most header fields in a request (default 100; more is 431).
+    #[arg(long, env = "CAUSEWAY_MAX_HEADERS", value_name = "N")]
+    pub max_headers: Option<usize>,
+    /// Most concurrent streams on an HTTP/2 connection (default 128).
+    #[arg(long, env = "CAUSEWAY_HTTP2_MAX_CONCURRENT_STREAMS", value_name = "N")]
+    pub http2_max_concurrent_streams: Option<u32>,
+    /// Largest request body (bytes; default 12 MiB; larger is 413).
+    #[arg(long, env = "CAUSEWAY_MAX_BODY_SIZE", value_name = "BYTES")]
+    pub max_body_size: Option<usize>,
     /// PEM certificates trusted for HTTPS backends besides the public roots.
     #[arg(long, env = "CAUSEWAY_UPSTREAM_CA", value_name = "FILE")]
     pub upstream_ca: Option<PathBuf>,
@@ -118,6 +151,17 @@ struct FileConfig {
     tls_default_without_sni: Option<bool>,
     websocket_idle_timeout: Option<u64>,
     websocket_max_message: Option<u64>,
+    header_timeout: Option<u64>,
+    body_timeout: Option<u64>,
+    body_min_rate: Option<u32>,
+    tls_handshake_timeout: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+    max_uri_length: Option<usize>,
+    max_header_size: Option<usize>,
+    max_headers: Option<usize>,
+    http2_max_concurrent_streams: Option<u32>,
+    max_body_size: Option<usize>,
     upstream_ca: Option<PathBuf>,
     upstream_client_cert: Option<PathBuf>,
     upstream_client_key: Option<PathBuf>,
@@ -146,6 +190,8 @@ pub struct Settings {
     pub real_ip_from_xff: Option<i32>,
     pub tls_default_without_sni: bool,
     pub websocket: causeway_gateway::WebSocketLimits,
+    /// What clients may send, how slowly, and how many connections they may hold (every listener).
+    pub client_limits: causeway_gateway::ConnLimits,
     pub upstream_ca: Option<PathBuf>,
     /// Client certificate and key files.
     pub upstream_client_cert: Option<(PathBuf, PathBuf)>,
@@ -169,17 +215,18 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        let workers = match args.workers.or(file.workers) {
+            Some(0) => return Err("workers must be at least 1".into()),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let client_limits = client_limits(&args, &file, workers)?;
         let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let store = args.store.or(file.store).unwrap_or_else(|| format!("sqlite://{}", data_dir.join("causeway.db").display()));
         let base_domain = args.base_domain.or(file.base_domain).unwrap_or_else(|| DEFAULT_BASE_DOMAIN.to_string());
         if !causeway_model::api::uri::is_hostname(&base_domain) {
             return Err(format!("base domain {base_domain:?} is not a valid host name"));
         }
-        let workers = match args.workers.or(file.workers) {
-            Some(0) => return Err("workers must be at least 1".into()),
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
         let function_workers = match args.function_workers.or(file.function_workers) {
             Some(0) => return Err("function_workers must be at least 1".into()),
             Some(n) => n,
@@ -206,6 +253,7 @@ impl Settings {
             return Err(format!("limits.max_backend_timeout_ms must be within 1..={BACKEND_TIMEOUT_CEILING_MS}"));
         }
         Ok(Self {
+            client_limits,
             data_dir,
             listen: args.listen.or(file.listen).unwrap_or_else(|| addr("0.0.0.0:8080")),
             listen_tls: args.listen_tls.or(file.listen_tls).unwrap_or_else(|| addr("0.0.0.0:8443")),
@@ -241,6 +289,43 @@ impl Settings {
             limits,
         })
     }
+}
+
+/// The client limits: flags over the file over the defaults, each within its range.
+fn client_limits(args: &ServeArgs, file: &FileConfig, workers: usize) -> Result<causeway_gateway::ConnLimits, String> {
+    use std::time::Duration;
+    let defaults = causeway_gateway::ConnLimits::default();
+    let seconds = |name: &str, flag: Option<u64>, file: Option<u64>, default: Duration| match flag.or(file) {
+        None => Ok(default),
+        Some(s @ 1..=86_400) => Ok(Duration::from_secs(s)),
+        Some(_) => Err(format!("{name} must be within 1..=86400 seconds")),
+    };
+    let within = |name: &str, value: Option<usize>, min: usize, max: usize, default: usize| match value {
+        None => Ok(default),
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        Some(_) => Err(format!("{name} must be within {min}..={max}")),
+    };
+    Ok(causeway_gateway::ConnLimits {
+        header_timeout: seconds("header_timeout", args.header_timeout, file.header_timeout, defaults.header_timeout)?,
+        body_timeout: seconds("body_timeout", args.body_timeout, file.body_timeout, defaults.body_timeout)?,
+        handshake_timeout: seconds("tls_handshake_timeout", args.tls_handshake_timeout, file.tls_handshake_timeout, defaults.handshake_timeout)?,
+        body_min_rate: args.body_min_rate.or(file.body_min_rate).unwrap_or(defaults.body_min_rate),
+        // nginx's worker_connections: 512 per worker.
+        max_connections: args.max_connections.or(file.max_connections).unwrap_or(512 * workers),
+        max_connections_per_address: args.max_connections_per_address.or(file.max_connections_per_address).unwrap_or(defaults.max_connections_per_address),
+        max_uri_length: within("max_uri_length", args.max_uri_length.or(file.max_uri_length), 256, 1 << 20, defaults.max_uri_length)?,
+        // hyper reads heads into a buffer of at least 8 KiB.
+        max_header_size: within("max_header_size", args.max_header_size.or(file.max_header_size), 8192, 1 << 20, defaults.max_header_size)?,
+        max_headers: within("max_headers", args.max_headers.or(file.max_headers), 1, 10_000, defaults.max_headers)?,
+        http2_max_concurrent_streams: within(
+            "http2_max_concurrent_streams",
+            args.http2_max_concurrent_streams.or(file.http2_max_concurrent_streams).map(|n| n as usize),
+            1,
+            10_000,
+            defaults.http2_max_concurrent_streams as usize,
+        )? as u32,
+        max_body_size: within("max_body_size", args.max_body_size.or(file.max_body_size), 1, 1 << 30, defaults.max_body_size)?,
+    })
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, String> {

@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run Causeway (admin API now; gateway listeners by role).
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Print the headers that sign a request with an app's key pair (SDK-HMAC-SHA256).
     Sign(client::RequestArgs),
     /// Send a request signed with an app's key pair and print the answer.
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         .init();
 
     let result = match cli.command {
-        Command::Serve(args) => config::Settings::resolve(args).and_then(|settings| {
+        Command::Serve(args) => config::Settings::resolve(*args).and_then(|settings| {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

@@ -73,6 +73,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             app_code_over_http: settings.allow_app_code_over_http,
             real_ip_from_xff: settings.real_ip_from_xff,
             websocket: settings.websocket,
+            limits: settings.client_limits,
             upstream_trust: upstream_trust(&settings)?,
             redis: settings.redis.clone(),
             function_runtime: Some(functions.clone()),
@@ -118,23 +119,16 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}: {e}", settings.admin_listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%addr, "admin API listening");
-        let mut stopping = stopping.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopping.changed().await;
-                })
-                .await
-        })
+        // Under the same client limits as the gateway's listeners.
+        let service = hyper_util::service::TowerToHyperService::new(app);
+        tokio::spawn(causeway_gateway::serve_http1(listener, service, settings.client_limits, stopping.clone()))
     };
 
     tokio::spawn(reopen_logs_on_hangup());
     shutdown_signal().await;
     let _ = stop.send(true);
-    match admin.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "admin listener failed"),
-        Err(e) => tracing::error!(error = %e, "admin listener task failed"),
+    if let Err(e) = admin.await {
+        tracing::error!(error = %e, "admin listener task failed");
     }
     if let Some(gateway) = gateway {
         let _ = tokio::task::spawn_blocking(move || gateway.stop()).await;

@@ -22,6 +22,8 @@ mod upstream;
 pub use backend::http::websocket::WebSocketLimits;
 pub use config::watch::DEFAULT_KEEP_CHANGES;
 pub use node::{Gateway, GatewayConfig, HttpsConfig};
+pub use listen::serve_http1;
+pub use pipeline::conn::ConnLimits;
 pub use observe::access_log::{Target as AccessLogTarget, reopen as reopen_access_log};
 pub use observe::metrics::{describe as describe_metrics, render_routes as render_route_metrics};
 

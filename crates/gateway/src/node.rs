@@ -20,7 +20,7 @@ use crate::functions::async_queue::AsyncQueue;
 use crate::functions::async_runner;
 use crate::listen::{self, ListenConfig, Listeners};
 use crate::observe::access_log;
-use crate::pipeline::conn::ConnOptions;
+use crate::pipeline::conn::{ConnLimits, ConnOptions};
 use crate::stages::throttle::limiter::{Engine, Redis};
 use crate::upstream::{self, balance::Health, health_check};
 
@@ -40,6 +40,8 @@ pub struct GatewayConfig {
     /// Behind trusted proxies: which `X-Forwarded-For` entry is the caller (-1: the last).
     pub real_ip_from_xff: Option<i32>,
     pub websocket: WebSocketLimits,
+    /// What clients may send, how slowly, and how many connections they may hold.
+    pub limits: ConnLimits,
     /// What backend TLS connections trust and present.
     pub upstream_trust: causeway_tls::UpstreamTrust,
     /// Throttling counted across nodes in this Redis (else on this node).
@@ -107,6 +109,7 @@ impl Gateway {
             real_ip_from_xff: config.real_ip_from_xff,
             https_port: None,
             websocket: config.websocket,
+            limits: config.limits,
         };
         let listen = ListenConfig { listen: config.listen, tls, workers: config.workers, connections };
         let listeners = listen::start(&listen, shared.clone()).map_err(|e| match &config.https {

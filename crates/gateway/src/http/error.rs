@@ -133,6 +133,9 @@ pub mod errors {
     pub const BAD_PARAMETER: GatewayError =
         GatewayError::new(RequestParametersFailure, 400, "APIG.0201", "Invalid request parameters");
     pub const BODY_TOO_LARGE: GatewayError = GatewayError::new(Default4xx, 413, "APIG.0201", "Request entity too large");
+    pub const URI_TOO_LONG: GatewayError = GatewayError::new(Default4xx, 414, "APIG.0201", "Request URI too large");
+    /// The request body did not keep arriving (see `http::paced`).
+    pub const BODY_TIMEOUT: GatewayError = GatewayError::new(Default4xx, 408, "APIG.0201", "Request body timeout");
     pub const BACKEND_UNAVAILABLE: GatewayError =
         GatewayError::new(BackendUnavailable, 502, "APIG.0201", "Backend unavailable");
     /// The backend does not speak the protocol the API expects of it (TLS failed).

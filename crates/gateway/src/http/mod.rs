@@ -5,4 +5,5 @@
 pub(crate) mod body;
 pub(crate) mod error;
 pub(crate) mod headers;
+pub(crate) mod paced;
 pub(crate) mod query;

@@ -2,9 +2,12 @@
 //! runtime and its own `SO_REUSEPORT` socket on the same address, so the
 //! kernel spreads connections and no request crosses threads. Each
 //! connection is served by `conn`: HTTP/1.1 or HTTP/2, plain or after the
-//! TLS handshake.
+//! TLS handshake. A connection over the node's or its address's cap is
+//! closed as soon as it is accepted (`admission`).
 
+mod admission;
 mod conn;
+mod h2_guard;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +20,8 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::Shared;
 use crate::observe::access_log;
-use crate::pipeline::conn::ConnOptions;
+use crate::pipeline::conn::{ConnLimits, ConnOptions};
+use admission::Admission;
 
 /// How long open connections get to finish when stopping.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -85,11 +89,13 @@ pub fn start(config: &ListenConfig, shared: Shared) -> std::io::Result<Listeners
         None => (None, Vec::new()),
     };
     tls.resize_with(workers, || None);
+    let admission = Admission::new(options.limits.max_connections, options.limits.max_connections_per_address);
     let (stop, stop_rx) = watch::channel(false);
     let mut threads = Vec::new();
     for (i, (plain, tls)) in plain.into_iter().zip(tls).enumerate() {
         let shared = shared.clone();
         let stop_rx = stop_rx.clone();
+        let admission = admission.clone();
         let thread = std::thread::Builder::new().name(format!("gateway-{i}")).spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
@@ -98,7 +104,7 @@ pub fn start(config: &ListenConfig, shared: Shared) -> std::io::Result<Listeners
                     return;
                 }
             };
-            runtime.block_on(worker(Sockets { plain, tls }, shared, stop_rx, options));
+            runtime.block_on(worker(Sockets { plain, tls }, shared, stop_rx, options, admission));
         })?;
         threads.push(thread);
     }
@@ -119,7 +125,7 @@ impl Listeners {
     }
 }
 
-async fn worker(listeners: Sockets, shared: Shared, mut stop: watch::Receiver<bool>, options: ConnOptions) {
+async fn worker(listeners: Sockets, shared: Shared, mut stop: watch::Receiver<bool>, options: ConnOptions, admission: Arc<Admission>) {
     let register = |l: std::net::TcpListener| match TcpListener::from_std(l) {
         Ok(l) => Some(l),
         Err(e) => {
@@ -143,7 +149,11 @@ async fn worker(listeners: Sockets, shared: Shared, mut stop: watch::Receiver<bo
         tokio::select! {
             accepted = plain.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    connections.spawn(conn::plain(stream, peer, shared.clone(), stop.clone(), options));
+                    // Over a cap the stream is dropped here: closed before any byte is read.
+                    if let Some(slot) = admission.admit(peer.ip()) {
+                        let served = conn::plain(stream, peer, shared.clone(), stop.clone(), options);
+                        connections.spawn(async move { served.await; drop(slot) });
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -152,7 +162,10 @@ async fn worker(listeners: Sockets, shared: Shared, mut stop: watch::Receiver<bo
             },
             accepted = accept_tls(&tls) => match accepted {
                 Ok((stream, peer, acceptor)) => {
-                    connections.spawn(conn::tls(stream, peer, acceptor, shared.clone(), stop.clone(), options));
+                    if let Some(slot) = admission.admit(peer.ip()) {
+                        let served = conn::tls(stream, peer, acceptor, shared.clone(), stop.clone(), options);
+                        connections.spawn(async move { served.await; drop(slot) });
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -168,6 +181,43 @@ async fn worker(listeners: Sockets, shared: Shared, mut stop: watch::Receiver<bo
     drop(tls);
     let _ = tokio::time::timeout(DRAIN, async { while connections.join_next().await.is_some() {} }).await;
     access_log::flush();
+}
+
+/// Serves HTTP/1.1 on `listener` with `service` (the admin API) under the
+/// same client limits as the gateway's listeners, until `stop` changes; then
+/// lets open connections finish (up to a deadline).
+pub async fn serve_http1<S, B>(listener: TcpListener, service: S, limits: ConnLimits, mut stop: watch::Receiver<bool>)
+where
+    S: hyper::service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let admission = Admission::new(limits.max_connections, limits.max_connections_per_address);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    if let Some(slot) = admission.admit(peer.ip()) {
+                        let served = conn::http1_service(stream, service.clone(), limits, stop.clone());
+                        let served = async move { served.await; drop(slot) };
+                        connections.spawn(served);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            _ = stop.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN, async { while connections.join_next().await.is_some() {} }).await;
 }
 
 /// The next connection on the HTTPS listener (never, without one).

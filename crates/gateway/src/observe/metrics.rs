@@ -22,6 +22,8 @@ pub const SNAPSHOT_REVISION: &str = "causeway_snapshot_revision";
 pub const ROUTES_LOADED: &str = "causeway_routes_loaded";
 pub const SNAPSHOT_BUILDS: &str = "causeway_snapshot_builds_total";
 pub const THROTTLE_FALLBACKS: &str = "causeway_throttle_redis_fallbacks_total";
+pub const CONNECTIONS_OPEN: &str = "causeway_connections_open";
+pub const LIMITS_HIT: &str = "causeway_limits_hit_total";
 
 /// Histogram bucket bounds for the durations, in seconds.
 pub const DURATION_BUCKETS: &[f64] =
@@ -36,6 +38,87 @@ const BUCKET_NANOS: [u64; 16] = [
 const REQUESTS_HELP: &str = "Requests answered, by API id, environment and status class (api=\"\" for requests that match no API)";
 const REQUEST_DURATION_HELP: &str = "Time from request to the last byte of the response, by API and environment";
 const UPSTREAM_DURATION_HELP: &str = "Time the HTTP backend took to answer (to its response headers), by API and environment";
+
+/// A client limit that refused a connection or a request (docs/security.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The node's connection cap: the connection was closed at once.
+    NodeCap,
+    /// The per-address connection cap: the connection was closed at once.
+    AddressCap,
+    /// No complete request head in time: the connection was closed.
+    HeaderTimeout,
+    /// No TLS handshake in time: the connection was closed.
+    HandshakeTimeout,
+    /// A request head over the size or header-count limit: 431.
+    HeaderSize,
+    /// A request target over the length limit: 414.
+    UriLength,
+    /// A request body that stopped arriving: 408.
+    BodyTimeout,
+    /// A request that is not valid HTTP/1.1: 400, then closed.
+    Malformed,
+    /// An HTTP/2 connection closed for breaking the protocol (rapid reset and CONTINUATION floods included).
+    Http2Error,
+    /// An HTTP/2 connection closed for a flood of control or empty frames.
+    Http2Flood,
+}
+
+impl Refusal {
+    const ALL: [Refusal; 10] = [
+        Refusal::NodeCap,
+        Refusal::AddressCap,
+        Refusal::HeaderTimeout,
+        Refusal::HandshakeTimeout,
+        Refusal::HeaderSize,
+        Refusal::UriLength,
+        Refusal::BodyTimeout,
+        Refusal::Malformed,
+        Refusal::Http2Error,
+        Refusal::Http2Flood,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::NodeCap => "max_connections",
+            Refusal::AddressCap => "max_connections_per_address",
+            Refusal::HeaderTimeout => "header_timeout",
+            Refusal::HandshakeTimeout => "handshake_timeout",
+            Refusal::HeaderSize => "max_header_size",
+            Refusal::UriLength => "max_uri_length",
+            Refusal::BodyTimeout => "body_timeout",
+            Refusal::Malformed => "malformed_request",
+            Refusal::Http2Error => "http2_protocol",
+            Refusal::Http2Flood => "http2_flood",
+        }
+    }
+}
+
+static REFUSALS: [AtomicU64; Refusal::ALL.len()] = [const { AtomicU64::new(0) }; Refusal::ALL.len()];
+static OPEN_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a limit that refused a connection or a request.
+pub fn refused(limit: Refusal) {
+    REFUSALS[limit as usize].fetch_add(1, Relaxed);
+}
+
+pub fn connection_opened() {
+    OPEN_CONNECTIONS.fetch_add(1, Relaxed);
+}
+
+pub fn connection_closed() {
+    OPEN_CONNECTIONS.fetch_sub(1, Relaxed);
+}
+
+/// The connection gauge and the limit counters in the Prometheus text format.
+fn render_limits(out: &mut String) {
+    let _ = writeln!(out, "# HELP {CONNECTIONS_OPEN} Client connections open on the gateway's listeners\n# TYPE {CONNECTIONS_OPEN} gauge");
+    let _ = writeln!(out, "{CONNECTIONS_OPEN} {}", OPEN_CONNECTIONS.load(Relaxed));
+    let _ = writeln!(out, "# HELP {LIMITS_HIT} Connections and requests refused by a client limit, by limit\n# TYPE {LIMITS_HIT} counter");
+    for limit in Refusal::ALL {
+        let _ = writeln!(out, "{LIMITS_HIT}{{limit=\"{}\"}} {}", limit.label(), REFUSALS[limit as usize].load(Relaxed));
+    }
+}
 
 /// Registers the descriptions of the gauges kept through the `metrics` facade.
 pub fn describe() {
@@ -140,8 +223,10 @@ impl RouteMetrics {
     }
 }
 
-/// The per-route series in the Prometheus text format, sorted by labels.
+/// The data plane's own series in the Prometheus text format: the client
+/// limits, then the per-route series sorted by labels.
 pub fn render_routes(out: &mut String) {
+    render_limits(out);
     let mut all: Vec<Arc<RouteMetrics>> = registry().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values().cloned().collect();
     all.sort_by(|a, b| a.labels.cmp(&b.labels));
     let _ = writeln!(out, "# HELP {REQUESTS} {REQUESTS_HELP}\n# TYPE {REQUESTS} counter");

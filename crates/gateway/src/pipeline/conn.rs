@@ -4,11 +4,14 @@
 
 use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use http::HeaderValue;
 
 use crate::backend::http::websocket::WebSocketLimits;
 use crate::http::headers::X_FORWARDED_FOR;
+use crate::http::paced::Pace;
+use crate::stages::body::BodyLimits;
 
 /// What the pipeline knows about the connection a request came on.
 /// Formatted once per connection, not per request.
@@ -23,6 +26,10 @@ pub struct Conn {
     pub app_code_over_http: bool,
     /// Behind trusted proxies: which `X-Forwarded-For` entry is the caller (`--real-ip-from-xff`).
     pub xff_index: Option<i32>,
+    /// Longest request target (path and query) served.
+    pub max_uri_length: usize,
+    /// How fast and how large a request body must be.
+    pub body: BodyLimits,
     pub peer_ip: Box<str>,
     pub local_ip: Box<str>,
     pub peer_ip_value: HeaderValue,
@@ -39,6 +46,8 @@ impl Conn {
             websocket: options.websocket,
             app_code_over_http: options.app_code_over_http,
             xff_index: options.real_ip_from_xff,
+            max_uri_length: options.limits.max_uri_length,
+            body: BodyLimits { pace: Pace { timeout: options.limits.body_timeout, min_rate: options.limits.body_min_rate }, max_size: options.limits.max_body_size },
             peer_ip_value: HeaderValue::from_str(&peer_ip).unwrap_or(HeaderValue::from_static("unknown")),
             peer_ip: peer_ip.into(),
             local_ip: local.ip().to_string().into(),
@@ -57,6 +66,57 @@ pub struct ConnOptions {
     pub https_port: Option<u16>,
     /// Limits of WebSocket connections.
     pub websocket: WebSocketLimits,
+    /// What a client may send, how slowly, and how many connections it may hold.
+    pub limits: ConnLimits,
+}
+
+/// What a client may send, how slowly, and how many connections it may
+/// hold: on every listener, with defaults no looser than nginx's (each is
+/// listed beside nginx's in docs/security.md).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// Longest wait for a complete request head, on a new connection or an
+    /// idle kept-alive one (then the connection is closed).
+    pub header_timeout: Duration,
+    /// Longest TLS handshake.
+    pub handshake_timeout: Duration,
+    /// Longest wait for the next piece of a request body (then 408).
+    pub body_timeout: Duration,
+    /// Bytes per second a request body must average after its first `body_timeout` (0: no minimum).
+    pub body_min_rate: u32,
+    /// Connections open at once on the node, over all listeners (0: no cap).
+    pub max_connections: usize,
+    /// Connections open at once from one client address (0: no cap).
+    pub max_connections_per_address: usize,
+    /// Longest request target: path and query (then 414).
+    pub max_uri_length: usize,
+    /// Largest request head: request line and headers (then 431).
+    pub max_header_size: usize,
+    /// Most header fields in a request (then 431).
+    pub max_headers: usize,
+    /// Most concurrent streams of an HTTP/2 connection.
+    pub http2_max_concurrent_streams: u32,
+    /// Largest request body (then 413).
+    pub max_body_size: usize,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
+            body_min_rate: 500,
+            max_connections: 512,
+            max_connections_per_address: 0,
+            max_uri_length: 8 << 10,
+            max_header_size: 32 << 10,
+            max_headers: 100,
+            http2_max_concurrent_streams: 128,
+            // The cloud gateways' 12 MiB.
+            max_body_size: 12 << 20,
+        }
+    }
 }
 
 /// The caller's address: the TCP peer's, or behind trusted proxies the

@@ -4,10 +4,11 @@
 //!
 //! | stage | decided in | ends with |
 //! |---|---|---|
+//! | request target within its length limit | `pipeline` | 414 |
 //! | route: path normalised, host → group, `X-Stage` → environment, method + path → API | `routing` | `APIG.0101` 404; 400 `APIG.0201` for a path above its root or with an escaped slash; HTTPS redirect; CORS preflight answer |
 //! | protocol, WebSocket or not | `routing::route` | `APIG.0607`, `APIG.0201` 400 |
 //! | access control | `stages::access` | `APIG.0402` 403 |
-//! | read the body (only when needed) | `stages::body` | 413 |
+//! | read the body (only when needed) | `stages::body` | 413; 408 for a body that stops arriving |
 //! | frontend authentication: APP, IAM, custom authorizer | `stages::authn` | `APIG.0303`/`0304`/`0301` 401, authorizer errors |
 //! | throttling | `stages::throttle` | `APIG.0308` 429 |
 //! | input parameters | `stages::params` | `APIG.0201` 400 |
@@ -30,6 +31,7 @@ use crate::backend::Backend;
 use crate::config::snapshot::Snapshot;
 use crate::http::body::Body;
 use crate::http::error::{GatewayError, errors};
+use crate::observe::metrics::{self, Refusal};
 use crate::pipeline::conn::Conn;
 use crate::pipeline::ctx::{RequestCtx, Routed};
 use crate::stages::{body, params};
@@ -44,6 +46,11 @@ pub(crate) async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: 
 
 /// The stages, in request order.
 async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incoming) -> Result<Response<Body>, GatewayError> {
+    // A target longer than the limit goes no further.
+    if parts.uri.path_and_query().is_some_and(|pq| pq.as_str().len() > ctx.conn.max_uri_length) {
+        metrics::refused(Refusal::UriLength);
+        return Err(errors::URI_TOO_LONG);
+    }
     // Route: the group, environment and API (or the gateway answers itself).
     let route = match ctx.route(parts)? {
         Routed::Api(route) => route,
@@ -51,7 +58,7 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
     };
     // Access control, then the body (read whole only when a later stage needs it).
     ctx.snapshot.access.check(&route.publish_id, ctx.client.ip)?;
-    let body = body::read(&parts.headers, body, ctx.needs_body(route, &parts.headers)).await?;
+    let body = body::read(&parts.headers, body, ctx.needs_body(route, &parts.headers), ctx.conn.body).await?;
     let path_values = route.path_values(parts.uri.path());
     // Who calls, and whether they may call this often.
     ctx.authenticate(route, parts, &path_values, &body).await?;

@@ -8,10 +8,12 @@ use http_body_util::{Either, Full, Limited};
 use hyper::body::Incoming;
 
 use crate::http::error::{GatewayError, errors};
+use crate::http::paced::{self, Paced};
+use crate::observe::metrics::{self, Refusal};
 
-/// The request body sent upstream: the caller's, streamed with a size limit,
-/// or already read whole (when a stage needed it).
-pub type UpBody = Either<Limited<Incoming>, Full<Bytes>>;
+/// The request body sent upstream: the caller's, streamed with a size limit
+/// at the pace it must keep, or already read whole (when a stage needed it).
+pub type UpBody = Either<Limited<Paced<Incoming>>, Full<Bytes>>;
 
 /// Where a backend request goes.
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +111,10 @@ pub(crate) fn send_error(e: hyper::Error) -> GatewayError {
     while let Some(s) = source {
         if s.is::<http_body_util::LengthLimitError>() {
             return errors::BODY_TOO_LARGE;
+        }
+        if paced::is_too_slow(s) {
+            metrics::refused(Refusal::BodyTimeout);
+            return errors::BODY_TIMEOUT;
         }
         source = s.source();
     }

@@ -12,7 +12,7 @@ pub(crate) mod websocket;
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, Request, Response};
-use http_body_util::{Either, Full, Limited};
+use http_body_util::{Either, Full};
 
 use crate::backend::http::mapping::MappingInput;
 use crate::backend::http::signing::BackendSigner;
@@ -20,7 +20,7 @@ use crate::backend::http::target::HttpTarget;
 use crate::http::body::Body;
 use crate::http::error::GatewayError;
 use crate::http::headers::remove_hop_by_hop;
-use crate::stages::body::{MAX_REQUEST_BODY, RequestBody};
+use crate::stages::body::RequestBody;
 use crate::upstream::UpBody;
 use crate::upstream::balance::{Channels, PickInput};
 
@@ -37,7 +37,7 @@ pub fn build(
     let read = if signer.is_some() { body.as_ref().ok().cloned() } else { None };
     let body = match body {
         Ok(read) => Either::Right(Full::new(read)),
-        Err(streamed) => Either::Left(Limited::new(streamed, MAX_REQUEST_BODY)),
+        Err(streamed) => Either::Left(streamed),
     };
     let mut req = target.mapping.build(input, headers, body)?;
     if let Some(signer) = signer {
