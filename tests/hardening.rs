@@ -20,6 +20,10 @@ use tokio::net::TcpStream;
 struct Counting {
     addr: std::net::SocketAddr,
     requests: Arc<AtomicUsize>,
+    /// Requests whose body was read whole.
+    completed: Arc<AtomicUsize>,
+    /// The names of every header received.
+    header_names: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Counting {
@@ -28,17 +32,26 @@ impl Counting {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicUsize::new(0));
-        let counted = requests.clone();
+        let completed = Arc::new(AtomicUsize::new(0));
+        let header_names = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (counted, done, names) = (requests.clone(), completed.clone(), header_names.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
-                let counted = counted.clone();
+                let (counted, done, names) = (counted.clone(), done.clone(), names.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let counted = counted.clone();
+                        let (counted, done, names) = (counted.clone(), done.clone(), names.clone());
                         async move {
                             counted.fetch_add(1, Ordering::SeqCst);
-                            let read = req.into_body().collect().await.map(|b| b.to_bytes().len()).unwrap_or(0);
+                            names.lock().unwrap().extend(req.headers().keys().map(|k| k.to_string()));
+                            let read = match req.into_body().collect().await {
+                                Ok(body) => {
+                                    done.fetch_add(1, Ordering::SeqCst);
+                                    body.to_bytes().len()
+                                }
+                                Err(_) => 0,
+                            };
                             Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(format!("read {read}")))))
                         }
                     });
@@ -46,11 +59,15 @@ impl Counting {
                 });
             }
         });
-        Counting { addr, requests }
+        Counting { addr, requests, completed, header_names }
     }
 
     fn count(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    fn completed(&self) -> usize {
+        self.completed.load(Ordering::SeqCst)
     }
 }
 
@@ -402,4 +419,149 @@ async fn idle_http2_connections_are_closed_after_the_header_timeout() {
     // A connection that never sends a request is closed the same way.
     let mut silent = h2_open(&addr).await;
     assert!(h2_frames_until_closed(&mut silent, Duration::from_secs(10)).await.is_some(), "the silent connection is closed");
+}
+
+// ---- Request smuggling and malformed requests (RFC 9112 §6.3, and the cases of the published smuggling suites) ----
+
+#[tokio::test]
+async fn smuggling_and_malformed_requests_are_refused_before_the_backend() {
+    let backend = Counting::start().await;
+    let server = Server::start().await;
+    let host = published(&server, &backend).await;
+    let addr = gateway_addr(&server);
+    let smuggled = "GET /up HTTP/1.1\r\nHost: {host}\r\n\r\n";
+    // Each is refused with 400 (by the gateway or its HTTP parser) and no request of it reaches the backend.
+    let heads = [
+        ("CL.TE", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{smuggled}")),
+        ("TE.CL", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n0\r\n\r\n{smuggled}")),
+        ("TE.CL, the names' case varied", format!("POST /up HTTP/1.1\r\nHost: {host}\r\ntransfer-ENCODING: chunked\r\ncontent-length: 3\r\n\r\n0\r\n\r\n")),
+        ("differing Content-Lengths", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nContent-Length: 3\r\nContent-Length: 30\r\n\r\nabc{smuggled}")),
+        ("a list of Content-Lengths", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nContent-Length: 3, 30\r\n\r\nabc")),
+        ("a signed Content-Length", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nContent-Length: +3\r\n\r\nabc")),
+        ("a space before the colon", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nContent-Length : 3\r\n\r\nabc")),
+        ("Transfer-Encoding not ending in chunked", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n")),
+        ("an unknown Transfer-Encoding", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n")),
+        ("a second Transfer-Encoding", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n0\r\n\r\n")),
+        ("Transfer-Encoding in HTTP/1.0", format!("POST /up HTTP/1.0\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")),
+        ("obsolete line folding", format!("GET /up HTTP/1.1\r\nHost: {host}\r\nX-A: a\r\n folded\r\n\r\n")),
+        ("a bare CR in a value", format!("GET /up HTTP/1.1\r\nHost: {host}\r\nX-A: a\rb\r\n\r\n")),
+        ("a NUL in a value", format!("GET /up HTTP/1.1\r\nHost: {host}\r\nX-A: a\0b\r\n\r\n")),
+        ("a NUL in a name", format!("GET /up HTTP/1.1\r\nHost: {host}\r\nX\0A: a\r\n\r\n")),
+        ("an invalid method", format!("G(T /up HTTP/1.1\r\nHost: {host}\r\n\r\n")),
+        ("a space in the target", format!("GET /up /x HTTP/1.1\r\nHost: {host}\r\n\r\n")),
+        ("a control character in the target", format!("GET /up\x01 HTTP/1.1\r\nHost: {host}\r\n\r\n")),
+        ("an unknown version", format!("GET /up HTTP/1.2x\r\nHost: {host}\r\n\r\n")),
+        ("two Host headers", format!("GET /up HTTP/1.1\r\nHost: {host}\r\nHost: other.example\r\n\r\n")),
+        ("a Host other than the target's", format!("GET http://other.example/up HTTP/1.1\r\nHost: {host}\r\n\r\n")),
+        ("no Host in HTTP/1.1", "GET /up HTTP/1.1\r\nX-A: a\r\n\r\n".to_string()),
+    ];
+    for (case, raw) in &heads {
+        let before = backend.count();
+        let answer = exchange(&addr, raw.as_bytes()).await;
+        assert_eq!(status_of(&answer), 400, "{case}: {answer:?}");
+        assert_eq!(backend.count(), before, "{case} reached the backend");
+    }
+    // Bodies that break their chunked framing: 400, and the backend never gets a whole request.
+    let bodies = [
+        ("an invalid chunk size", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")),
+        ("a chunk size that overflows", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nhello\r\n0\r\n\r\n")),
+        ("chunk data longer than its size", format!("POST /up HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n")),
+    ];
+    for (case, raw) in &bodies {
+        let before = backend.completed();
+        let answer = exchange(&addr, raw.as_bytes()).await;
+        assert_eq!(status_of(&answer), 400, "{case}: {answer:?}");
+        assert_eq!(backend.completed(), before, "{case} reached the backend whole");
+    }
+    // An absolute target naming the request's host is served.
+    let absolute = exchange(&addr, format!("GET http://{host}/ok HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await;
+    assert!(absolute.starts_with("HTTP/1.1 200"), "{absolute}");
+    // The same requests framed one way are served.
+    let fine = exchange(&addr, format!("POST /up HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n").as_bytes()).await;
+    assert!(fine.starts_with("HTTP/1.1 200") && fine.ends_with("read 5"), "{fine}");
+}
+
+#[tokio::test]
+async fn parameter_values_cannot_inject_headers_into_the_backend_request() {
+    let backend = Counting::start().await;
+    let server = Server::start().await;
+    let g = server.group("injection").await;
+    let api = json!({
+        "group_id": g, "name": "mapped", "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/mapped/{id}",
+        "auth_type": "NONE", "backend_type": "HTTP",
+        "req_params": [{"name": "id", "type": "STRING", "location": "PATH"}, {"name": "q", "type": "STRING", "location": "QUERY"}],
+        "backend_params": [
+            {"name": "X-Q", "location": "HEADER", "origin": "REQUEST", "value": "q"},
+            {"name": "X-Id", "location": "HEADER", "origin": "REQUEST", "value": "id"}
+        ],
+        "backend_api": {"url_domain": backend.addr.to_string(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/in", "timeout": 30000}
+    });
+    server.create_and_publish(&api, RELEASE).await;
+    let host = Server::group_host(&g);
+    server.eventually("GET", &host, "/mapped/1?q=fine", &[], |c| c.status == 200).await;
+    let addr = gateway_addr(&server);
+    for target in ["/mapped/1?q=a%0d%0aX-Injected:%20yes", "/mapped/1?q=a%0aX-Injected:%20yes", "/mapped/a%0d%0aX-Injected:%20yes?q=1", "/mapped/1?q=a%00b"] {
+        let answer = exchange(&addr, format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await;
+        assert_eq!(status_of(&answer), 400, "{target}: {answer}");
+        assert!(answer.contains("APIG.0201"), "{target}: {answer}");
+    }
+    assert!(!backend.header_names.lock().unwrap().iter().any(|n| n == "x-injected"), "a header was injected");
+}
+
+/// A backend that answers every request with the raw response named by its `x-defect` header.
+async fn defective_backend() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { continue };
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_lowercase();
+                let defect = head.lines().find_map(|l| l.strip_prefix("x-defect: ")).unwrap_or("none").trim().to_string();
+                let answer: &[u8] = match defect.as_str() {
+                    "cl-te" => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                    "two-cl" => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+                    "bad-cl" => b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\nhello",
+                    "obs-fold" => b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 5\r\n\r\nhello",
+                    "bare-cr" => b"HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 5\r\n\r\nhello",
+                    "nul" => b"HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 5\r\n\r\nhello",
+                    "status" => b"HTTP/1.1 2x0 OK\r\nContent-Length: 5\r\n\r\nhello",
+                    "te-1.0" => b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                    _ => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+                };
+                let _ = stream.write_all(answer).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn backend_responses_framed_ambiguously_are_answered_502() {
+    let server = Server::start().await;
+    let backend = defective_backend().await;
+    let g = server.group("defective").await;
+    let api = json!({
+        "group_id": g, "name": "defective", "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/d",
+        "auth_type": "NONE", "backend_type": "HTTP",
+        "backend_api": {"url_domain": backend.to_string(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 5000}
+    });
+    server.create_and_publish(&api, RELEASE).await;
+    let host = Server::group_host(&g);
+    let c = server.eventually("GET", &host, "/d", &[], |c| c.status == 200).await;
+    assert_eq!(c.body, "hello");
+    for defect in ["cl-te", "two-cl", "bad-cl", "obs-fold", "bare-cr", "nul", "status", "te-1.0"] {
+        let c = server.call_gateway("GET", &host, "/d", &[("x-defect", defect)]).await;
+        assert_eq!(c.status, 502, "{defect}: {}", c.body);
+        assert!(!c.body.contains("hello"), "{defect}: {}", c.body);
+    }
 }

@@ -23,6 +23,7 @@ use crate::config::Shared;
 use crate::observe::metrics::{self, Refusal};
 use crate::pipeline::conn::{Conn, ConnLimits, ConnOptions};
 use crate::pipeline::{self};
+use super::h1_guard::HeadGuard;
 use super::h2_guard::FrameGuard;
 
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -139,7 +140,7 @@ where
         }
         // With upgrades: WebSocket APIs take the connection over after the 101.
         // hyper's header timer closes an idle kept-alive HTTP/1 connection itself.
-        if let Err(e) = serve_until_stopped!(builder.serve_connection(TokioIo::new(io), service).with_upgrades(), std::future::pending::<()>()) {
+        if let Err(e) = serve_until_stopped!(builder.serve_connection(TokioIo::new(HeadGuard::new(io)), service).with_upgrades(), std::future::pending::<()>()) {
             count_h1_error(&e);
         }
     }
@@ -162,7 +163,7 @@ where
     if limits.max_headers != HYPER_MAX_HEADERS {
         builder.max_headers(limits.max_headers);
     }
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let conn = builder.serve_connection(TokioIo::new(HeadGuard::new(stream)), service);
     tokio::pin!(conn);
     let ended = tokio::select! {
         ended = conn.as_mut() => ended,

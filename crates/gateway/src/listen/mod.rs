@@ -7,6 +7,7 @@
 
 mod admission;
 mod conn;
+mod h1_guard;
 mod h2_guard;
 
 use std::net::SocketAddr;

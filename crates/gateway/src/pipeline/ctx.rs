@@ -114,7 +114,7 @@ impl<'s> RequestCtx<'s> {
     /// takes WebSocket upgrades.
     pub fn route(&mut self, parts: &mut Parts) -> Result<Routed<'s>, GatewayError> {
         routing::normalize_path(parts)?;
-        let host = self.snapshot.routes.host(routing::host_of(parts));
+        let host = self.snapshot.routes.host(routing::checked_host(parts)?);
         if host.redirect_https
             && !self.conn.https
             && let Some(port) = self.conn.https_port

@@ -24,7 +24,15 @@ use crate::stages::authn::context::AuthContext;
 pub(super) fn finish(ctx: &mut RequestCtx<'_>, parts: &mut Parts, answer: Result<Response<Body>, GatewayError>) -> Response<Body> {
     let mut res = match answer {
         Ok(res) => res,
-        Err(e) => error_response(ctx, parts, &e),
+        Err(e) => {
+            let mut res = error_response(ctx, parts, &e);
+            // A request refused before it was routed (a target too long, a path or host
+            // that reads two ways) says the client is confused or hostile: its connection ends.
+            if ctx.route.is_none() && (e.status == 400 || e.status == 414) {
+                res.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            res
+        }
     };
     let headers = res.headers_mut();
     // CORS on simple requests, unless the backend answered CORS itself.

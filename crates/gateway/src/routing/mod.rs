@@ -14,12 +14,13 @@ pub(crate) mod table;
 use http::{HeaderValue, Response};
 
 use crate::http::body::Body;
+use crate::http::error::{GatewayError, errors};
 use crate::routing::table::GroupRoutes;
 
 /// Routes the request by its normalised path (see [`path::normalize`]): the
 /// caller's URI is rewritten when it differs, so that policies, mapping and
 /// the backend see the path routing saw.
-pub fn normalize_path(parts: &mut http::request::Parts) -> Result<(), crate::http::error::GatewayError> {
+pub fn normalize_path(parts: &mut http::request::Parts) -> Result<(), GatewayError> {
     let Some(normalized) = path::normalize(parts.uri.path())? else { return Ok(()) };
     let path_and_query = match parts.uri.query() {
         Some(q) => format!("{normalized}?{q}"),
@@ -27,14 +28,34 @@ pub fn normalize_path(parts: &mut http::request::Parts) -> Result<(), crate::htt
     };
     let mut uri = std::mem::take(&mut parts.uri).into_parts();
     uri.path_and_query = http::uri::PathAndQuery::try_from(path_and_query).ok();
-    parts.uri = http::Uri::from_parts(uri).map_err(|_| crate::http::error::errors::BAD_PARAMETER.with_message("The request path cannot be normalised".into()))?;
+    parts.uri = http::Uri::from_parts(uri).map_err(|_| errors::BAD_PARAMETER.with_message("The request path cannot be normalised".into()))?;
     Ok(())
 }
 
-/// The host a request names, without its port.
+/// The host a request names, without its port: its target's (an absolute
+/// URI, HTTP/2's `:authority`) or its `Host` header's. A request that names
+/// two hosts — two `Host` headers, or a `Host` other than its target's — or
+/// an HTTP/1.1 request that names none is refused (RFC 9112 §3.2), so that
+/// routing and the backend cannot take different ones.
+pub fn checked_host(parts: &http::request::Parts) -> Result<&str, GatewayError> {
+    let ambiguous = || errors::BAD_PARAMETER.with_message("The request's host is missing or ambiguous".into());
+    let mut headers = parts.headers.get_all(http::header::HOST).iter();
+    let header = headers.next();
+    if headers.next().is_some() {
+        return Err(ambiguous());
+    }
+    match (parts.uri.authority(), header) {
+        (Some(target), Some(h)) if !h.as_bytes().eq_ignore_ascii_case(target.as_str().as_bytes()) => Err(ambiguous()),
+        (Some(_), _) => Ok(parts.uri.host().unwrap_or_default()),
+        (None, Some(h)) => Ok(strip_port(h.to_str().map_err(|_| ambiguous())?)),
+        (None, None) if parts.version == http::Version::HTTP_11 => Err(ambiguous()),
+        (None, None) => Ok(""),
+    }
+}
+
+/// The host a request names, without its port (checked by [`checked_host`] when it was routed).
 pub fn host_of(parts: &http::request::Parts) -> &str {
-    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).or_else(|| parts.uri.host()).unwrap_or_default();
-    strip_port(host)
+    parts.uri.host().or_else(|| parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(strip_port)).unwrap_or_default()
 }
 
 fn strip_port(host: &str) -> &str {

@@ -108,7 +108,13 @@ impl Address {
 
 pub(crate) fn send_error(e: hyper::Error) -> GatewayError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    let mut depth = 0;
     while let Some(s) = source {
+        // An error of the caller's connection under the client's own: the body it was sending broke (a bad chunk, a drop).
+        if depth > 0 && s.is::<hyper::Error>() {
+            return errors::BAD_PARAMETER.with_message("The request body could not be read".into());
+        }
+        depth += 1;
         if s.is::<http_body_util::LengthLimitError>() {
             return errors::BODY_TOO_LARGE;
         }

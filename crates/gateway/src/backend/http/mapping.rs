@@ -212,7 +212,7 @@ impl Mapping {
         let mut req = Request::new(body);
         *req.method_mut() = self.method.clone().unwrap_or_else(|| ctx.method.clone());
         *req.uri_mut() = uri;
-        *req.headers_mut() = self.build_headers(ctx, headers);
+        *req.headers_mut() = self.build_headers(ctx, headers)?;
         if let Some(host) = &self.host {
             req.headers_mut().insert(header::HOST, host.clone());
         }
@@ -261,7 +261,8 @@ impl Mapping {
         }
     }
 
-    fn build_headers(&self, ctx: &MappingInput<'_>, mut headers: HeaderMap) -> HeaderMap {
+    /// The backend's headers; a mapped value that is no header value (a CR, LF or NUL in it) is refused, never sent.
+    fn build_headers(&self, ctx: &MappingInput<'_>, mut headers: HeaderMap) -> Result<HeaderMap, GatewayError> {
         remove_hop_by_hop(&mut headers);
         for (p, v) in ctx.inputs.iter().zip(ctx.values) {
             let Some(h) = &p.header else { continue };
@@ -276,9 +277,8 @@ impl Mapping {
             }
         }
         for p in &self.params {
-            if let (Some(h), Some(v)) = (&p.header, self.value(p, ctx))
-                && let Ok(v) = HeaderValue::from_str(&v)
-            {
+            if let (Some(h), Some(v)) = (&p.header, self.value(p, ctx)) {
+                let v = HeaderValue::from_str(&v).map_err(|_| errors::BAD_PARAMETER.with_message(format!("The value of {} cannot be sent in a header", p.name)))?;
                 headers.insert(h.clone(), v);
             }
         }
@@ -307,7 +307,7 @@ impl Mapping {
         if let Some(h) = host {
             headers.insert(X_FORWARDED_HOST, h);
         }
-        headers
+        Ok(headers)
     }
 }
 
