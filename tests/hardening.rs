@@ -535,6 +535,7 @@ async fn defective_backend() -> std::net::SocketAddr {
                     "nul" => b"HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 5\r\n\r\nhello",
                     "status" => b"HTTP/1.1 2x0 OK\r\nContent-Length: 5\r\n\r\nhello",
                     "te-1.0" => b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                    "bad-chunk" => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nmore\r\n0\r\n\r\n",
                     _ => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
                 };
                 let _ = stream.write_all(answer).await;
@@ -564,4 +565,9 @@ async fn backend_responses_framed_ambiguously_are_answered_502() {
         assert_eq!(c.status, 502, "{defect}: {}", c.body);
         assert!(!c.body.contains("hello"), "{defect}: {}", c.body);
     }
+    // A body that breaks after the response started: the caller's response never ends as a whole one.
+    let addr = gateway_addr(&server);
+    let answer = exchange(&addr, format!("GET /d HTTP/1.1\r\nHost: {host}\r\nX-Defect: bad-chunk\r\n\r\n").as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(!answer.contains("more") && !answer.ends_with("0\r\n\r\n"), "a broken body was passed on as whole: {answer:?}");
 }
