@@ -43,6 +43,8 @@ H2_STREAMS = int(os.environ.get("H2_STREAMS", "8"))
 # Two more ports of the same backend: the members of a 3-member load-balance channel.
 MEMBER_PORTS = (BACKEND_PORT, 18084, 18085)
 SPRAY = int(os.environ.get("SPRAY", "1000000"))
+# Idle and slow-header connections held open during a 1-API run (half each).
+HOSTILE = int(os.environ.get("HOSTILE", "1000"))
 
 work = tempfile.mkdtemp(prefix="causeway-bench-")
 procs = []
@@ -275,11 +277,22 @@ def start_causeway(data, cmd_prefix=None, cpu=PROXY_CPU):
     args = [CAUSEWAY, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{CW_PORT}",
             "--listen-tls", f"127.0.0.1:{CW_TLS_PORT}", "--tls-default-without-sni",
             "--admin-listen", f"127.0.0.1:{CW_ADMIN}", "--workers", "1", "--function-workers", "1", "--access-log", "off",
-            "--real-ip-from-xff=-1", "--config", config_file()]
+            "--real-ip-from-xff=-1", "--max-connections", str(HOSTILE + 4 * CONNS + 512), "--config", config_file()]
     p = start((cmd_prefix or []) + args, cpu, env=env, stdout=subprocess.DEVNULL)
     wait_port(CW_ADMIN, 120)
     wait_port(CW_PORT, 120)
     return p
+
+
+def hold_connections(port, n):
+    """n connections to port: every other one idle, the rest stopped halfway through a request head."""
+    held = []
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        if i % 2:
+            s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\nUser-Agent: slow")
+        held.append(s)
+    return held
 
 
 def thread_instructions(pid):
@@ -317,6 +330,10 @@ def callgrind_per_request(cmd, windows, n=3000, warm=300, ready=None):
 
 def main():
     results = {}
+    # Room for the held connections (and Causeway inherits it).
+    import resource
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     # The tiny backend: 12 bytes.
     backend_conf = nginx_conf("backend", f"""
   server {{ {" ".join(f"listen 127.0.0.1:{p} backlog=4096;" for p in MEMBER_PORTS)} location / {{ return 200 "hello world\\n"; }} }}""")
@@ -443,6 +460,24 @@ def main():
     results["causeway AUTHORIZER"] = median(cpu["causeway AUTHORIZER"]) + latency(CW_PORT, host, "/guarded", token) + (rss_mb(cw.pid),)
     results["causeway APP signed"] = median(cpu["causeway APP signed"]) + latency(CW_PORT, host, "/signed", sdk_sign("GET", host, "/signed", app["app_key"], app["app_secret"])) + (rss_mb(cw.pid),)
     results["causeway APP+THROTTLE+LB3"] = median(cpu["causeway APP+THROTTLE+LB3"]) + latency(CW_PORT, host, "/stacked", sdk_sign("GET", host, "/stacked", app["app_key"], app["app_secret"])) + (rss_mb(cw.pid),)
+
+    # Hostile clients: HOSTILE connections held open (idle, or stopped in the
+    # middle of a request head) while the 1-API load runs, paired with a run
+    # without them just before; within the header timeout, so they stay open.
+    log(f"{HOSTILE} idle and slow connections held during the 1-API load ...")
+    hostile_pairs = []
+    hostile_rss = []
+    for r in range(ROUNDS):
+        plain = measure_cpu(cw.pid, CW_PORT, host)
+        rss_plain = rss_mb(cw.pid)
+        held = hold_connections(CW_PORT, HOSTILE)
+        time.sleep(0.5)
+        hostile = measure_cpu(cw.pid, CW_PORT, host)
+        hostile_rss.append((rss_plain, rss_mb(cw.pid)))
+        for c in held:
+            c.close()
+        hostile_pairs.append((hostile[1] / plain[1], hostile[0] / plain[0]))
+        log(f"  round {r + 1}: {plain[1]:.0f} req/s without, {hostile[1]:.0f} with; RSS {rss_plain:.1f} -> {rss_mb(cw.pid):.1f} MB")
 
     # Memory while SPRAY distinct client addresses (X-Forwarded-For, trusted)
     # call an API limited per address: the throttling counters must not grow it.
@@ -581,6 +616,11 @@ def main():
           f"{stack_paired[len(stack_paired) // 2]:.2f}x median of the back-to-back pairs ({', '.join(f'{r:.2f}' for r in stack_paired)})")
     print(f"RSS while {spray_rss[-1][0]} distinct addresses called an address-limited API: {spray_rss[0][1]:.1f} MB before, "
           f"{spray_rss[len(spray_rss) // 2][1]:.1f} MB at {spray_rss[len(spray_rss) // 2][0]}, {spray_rss[-1][1]:.1f} MB after")
+    throughput = sorted(t for t, _ in hostile_pairs)
+    cpu_ratio = sorted(c for _, c in hostile_pairs)
+    print(f"{HOSTILE} idle and slow-header connections held during the 1-API load: throughput {throughput[len(throughput) // 2]:.2f}x of the run without them "
+          f"(pairs {', '.join(f'{t:.2f}' for t in throughput)}), CPU per request {cpu_ratio[len(cpu_ratio) // 2]:.2f}x; "
+          f"RSS {statistics.median(a for a, _ in hostile_rss):.1f} MB without, {statistics.median(b for _, b in hostile_rss):.1f} MB with them")
     print(f"publish -> callable with {APIS} APIs loaded: p50 {statistics.median(delays):.1f} ms, p99 {delays[int(len(delays) * 0.99) - 1]:.1f} ms, max {delays[-1]:.1f} ms")
     print(f"publish/offline churn under load: {cycles} cycles of 20 APIs, {churn_requests} requests, {churn_failed} failed, socket errors: {churn_errors}")
 

@@ -1,5 +1,6 @@
 //! Request smuggling's classic form on HTTP/1.1: a request with both
-//! `Content-Length` and `Transfer-Encoding`. RFC 9112 §6.3 lets a server
+//! `Content-Length` and `Transfer-Encoding` (and its cousin, two `Host`
+//! headers, which the parser passes on as a list). RFC 9112 §6.3 lets a server
 //! process it as chunked and close the connection, which the HTTP library
 //! does — after dropping the `Content-Length` header, so the pipeline could
 //! never tell. Causeway refuses such a request with `400` instead, never
@@ -47,6 +48,8 @@ struct HeadSeen {
     chunked: bool,
     transfer_encoding: bool,
     upgrade: bool,
+    host: bool,
+    second_host: bool,
 }
 
 /// Follows the requests read on an HTTP/1.1 connection.
@@ -71,21 +74,58 @@ impl Scanner {
             let rest = &data[at..];
             match self.framing {
                 Framing::Off => return spoiled,
-                Framing::Head | Framing::Trailers => match memchr::memchr(b'\n', rest) {
-                    None => {
-                        self.keep(rest);
-                        at = data.len();
-                    }
-                    Some(end) => {
-                        self.keep(&rest[..end]);
-                        at += end + 1;
-                        if self.line_ended() {
-                            // The blank line's LF becomes a NUL: the head no longer parses.
-                            data[at - 1] = 0;
-                            spoiled = true;
+                Framing::Head | Framing::Trailers if self.line_len > 0 => {
+                    // A line begun in an earlier read: its start was kept.
+                    match memchr::memchr(b'\n', rest) {
+                        None => {
+                            self.keep(rest);
+                            at = data.len();
+                        }
+                        Some(end) => {
+                            self.keep(&rest[..end]);
+                            at += end + 1;
+                            let (kept, len) = (self.line, self.line_len);
+                            self.line_len = 0;
+                            if self.line_ended(&kept[..len], len == LINE_KEPT) {
+                                // The blank line's LF becomes a NUL: the head no longer parses.
+                                data[at - 1] = 0;
+                                spoiled = true;
+                            }
                         }
                     }
-                },
+                }
+                Framing::Head | Framing::Trailers => {
+                    // Whole lines in this read, read in place.
+                    let mut start = 0;
+                    let mut spoil = None;
+                    for end in memchr::memchr_iter(b'\n', rest) {
+                        let line = &rest[start..end];
+                        start = end + 1;
+                        if self.head.request_line && self.framing == Framing::Head && !matches!(line, [] | [b'\r']) {
+                            // A header line: most need no look but their first letter.
+                            if line.first().is_some_and(|b| matches!(b | 0x20, b'c' | b't' | b'u' | b'h')) {
+                                self.header(line, false);
+                            }
+                            continue;
+                        }
+                        if self.line_ended(line, false) {
+                            spoil = Some(at + end);
+                        }
+                        if !matches!(self.framing, Framing::Head | Framing::Trailers) {
+                            break;
+                        }
+                    }
+                    if let Some(lf) = spoil {
+                        data[lf] = 0;
+                        spoiled = true;
+                    }
+                    if matches!(self.framing, Framing::Head | Framing::Trailers) {
+                        self.keep(&data[at + start..]);
+                        at = data.len();
+                    } else {
+                        at += start;
+                    }
+                }
                 Framing::Fixed(left) => {
                     let n = left.min(rest.len() as u64);
                     at += n as usize;
@@ -131,11 +171,9 @@ impl Scanner {
         self.line_len += n;
     }
 
-    /// A line of a head or of trailers has ended; true when it ends a head that must be refused.
-    fn line_ended(&mut self) -> bool {
-        let kept = self.line_len;
-        self.line_len = 0;
-        let line = &self.line[..kept];
+    /// A line of a head or of trailers has ended (`truncated`: only its start
+    /// is known); true when it ends a head that must be refused.
+    fn line_ended(&mut self, line: &[u8], truncated: bool) -> bool {
         let blank = line.is_empty() || line == b"\r";
         if self.framing == Framing::Trailers {
             if blank {
@@ -152,11 +190,11 @@ impl Scanner {
             return false;
         }
         if !blank {
-            self.header(kept);
+            self.header(line, truncated);
             return false;
         }
         let head = std::mem::take(&mut self.head);
-        if head.transfer_encoding && head.content_length.is_some() {
+        if (head.transfer_encoding && head.content_length.is_some()) || head.second_host {
             self.framing = Framing::Off;
             return true;
         }
@@ -174,25 +212,39 @@ impl Scanner {
         false
     }
 
-    /// Notes a header line's framing fields (names in any case).
-    fn header(&mut self, kept: usize) {
-        let line = &self.line[..kept];
-        let Some(colon) = memchr::memchr(b':', line) else { return };
-        let (name, value) = (&line[..colon], trim(&line[colon + 1..]));
-        if name.eq_ignore_ascii_case(b"content-length") {
-            let length = if kept == LINE_KEPT { None } else { std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok()) };
-            self.head.content_length = match self.head.content_length {
-                Some(Some(before)) if Some(before) != length => Some(None),
-                _ => Some(length),
-            };
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            self.head.transfer_encoding = true;
-            // The last coding decides, as for the parser.
-            self.head.chunked = value.len() >= 7 && value[value.len() - 7..].eq_ignore_ascii_case(b"chunked");
-        } else if name.eq_ignore_ascii_case(b"upgrade") {
-            self.head.upgrade = true;
-        }
+    /// Notes a header line's framing fields (names in any case; the parser
+    /// refuses a space before the colon, so the name ends at it).
+    fn header(&mut self, line: &[u8], truncated: bool) {
+        let value = match line.first().map(|b| b | 0x20) {
+            Some(b'c') if starts_with_ignore_case(line, b"content-length:") => &line[15..],
+            Some(b't') if starts_with_ignore_case(line, b"transfer-encoding:") => {
+                let value = trim(&line[18..]);
+                self.head.transfer_encoding = true;
+                // The last coding decides, as for the parser.
+                self.head.chunked = value.len() >= 7 && value[value.len() - 7..].eq_ignore_ascii_case(b"chunked");
+                return;
+            }
+            Some(b'u') if starts_with_ignore_case(line, b"upgrade:") => {
+                self.head.upgrade = true;
+                return;
+            }
+            Some(b'h') if starts_with_ignore_case(line, b"host:") => {
+                self.head.second_host |= self.head.host;
+                self.head.host = true;
+                return;
+            }
+            _ => return,
+        };
+        let length = if truncated { None } else { std::str::from_utf8(trim(value)).ok().and_then(|v| v.parse::<u64>().ok()) };
+        self.head.content_length = match self.head.content_length {
+            Some(Some(before)) if Some(before) != length => Some(None),
+            _ => Some(length),
+        };
     }
+}
+
+fn starts_with_ignore_case(line: &[u8], prefix: &[u8]) -> bool {
+    line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 fn trim(mut bytes: &[u8]) -> &[u8] {
@@ -288,6 +340,14 @@ mod tests {
         // And the head after them is followed: a smuggling one after a chunked body is found.
         let after = format!("{chunked}POST /c HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
         assert_eq!(spoiled(&after, 3).len(), 1);
+    }
+
+    #[test]
+    fn heads_with_two_hosts_are_spoiled() {
+        for piece in [1, 4096] {
+            assert_eq!(spoiled("GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nhost: b\r\n\r\n", piece).len(), 1);
+            assert!(spoiled("GET / HTTP/1.1\r\nHost: a\r\nX-Host: b\r\n\r\n", piece).is_empty());
+        }
     }
 
     #[test]

@@ -34,22 +34,27 @@ pub fn normalize_path(parts: &mut http::request::Parts) -> Result<(), GatewayErr
 
 /// The host a request names, without its port: its target's (an absolute
 /// URI, HTTP/2's `:authority`) or its `Host` header's. A request that names
-/// two hosts — two `Host` headers, or a `Host` other than its target's — or
-/// an HTTP/1.1 request that names none is refused (RFC 9112 §3.2), so that
-/// routing and the backend cannot take different ones.
+/// two hosts — a `Host` other than its target's, two `Host` headers — or an
+/// HTTP/1.1 request that names none is refused (RFC 9112 §3.2), so that
+/// routing and the backend cannot take different ones. (Two `Host` lines in
+/// an HTTP/1 head are refused earlier, by the listener's head guard.)
 pub fn checked_host(parts: &http::request::Parts) -> Result<&str, GatewayError> {
     let ambiguous = || errors::BAD_PARAMETER.with_message("The request's host is missing or ambiguous".into());
-    let mut headers = parts.headers.get_all(http::header::HOST).iter();
-    let header = headers.next();
-    if headers.next().is_some() {
-        return Err(ambiguous());
-    }
-    match (parts.uri.authority(), header) {
-        (Some(target), Some(h)) if !h.as_bytes().eq_ignore_ascii_case(target.as_str().as_bytes()) => Err(ambiguous()),
-        (Some(_), _) => Ok(parts.uri.host().unwrap_or_default()),
-        (None, Some(h)) => Ok(strip_port(h.to_str().map_err(|_| ambiguous())?)),
-        (None, None) if parts.version == http::Version::HTTP_11 => Err(ambiguous()),
-        (None, None) => Ok(""),
+    match parts.uri.authority() {
+        Some(target) => {
+            let mut hosts = parts.headers.get_all(http::header::HOST).iter();
+            match (hosts.next(), hosts.next()) {
+                (Some(h), None) if !h.as_bytes().eq_ignore_ascii_case(target.as_str().as_bytes()) => Err(ambiguous()),
+                (_, Some(_)) => Err(ambiguous()),
+                _ => Ok(parts.uri.host().unwrap_or_default()),
+            }
+        }
+        None => match parts.headers.get(http::header::HOST) {
+            Some(_) if parts.version == http::Version::HTTP_2 && parts.headers.get_all(http::header::HOST).iter().nth(1).is_some() => Err(ambiguous()),
+            Some(h) => Ok(strip_port(h.to_str().map_err(|_| ambiguous())?)),
+            None if parts.version == http::Version::HTTP_11 => Err(ambiguous()),
+            None => Ok(""),
+        },
     }
 }
 
