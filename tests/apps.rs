@@ -244,27 +244,6 @@ async fn app_authorizations() {
     assert_eq!(bound["total"], 0, "{bound}");
 }
 
-/// A management call signed with `key` at time `at`.
-async fn signed_admin(s: &Server, method: &str, path_query: &str, body: &str, key: causeway_sign::sdk::Key<'_>, at: i64) -> (u16, serde_json::Value) {
-    use causeway_sign::sdk;
-    let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-    let authority = s.admin.trim_start_matches("http://").to_string();
-    let headers = vec![("host".to_string(), authority), ("content-type".to_string(), "application/json".to_string())];
-    let signed = sdk::sign(key, method, path, query, &headers, &sdk::sha256_hex(body.as_bytes()), at);
-    let res = s
-        .http
-        .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path_query}", s.admin))
-        .header("Content-Type", "application/json")
-        .header("X-Sdk-Date", signed.date)
-        .header("Authorization", signed.authorization)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or_default())
-}
-
 /// Management calls signed with the admin access key, as the vendors' AK/SK signers sign them.
 #[tokio::test]
 async fn signed_management_calls() {
@@ -276,17 +255,17 @@ async fn signed_management_calls() {
     let key = Key { access: ak, secret: sk };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
 
-    let (status, group) = signed_admin(&s, "POST", "/v1.0/apigw/api-groups", r#"{"name":"signed_group"}"#, key, now).await;
+    let (status, group) = s.signed("POST", "/v1.0/apigw/api-groups", r#"{"name":"signed_group"}"#, key, now).await;
     assert_eq!(status, 201, "{group}");
     assert_eq!(group["name"], "signed_group");
-    let (status, list) = signed_admin(&s, "GET", "/v1.0/apigw/api-groups?name=signed&page_size=5", "", key, now).await;
+    let (status, list) = s.signed("GET", "/v1.0/apigw/api-groups?name=signed&page_size=5", "", key, now).await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["total"], 1);
 
     let wrong = Key { access: ak, secret: "not-the-secret-at-all" };
-    let refused = (signed_admin(&s, "POST", "/v1.0/apigw/api-groups", r#"{"name":"other_group"}"#, wrong, now).await, "verify signature fail");
-    let expired = (signed_admin(&s, "GET", "/v1.0/apigw/api-groups", "", key, now - 3600).await, "signature expired");
-    let unknown = (signed_admin(&s, "GET", "/v1.0/apigw/api-groups", "", Key { access: "UNKNOWNKEY", secret: sk }, now).await, "unknown access key");
+    let refused = (s.signed("POST", "/v1.0/apigw/api-groups", r#"{"name":"other_group"}"#, wrong, now).await, "verify signature fail");
+    let expired = (s.signed("GET", "/v1.0/apigw/api-groups", "", key, now - 3600).await, "signature expired");
+    let unknown = (s.signed("GET", "/v1.0/apigw/api-groups", "", Key { access: "UNKNOWNKEY", secret: sk }, now).await, "unknown access key");
     for ((status, body), why) in [refused, expired, unknown] {
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["error_code"], "APIG.1002");

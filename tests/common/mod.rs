@@ -193,8 +193,13 @@ impl Server {
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.call_as(TOKEN, method, path, body).await
+    }
+
+    /// A management call made with another admin credential's `token`.
+    pub async fn call_as(&self, token: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, self.url(path)).header("X-Auth-Token", TOKEN);
+        let mut req = self.http.request(method, self.url(path)).header("X-Auth-Token", token);
         if let Some(b) = body {
             req = req.header("Content-Type", "application/json").body(b.to_string());
         }
@@ -248,6 +253,39 @@ impl Server {
         id
     }
 
+    /// A management call (`path_query` from `/v1.0/...`) signed with `key` at time `at`, as the vendors' AK/SK signers sign it.
+    pub async fn signed(&self, method: &str, path_query: &str, body: &str, key: causeway_sign::sdk::Key<'_>, at: i64) -> (u16, Value) {
+        use causeway_sign::sdk;
+        let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
+        let authority = self.admin.trim_start_matches("http://").to_string();
+        let headers = vec![("host".to_string(), authority), ("content-type".to_string(), "application/json".to_string())];
+        let signed = sdk::sign(key, method, path, query, &headers, &sdk::sha256_hex(body.as_bytes()), at);
+        let res = self
+            .http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).expect("method"), format!("{}{path_query}", self.admin))
+            .header("Content-Type", "application/json")
+            .header("X-Sdk-Date", signed.date)
+            .header("Authorization", signed.authorization)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or_default())
+    }
+
+    /// The bytes of the SQLite store's files (the database and its write-ahead log), to look for secrets in clear.
+    pub fn sqlite_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for entry in std::fs::read_dir(self.data_dir.path()).expect("data dir").flatten() {
+            if entry.file_name().to_string_lossy().starts_with("causeway.db") {
+                bytes.extend(std::fs::read(entry.path()).unwrap_or_default());
+            }
+        }
+        assert!(!bytes.is_empty(), "no SQLite store in the data directory");
+        bytes
+    }
+
     /// Creates a group and returns its id.
     pub async fn group(&self, name: &str) -> String {
         let (status, body) = self.post("/api-groups", &serde_json::json!({ "name": name })).await;
@@ -276,6 +314,11 @@ impl Drop for Server {
             .join();
         }
     }
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Asserts a management error: status, code, and the field named in the message.

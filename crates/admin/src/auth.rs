@@ -1,58 +1,147 @@
-//! Management authentication: either the admin token in `X-Auth-Token`, or
-//! a request signed with the admin access key (`SDK-HMAC-SHA256`, as the
-//! vendors' signers and SDKs sign their AK/SK calls).
+//! Management authentication and roles: the admin token in `X-Auth-Token`,
+//! or a request signed with an admin access key (`SDK-HMAC-SHA256`, as the
+//! vendors' signers and SDKs sign their AK/SK calls). The bootstrap
+//! credentials of the first start are an `admin`; named credentials
+//! (`/admin-credentials`) carry their own role, checked before the call runs.
+//! Failed sign-ins are limited per client address.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use causeway_model::ApiError;
+use causeway_model::admin::AdminRole;
 use causeway_model::error::codes;
 use causeway_sign::sdk;
 use subtle::ConstantTimeEq;
 
 use crate::http::{Failure, MAX_BODY_BYTES};
+use crate::service::{Principal, Service};
+
+/// Failed sign-ins an address may make per window before it is refused until the window ends.
+const FAILURES_ALLOWED: u32 = 10;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Addresses remembered at most (the oldest windows go first when full).
+const FAILURES_TRACKED: usize = 10_000;
 
 /// What management callers may present.
 #[derive(Clone)]
 pub struct AdminAuth {
-    /// Compared with `X-Auth-Token`.
+    /// The bootstrap token, compared with `X-Auth-Token`.
     pub token: Arc<str>,
-    /// The access key and secret that sign management calls.
+    /// The bootstrap access key and secret that sign management calls.
     pub access_key: Arc<str>,
     pub secret_key: Arc<str>,
+    /// Looks named credentials up.
+    pub service: Arc<Service>,
+    /// Failed sign-ins by address: how many in the current window, and when it began.
+    pub failures: Arc<Mutex<HashMap<IpAddr, (u32, Instant)>>>,
 }
+
+impl AdminAuth {
+    pub fn new(token: Arc<str>, access_key: Arc<str>, secret_key: Arc<str>, service: Arc<Service>) -> Self {
+        Self { token, access_key, secret_key, service, failures: Arc::default() }
+    }
+
+    /// Whether `ip` has used up its failed sign-ins for now.
+    fn locked_out(&self, ip: IpAddr) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.get(&ip).is_some_and(|(n, since)| *n >= FAILURES_ALLOWED && since.elapsed() < FAILURE_WINDOW)
+    }
+
+    fn failed(&self, ip: IpAddr) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() >= FAILURES_TRACKED {
+            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+        }
+        let entry = failures.entry(ip).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+}
+
+/// Who made a management call, and from where (kept on the request for the audit log).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub name: String,
+    pub role: AdminRole,
+    pub source: Option<IpAddr>,
+}
+
+const BOOTSTRAP: &str = "bootstrap";
 
 fn refused(detail: &str) -> Response {
     Failure(ApiError::detail(codes::TOKEN_INVALID, detail)).into_response()
 }
 
 pub async fn require_admin(State(auth): State<AdminAuth>, req: Request, next: Next) -> Response {
-    let signature = req.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).filter(|v| v.starts_with(sdk::ALGORITHM));
-    if let Some(value) = signature {
-        let value = value.to_string();
-        return match verify_signed(&auth, &value, req).await {
-            Ok(req) => next.run(req).await,
-            Err(res) => res,
-        };
+    let source = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if source.is_some_and(|ip| auth.locked_out(ip)) {
+        return Failure(ApiError::new(codes::SIGN_IN_THROTTLED)).into_response();
     }
+    let signature = req.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).filter(|v| v.starts_with(sdk::ALGORITHM));
+    let signed_in = match signature {
+        Some(value) => {
+            let value = value.to_string();
+            verify_signed(&auth, &value, req).await
+        }
+        None => verify_token(&auth, req).await,
+    };
+    let (principal, mut req) = match signed_in {
+        Ok(signed_in) => signed_in,
+        Err(res) => {
+            if res.status() == axum::http::StatusCode::UNAUTHORIZED
+                && let Some(ip) = source
+            {
+                auth.failed(ip);
+            }
+            return res;
+        }
+    };
+    if !principal.role.allows(req.method().as_str(), req.uri().path()) {
+        return Failure(ApiError::detail(codes::NO_PERMISSION_METHOD, &format!("the {} role cannot {} {}", principal.role.as_str(), req.method(), req.uri().path())))
+            .into_response();
+    }
+    req.extensions_mut().insert(Caller { name: principal.name, role: principal.role, source });
+    next.run(req).await
+}
+
+/// `X-Auth-Token`: the bootstrap token (compared in constant time), or a named credential's (found by its hash).
+async fn verify_token(auth: &AdminAuth, req: Request) -> Result<(Principal, Request), Response> {
     let given = req.headers().get("x-auth-token").map(|v| v.as_bytes()).unwrap_or_default();
-    // Compare in constant time so the token cannot be guessed byte by byte.
-    if bool::from(given.ct_eq(auth.token.as_bytes())) && !given.is_empty() {
-        next.run(req).await
-    } else {
-        Failure(ApiError::new(codes::TOKEN_INVALID)).into_response()
+    if given.is_empty() {
+        return Err(Failure(ApiError::new(codes::TOKEN_INVALID)).into_response());
+    }
+    if bool::from(given.ct_eq(auth.token.as_bytes())) {
+        return Ok((Principal { name: BOOTSTRAP.into(), role: AdminRole::Admin }, req));
+    }
+    let given = std::str::from_utf8(given).map_err(|_| Failure(ApiError::new(codes::TOKEN_INVALID)).into_response())?;
+    match auth.service.principal_by_token(given).await {
+        Ok(Some(principal)) => Ok((principal, req)),
+        Ok(None) => Err(Failure(ApiError::new(codes::TOKEN_INVALID)).into_response()),
+        Err(e) => Err(Failure(e).into_response()),
     }
 }
 
 /// Checks an `SDK-HMAC-SHA256` management call; hands the request back with its body restored.
-async fn verify_signed(auth: &AdminAuth, value: &str, req: Request) -> Result<Request, Response> {
+async fn verify_signed(auth: &AdminAuth, value: &str, req: Request) -> Result<(Principal, Request), Response> {
     let parsed = sdk::Authorization::parse(value).ok_or_else(|| refused("malformed SDK-HMAC-SHA256 Authorization header"))?;
-    if !bool::from(parsed.access.as_bytes().ct_eq(auth.access_key.as_bytes())) {
-        return Err(refused(&format!("unknown access key {}", parsed.access)));
-    }
+    let (principal, secret): (Principal, Arc<str>) = if bool::from(parsed.access.as_bytes().ct_eq(auth.access_key.as_bytes())) {
+        (Principal { name: BOOTSTRAP.into(), role: AdminRole::Admin }, auth.secret_key.clone())
+    } else {
+        match auth.service.principal_by_access_key(parsed.access).await {
+            Ok(Some((principal, secret))) => (principal, secret.into()),
+            Ok(None) => return Err(refused(&format!("unknown access key {}", parsed.access))),
+            Err(e) => return Err(Failure(e).into_response()),
+        }
+    };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let date = req.headers().get(sdk::DATE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
     match sdk::check_date(date.as_deref(), now) {
@@ -73,7 +162,7 @@ async fn verify_signed(auth: &AdminAuth, value: &str, req: Request) -> Result<Re
     let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0);
     let payload_hash = sdk::payload_hash(&parts.headers, &bytes);
     let signed = sdk::Request { method: parts.method.as_str(), path: uri.path(), query: uri.query().unwrap_or_default(), headers: &parts.headers, payload_hash: &payload_hash };
-    sdk::verify(&auth.secret_key, date.as_deref().unwrap_or_default(), &signed, &parsed)
+    sdk::verify(&secret, date.as_deref().unwrap_or_default(), &signed, &parsed)
         .map_err(|m| refused(&format!("verify signature fail, canonicalRequest:{}", m.one_line())))?;
-    Ok(Request::from_parts(parts, Body::from(bytes)))
+    Ok((principal, Request::from_parts(parts, Body::from(bytes))))
 }

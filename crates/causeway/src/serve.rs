@@ -111,7 +111,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
                 token::Source::File => tracing::info!(file = %file.display(), "admin access key loaded"),
                 token::Source::Environment => tracing::info!("admin access key taken from CAUSEWAY_ADMIN_ACCESS_KEY"),
             }
-            causeway_admin::router(Arc::new(service), AdminAuth { token: token.into(), access_key: access_key.into(), secret_key: secret_key.into() })
+            let service = Arc::new(service);
+            causeway_admin::router(service.clone(), AdminAuth::new(token.into(), access_key.into(), secret_key.into(), service))
         };
         let app = app.route("/metrics", axum::routing::get(move || std::future::ready(metrics.render())));
         let listener = TcpListener::bind(settings.admin_listen)
@@ -120,8 +121,11 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%addr, "admin API listening");
         // Under the same client limits as the gateway's listeners.
-        let service = hyper_util::service::TowerToHyperService::new(app);
-        tokio::spawn(causeway_gateway::serve_http1(listener, service, settings.client_limits, stopping.clone()))
+        // Each connection's requests carry its peer address (failed sign-ins are limited per address, the audit log names it).
+        let service_for = move |peer| {
+            hyper_util::service::TowerToHyperService::new(app.clone().layer(axum::Extension(axum::extract::ConnectInfo::<std::net::SocketAddr>(peer))))
+        };
+        tokio::spawn(causeway_gateway::serve_http1(listener, service_for, settings.client_limits, stopping.clone()))
     };
 
     tokio::spawn(reopen_logs_on_hangup());

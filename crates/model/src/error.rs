@@ -29,6 +29,7 @@ catalogue! {
     NO_PERMISSION_METHOD = ("APIG.1005", 403, "No permissions to request this method");
     NO_PERMISSION_GROUP = ("APIG.1101", 403, "No permissions to operate the API group");
     NO_PERMISSION_ENV = ("APIG.1103", 403, "No permissions to operate the environment");
+    SIGN_IN_THROTTLED = ("APIG.0308", 429, "Too many failed sign-ins from this address; try again in a minute");
     // 400: validation
     REQUIRED = ("APIG.2001", 400, "The request parameters must be specified");
     TOO_LONG = ("APIG.2006", 400, "The parameter value is too long");
@@ -71,6 +72,7 @@ catalogue! {
     MEMBER_NOT_FOUND = ("APIG.3024", 404, "The member of the load-balance channel does not exist");
     RESPONSE_NOT_FOUND = ("APIG.3074", 404, "The gateway response does not exist");
     AUTHORIZER_NOT_FOUND = ("APIG.3081", 404, "The custom authorizer does not exist");
+    ADMIN_CREDENTIAL_NOT_FOUND = ("APIG.3097", 404, "The admin credential does not exist");
     APP_CODE_NOT_FOUND = ("APIG.3082", 404, "The AppCode does not exist");
     // 403: quotas
     GROUP_QUOTA = ("APIG.3101", 403, "The number of API groups has reached the limit");
@@ -102,6 +104,7 @@ catalogue! {
     POLICY_NAME_EXISTS = ("APIG.3210", 400, "The backend policy name already exists");
     AUTHORIZER_NAME_EXISTS = ("APIG.3211", 400, "The custom authorizer name already exists");
     RESPONSE_NAME_EXISTS = ("APIG.3212", 400, "The gateway response name already exists in the group");
+    ADMIN_CREDENTIAL_NAME_EXISTS = ("APIG.3217", 400, "The admin credential name already exists");
     API_EXISTS = ("APIG.3301", 400, "The API already exists: another API of the group has the same method, path and match mode");
     VARIABLE_EXISTS = ("APIG.3303", 400, "The environment variable already exists");
     DOMAIN_EXISTS = ("APIG.3305", 400, "The domain name is already bound to an API group");
@@ -212,6 +215,7 @@ mod tests {
             assert!(seen.insert(c.code), "duplicate {}", c.code);
             let n: u32 = c.code["APIG.".len()..].parse().unwrap();
             let family = match n {
+                308 => 429,
                 1005 => 403,
                 1000..=1013 => 401,
                 1020..=1301 => 403,

@@ -2,6 +2,7 @@
 //! validation rules and the `APIG.xxxx` error catalogue. No I/O.
 
 pub mod acl;
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod authorizer;
@@ -51,4 +52,5 @@ pub mod kinds {
     pub const THROTTLE_SPECIAL: &str = "throttle_special";
     pub const CHANNEL: &str = "vpc_channel";
     pub const DOMAIN: &str = "domain";
+    pub const ADMIN_CREDENTIAL: &str = "admin_credential";
 }

@@ -3,6 +3,7 @@
 //! transaction (`tx::Tx`), so concurrent writers cannot both pass a check.
 
 mod acls;
+mod admin_credentials;
 mod apis;
 mod app_auths;
 mod apps;
@@ -33,6 +34,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use acls::{AclFilter, AclView};
+pub use admin_credentials::{CredentialFilter, CredentialView, IssuedCredential, Principal};
 pub use apis::{ApiFilter, ApiView};
 pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
 pub use apps::AppFilter;

@@ -184,11 +184,13 @@ async fn worker(listeners: Sockets, shared: Shared, mut stop: watch::Receiver<bo
     access_log::flush();
 }
 
-/// Serves HTTP/1.1 on `listener` with `service` (the admin API) under the
-/// same client limits as the gateway's listeners, until `stop` changes; then
-/// lets open connections finish (up to a deadline).
-pub async fn serve_http1<S, B>(listener: TcpListener, service: S, limits: ConnLimits, mut stop: watch::Receiver<bool>)
+/// Serves HTTP/1.1 on `listener` under the same client limits as the
+/// gateway's listeners, each connection with the service `service_for` makes
+/// for its peer's address (the admin API), until `stop` changes; then lets
+/// open connections finish (up to a deadline).
+pub async fn serve_http1<F, S, B>(listener: TcpListener, service_for: F, limits: ConnLimits, mut stop: watch::Receiver<bool>)
 where
+    F: Fn(std::net::SocketAddr) -> S,
     S: hyper::service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -203,7 +205,7 @@ where
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     if let Some(slot) = admission.admit(peer.ip()) {
-                        let served = conn::http1_service(stream, service.clone(), limits, stop.clone());
+                        let served = conn::http1_service(stream, service_for(peer), limits, stop.clone());
                         let served = async move { served.await; drop(slot) };
                         connections.spawn(served);
                     }

@@ -2,6 +2,7 @@
 //! response bodies the vendors' documents and scripts use.
 
 mod acls;
+mod admin_credentials;
 mod apis;
 mod app_auths;
 mod apps;
@@ -119,6 +120,12 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/function-invocations/{id}", get(functions::get_invocation))
         .route("/functions/{id}/aliases", get(functions::list_aliases).post(functions::create_alias))
         .route("/functions/{id}/aliases/{name}", get(functions::get_alias).put(functions::update_alias).delete(functions::delete_alias))
+        .route("/admin-credentials", get(admin_credentials::list).post(admin_credentials::create))
+        .route(
+            "/admin-credentials/{id}",
+            get(admin_credentials::get).put(admin_credentials::update).delete(admin_credentials::delete),
+        )
+        .route("/admin-credentials/{id}/secret", put(admin_credentials::rotate))
         .method_not_allowed_fallback(not_found)
         .with_state(service)
 }
