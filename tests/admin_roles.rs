@@ -9,27 +9,6 @@ use causeway_sign::sdk::Key;
 use common::{Server, TOKEN, assert_error};
 use serde_json::{Value, json};
 
-/// Every `(method, path)` the v1.0 family routes, read from its router so a
-/// new route is covered the day it is added. `{params}` become a made-up id.
-fn every_route() -> Vec<(String, String)> {
-    let source = include_str!("../crates/admin/src/routes/v1/mod.rs");
-    let body = &source[source.find("pub fn router").expect("router fn")..];
-    let mut routes = Vec::new();
-    for chunk in body.split(".route(").skip(1) {
-        let raw = chunk.split('"').nth(1).expect("route path");
-        let path: String = raw.split('/').map(|seg| if seg.starts_with('{') { "0123456789abcdef0123456789abcdef" } else { seg }).collect::<Vec<_>>().join("/");
-        let handlers = &chunk[chunk.find('"').expect("path") + raw.len() + 2..];
-        for method in ["get", "post", "put", "delete"] {
-            let found = handlers.match_indices(&format!("{method}(")).any(|(i, _)| i == 0 || !handlers.as_bytes()[i - 1].is_ascii_alphanumeric() && handlers.as_bytes()[i - 1] != b'_');
-            if found {
-                routes.push((method.to_uppercase(), path.clone()));
-            }
-        }
-    }
-    assert!(routes.len() > 120, "only {} routes read from the router", routes.len());
-    routes
-}
-
 fn restricted(path: &str) -> bool {
     path.starts_with("/admin-credentials") || path.starts_with("/audit-logs")
 }
@@ -58,7 +37,7 @@ async fn viewers_read_editors_write_and_only_admins_manage_credentials() {
     assert_eq!((shown["name"].as_str(), shown["role"].as_str(), shown.get("token")), (Some("ops_viewer"), Some("viewer"), None), "{shown}");
 
     let body = json!({});
-    for (method, path) in every_route() {
+    for (method, path) in common::management_routes() {
         let write = method != "GET";
         let as_viewer = s.call_as(viewer_token, &method, &path, write.then_some(&body)).await;
         assert_eq!(is_forbidden(&as_viewer), write || restricted(&path), "viewer {method} {path}: {as_viewer:?}");

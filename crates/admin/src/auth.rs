@@ -105,12 +105,17 @@ pub async fn require_admin(State(auth): State<AdminAuth>, req: Request, next: Ne
             return res;
         }
     };
-    if !principal.role.allows(req.method().as_str(), req.uri().path()) {
-        return Failure(ApiError::detail(codes::NO_PERMISSION_METHOD, &format!("the {} role cannot {} {}", principal.role.as_str(), req.method(), req.uri().path())))
-            .into_response();
-    }
-    req.extensions_mut().insert(Caller { name: principal.name, role: principal.role, source });
-    next.run(req).await
+    let caller = Caller { name: principal.name, role: principal.role, source };
+    let mut res = if principal.role.allows(req.method().as_str(), req.uri().path()) {
+        req.extensions_mut().insert(caller.clone());
+        next.run(req).await
+    } else {
+        let detail = format!("the {} role cannot {} {}", principal.role.as_str(), req.method(), req.uri().path());
+        Failure(ApiError::detail(codes::NO_PERMISSION_METHOD, &detail)).into_response()
+    };
+    // For the audit log, which wraps this check.
+    res.extensions_mut().insert(caller);
+    res
 }
 
 /// `X-Auth-Token`: the bootstrap token (compared in constant time), or a named credential's (found by its hash).

@@ -26,10 +26,16 @@ impl From<ApiError> for Failure {
     }
 }
 
+/// The error code a response answered (kept on the response for the audit log).
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, axum::Json(self.0.body())).into_response()
+        let mut res = (status, axum::Json(self.0.body())).into_response();
+        res.extensions_mut().insert(ErrorCode(self.0.code));
+        res
     }
 }
 
@@ -137,10 +143,16 @@ pub fn page<T: Serialize>(key: &'static str, page: Page<T>) -> Reply {
     ok(Body { total: page.total, size, items: std::collections::HashMap::from([(key, page.items)]) })
 }
 
+/// A management call's request id (on the request, for the audit log).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// Every management response carries a request id, as the cloud gateways' do.
-pub async fn request_id(req: Request, next: axum::middleware::Next) -> Response {
+pub async fn request_id(mut req: Request, next: axum::middleware::Next) -> Response {
+    let id = causeway_model::ids::new_id();
+    req.extensions_mut().insert(RequestId(id.clone()));
     let mut res = next.run(req).await;
-    if let Ok(v) = HeaderValue::from_str(&causeway_model::ids::new_id()) {
+    if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);
     }
     res

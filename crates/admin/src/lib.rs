@@ -1,6 +1,7 @@
 //! Causeway's management API (axum). Route families map HTTP onto the
 //! service layer; the service layer holds the rules and talks to the store.
 
+mod audit;
 mod auth;
 mod http;
 mod routes;
@@ -16,10 +17,12 @@ pub use auth::{AdminAuth, Caller};
 pub use http::MAX_BODY_BYTES;
 pub use service::{Service, ServiceConfig};
 
-/// The admin listener's router: `/v1.0/apigw/...` behind the admin token or an AK/SK signature.
+/// The admin listener's router: `/v1.0/apigw/...` behind the admin token or an AK/SK signature, writes recorded in the audit log.
 pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
-    let v1 = routes::v1::router(service)
-        .layer(axum::middleware::from_fn_with_state(auth, auth::require_admin));
+    // The audit log wraps the sign-in check, so refused writes are recorded too.
+    let v1 = routes::v1::router(service.clone())
+        .layer(axum::middleware::from_fn_with_state(auth, auth::require_admin))
+        .layer(axum::middleware::from_fn_with_state(service, audit::record));
     Router::new()
         .nest("/v1.0/apigw", v1)
         .fallback(http::not_found)

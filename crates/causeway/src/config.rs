@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// How long finished asynchronous invocations are kept, in seconds (default 7 days).
     #[arg(long, env = "CAUSEWAY_INVOCATION_RETENTION", value_name = "SECONDS")]
     pub invocation_retention: Option<u64>,
+    /// Days the audit log keeps management writes (default 90; 0 keeps them all).
+    #[arg(long, env = "CAUSEWAY_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
+    pub audit_retention_days: Option<u64>,
     /// Revisions of the store's change feed kept (older ones are deleted; 0 keeps them all).
     #[arg(long, env = "CAUSEWAY_CHANGE_FEED_KEEP", value_name = "REVISIONS")]
     pub change_feed_keep: Option<i64>,
@@ -143,6 +146,7 @@ struct FileConfig {
     workers: Option<usize>,
     function_workers: Option<usize>,
     invocation_retention: Option<u64>,
+    audit_retention_days: Option<u64>,
     change_feed_keep: Option<i64>,
     watch_interval: Option<u64>,
     access_log: Option<String>,
@@ -183,6 +187,8 @@ pub struct Settings {
     pub workers: usize,
     pub function_workers: usize,
     pub invocation_retention: std::time::Duration,
+    /// How long audit entries are kept (`None`: for ever).
+    pub audit_retention: Option<std::time::Duration>,
     pub change_feed_keep: i64,
     pub watch_interval: std::time::Duration,
     pub access_log: causeway_gateway::AccessLogTarget,
@@ -200,6 +206,7 @@ pub struct Settings {
 
 pub const DEFAULT_DATA_DIR: &str = "./causeway-data";
 pub const DEFAULT_BASE_DOMAIN: &str = "apigw.localhost";
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
 /// Writes through this node's admin API wake its gateway at once; the poll is
 /// for changes made through other nodes, and each poll costs a store query.
 pub const DEFAULT_WATCH_INTERVAL_MS: u64 = 250;
@@ -236,6 +243,11 @@ impl Settings {
             s @ 1..=31_536_000 => std::time::Duration::from_secs(s),
             _ => return Err("invocation_retention must be within 1..=31536000 seconds".into()),
         };
+        let audit_retention = match args.audit_retention_days.or(file.audit_retention_days).unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS) {
+            0 => None,
+            days @ 1..=36_500 => Some(std::time::Duration::from_secs(days * 86_400)),
+            _ => return Err("audit_retention_days must be 0 (keep everything) or within 1..=36500".into()),
+        };
         let change_feed_keep = match args.change_feed_keep.or(file.change_feed_keep).unwrap_or(causeway_gateway::DEFAULT_KEEP_CHANGES) {
             n @ 0.. => n,
             _ => return Err("change_feed_keep must be 0 (keep everything) or more".into()),
@@ -265,6 +277,7 @@ impl Settings {
             workers,
             function_workers,
             invocation_retention,
+            audit_retention,
             change_feed_keep,
             watch_interval,
             access_log,

@@ -112,6 +112,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
                 token::Source::Environment => tracing::info!("admin access key taken from CAUSEWAY_ADMIN_ACCESS_KEY"),
             }
             let service = Arc::new(service);
+            if let Some(retention) = settings.audit_retention {
+                tokio::spawn(prune_audit_log(service.clone(), retention, stopping.clone()));
+            }
             causeway_admin::router(service.clone(), AdminAuth::new(token.into(), access_key.into(), secret_key.into(), service))
         };
         let app = app.route("/metrics", axum::routing::get(move || std::future::ready(metrics.render())));
@@ -189,4 +192,19 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+/// Drops audit entries older than the retention, at start and hourly after.
+async fn prune_audit_log(service: Arc<Service>, retention: std::time::Duration, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => match service.prune_audit_log(retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(entries = n, "old audit entries pruned"),
+                Err(e) => tracing::warn!(error = %e.message, "cannot prune the audit log"),
+            },
+            _ = stop.changed() => break,
+        }
+    }
 }

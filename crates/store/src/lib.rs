@@ -72,6 +72,48 @@ pub struct Change {
     pub op: ChangeOp,
 }
 
+/// One management write, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: String,
+    /// When, in microseconds since the Unix epoch (for ordering and retention).
+    pub at_micros: i64,
+    /// The same time as RFC 3339.
+    pub time: String,
+    /// The name of the credential that made the call (empty if none signed in).
+    pub credential: String,
+    /// The caller's address.
+    pub source: String,
+    pub method: String,
+    /// Path and query as the caller sent them.
+    pub path: String,
+    pub resource_kind: String,
+    pub resource_id: String,
+    pub status: i64,
+    /// The error code answered, empty on success.
+    pub error_code: String,
+    /// A digest of the change (the request body's SHA-256).
+    pub digest: String,
+    pub request_id: String,
+}
+
+/// Which audit entries to read: each filter applies when set; newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub credential: Option<String>,
+    pub method: Option<String>,
+    pub resource_kind: Option<String>,
+    pub resource_id: Option<String>,
+    /// `Some(true)`: only successes (status below 400); `Some(false)`: only failures.
+    pub succeeded: Option<bool>,
+    /// From this time on (microseconds, inclusive).
+    pub since_micros: Option<i64>,
+    /// Before this time (microseconds, exclusive).
+    pub until_micros: Option<i64>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
 /// Reads outside a transaction, and the way into one.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -92,6 +134,12 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_changes(&self, keep: i64) -> Result<u64>;
     /// Starts a write transaction; it is rolled back if dropped uncommitted.
     async fn begin(&self) -> Result<Box<dyn Txn>>;
+    /// Adds an entry to the audit log.
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// The audit entries `query` selects (newest first, paged), and how many it selects in all.
+    async fn audit_entries(&self, query: &AuditQuery) -> Result<(i64, Vec<AuditEntry>)>;
+    /// Drops audit entries older than `before_micros`; returns how many went.
+    async fn prune_audit(&self, before_micros: i64) -> Result<u64>;
     async fn close(&self);
 }
 

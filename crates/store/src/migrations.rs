@@ -43,6 +43,27 @@ INSERT INTO meta (name, value) VALUES ('revision', 0), ('seq', 0);
     r#"
 INSERT INTO meta (name, value) VALUES ('pruned', 0) ON CONFLICT (name) DO NOTHING;
 "#,
+), (
+    3,
+    // The audit log of management writes: append only, pruned by age.
+    r#"
+CREATE TABLE audit_log (
+    id TEXT PRIMARY KEY,
+    at_micros BIGINT NOT NULL,
+    time TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    source TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    resource_kind TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    status BIGINT NOT NULL,
+    error_code TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    request_id TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_time ON audit_log (at_micros);
+"#,
 )];
 
 pub const CREATE_MIGRATIONS_TABLE: &str =

@@ -12,7 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Pool, Postgres, Row, Sqlite, Transaction};
 
 use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS};
-use crate::{Change, ChangeOp, Document, NewDocument, Result, Store, StoreError, Txn};
+use crate::{AuditEntry, AuditQuery, Change, ChangeOp, Document, NewDocument, Result, Store, StoreError, Txn};
 
 const GET: &str = "SELECT kind, id, parent, body, revision FROM documents WHERE kind = $1 AND id = $2";
 const LIST: &str = "SELECT kind, id, parent, body, revision FROM documents WHERE kind = $1 ORDER BY seq";
@@ -38,6 +38,17 @@ const CHANGES: &str =
 const PRUNED: &str = "SELECT value FROM meta WHERE name = 'pruned'";
 const PRUNE: &str = "DELETE FROM changes WHERE revision <= $1";
 const SET_PRUNED: &str = "UPDATE meta SET value = $1 WHERE name = 'pruned'";
+const APPEND_AUDIT: &str = "INSERT INTO audit_log (id, at_micros, time, credential, source, method, path, resource_kind, \
+     resource_id, status, error_code, digest, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+/// Each filter is skipped when its parameter is NULL (typed, for PostgreSQL).
+const AUDIT_FILTER: &str = " FROM audit_log WHERE (CAST($1 AS TEXT) IS NULL OR credential = $1) \
+     AND (CAST($2 AS TEXT) IS NULL OR method = $2) AND (CAST($3 AS TEXT) IS NULL OR resource_kind = $3) \
+     AND (CAST($4 AS TEXT) IS NULL OR resource_id = $4) \
+     AND (CAST($5 AS BIGINT) IS NULL OR (CAST($5 AS BIGINT) = 1 AND status < 400) OR (CAST($5 AS BIGINT) = 0 AND status >= 400)) \
+     AND (CAST($6 AS BIGINT) IS NULL OR at_micros >= $6) AND (CAST($7 AS BIGINT) IS NULL OR at_micros < $7)";
+const AUDIT_COLUMNS: &str = "SELECT id, at_micros, time, credential, source, method, path, resource_kind, resource_id, \
+     status, error_code, digest, request_id";
+const PRUNE_AUDIT: &str = "DELETE FROM audit_log WHERE at_micros < $1";
 const APPLIED: &str = "SELECT version FROM schema_migrations";
 const MARK_APPLIED: &str = "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, CURRENT_TIMESTAMP)";
 
@@ -164,6 +175,80 @@ macro_rules! sql_store {
 
             async fn begin(&self) -> Result<Box<dyn Txn>> {
                 Ok(Box::new($txn { tx: self.begin_write().await?, revision: None }))
+            }
+
+            async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
+                sqlx::query(APPEND_AUDIT)
+                    .bind(&e.id)
+                    .bind(e.at_micros)
+                    .bind(&e.time)
+                    .bind(&e.credential)
+                    .bind(&e.source)
+                    .bind(&e.method)
+                    .bind(&e.path)
+                    .bind(&e.resource_kind)
+                    .bind(&e.resource_id)
+                    .bind(e.status)
+                    .bind(&e.error_code)
+                    .bind(&e.digest)
+                    .bind(&e.request_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn audit_entries(&self, q: &AuditQuery) -> Result<(i64, Vec<AuditEntry>)> {
+                let succeeded = q.succeeded.map(i64::from);
+                let count = format!("SELECT COUNT(*){AUDIT_FILTER}");
+                let total: i64 = sqlx::query(sqlx::AssertSqlSafe(count))
+                    .bind(&q.credential)
+                    .bind(&q.method)
+                    .bind(&q.resource_kind)
+                    .bind(&q.resource_id)
+                    .bind(succeeded)
+                    .bind(q.since_micros)
+                    .bind(q.until_micros)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get(0)?;
+                let select = format!("{AUDIT_COLUMNS}{AUDIT_FILTER} ORDER BY at_micros DESC, id DESC LIMIT $8 OFFSET $9");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(select))
+                    .bind(&q.credential)
+                    .bind(&q.method)
+                    .bind(&q.resource_kind)
+                    .bind(&q.resource_id)
+                    .bind(succeeded)
+                    .bind(q.since_micros)
+                    .bind(q.until_micros)
+                    .bind(q.limit)
+                    .bind(q.offset)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let entries = rows
+                    .iter()
+                    .map(|r| {
+                        Ok(AuditEntry {
+                            id: r.try_get(0)?,
+                            at_micros: r.try_get(1)?,
+                            time: r.try_get(2)?,
+                            credential: r.try_get(3)?,
+                            source: r.try_get(4)?,
+                            method: r.try_get(5)?,
+                            path: r.try_get(6)?,
+                            resource_kind: r.try_get(7)?,
+                            resource_id: r.try_get(8)?,
+                            status: r.try_get(9)?,
+                            error_code: r.try_get(10)?,
+                            digest: r.try_get(11)?,
+                            request_id: r.try_get(12)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((total, entries))
+            }
+
+            async fn prune_audit(&self, before_micros: i64) -> Result<u64> {
+                Ok(sqlx::query(PRUNE_AUDIT).bind(before_micros).execute(&self.pool).await?.rows_affected())
             }
 
             async fn close(&self) {

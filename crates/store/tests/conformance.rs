@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use causeway_store::{Change, ChangeOp, NewDocument, Store, StoreError};
+use causeway_store::{AuditEntry, AuditQuery, Change, ChangeOp, NewDocument, Store, StoreError};
 use serde_json::json;
 
 async fn suite(store: Arc<dyn Store>) {
@@ -14,6 +14,59 @@ async fn suite(store: Arc<dyn Store>) {
     listing_by_parent_in_creation_order(&*store).await;
     serialised_check_then_write(store.clone()).await;
     pruning_the_feed(&*store).await;
+    the_audit_log(&*store).await;
+}
+
+fn entry(n: i64, credential: &str, method: &str, kind: &str, status: i64) -> AuditEntry {
+    AuditEntry {
+        id: format!("{n:032x}"),
+        at_micros: 1_000_000 * n,
+        time: format!("t{n}"),
+        credential: credential.into(),
+        source: "192.0.2.7".into(),
+        method: method.into(),
+        path: format!("/v1.0/apigw/{kind}/{n}"),
+        resource_kind: kind.into(),
+        resource_id: format!("r{n}"),
+        status,
+        error_code: if status >= 400 { "APIG.2011".into() } else { String::new() },
+        digest: format!("sha256:{n}"),
+        request_id: format!("q{n}"),
+    }
+}
+
+async fn the_audit_log(store: &dyn Store) {
+    let entries = [
+        entry(1, "alice", "POST", "apis", 201),
+        entry(2, "bob", "PUT", "apis", 400),
+        entry(3, "alice", "DELETE", "apps", 204),
+        entry(4, "alice", "POST", "apis", 201),
+    ];
+    for e in &entries {
+        store.append_audit(e).await.unwrap();
+    }
+    let all = AuditQuery { limit: 10, ..Default::default() };
+    let (total, got) = store.audit_entries(&all).await.unwrap();
+    assert_eq!(total, 4);
+    assert_eq!(got.iter().map(|e| e.at_micros / 1_000_000).collect::<Vec<_>>(), [4, 3, 2, 1], "newest first");
+    assert_eq!(got[3], entries[0], "every field kept");
+
+    let select = |q: AuditQuery| async move {
+        let (total, got) = store.audit_entries(&AuditQuery { limit: 10, ..q }).await.unwrap();
+        (total, got.iter().map(|e| e.at_micros / 1_000_000).collect::<Vec<_>>())
+    };
+    assert_eq!(select(AuditQuery { credential: Some("alice".into()), ..Default::default() }).await, (3, vec![4, 3, 1]));
+    assert_eq!(select(AuditQuery { method: Some("POST".into()), resource_kind: Some("apis".into()), ..Default::default() }).await, (2, vec![4, 1]));
+    assert_eq!(select(AuditQuery { resource_id: Some("r3".into()), ..Default::default() }).await, (1, vec![3]));
+    assert_eq!(select(AuditQuery { succeeded: Some(false), ..Default::default() }).await, (1, vec![2]));
+    assert_eq!(select(AuditQuery { succeeded: Some(true), ..Default::default() }).await, (3, vec![4, 3, 1]));
+    assert_eq!(select(AuditQuery { since_micros: Some(2_000_000), until_micros: Some(4_000_000), ..Default::default() }).await, (2, vec![3, 2]));
+    // Paging counts every match and returns one page.
+    let (total, page) = store.audit_entries(&AuditQuery { limit: 2, offset: 1, ..Default::default() }).await.unwrap();
+    assert_eq!((total, page.iter().map(|e| e.at_micros / 1_000_000).collect::<Vec<_>>()), (4, vec![3, 2]));
+
+    assert_eq!(store.prune_audit(3_000_000).await.unwrap(), 2);
+    assert_eq!(select(AuditQuery::default()).await, (2, vec![4, 3]));
 }
 
 async fn pruning_the_feed(store: &dyn Store) {

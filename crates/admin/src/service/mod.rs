@@ -7,6 +7,7 @@ mod admin_credentials;
 mod apis;
 mod app_auths;
 mod apps;
+mod audit;
 mod authorizers;
 mod bindings;
 mod channels;
@@ -38,6 +39,7 @@ pub use admin_credentials::{CredentialFilter, CredentialView, IssuedCredential, 
 pub use apis::{ApiFilter, ApiView};
 pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
 pub use apps::AppFilter;
+pub use audit::{AuditFilter, AuditRecord, AuditView};
 pub use authorizers::AuthorizerFilter;
 pub use channels::{ChannelFilter, ChannelView, HealthReader, MemberFilter, MemberView};
 pub use envs::EnvFilter;

@@ -5,6 +5,7 @@ mod acls;
 mod admin_credentials;
 mod apis;
 mod app_auths;
+mod audit_logs;
 mod apps;
 mod authorizers;
 mod channels;
@@ -126,6 +127,7 @@ pub fn router(service: Arc<Service>) -> Router {
             get(admin_credentials::get).put(admin_credentials::update).delete(admin_credentials::delete),
         )
         .route("/admin-credentials/{id}/secret", put(admin_credentials::rotate))
+        .route("/audit-logs", get(audit_logs::list))
         .method_not_allowed_fallback(not_found)
         .with_state(service)
 }
