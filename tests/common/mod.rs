@@ -286,6 +286,25 @@ impl Server {
         bytes
     }
 
+    /// Everything the store holds, as bytes to look for secrets in clear:
+    /// SQLite's files, or every row of PostgreSQL's tables (as text).
+    pub async fn stored_bytes(&self) -> Vec<u8> {
+        let Backend::Postgres { base, schema } = &self.backend else { return self.sqlite_bytes() };
+        use sqlx::Row;
+        let pool = sqlx::PgPool::connect(base).await.expect("connect to PostgreSQL");
+        let mut bytes = Vec::new();
+        for table in ["documents", "doc_keys", "changes", "audit_log", "meta"] {
+            let query = format!("SELECT t::text FROM \"{schema}\".{table} AS t");
+            for row in sqlx::query(sqlx::AssertSqlSafe(query)).fetch_all(&pool).await.expect("read rows") {
+                bytes.extend(row.get::<String, _>(0).into_bytes());
+                bytes.push(b'\n');
+            }
+        }
+        pool.close().await;
+        assert!(!bytes.is_empty(), "no rows in the PostgreSQL schema");
+        bytes
+    }
+
     /// Creates a group and returns its id.
     pub async fn group(&self, name: &str) -> String {
         let (status, body) = self.post("/api-groups", &serde_json::json!({ "name": name })).await;

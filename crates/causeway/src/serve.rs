@@ -17,17 +17,8 @@ use crate::{metrics, token};
 pub async fn run(settings: Settings) -> Result<(), String> {
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| format!("cannot create data directory {}: {e}", settings.data_dir.display()))?;
-    let store = causeway_store::open(&settings.store)
-        .await
-        .map_err(|e| format!("cannot open store {}: {e}", redact(&settings.store)))?;
-    tracing::info!(backend = store.backend(), store = %redact(&settings.store), "store ready");
-
-    let mut service = Service::new(
-        store.clone(),
-        ServiceConfig { base_domain: settings.base_domain.clone(), limits: settings.limits.clone() },
-    );
-    service.bootstrap().await.map_err(|e| format!("cannot prepare built-in resources: {e}"))?;
-    // Private keys of uploaded certificates are sealed with the installation's secret key.
+    // Secrets in the store (certificates' private keys, app, AppCode, signature-key and
+    // IAM secrets, admin access keys' secrets) are sealed with the installation's secret key.
     let (sealer, source) = causeway_tls::Sealer::load_or_create(&settings.data_dir)?;
     let sealer = Arc::new(sealer);
     let secret_file = settings.data_dir.join(causeway_tls::seal::SECRET_KEY_FILE);
@@ -36,6 +27,25 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         causeway_tls::seal::KeySource::File => tracing::info!(file = %secret_file.display(), "secret key loaded"),
         causeway_tls::seal::KeySource::Generated => tracing::info!(file = %secret_file.display(), "secret key created (nodes sharing a store need the same key: set CAUSEWAY_SECRET_KEY)"),
     }
+    let raw = causeway_store::open(&settings.store)
+        .await
+        .map_err(|e| format!("cannot open store {}: {e}", redact(&settings.store)))?;
+    let store = causeway_store::SealingStore::new(raw, Arc::new(StoreCipher(sealer.clone())));
+    match store.seal_in_place().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(documents = n, "secrets stored in clear are now sealed"),
+        Err(e) => return Err(format!("cannot seal the secrets in the store: {e}")),
+    }
+    let store: Arc<dyn causeway_store::Store> = Arc::new(store);
+    tracing::info!(backend = store.backend(), store = %redact(&settings.store), "store ready");
+
+    let mut service = Service::new(
+        store.clone(),
+        ServiceConfig { base_domain: settings.base_domain.clone(), limits: settings.limits.clone() },
+    );
+    service.bootstrap().await.map_err(|e| format!("cannot prepare built-in resources: {e}"))?;
+    // What sealing and re-keying replaced is not left in the database's files.
+    store.scrub().await.map_err(|e| format!("cannot checkpoint the store: {e}"))?;
     service = service.with_sealer(sealer.clone());
     // Function code is checked, test-run and served by the same engine.
     let functions = Arc::new(
@@ -206,5 +216,18 @@ async fn prune_audit_log(service: Arc<Service>, retention: std::time::Duration, 
             },
             _ = stop.changed() => break,
         }
+    }
+}
+
+/// The installation's secret key, sealing the store's secret fields.
+struct StoreCipher(Arc<causeway_tls::Sealer>);
+
+impl causeway_store::Cipher for StoreCipher {
+    fn seal(&self, clear: &[u8]) -> Result<String, String> {
+        self.0.seal(clear)
+    }
+
+    fn open(&self, sealed: &str) -> Result<Vec<u8>, String> {
+        self.0.open(sealed)
     }
 }

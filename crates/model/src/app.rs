@@ -11,7 +11,7 @@ use crate::rules::{self, DISPLAY_NAME};
 pub const MAX_APP_CODES: usize = 5;
 
 /// A stored app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct App {
     pub id: String,
     pub name: String,
@@ -28,8 +28,10 @@ pub struct App {
     pub app_type: String,
 }
 
+crate::redacted_debug!(App { id, name, status, app_key, creator, register_time, update_time, remark, app_type } secret { app_secret });
+
 /// Body of `POST`/`PUT /apps`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct AppInput {
     pub name: Option<String>,
     pub remark: Option<String>,
@@ -37,7 +39,9 @@ pub struct AppInput {
     pub app_secret: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+crate::redacted_debug!(AppInput { name, remark, app_key } secret { app_secret });
+
+#[derive(Clone, PartialEq, Eq)]
 pub struct AppSpec {
     pub name: String,
     pub remark: Option<String>,
@@ -45,6 +49,8 @@ pub struct AppSpec {
     pub app_key: Option<String>,
     pub app_secret: Option<String>,
 }
+
+crate::redacted_debug!(AppSpec { name, remark, app_key } secret { app_secret });
 
 /// `app_key`: 8–64 of letters, digits, `_`, `-`; starts with a letter or digit.
 pub fn check_app_key(field: &str, v: &str) -> Result<()> {
@@ -81,10 +87,12 @@ impl AppInput {
 }
 
 /// Body of `PUT /apps/secret/{id}`: a given secret, or a generated one when absent.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct SecretInput {
     pub app_secret: Option<String>,
 }
+
+crate::redacted_debug!(SecretInput { } secret { app_secret });
 
 impl SecretInput {
     pub fn validate(self) -> Result<Option<String>> {
@@ -106,7 +114,7 @@ pub struct AppSummary {
 }
 
 /// A stored AppCode.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppCode {
     pub id: String,
     pub app_code: String,
@@ -114,11 +122,15 @@ pub struct AppCode {
     pub create_time: String,
 }
 
+crate::redacted_debug!(AppCode { id, app_id, create_time } secret { app_code });
+
 /// Body of `POST /apps/{app_id}/app-codes`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct AppCodeInput {
     pub app_code: Option<String>,
 }
+
+crate::redacted_debug!(AppCodeInput { } secret { app_code });
 
 /// AppCodes: 64–180 of letters, digits and `+ _ ! @ # $ % / = -`; starts with a
 /// letter, a digit, `+` or `/` (they look like base64).
@@ -274,5 +286,30 @@ mod tests {
             assert!(check_app_code("app_code", &generate::app_code()).is_ok());
         }
         assert_ne!(generate::app_secret(), generate::app_secret());
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let app = App {
+            id: "a1".into(),
+            name: "shop".into(),
+            status: 1,
+            app_key: "shop-key".into(),
+            app_secret: "the-app-secret".into(),
+            creator: "USER".into(),
+            register_time: String::new(),
+            update_time: String::new(),
+            remark: None,
+            app_type: "apig".into(),
+        };
+        let shown = format!("{app:?}");
+        assert!(shown.contains("shop-key") && shown.contains("<redacted>") && !shown.contains("the-app-secret"), "{shown}");
+        let code = AppCode { id: "c1".into(), app_code: "the-app-code".into(), app_id: "a1".into(), create_time: String::new() };
+        assert!(!format!("{code:?}").contains("the-app-code"));
     }
 }

@@ -17,7 +17,7 @@ crate::wire_enum!(
 pub const MAX_AUDIENCES: usize = 20;
 
 /// A stored token issuer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IamIssuer {
     pub id: String,
     pub name: String,
@@ -50,8 +50,10 @@ pub struct IamIssuer {
     pub update_time: String,
 }
 
+crate::redacted_debug!(IamIssuer { id, name, issuer, audiences, algorithm, public_key, jwks, jwks_uri, jwks_refresh_secs, token_cookie, create_time, update_time } secret { secret });
+
 /// Body of `POST`/`PUT /iam-issuers`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct IamIssuerInput {
     pub name: Option<String>,
     pub issuer: Option<String>,
@@ -65,6 +67,8 @@ pub struct IamIssuerInput {
     pub token_cookie: Option<String>,
 }
 
+crate::redacted_debug!(IamIssuerInput { name, issuer, audiences, algorithm, public_key, jwks, jwks_uri, jwks_refresh_secs, token_cookie } secret { secret });
+
 /// How often a JWKS URL is fetched again, by default.
 pub const DEFAULT_JWKS_REFRESH_SECS: u32 = 300;
 
@@ -72,7 +76,7 @@ fn default_refresh() -> u32 {
     DEFAULT_JWKS_REFRESH_SECS
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct IamIssuerSpec {
     pub name: String,
     pub issuer: String,
@@ -85,6 +89,8 @@ pub struct IamIssuerSpec {
     pub jwks_refresh_secs: u32,
     pub token_cookie: Option<String>,
 }
+
+crate::redacted_debug!(IamIssuerSpec { name, issuer, audiences, algorithm, public_key, jwks, jwks_uri, jwks_refresh_secs, token_cookie } secret { secret });
 
 impl IamIssuerInput {
     /// Checks the fields; whether the key material parses is checked by the

@@ -182,6 +182,22 @@ macro_rules! wire_enum {
     };
 }
 
+/// `Debug` for a type holding secrets: its other fields as usual, each secret
+/// as `<redacted>`, so no log line or panic message shows one.
+#[macro_export]
+macro_rules! redacted_debug {
+    ($name:ident { $($field:ident),* } secret { $($secret:ident),+ }) => {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    $(.field(stringify!($field), &self.$field))*
+                    $(.field(stringify!($secret), &"<redacted>"))+
+                    .finish()
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,3 +249,4 @@ mod tests {
         assert_eq!(serde_json::from_str::<Sample>("\"Get\"").unwrap(), Sample::Get);
     }
 }
+

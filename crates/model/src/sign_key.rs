@@ -13,7 +13,7 @@ crate::wire_enum!(
 );
 
 /// A stored signature key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignKey {
     pub id: String,
     pub name: String,
@@ -24,8 +24,10 @@ pub struct SignKey {
     pub update_time: String,
 }
 
+crate::redacted_debug!(SignKey { id, name, sign_type, sign_key, create_time, update_time } secret { sign_secret });
+
 /// Body of `POST`/`PUT /signs`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct SignKeyInput {
     pub name: Option<String>,
     pub sign_type: Option<String>,
@@ -33,7 +35,9 @@ pub struct SignKeyInput {
     pub sign_secret: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+crate::redacted_debug!(SignKeyInput { name, sign_type, sign_key } secret { sign_secret });
+
+#[derive(Clone, PartialEq, Eq)]
 pub struct SignKeySpec {
     pub name: String,
     pub sign_type: SignType,
@@ -41,6 +45,8 @@ pub struct SignKeySpec {
     pub sign_key: Option<String>,
     pub sign_secret: Option<String>,
 }
+
+crate::redacted_debug!(SignKeySpec { name, sign_type, sign_key } secret { sign_secret });
 
 fn check_chars(field: &str, v: &str, min: usize, max: usize, letter_first: bool, extra: &[char]) -> Result<()> {
     rules::check_len(field, v, min, max)?;

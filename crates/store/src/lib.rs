@@ -9,12 +9,14 @@
 //! safe and revisions become visible in order.
 
 mod migrations;
+mod sealing;
 mod sql;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
 
+pub use sealing::{Cipher, SEALED_FIELDS, SealingStore};
 pub use sql::{PostgresStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +136,11 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_changes(&self, keep: i64) -> Result<u64>;
     /// Starts a write transaction; it is rolled back if dropped uncommitted.
     async fn begin(&self) -> Result<Box<dyn Txn>>;
+    /// Makes sure content overwritten or deleted so far is gone from the
+    /// database's files (after secrets were sealed in place): SQLite zeroes
+    /// freed content as it goes and here truncates its write-ahead log;
+    /// PostgreSQL's old row versions are left to VACUUM.
+    async fn scrub(&self) -> Result<()>;
     /// Adds an entry to the audit log.
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
     /// The audit entries `query` selects (newest first, paged), and how many it selects in all.
@@ -154,6 +161,10 @@ pub trait Txn: Send {
     async fn put(&mut self, doc: NewDocument<'_>) -> Result<i64>;
     /// Deletes a document; false if it did not exist.
     async fn delete(&mut self, kind: &str, id: &str) -> Result<bool>;
+    /// Replaces a document's body, keeping its keys; false if it does not exist.
+    async fn replace_body(&mut self, kind: &str, id: &str, body: &Value) -> Result<bool>;
+    /// Every lookup key of a kind, with the id of the document holding it.
+    async fn list_keys(&mut self, kind: &str) -> Result<Vec<(String, String)>>;
     /// Commits; returns the revision written (or the current one if nothing was).
     async fn commit(self: Box<Self>) -> Result<i64>;
 }

@@ -49,6 +49,9 @@ const AUDIT_FILTER: &str = " FROM audit_log WHERE (CAST($1 AS TEXT) IS NULL OR c
 const AUDIT_COLUMNS: &str = "SELECT id, at_micros, time, credential, source, method, path, resource_kind, resource_id, \
      status, error_code, digest, request_id";
 const PRUNE_AUDIT: &str = "DELETE FROM audit_log WHERE at_micros < $1";
+const REPLACE_BODY: &str = "UPDATE documents SET body = $3, revision = $4 WHERE kind = $1 AND id = $2";
+const DOC_EXISTS: &str = "SELECT 1 FROM documents WHERE kind = $1 AND id = $2";
+const LIST_KEYS: &str = "SELECT key, id FROM doc_keys WHERE kind = $1 ORDER BY key";
 const APPLIED: &str = "SELECT version FROM schema_migrations";
 const MARK_APPLIED: &str = "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, CURRENT_TIMESTAMP)";
 
@@ -175,6 +178,10 @@ macro_rules! sql_store {
 
             async fn begin(&self) -> Result<Box<dyn Txn>> {
                 Ok(Box::new($txn { tx: self.begin_write().await?, revision: None }))
+            }
+
+            async fn scrub(&self) -> Result<()> {
+                self.scrub_files().await
             }
 
             async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
@@ -348,6 +355,20 @@ macro_rules! sql_store {
                 Ok(true)
             }
 
+            async fn replace_body(&mut self, kind: &str, id: &str, body: &serde_json::Value) -> Result<bool> {
+                if sqlx::query(DOC_EXISTS).bind(kind).bind(id).fetch_optional(&mut *self.tx).await?.is_none() {
+                    return Ok(false);
+                }
+                let revision = self.record(kind, id, ChangeOp::Put).await?;
+                sqlx::query(REPLACE_BODY).bind(kind).bind(id).bind(body.to_string()).bind(revision).execute(&mut *self.tx).await?;
+                Ok(true)
+            }
+
+            async fn list_keys(&mut self, kind: &str) -> Result<Vec<(String, String)>> {
+                let rows = sqlx::query(LIST_KEYS).bind(kind).fetch_all(&mut *self.tx).await?;
+                rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+            }
+
             async fn commit(mut self: Box<Self>) -> Result<i64> {
                 let revision = match self.revision {
                     Some(r) => r,
@@ -380,11 +401,18 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Deleted and overwritten content is zeroed, so a sealed secret's clear predecessor does not linger in free pages.
+            .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         let store = Self { pool };
         store.migrate().await?;
         Ok(store)
+    }
+
+    async fn scrub_files(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// SQLite serialises writers itself once a transaction holds the write lock from its start.
@@ -416,6 +444,10 @@ impl PostgresStore {
         }
         store.migrate().await?;
         Ok(store)
+    }
+
+    async fn scrub_files(&self) -> Result<()> {
+        Ok(())
     }
 
     /// Writers on every node take one transaction-scoped advisory lock.

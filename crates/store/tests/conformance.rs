@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use causeway_store::{AuditEntry, AuditQuery, Change, ChangeOp, NewDocument, Store, StoreError};
+use causeway_store::{AuditEntry, AuditQuery, Change, ChangeOp, Cipher, NewDocument, SealingStore, Store, StoreError};
 use serde_json::json;
 
 async fn suite(store: Arc<dyn Store>) {
@@ -15,6 +15,75 @@ async fn suite(store: Arc<dyn Store>) {
     serialised_check_then_write(store.clone()).await;
     pruning_the_feed(&*store).await;
     the_audit_log(&*store).await;
+    bodies_replaced_keys_kept(&*store).await;
+    sealed_fields(store.clone()).await;
+}
+
+async fn bodies_replaced_keys_kept(store: &dyn Store) {
+    let mut tx = store.begin().await.unwrap();
+    tx.put(doc("replaced", "r1", None, &["name:r1", "alias:first"], &json!({"v": 1}))).await.unwrap();
+    tx.commit().await.unwrap();
+    let before = store.revision().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.replace_body("replaced", "r1", &json!({"v": 2})).await.unwrap());
+    assert!(!tx.replace_body("replaced", "missing", &json!({"v": 2})).await.unwrap());
+    assert_eq!(tx.list_keys("replaced").await.unwrap(), [("alias:first".to_string(), "r1".to_string()), ("name:r1".to_string(), "r1".to_string())]);
+    tx.commit().await.unwrap();
+    let got = store.find_key("replaced", "alias:first").await.unwrap().expect("keys kept");
+    assert_eq!(got.body, json!({"v": 2}));
+    assert!(got.revision > before, "a replaced body is a change");
+    assert!(store.changes_since(before, 10).await.unwrap().iter().any(|c| c.kind == "replaced" && c.id == "r1"));
+}
+
+/// A toy cipher for the wrapper's rules (the real one is AES-256-GCM in causeway-tls).
+struct Reverse(&'static str);
+
+impl Cipher for Reverse {
+    fn seal(&self, clear: &[u8]) -> Result<String, String> {
+        Ok(format!("{}{}", self.0, String::from_utf8_lossy(clear).chars().rev().collect::<String>()))
+    }
+    fn open(&self, sealed: &str) -> Result<Vec<u8>, String> {
+        let body = sealed.strip_prefix(self.0).ok_or("not sealed with this key")?;
+        Ok(body.chars().rev().collect::<String>().into_bytes())
+    }
+}
+
+async fn sealed_fields(raw: Arc<dyn Store>) {
+    let sealing = SealingStore::new(raw.clone(), Arc::new(Reverse("k1:")));
+    // Written before sealing: in clear.
+    let mut tx = raw.begin().await.unwrap();
+    tx.put(doc("app", "old", None, &["key:old-app"], &json!({"name": "old", "app_secret": "old-secret-1"}))).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = sealing.begin().await.unwrap();
+    tx.put(doc("app", "new", None, &["key:new-app"], &json!({"name": "new", "app_secret": "new-secret-2"}))).await.unwrap();
+    tx.put(doc("group", "g", None, &[], &json!({"name": "g", "app_secret": "not a secret field here"}))).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Stored sealed, read in clear, through every way of reading.
+    let stored = raw.get("app", "new").await.unwrap().unwrap();
+    assert_eq!(stored.body, json!({"name": "new", "app_secret": {"sealed": "k1:2-terces-wen"}}));
+    assert_eq!(sealing.get("app", "new").await.unwrap().unwrap().body["app_secret"], "new-secret-2");
+    assert_eq!(sealing.find_key("app", "key:new-app").await.unwrap().unwrap().body["app_secret"], "new-secret-2");
+    let listed = sealing.list("app", None).await.unwrap();
+    assert_eq!(listed.iter().map(|d| d.body["app_secret"].as_str().unwrap()).collect::<Vec<_>>(), ["old-secret-1", "new-secret-2"]);
+    let mut tx = sealing.begin().await.unwrap();
+    assert_eq!(tx.get("app", "new").await.unwrap().unwrap().body["app_secret"], "new-secret-2");
+    drop(tx);
+    assert_eq!(raw.get("group", "g").await.unwrap().unwrap().body["app_secret"], "not a secret field here", "only the kind's fields");
+
+    // Sealing in place seals what was in clear, once, and keeps its keys.
+    assert_eq!(sealing.seal_in_place().await.unwrap(), 1);
+    assert_eq!(sealing.seal_in_place().await.unwrap(), 0);
+    assert_eq!(raw.find_key("app", "key:old-app").await.unwrap().unwrap().body["app_secret"], json!({"sealed": "k1:1-terces-dlo"}));
+    assert_eq!(sealing.get("app", "old").await.unwrap().unwrap().body["app_secret"], "old-secret-1");
+
+    // Another key cannot open them: an error, never a wrong secret.
+    let wrong = SealingStore::new(raw.clone(), Arc::new(Reverse("k2:")));
+    assert!(matches!(wrong.get("app", "old").await, Err(StoreError::Corrupt { .. })));
+    let mut tx = raw.begin().await.unwrap();
+    tx.delete("app", "old").await.unwrap();
+    tx.delete("app", "new").await.unwrap();
+    tx.commit().await.unwrap();
 }
 
 fn entry(n: i64, credential: &str, method: &str, kind: &str, status: i64) -> AuditEntry {

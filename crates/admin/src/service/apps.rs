@@ -4,6 +4,7 @@
 
 use causeway_model::app::{App, AppCode, AppCodeInput, AppInput, AppSummary, MAX_APP_CODES, SecretInput, generate};
 use causeway_model::{ApiError, Result, ids, kinds};
+use causeway_sign::sdk::sha256_hex;
 use causeway_store::NewDocument;
 
 use super::tx::Tx;
@@ -26,11 +27,30 @@ pub(crate) fn app_key_key(app_key: &str) -> String {
     format!("key:{app_key}")
 }
 
+/// An AppCode is found by its SHA-256, so the store's keys do not give it away.
 pub(crate) fn app_code_key(code: &str) -> String {
-    format!("code:{code}")
+    format!("code-sha256:{}", sha256_hex(code.as_bytes()))
 }
 
+/// The key AppCodes were found by before: the code itself.
+const CLEAR_CODE_KEY: &str = "code:";
+
 impl Service {
+    /// Re-keys AppCodes stored by their clear value (before codes were
+    /// sealed) by their hash; returns how many it re-keyed.
+    pub(crate) async fn rekey_app_codes(&self) -> Result<usize> {
+        let mut tx = self.begin().await?;
+        let clear: Vec<String> = tx.list_keys(kinds::APP_CODE).await?.into_iter().filter(|(key, _)| key.starts_with(CLEAR_CODE_KEY)).map(|(_, id)| id).collect();
+        for id in &clear {
+            let Some(doc) = tx.get(kinds::APP_CODE, id).await? else { continue };
+            let Some(code) = doc.body.get("app_code").and_then(|c| c.as_str()) else { continue };
+            let new = NewDocument { kind: kinds::APP_CODE, id, parent: doc.parent.as_deref(), keys: vec![app_code_key(code)], body: &doc.body };
+            tx.put(new).await?;
+        }
+        self.commit(tx).await?;
+        Ok(clear.len())
+    }
+
     async fn put_app(&self, tx: &mut Tx, app: &App) -> Result<()> {
         let body = encode(app)?;
         let doc = NewDocument { kind: kinds::APP, id: &app.id, parent: None, keys: vec![name_key(&app.name), app_key_key(&app.app_key)], body: &body };

@@ -208,7 +208,12 @@ impl Service {
     /// Creates what exists from the start: the `DEFAULT` group and the `RELEASE` environment.
     pub async fn bootstrap(&self) -> Result<()> {
         self.ensure_default_group().await?;
-        self.ensure_release_env().await
+        self.ensure_release_env().await?;
+        let rekeyed = self.rekey_app_codes().await?;
+        if rekeyed > 0 {
+            tracing::info!(app_codes = rekeyed, "AppCodes re-keyed by their hash");
+        }
+        Ok(())
     }
 
     // Reads outside a transaction: like `Tx`'s, they answer `ApiError`, a

@@ -56,6 +56,11 @@ impl Tx {
         self.0.find_key(kind, key).await.map_err(system)
     }
 
+    /// Every lookup key of a kind, with the id of the document holding it.
+    pub async fn list_keys(&mut self, kind: &str) -> Result<Vec<(String, String)>> {
+        self.0.list_keys(kind).await.map_err(system)
+    }
+
     /// Whether a document other than `id` holds a unique key (the name a
     /// write would take is someone else's).
     pub async fn key_taken(&mut self, kind: &str, key: &str, id: &str) -> Result<bool> {
