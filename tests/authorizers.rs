@@ -107,11 +107,15 @@ async fn frontend_authorizers_admit_refuse_and_cache() {
     let again = s.call_gateway("GET", &host, "/orders/8?tenant=acme", &[("X-Token", "good-ann")]).await.json();
     assert_eq!(echo::header(&again, "x-call"), Some(call.as_str()));
     // Other identity values: asked again.
-    let bob = s.call_gateway("GET", &host, "/orders/8?tenant=acme", &[("X-Token", "good-bob")]).await.json();
+    let bob = s.call_gateway("GET", &host, "/orders/8?tenant=acme", &[("X-Token", "good-bob")]).await;
+    assert_eq!(bob.status, 200, "{}", bob.body);
+    let bob = bob.json();
     assert_eq!(echo::header(&bob, "x-user"), Some("bob"));
-    assert_ne!(echo::header(&bob, "x-call"), Some(call.as_str()));
-    let other_tenant = s.call_gateway("GET", &host, "/orders/8?tenant=beta", &[("X-Token", "good-ann")]).await.json();
-    assert_ne!(echo::header(&other_tenant, "x-call"), Some(call.as_str()));
+    assert!(echo::header(&bob, "x-call").is_some_and(|c| c != call), "{bob}");
+    let other_tenant = s.call_gateway("GET", &host, "/orders/8?tenant=beta", &[("X-Token", "good-ann")]).await;
+    assert_eq!(other_tenant.status, 200, "{}", other_tenant.body);
+    let other_tenant = other_tenant.json();
+    assert!(echo::header(&other_tenant, "x-call").is_some_and(|c| c != call), "{other_tenant}");
 
     // A policy condition on the context.
     let admin = s.call_gateway("GET", &host, "/orders/1?tenant=acme", &[("X-Token", "good-admin")]).await.json();
@@ -160,7 +164,10 @@ async fn uncached_authorizers_ask_every_time() {
     }));
     s.create_and_publish(&a, RELEASE).await;
     let one = s.eventually("GET", &host, "/fresh", &[("X-Token", "good-ann")], |c| c.status == 200).await.json();
-    let two = s.call_gateway("GET", &host, "/fresh", &[("X-Token", "good-ann")]).await.json();
+    let two = s.call_gateway("GET", &host, "/fresh", &[("X-Token", "good-ann")]).await;
+    assert_eq!(two.status, 200, "{}", two.body);
+    let two = two.json();
+    assert!(echo::header(&one, "x-call").is_some(), "{one}");
     assert_ne!(echo::header(&one, "x-call"), echo::header(&two, "x-call"));
     // Without identity sources nothing is required of the caller; the function decides.
     assert_eq!(s.call_gateway("GET", &host, "/fresh", &[]).await.status, 500);

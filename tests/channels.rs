@@ -116,7 +116,7 @@ async fn a_killed_member_is_ejected_without_failed_requests_and_readmitted_when_
     let ch = ch["id"].as_str().unwrap().to_string();
     publish(&s, &api(&g, "heal", "/heal", &ch, json!({"retry_count": 2}))).await;
     s.eventually("GET", &host, "/heal", &[], |c| c.status == 200).await;
-    member_health(&s, &ch, &b.address(), "healthy", Duration::from_secs(2)).await;
+    member_health(&s, &ch, &b.address(), "healthy", Duration::from_secs(30)).await;
 
     // b goes down: requests keep succeeding (retried on another member) while the checks eject it.
     let b_addr = b.address();
@@ -137,8 +137,9 @@ async fn a_killed_member_is_ejected_without_failed_requests_and_readmitted_when_
             (ok, failed)
         })
     };
-    // Two failed checks 5 s apart: ejected within about two intervals (request failures may eject it sooner).
-    let took = member_health(&s, &ch, &b_addr, "unhealthy", Duration::from_secs(12)).await;
+    // Two failed checks 5 s apart: ejected after about two intervals (request failures may eject it
+    // sooner); the bound is generous, for loaded machines.
+    let took = member_health(&s, &ch, &b_addr, "unhealthy", Duration::from_secs(30)).await;
     let after = spread(&s, &host, "/heal", 60, 3).await;
     assert_eq!(after.get(&b_addr), None, "an ejected member gets no requests: {after:?}");
     assert_eq!(after.values().sum::<usize>(), 60, "{after:?}");
@@ -147,7 +148,7 @@ async fn a_killed_member_is_ejected_without_failed_requests_and_readmitted_when_
 
     // Back on the same port: two good checks readmit it, and it serves again.
     let b = Echo::start_on(&b_addr).await;
-    member_health(&s, &ch, &b.address(), "healthy", Duration::from_secs(15)).await;
+    member_health(&s, &ch, &b.address(), "healthy", Duration::from_secs(30)).await;
     let back = spread(&s, &host, "/heal", 30, 1).await;
     assert_eq!(back.get(&b_addr), Some(&10), "{back:?}");
 }
@@ -174,7 +175,7 @@ async fn without_checks_failing_members_are_ejected_by_requests_and_backups_stan
     assert_eq!(seen.get(&backup.address()).copied().unwrap_or(0) + seen.get("502 \"APIG.0201\"").copied().unwrap_or(0), 20, "{seen:?}");
     let seen = spread(&s, &host, "/passive", 20, 1).await;
     assert_eq!(seen, HashMap::from([(backup.address(), 20)]), "after three failures each, the primaries are out");
-    member_health(&s, &ch, &a.address(), "unhealthy", Duration::from_secs(1)).await;
+    member_health(&s, &ch, &a.address(), "unhealthy", Duration::from_secs(10)).await;
 
     // A POST reached a member that failed: not retried.
     backup.stop();

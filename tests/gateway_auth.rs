@@ -176,6 +176,20 @@ async fn tencent_key_pair_signatures() {
     let old = tencent::authorization_header(&caller.key, &caller.secret, &["x-date", "source"], &old_headers[..]);
     let expired = s.call_gateway("GET", &host, "/kp", &[("X-Date", &old_date), ("Source", "tests"), ("Authorization", &old)]).await;
     auth_error(&expired, 401, "APIG.0303", "signature expired");
+
+    // Signatures that omit the date, or name one they do not send, never pass.
+    let undated = tencent::authorization_header(&caller.key, &caller.secret, &["source"], &[("source", "tests")][..]);
+    let refused = s.call_gateway("GET", &host, "/kp", &[("Source", "tests"), ("Authorization", &undated)]).await;
+    auth_error(&refused, 401, "APIG.0303", "sign X-Date or Date");
+    let unsigned_date = s.call_gateway("GET", &host, "/kp", &[("X-Date", &date), ("Source", "tests"), ("Authorization", &undated)]).await;
+    auth_error(&unsigned_date, 401, "APIG.0303", "X-Date must be signed");
+    let absent = tencent::authorization_header(&caller.key, &caller.secret, &["date", "source"], &[("source", "tests")][..]);
+    let no_date_sent = s.call_gateway("GET", &host, "/kp", &[("Source", "tests"), ("Authorization", &absent)]).await;
+    auth_error(&no_date_sent, 401, "APIG.0303", "the signed header date is missing");
+    // A signed Date header (not checked against the clock, as Tencent does) passes.
+    let dated = tencent::authorization_header(&caller.key, &caller.secret, &["date", "source"], &[("date", date.as_str()), ("source", "tests")][..]);
+    let with_date = s.call_gateway("GET", &host, "/kp", &[("Date", &date), ("Source", "tests"), ("Authorization", &dated)]).await;
+    assert_eq!(with_date.status, 200, "{}", with_date.body);
 }
 
 #[tokio::test]
@@ -366,6 +380,47 @@ fn open_api(group: &str, name: &str, path: &str, echo: &Echo) -> Value {
     })
 }
 
+/// Runs the Python verifier of docs/auth/backend-signatures.md, as the docs
+/// print it, over what backends saw (`cases[i].seen`, the echo's JSON) and
+/// returns its verdicts.
+async fn documented_python_verifier(python: &str, cases: &[Value]) -> Vec<bool> {
+    let doc = std::fs::read_to_string(format!("{}/../../docs/auth/backend-signatures.md", env!("CARGO_MANIFEST_DIR"))).expect("the doc");
+    let verifier = doc.split("```python\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a Python block in the doc");
+    let driver = r#"
+import json, sys
+
+class Headers(dict):
+    """Header names in any case, as a web framework gives them."""
+    def __getitem__(self, k): return dict.__getitem__(self, k.lower())
+    def get(self, k, d=None): return dict.get(self, k.lower(), d)
+
+out = []
+for case in json.load(sys.stdin):
+    seen = case["seen"]
+    headers = Headers({k.lower(): v[0] for k, v in seen["headers"].items()})
+    out.append(verified(seen["method"], seen["path"], seen["query"], headers, seen["body"].encode(), case["key"], case["secret"]))
+print(json.dumps(out))
+"#;
+    let script = format!("{verifier}\n{driver}");
+    let (python, input) = (python.to_string(), serde_json::to_vec(cases).unwrap());
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(python)
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python");
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("verdicts")
+}
+
 /// Backend signature keys: bound publications' backend requests carry a
 /// signature the backend verifies with the key, or Basic credentials.
 #[tokio::test]
@@ -431,6 +486,23 @@ async fn backend_signature_keys() {
     let date = echo::header(&seen, "x-sdk-date").unwrap();
     assert_eq!(sdk::verify("gateway_secret_0001", date, &received, &parsed), Ok(()), "{seen}");
     assert!(sdk::verify("another_secret_000", date, &received, &parsed).is_err());
+
+    // The verifier the docs give backends (Python's standard library only) accepts what the gateway signed.
+    if let Some(python) = common::service("CAUSEWAY_TEST_PYTHON_SIGNERS") {
+        let mut cases = Vec::new();
+        for (query, body) in [("q=1", "order body"), ("b=2&a=1&a=0&e=%20x&t=%E2%82%AC&plus=a+b&empty=", "{\"k\":\"v\"}"), ("", "")] {
+            let url = if query.is_empty() { format!("{}/hmac", s.gateway) } else { format!("{}/hmac?{query}", s.gateway) };
+            let called = s.http.post(url).header("Host", &host).body(body).send().await.unwrap();
+            assert_eq!(called.status(), 200);
+            let seen: Value = called.json().await.unwrap();
+            for (secret, expected) in [("gateway_secret_0001", true), ("another_secret_000", false)] {
+                cases.push(json!({"seen": seen.clone(), "key": "gateway_key1", "secret": secret, "expected": expected}));
+            }
+        }
+        let verdicts = documented_python_verifier(&python, &cases).await;
+        let expected: Vec<bool> = cases.iter().map(|c| c["expected"].as_bool().unwrap()).collect();
+        assert_eq!(verdicts, expected, "{cases:#?}");
+    }
 
     // Basic credentials.
     let called = s.http.post(format!("{}/basic", s.gateway)).header("Host", &host).send().await.unwrap();
@@ -527,6 +599,16 @@ async fn iam_bearer_tokens() {
         (jwt(Algorithm::ES256, Some("other-kid"), json!({"iss": "https://es.idp", "sub": "a", "exp": exp}), &es_key), "kid"),
         (jwt(Algorithm::HS256, None, json!({"iss": "https://unknown", "sub": "a", "exp": exp}), &hs_key), "unknown issuer"),
     ];
+    // Unsigned tokens (`alg: none`, with or without a signature part) and tokens that never expire.
+    let b64 = |v: Value| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string());
+    let claims = json!({"iss": "https://hs.idp", "sub": "mallory", "aud": "orders", "exp": exp});
+    let unsigned = format!("{}.{}.", b64(json!({"alg": "none", "typ": "JWT"})), b64(claims.clone()));
+    let unsigned_upper = format!("{}.{}", b64(json!({"alg": "NONE"})), b64(claims));
+    let bad = bad.into_iter().chain([
+        (unsigned, ""),
+        (unsigned_upper, ""),
+        (jwt(Algorithm::HS256, None, json!({"iss": "https://hs.idp", "sub": "a", "aud": "orders"}), &hs_key), "exp"),
+    ]);
     for (token, why) in bad {
         let c = call(vec![("Authorization", format!("Bearer {token}"))]).await;
         auth_error(&c, 401, "APIG.0301", why);
@@ -583,15 +665,19 @@ async fn vendor_python_signers() {
 }
 
 /// Serves whatever JWK set `doc` holds at `/jwks`.
-async fn jwks_server(doc: std::sync::Arc<std::sync::Mutex<String>>) -> std::net::SocketAddr {
+/// Serves `doc` as a JWK set; counts the fetches.
+async fn jwks_server(doc: std::sync::Arc<std::sync::Mutex<String>>) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = fetches.clone();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
-            let doc = doc.clone();
+            let (doc, counted) = (doc.clone(), counted.clone());
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |_req| {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let body = doc.lock().unwrap().clone();
                     async move { Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)))) }
                 });
@@ -599,7 +685,7 @@ async fn jwks_server(doc: std::sync::Arc<std::sync::Mutex<String>>) -> std::net:
             });
         }
     });
-    addr
+    (addr, fetches)
 }
 
 /// An issuer publishing its keys at a URL: fetched in the background, and a
@@ -620,7 +706,7 @@ async fn jwks_url_with_key_rotation() {
     common::assert_error(&s.post("/iam-issuers", &json!({"name": "bad_uri", "issuer": "b", "algorithm": "ES256", "jwks_uri": "ftp://x"})).await, 400, "APIG.2011", Some("jwks_uri"));
     for (name, alg, sets, keys, kids) in cases {
         let doc = std::sync::Arc::new(std::sync::Mutex::new(fixture(sets[0])));
-        let jwks = jwks_server(doc.clone()).await;
+        let (jwks, fetches) = jwks_server(doc.clone()).await;
         let path = format!("/rotated/{name}");
         s.create_and_publish(&iam_api(&g, &format!("rotated_{name}"), &path, &echo), RELEASE).await;
         let iss = format!("https://rot.idp/{name}");
@@ -640,9 +726,16 @@ async fn jwks_url_with_key_rotation() {
         s.eventually("GET", &host, &path, &[("Authorization", &token(1))], |c| c.status == 200).await;
         auth_error(&s.call_gateway("GET", &host, &path, &[("Authorization", &token(0))]).await, 401, "APIG.0301", "kid");
 
-        // A broken answer keeps the last good set.
+        // A broken answer keeps the last good set: once it has been fetched twice, key 2 still works.
         *doc.lock().unwrap() = "not json".to_string();
-        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        let seen = fetches.load(std::sync::atomic::Ordering::SeqCst);
+        for _ in 0..300 {
+            if fetches.load(std::sync::atomic::Ordering::SeqCst) >= seen + 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(fetches.load(std::sync::atomic::Ordering::SeqCst) >= seen + 2, "{name}: the set is fetched again every second");
         assert_eq!(s.call_gateway("GET", &host, &path, &[("Authorization", &token(1))]).await.status, 200, "{name}");
     }
 }

@@ -470,26 +470,43 @@ async fn h2c_callers_are_served() {
     assert_eq!(res.status(), 404);
 }
 
-/// A backend that counts its connections and closes any that stay idle for 50 ms.
-async fn counting_backend() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+/// A backend that counts the connections it accepts and the idle ones it
+/// closes: each change of `close` closes every connection then open (as a
+/// backend's idle timeout would), so the test counts instead of waiting.
+struct CountingBackend {
+    addr: String,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    closed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    close: tokio::sync::watch::Sender<u64>,
+}
+
+async fn counting_backend() -> CountingBackend {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let count = std::sync::Arc::new(AtomicUsize::new(0));
-    let counted = count.clone();
+    let (accepted, closed) = (std::sync::Arc::new(AtomicUsize::new(0)), std::sync::Arc::new(AtomicUsize::new(0)));
+    let (close, closing) = tokio::sync::watch::channel(0u64);
+    let (counted, closes) = (accepted.clone(), closed.clone());
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            let (mut closing, closes) = (closing.clone(), closes.clone());
+            closing.mark_unchanged();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
                 loop {
-                    let read = tokio::time::timeout(std::time::Duration::from_millis(50), stream.read(&mut chunk)).await;
-                    let Ok(Ok(got)) = read else { return };
-                    if got == 0 {
-                        return;
-                    }
+                    let got = tokio::select! {
+                        read = stream.read(&mut chunk) => match read {
+                            Ok(got) if got > 0 => got,
+                            _ => return,
+                        },
+                        _ = closing.changed() => {
+                            closes.fetch_add(1, Ordering::SeqCst);
+                            return;
+                        }
+                    };
                     buf.extend_from_slice(&chunk[..got]);
                     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                         buf.drain(..end + 4);
@@ -503,33 +520,43 @@ async fn counting_backend() -> (String, std::sync::Arc<std::sync::atomic::Atomic
             });
         }
     });
-    (addr, count)
+    CountingBackend { addr, accepted, closed, close }
 }
 
 #[tokio::test]
 async fn backend_connections_are_reused_and_idle_closes_are_survived() {
-    let (backend, connections) = counting_backend().await;
+    use std::sync::atomic::Ordering;
+    let backend = counting_backend().await;
     let server = Server::start().await;
     let g = server.group("pooling").await;
     let host = Server::group_host(&g);
     server
-        .create_and_publish(&http_api(&g, "pooled", "GET", "/p", json!({"url_domain": backend, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 3000})), RELEASE)
+        .create_and_publish(&http_api(&g, "pooled", "GET", "/p", json!({"url_domain": backend.addr, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/", "timeout": 3000})), RELEASE)
         .await;
     server.eventually("GET", &host, "/p", &[], |c| c.status == 200).await;
-    let before = connections.load(std::sync::atomic::Ordering::SeqCst);
+    let before = backend.accepted.load(Ordering::SeqCst);
     for _ in 0..10 {
         let c = server.call_gateway("GET", &host, "/p", &[]).await;
         assert_eq!(c.status, 200, "{}", c.body);
     }
-    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), before, "back-to-back requests reuse one backend connection");
+    assert_eq!(backend.accepted.load(Ordering::SeqCst), before, "back-to-back requests reuse one backend connection");
 
-    // The backend closes idle connections; the next request gets a fresh one, never an error.
-    for round in 0..3 {
-        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    // The backend closes its idle connections; the next request gets a fresh one, never an error.
+    for round in 1..=3 {
+        let open = backend.accepted.load(Ordering::SeqCst) - backend.closed.load(Ordering::SeqCst);
+        let closed_before = backend.closed.load(Ordering::SeqCst);
+        backend.close.send_modify(|g| *g += 1);
+        for _ in 0..1000 {
+            if backend.closed.load(Ordering::SeqCst) >= closed_before + open {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(backend.closed.load(Ordering::SeqCst), closed_before + open, "round {round}: the backend closed what it had open");
         let c = server.call_gateway("GET", &host, "/p", &[]).await;
         assert_eq!(c.status, 200, "round {round}: {}", c.body);
     }
-    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), before + 3);
+    assert_eq!(backend.accepted.load(Ordering::SeqCst), before + 3);
 }
 
 #[tokio::test]
@@ -616,9 +643,14 @@ async fn ambiguous_paths_are_normalised_or_refused() {
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("APIG.0101"), "{body}");
     // Above the root, or a slash hidden in an escape: refused, never sent on.
-    for path in ["/files/../../etc/passwd", "/files/a%2fb", "/files/a%5C..%5Cb"] {
+    for path in ["/files/../../etc/passwd", "/files/a%2fb", "/files/a%5C..%5Cb", "/files/a%zz", "/files/b%2", "/files/%/c"] {
         let (status, body) = raw_get(&server, &host, path).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert!(body.contains("APIG.0201") && body.contains("The request path"), "{path}: {body}");
     }
+    // Well-formed escapes pass as sent, whatever bytes they decode to; the query is the backend's to read.
+    let (status, body) = raw_get(&server, &host, "/files/%C3%28/x%20y?q=%zz&r=%").await;
+    assert_eq!(status, 200, "{body}");
+    let seen: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((seen["path"].as_str(), seen["query"].as_str()), (Some("/store/%C3%28/x%20y"), Some("q=%zz&r=%")), "{seen}");
 }

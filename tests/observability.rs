@@ -156,10 +156,17 @@ async fn sighup_reopens_the_access_log_after_rotation() {
     let host = Server::group_host(&g);
     server.create_and_publish(&mock_api(&g, "hello", "/hello"), RELEASE).await;
     server.create_and_publish(&mock_api(&g, "after", "/after"), RELEASE).await;
-    server.eventually("GET", &host, "/hello", &[], |c| c.status == 200).await;
-    log_lines(&log, 1).await;
-    // Every line so far written out (workers flush every 200 ms).
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Every call so far (counted) written out before the rotation: one line each.
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        if server.call_gateway("GET", &host, "/hello", &[]).await.status == 200 {
+            break;
+        }
+        assert!(calls < 500, "the API was never served");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(log_lines(&log, calls).await.len(), calls);
 
     // logrotate moves the file away, then signals.
     std::fs::rename(&log, &rotated).unwrap();

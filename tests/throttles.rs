@@ -111,10 +111,18 @@ async fn a_per_second_limit_takes_its_number_each_second() {
 
     // 3N calls a second for five seconds: N accepted in each.
     let counts = accepted_each_second(&[&s], &host, "/steady", 3 * N, 5).await;
-    for n in &counts {
-        // N ± 5 %: a call sent at the end of a second may be counted by the server in the next one.
-        assert!(n.abs_diff(N) <= 1, "{counts:?}");
+    assert_about_n_each_second(&counts, N);
+}
+
+/// N accepted a second, within generous bounds: the client counts by the
+/// second it sent a call in, the server by the second it received it, and a
+/// loaded machine sends late; over the whole run, no more than the limit allows.
+fn assert_about_n_each_second(counts: &[usize], n: usize) {
+    for c in counts {
+        assert!(c.abs_diff(n) <= n / 4, "{n} ± 25 % each second: {counts:?}");
     }
+    let total: usize = counts.iter().sum();
+    assert!(total <= n * (counts.len() + 1) && total + n / 4 >= n * counts.len(), "{total} accepted in {} seconds: {counts:?}", counts.len());
 }
 
 /// Calls `path` on every node, each at `rate` calls a second, for `secs` whole
@@ -174,9 +182,7 @@ async fn three_nodes_sharing_redis_take_the_limit_together() {
 
     // N calls a second on each of the three nodes for five seconds: N accepted in each, over all three.
     let counts = accepted_each_second(&[&first, &second, &third], &host, "/together", N, 5).await;
-    for n in &counts {
-        assert!(n.abs_diff(N) <= 2, "N ± 5 % a second: {counts:?}");
-    }
+    assert_about_n_each_second(&counts, N);
 }
 
 /// A node whose Redis is away keeps serving and limits on its own.

@@ -255,21 +255,38 @@ impl Server {
 
     /// A management call (`path_query` from `/v1.0/...`) signed with `key` at time `at`, as the vendors' AK/SK signers sign it.
     pub async fn signed(&self, method: &str, path_query: &str, body: &str, key: causeway_sign::sdk::Key<'_>, at: i64) -> (u16, Value) {
+        self.signed_with(method, path_query, body, body, &[], key, at).await
+    }
+
+    /// A signed management call that signs `signed_body` (and the `extra` headers) but sends `sent_body`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn signed_with(
+        &self,
+        method: &str,
+        path_query: &str,
+        signed_body: &str,
+        sent_body: &str,
+        extra: &[(&str, &str)],
+        key: causeway_sign::sdk::Key<'_>,
+        at: i64,
+    ) -> (u16, Value) {
         use causeway_sign::sdk;
         let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
         let authority = self.admin.trim_start_matches("http://").to_string();
-        let headers = vec![("host".to_string(), authority), ("content-type".to_string(), "application/json".to_string())];
-        let signed = sdk::sign(key, method, path, query, &headers, &sdk::sha256_hex(body.as_bytes()), at);
-        let res = self
+        let mut headers = vec![("host".to_string(), authority), ("content-type".to_string(), "application/json".to_string())];
+        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let hash = sdk::payload_hash(&headers, signed_body.as_bytes()).into_owned();
+        let signed = sdk::sign(key, method, path, query, &headers, &hash, at);
+        let mut req = self
             .http
             .request(reqwest::Method::from_bytes(method.as_bytes()).expect("method"), format!("{}{path_query}", self.admin))
             .header("Content-Type", "application/json")
             .header("X-Sdk-Date", signed.date)
-            .header("Authorization", signed.authorization)
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request");
+            .header("Authorization", signed.authorization);
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let res = req.body(sent_body.to_string()).send().await.expect("request");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or_default())
     }

@@ -165,7 +165,13 @@ async fn verify_signed(auth: &AdminAuth, value: &str, req: Request) -> Result<(P
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| Failure(ApiError::field(codes::TOO_LONG, "body")).into_response())?;
     // Signed over the path the caller sent, before the router strips its prefix.
     let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0);
-    let payload_hash = sdk::payload_hash(&parts.headers, &bytes);
+    // A management call's body is the change: it is always signed, whatever X-Sdk-Content-Sha256 claims.
+    let payload_hash = sdk::sha256_hex(&bytes);
+    if let Some(claimed) = parts.headers.get(sdk::CONTENT_SHA256_HEADER)
+        && !claimed.as_bytes().eq_ignore_ascii_case(payload_hash.as_bytes())
+    {
+        return Err(refused("the body does not match X-Sdk-Content-Sha256 (management calls sign their body)"));
+    }
     let signed = sdk::Request { method: parts.method.as_str(), path: uri.path(), query: uri.query().unwrap_or_default(), headers: &parts.headers, payload_hash: &payload_hash };
     sdk::verify(&secret, date.as_deref().unwrap_or_default(), &signed, &parsed)
         .map_err(|m| refused(&format!("verify signature fail, canonicalRequest:{}", m.one_line())))?;

@@ -263,7 +263,8 @@ mod tests {
 
     #[test]
     fn signs_the_reference_request() {
-        // The reference vector of the signature documents, through the CLI's own path.
+        // The reference vector of shared/spec/apig-reference.md §3.1 (computed with the
+        // vendors' PyPI signer; see causeway-sign's sdk tests), through the CLI's own path.
         let p = prepare(&args("http://127.0.0.1:8080/v1/test%20path/x?b=2&a=1&a=0&empty=")).unwrap();
         let auth = p.headers.iter().find(|(k, _)| k == "Authorization").unwrap();
         assert_eq!(

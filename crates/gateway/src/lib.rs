@@ -10,6 +10,8 @@
 mod backend;
 mod config;
 mod functions;
+#[doc(hidden)]
+pub mod fuzz;
 mod http;
 mod listen;
 mod node;

@@ -11,6 +11,8 @@ pub mod domain;
 pub mod env;
 pub mod error;
 pub mod function;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod group;
 pub mod iam;
 pub mod ids;

@@ -8,6 +8,8 @@
 //! Both verify over the request as received and compare in constant time.
 //! Nothing here does I/O; headers are read through [`HeaderSource`].
 
+#[doc(hidden)]
+pub mod fuzz;
 pub mod jwt;
 pub mod sdk;
 pub mod tencent;

@@ -28,6 +28,8 @@ pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
 pub const DATE_HEADER: &str = "x-sdk-date";
 /// Overrides the payload hash (e.g. `UNSIGNED-PAYLOAD`).
 pub const CONTENT_SHA256_HEADER: &str = "x-sdk-content-sha256";
+/// The `X-Sdk-Content-Sha256` value of a request whose body is not signed.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// SHA-256 of the empty body.
 pub const EMPTY_BODY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -386,6 +388,10 @@ mod tests {
             .collect()
     }
 
+    // The vectors of the signature reference (shared/spec/apig-reference.md §3.1),
+    // computed with the vendors' Python signer from PyPI (apigateway-sdk-python
+    // 1.0.0); the same signer checks Causeway's signatures end to end in
+    // tests/gateway_auth.rs (`vendor_python_signers`).
     const VECTOR_CANONICAL: &str = "POST\n/v1/test%20path/x/\na=0&a=1&b=2&empty=\ncontent-type:application/json\nhost:abc.apigw.example.com\nx-sdk-date:20240101T000000Z\nx-stage:RELEASE\n\ncontent-type;host;x-sdk-date;x-stage\n666c1aa02e8068c6d5cc1d3295009432c16790bec28ec8ce119d0d1a18d61319";
 
     #[test]

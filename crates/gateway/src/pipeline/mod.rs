@@ -19,7 +19,7 @@
 
 pub(crate) mod conn;
 mod ctx;
-mod respond;
+pub(crate) mod respond;
 
 use std::sync::Arc;
 

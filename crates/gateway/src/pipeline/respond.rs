@@ -109,7 +109,7 @@ pub struct TemplateContext<'a> {
 
 /// Replaces `$context.<name>` in a template. Values are JSON-escaped (without
 /// quotes), since templates are usually JSON; unknown names stay as written.
-fn fill_template(template: &str, e: &GatewayError, ctx: &TemplateContext<'_>) -> String {
+pub(crate) fn fill_template(template: &str, e: &GatewayError, ctx: &TemplateContext<'_>) -> String {
     const MARK: &str = "$context.";
     let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;

@@ -238,7 +238,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
 /// buffering them: headers are read as they pass, payloads skipped, and the
 /// length of each data message (its frames together) added up.
 #[derive(Debug)]
-struct FrameScanner {
+pub(crate) struct FrameScanner {
     max: u64,
     header: [u8; 14],
     have: usize,
@@ -251,12 +251,12 @@ struct FrameScanner {
 }
 
 impl FrameScanner {
-    fn new(max: u64) -> Self {
+    pub(crate) fn new(max: u64) -> Self {
         Self { max, header: [0; 14], have: 0, need: 2, payload_left: 0, message: 0 }
     }
 
     /// Err once a message is larger than the limit.
-    fn feed(&mut self, mut data: &[u8]) -> Result<(), ()> {
+    pub(crate) fn feed(&mut self, mut data: &[u8]) -> Result<(), ()> {
         while !data.is_empty() {
             if self.payload_left > 0 {
                 let n = (data.len() as u64).min(self.payload_left);

@@ -161,6 +161,10 @@ fn sdk_signature<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, value: &s
         }
     }
     let payload_hash = match req.headers.header(sdk::CONTENT_SHA256_HEADER) {
+        // A body the gateway has read must be the one the caller hashed (a streamed body is the backend's to check).
+        Some(v) if v != sdk::UNSIGNED_PAYLOAD && req.body.is_some_and(|b| !sdk::sha256_hex(b).eq_ignore_ascii_case(v.trim())) => {
+            return Err(failure("Incorrect app authentication information: the body does not match X-Sdk-Content-Sha256".into()));
+        }
         Some(v) => std::borrow::Cow::Borrowed(v),
         None => match req.body {
             Some(body) if !body.is_empty() => std::borrow::Cow::Owned(sdk::sha256_hex(body)),
@@ -187,6 +191,10 @@ fn key_pair<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, value: &str, r
         }
     } else if !auth.headers.iter().any(|h| h.eq_ignore_ascii_case("date")) {
         return Err(failure("Incorrect app authentication information: sign X-Date or Date".into()));
+    }
+    // A listed header that was not sent would be signed as empty: a signature with no date in it would never expire.
+    if let Some(missing) = auth.headers.iter().find(|h| req.headers.header(&h.to_ascii_lowercase()).is_none()) {
+        return Err(failure(format!("Incorrect app authentication information: the signed header {missing} is missing")));
     }
     if !tencent::verify(&app.secret, &auth, req.headers) {
         return Err(failure("Incorrect app authentication information: verify signature fail".into()));

@@ -262,7 +262,7 @@ async fn ask_function(functions: &Functions, entry: &AuthorizerEntry, ask: Askin
 
 /// `{"statusCode":200,"body":"{\"status\":\"allow\",\"context\":{...}}"}`:
 /// `allow` with status 200 passes; any other status or statusCode is a deny.
-fn read_answer(json: Option<&str>, body: Option<String>) -> Result<Decision, String> {
+pub(crate) fn read_answer(json: Option<&str>, body: Option<String>) -> Result<Decision, String> {
     let json = json.ok_or("the function returned nothing")?;
     if json.len() + body.as_ref().map_or(0, String::len) > MAX_ANSWER {
         return Err("the answer is larger than 1 MB".into());
