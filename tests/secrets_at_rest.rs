@@ -127,3 +127,70 @@ async fn a_store_written_in_clear_is_sealed_on_start() {
     let (status, dup) = s.post("/apps/0000000000000000000000000000a001/app-codes", &json!({"app_code": app_code('L')})).await;
     assert_eq!(status, 400, "{dup}");
 }
+
+/// `causeway rotate-secret-key` seals everything again with a new key: the
+/// server starts on the new key with every secret working, the old key no
+/// longer opens them.
+#[tokio::test]
+async fn the_secret_key_is_rotated_with_every_secret_sealed_again() {
+    let mut s = Server::start().await;
+    let issued = create_secrets(&s).await;
+    let (_, aksk) = s.post("/admin-credentials", &json!({"name": "rotated_aksk", "role": "viewer", "type": "AKSK"})).await;
+    let (ak, sk) = (aksk["access_key"].as_str().unwrap().to_string(), aksk["secret_key"].as_str().unwrap().to_string());
+    let (_, apps) = s.get("/apps?name=sealed_app").await;
+    let app_id = apps["apps"][0]["id"].as_str().unwrap().to_string();
+    s.stop();
+
+    let dir = s.data_dir.path().to_path_buf();
+    let old_key = std::fs::read_to_string(dir.join("secret-key")).unwrap();
+    let out = std::process::Command::new(Server::binary())
+        .args(["rotate-secret-key", "--data-dir", dir.to_str().unwrap(), "--store", &format!("sqlite://{}/causeway.db", dir.display())])
+        .env_remove("CAUSEWAY_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("sealed values sealed again"), "{said}");
+    let new_key = std::fs::read_to_string(dir.join("secret-key")).unwrap();
+    assert_ne!(new_key, old_key);
+    assert_eq!(std::fs::read_to_string(dir.join("secret-key.old")).unwrap(), old_key);
+    assert!(!dir.join("secret-key.new").exists());
+    let stored = s.sqlite_bytes();
+    assert_none_in_clear(&stored, &all_secrets(&issued));
+
+    // On the new key: every secret opens and works.
+    s.restart();
+    let (status, app) = s.get(&format!("/apps/{app_id}")).await;
+    assert_eq!((status, app["app_secret"].as_str()), (200, Some(APP_SECRET)), "{app}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (status, _) = s.signed("GET", "/v1.0/apigw/apis", "", causeway_sign::sdk::Key { access: &ak, secret: &sk }, now).await;
+    assert_eq!(status, 200, "the AK/SK credential signs with its secret opened by the new key");
+    assert_eq!(s.call_as(&issued[0], "GET", "/apis", None).await.0, 200);
+
+    // The old key opens nothing any more: a node started with it refuses to start.
+    s.stop();
+    std::fs::write(dir.join("secret-key"), &old_key).unwrap();
+    let mut node = std::process::Command::new(Server::binary())
+        .args(["serve", "--data-dir", dir.to_str().unwrap(), "--store", &format!("sqlite://{}/causeway.db", dir.display())])
+        .args(["--admin-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0"])
+        .env_remove("CAUSEWAY_SECRET_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = node.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = node.kill();
+            panic!("a node with the old key started");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut node.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success());
+    assert!(err.contains("secret key"), "{err}");
+}

@@ -4,6 +4,7 @@ mod client;
 mod config;
 mod functions;
 mod metrics;
+mod rekey;
 mod serve;
 mod token;
 
@@ -27,6 +28,9 @@ struct Cli {
 enum Command {
     /// Run Causeway (admin API now; gateway listeners by role).
     Serve(Box<config::ServeArgs>),
+    /// Seal every secret in the store again with a new installation secret key
+    /// (every node stopped; the same flags as `serve` find the data directory and store).
+    RotateSecretKey(Box<config::ServeArgs>),
     /// Print the headers that sign a request with an app's key pair (SDK-HMAC-SHA256).
     Sign(client::RequestArgs),
     /// Send a request signed with an app's key pair and print the answer.
@@ -50,6 +54,13 @@ fn main() -> ExitCode {
                 .build()
                 .map_err(|e| format!("cannot start the runtime: {e}"))?;
             runtime.block_on(serve::run(settings))
+        }),
+        Command::RotateSecretKey(args) => config::Settings::resolve(*args).and_then(|settings| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the runtime: {e}"))?;
+            runtime.block_on(rekey::run(settings))
         }),
         Command::Sign(args) => client::sign(args),
         Command::Call(args) => client::call(args),

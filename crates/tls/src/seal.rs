@@ -65,19 +65,41 @@ impl Sealer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         }
-        let mut bytes = [0u8; 32];
-        SystemRandom::new().fill(&mut bytes).map_err(|_| "the system's random number generator failed".to_string())?;
-        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        file.write_all(secret.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let secret = new_secret()?;
+        write_secret_file(&path, &secret)?;
         Ok((Self::from_secret(&secret), KeySource::Generated))
     }
 
+    /// The key in use, without creating one: `CAUSEWAY_SECRET_KEY`, else the data directory's file.
+    pub fn load_existing(data_dir: &Path) -> Result<(Self, KeySource), String> {
+        let from_env = std::env::var("CAUSEWAY_SECRET_KEY").is_ok();
+        if !from_env && !data_dir.join(SECRET_KEY_FILE).exists() {
+            return Err(format!("no secret key: neither CAUSEWAY_SECRET_KEY nor {}", data_dir.join(SECRET_KEY_FILE).display()));
+        }
+        Self::load_or_create(data_dir)
+    }
+}
+
+/// A new random secret key (64 hex digits).
+pub fn new_secret() -> Result<String, String> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new().fill(&mut bytes).map_err(|_| "the system's random number generator failed".to_string())?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes a secret key to a new file readable by its owner only, flushed to disk.
+pub fn write_secret_file(path: &Path, secret: &str) -> Result<(), String> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(secret.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.sync_all().map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+impl Sealer {
     /// `plain` sealed: `v1:` + base64(nonce ‖ ciphertext ‖ tag).
     pub fn seal(&self, plain: &[u8]) -> Result<String, String> {
         let mut nonce = [0u8; NONCE_LEN];
