@@ -75,16 +75,26 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The decoded query string.
+/// Which path family a call came in by; the V2 router marks its requests,
+/// so that handlers shared with v1.0 page and shape their answers as V2 does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Family {
+    #[default]
+    V1,
+    V2,
+}
+
+/// The decoded query string (and the family whose paging rules apply).
 #[derive(Debug, Default)]
-pub struct Query(Vec<(String, String)>);
+pub struct Query(Vec<(String, String)>, Family);
 
 impl<S: Send + Sync> FromRequestParts<S> for Query {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Failure> {
         let q = parts.uri.query().unwrap_or_default();
-        Ok(Query(form_urlencoded::parse(q.as_bytes()).into_owned().collect()))
+        let family = parts.extensions.get::<Family>().copied().unwrap_or_default();
+        Ok(Query(form_urlencoded::parse(q.as_bytes()).into_owned().collect(), family))
     }
 }
 
@@ -103,8 +113,16 @@ impl Query {
         self.get("precise_search").is_some_and(|p| p.split(',').any(|f| f.trim() == field))
     }
 
-    /// `page_no` (from 1, default 1) and `page_size` (1–500, default 20).
+    /// The family's paging: v1.0 [`Query::page_paging`], V2 [`Query::offset_paging`].
     pub fn paging(&self) -> Result<Paging, ApiError> {
+        match self.1 {
+            Family::V1 => self.page_paging(),
+            Family::V2 => self.offset_paging(),
+        }
+    }
+
+    /// `page_no` (from 1, default 1) and `page_size` (1–500, default 20).
+    pub fn page_paging(&self) -> Result<Paging, ApiError> {
         let number = |name: &str, default: usize, max: usize| -> Result<usize, ApiError> {
             match self.get(name) {
                 None => Ok(default),
@@ -114,7 +132,20 @@ impl Query {
                 },
             }
         };
-        Ok(Paging { page_no: number("page_no", 1, usize::MAX / 2)?, page_size: number("page_size", 20, MAX_PAGE_SIZE)? })
+        Ok(Paging::page(number("page_no", 1, usize::MAX / 2)?, number("page_size", 20, MAX_PAGE_SIZE)?))
+    }
+
+    /// V2's `offset` (from 0, default 0) and `limit` (1–500, default 20).
+    pub fn offset_paging(&self) -> Result<Paging, ApiError> {
+        let offset = match self.get("offset") {
+            None => 0,
+            Some(v) => v.parse::<usize>().ok().filter(|n| *n <= usize::MAX / 2).ok_or_else(|| ApiError::invalid("offset"))?,
+        };
+        let limit = match self.get("limit") {
+            None => 20,
+            Some(v) => v.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE_SIZE).contains(n)).ok_or_else(|| ApiError::invalid("limit"))?,
+        };
+        Ok(Paging { offset, limit })
     }
 }
 

@@ -17,14 +17,21 @@ pub use auth::{AdminAuth, Caller};
 pub use http::MAX_BODY_BYTES;
 pub use service::{Service, ServiceConfig};
 
-/// The admin listener's router: `/v1.0/apigw/...` behind the admin token or an AK/SK signature, writes recorded in the audit log.
+/// The admin listener's router: `/v1.0/apigw/...` and `/v2/{project_id}/apigw/instances/{instance_id}/...`
+/// behind the admin token or an AK/SK signature, writes recorded in the audit log.
 pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
     // The audit log wraps the sign-in check, so refused writes are recorded too.
     let v1 = routes::v1::router(service.clone())
+        .layer(axum::middleware::from_fn_with_state(auth.clone(), auth::require_admin))
+        .layer(axum::middleware::from_fn_with_state(service.clone(), audit::record));
+    // V2's prefix names a project and an instance: it is taken off before V2's own routing.
+    let v2 = routes::v2::router(service.clone())
         .layer(axum::middleware::from_fn_with_state(auth, auth::require_admin))
-        .layer(axum::middleware::from_fn_with_state(service, audit::record));
+        .layer(axum::middleware::from_fn_with_state(service.clone(), audit::record));
+    let v2 = Router::new().fallback_service(v2).layer(axum::middleware::from_fn_with_state(service.instance().clone(), routes::v2::prefix));
     Router::new()
         .nest("/v1.0/apigw", v1)
+        .nest_service("/v2", v2)
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(http::request_id))

@@ -59,6 +59,12 @@ pub struct ServeArgs {
     /// How long finished asynchronous invocations are kept, in seconds (default 7 days).
     #[arg(long, env = "CAUSEWAY_INVOCATION_RETENTION", value_name = "SECONDS")]
     pub invocation_retention: Option<u64>,
+    /// The instance id the V2 management family answers to (`/v2/{project_id}/apigw/instances/{instance_id}`).
+    #[arg(long, env = "CAUSEWAY_INSTANCE_ID", value_name = "ID")]
+    pub instance_id: Option<String>,
+    /// The instance's name, as `GET /v2/{project_id}/apigw/instances` lists it.
+    #[arg(long, env = "CAUSEWAY_INSTANCE_NAME", value_name = "NAME")]
+    pub instance_name: Option<String>,
     /// Days the audit log keeps management writes (default 90; 0 keeps them all).
     #[arg(long, env = "CAUSEWAY_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
     pub audit_retention_days: Option<u64>,
@@ -147,6 +153,8 @@ struct FileConfig {
     function_workers: Option<usize>,
     invocation_retention: Option<u64>,
     audit_retention_days: Option<u64>,
+    instance_id: Option<String>,
+    instance_name: Option<String>,
     change_feed_keep: Option<i64>,
     watch_interval: Option<u64>,
     access_log: Option<String>,
@@ -189,6 +197,8 @@ pub struct Settings {
     pub invocation_retention: std::time::Duration,
     /// How long audit entries are kept (`None`: for ever).
     pub audit_retention: Option<std::time::Duration>,
+    /// What the V2 family calls this installation.
+    pub instance: causeway_admin::service::Instance,
     pub change_feed_keep: i64,
     pub watch_interval: std::time::Duration,
     pub access_log: causeway_gateway::AccessLogTarget,
@@ -248,6 +258,18 @@ impl Settings {
             days @ 1..=36_500 => Some(std::time::Duration::from_secs(days * 86_400)),
             _ => return Err("audit_retention_days must be 0 (keep everything) or within 1..=36500".into()),
         };
+        let defaults = causeway_admin::service::Instance::default();
+        let instance = causeway_admin::service::Instance {
+            id: args.instance_id.or(file.instance_id).unwrap_or(defaults.id),
+            name: args.instance_name.or(file.instance_name).unwrap_or(defaults.name),
+        };
+        let id_ok = (1..=64).contains(&instance.id.len()) && instance.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !id_ok {
+            return Err("instance_id must be 1 to 64 letters, digits, '-' or '_'".into());
+        }
+        if instance.name.is_empty() || instance.name.chars().count() > 64 || instance.name.chars().any(char::is_control) {
+            return Err("instance_name must be 1 to 64 characters".into());
+        }
         let change_feed_keep = match args.change_feed_keep.or(file.change_feed_keep).unwrap_or(causeway_gateway::DEFAULT_KEEP_CHANGES) {
             n @ 0.. => n,
             _ => return Err("change_feed_keep must be 0 (keep everything) or more".into()),
@@ -278,6 +300,7 @@ impl Settings {
             function_workers,
             invocation_retention,
             audit_retention,
+            instance,
             change_feed_keep,
             watch_interval,
             access_log,

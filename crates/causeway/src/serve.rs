@@ -41,7 +41,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
 
     let mut service = Service::new(
         store.clone(),
-        ServiceConfig { base_domain: settings.base_domain.clone(), limits: settings.limits.clone() },
+        ServiceConfig { base_domain: settings.base_domain.clone(), limits: settings.limits.clone(), instance: settings.instance.clone() },
     );
     service.bootstrap().await.map_err(|e| format!("cannot prepare built-in resources: {e}"))?;
     // What sealing and re-keying replaced is not left in the database's files.

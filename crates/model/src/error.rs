@@ -73,6 +73,7 @@ catalogue! {
     RESPONSE_NOT_FOUND = ("APIG.3074", 404, "The gateway response does not exist");
     AUTHORIZER_NOT_FOUND = ("APIG.3081", 404, "The custom authorizer does not exist");
     ADMIN_CREDENTIAL_NOT_FOUND = ("APIG.3097", 404, "The admin credential does not exist");
+    INSTANCE_NOT_FOUND = ("APIG.3030", 404, "The instance does not exist");
     APP_CODE_NOT_FOUND = ("APIG.3082", 404, "The AppCode does not exist");
     // 403: quotas
     GROUP_QUOTA = ("APIG.3101", 403, "The number of API groups has reached the limit");

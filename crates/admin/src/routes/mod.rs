@@ -1,3 +1,4 @@
 //! Route families. Each maps its paths onto the service layer.
 
 pub mod v1;
+pub mod v2;

@@ -119,8 +119,8 @@ impl Service {
             succeeded,
             since_micros: time_field("since", f.since.as_deref())?,
             until_micros: time_field("until", f.until.as_deref())?,
-            offset: i64::try_from((f.paging.page_no - 1).saturating_mul(f.paging.page_size)).unwrap_or(i64::MAX),
-            limit: i64::try_from(f.paging.page_size).unwrap_or(i64::MAX),
+            offset: i64::try_from(f.paging.offset).unwrap_or(i64::MAX),
+            limit: i64::try_from(f.paging.limit).unwrap_or(i64::MAX),
         };
         let (total, entries) = self.store.audit_entries(&query).await.map_err(system)?;
         Ok(Page { total: usize::try_from(total).unwrap_or(0), items: entries.into_iter().map(view).collect() })

@@ -56,7 +56,26 @@ pub struct ServiceConfig {
     /// Groups are served at `<group_id>.<base_domain>`.
     pub base_domain: String,
     pub limits: Limits,
+    /// The instance this installation is to the V2 and ROMA path families.
+    pub instance: Instance,
 }
+
+/// What `/v2/{project_id}/apigw/instances` lists: this installation, as one
+/// gateway instance; calls to another instance id are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: String,
+    pub name: String,
+}
+
+impl Default for Instance {
+    fn default() -> Self {
+        Self { id: DEFAULT_INSTANCE_ID.into(), name: "causeway".into() }
+    }
+}
+
+/// The instance id the V2 family answers to unless configured otherwise.
+pub const DEFAULT_INSTANCE_ID: &str = "causeway";
 
 /// The management operations, shared by every route family.
 pub struct Service {
@@ -92,17 +111,32 @@ pub struct Page<T> {
     pub items: Vec<T>,
 }
 
-/// Paging and name matching shared by the list operations.
+/// Which part of a listing to answer: v1.0 asks by page (`page_no`,
+/// `page_size`), V2 by `offset` and `limit`; both come down to these.
 #[derive(Debug, Clone)]
 pub struct Paging {
-    /// 1-based.
-    pub page_no: usize,
-    pub page_size: usize,
+    /// Items skipped.
+    pub offset: usize,
+    /// Items answered at most.
+    pub limit: usize,
 }
 
 impl Default for Paging {
     fn default() -> Self {
-        Self { page_no: 1, page_size: 20 }
+        Self { offset: 0, limit: 20 }
+    }
+}
+
+impl Paging {
+    /// Page `page_no` (from 1) of `page_size` items.
+    pub fn page(page_no: usize, page_size: usize) -> Self {
+        Self { offset: page_no.saturating_sub(1).saturating_mul(page_size), limit: page_size }
+    }
+}
+
+impl Service {
+    pub fn instance(&self) -> &Instance {
+        &self.config.instance
     }
 }
 
@@ -113,8 +147,7 @@ impl<T> Page<T> {
     /// Cuts one page out of the filtered items.
     pub fn of(all: Vec<T>, paging: &Paging) -> Self {
         let total = all.len();
-        let start = (paging.page_no - 1).saturating_mul(paging.page_size);
-        let items = all.into_iter().skip(start).take(paging.page_size).collect();
+        let items = all.into_iter().skip(paging.offset).take(paging.limit).collect();
         Self { total, items }
     }
 }

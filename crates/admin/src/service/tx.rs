@@ -156,7 +156,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("causeway-admin-tx-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = causeway_store::open(&format!("sqlite://{}/causeway.db", dir.display())).await.unwrap();
-        (Service::new(store, ServiceConfig { base_domain: "example.test".into(), limits: Limits::default() }), dir)
+        (Service::new(store, ServiceConfig { base_domain: "example.test".into(), limits: Limits::default(), instance: Default::default() }), dir)
     }
 
     fn doc<'a>(kind: &'a str, id: &'a str, parent: Option<&'a str>, keys: &[&str], body: &'a serde_json::Value) -> NewDocument<'a> {

@@ -41,6 +41,11 @@ fn batch_ids(q: &Query, ids: Option<Vec<String>>, field: &str) -> Result<Vec<Str
 }
 
 pub fn router(service: Arc<Service>) -> Router {
+    resources().method_not_allowed_fallback(not_found).with_state(service)
+}
+
+/// The resources and their handlers, as v1.0 routes them (V2 shares them where its shapes agree).
+pub(crate) fn resources() -> Router<Arc<Service>> {
     Router::new()
         .route("/api-groups", get(groups::list).post(groups::create))
         .route("/api-groups/{id}", get(groups::get).put(groups::update).delete(groups::delete))
@@ -128,6 +133,4 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .route("/admin-credentials/{id}/secret", put(admin_credentials::rotate))
         .route("/audit-logs", get(audit_logs::list))
-        .method_not_allowed_fallback(not_found)
-        .with_state(service)
 }
