@@ -9,6 +9,7 @@ use common::{Backend, Server, TOKEN, assert_error};
 use serde_json::{Value, json};
 
 const PROJECT: &str = "0f3c2e9b8a7d4e1f9c2b3a4d5e6f7a8b";
+const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
 
 async fn v2_as(s: &Server, token: &str, instance: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value, Option<String>) {
     let url = format!("{}/v2/{PROJECT}/apigw/instances/{instance}{path}", s.admin);
@@ -117,4 +118,147 @@ async fn v2_calls_sign_in_check_roles_and_are_audited() {
     assert_eq!(entries[0]["resource_id"], group["id"]);
     assert_eq!(entries[0]["credential"], "bootstrap");
     assert_eq!((entries[1]["credential"].as_str(), entries[1]["status"].as_i64()), (Some("v2_viewer"), Some(403)));
+}
+
+fn http_api(group: &str, name: &str, path: &str, echo: &common::echo::Echo) -> Value {
+    json!({
+        "group_id": group, "name": name, "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": path,
+        "auth_type": "APP", "backend_type": "HTTP",
+        "req_params": [{"name": "q", "type": "STRING", "location": "QUERY", "required": 2}],
+        "backend_api": {"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/seen", "timeout": 5000, "retry_count": "-1"},
+        "backend_params": [{"name": "X-Q", "location": "HEADER", "origin": "REQUEST", "value": "q"}]
+    })
+}
+
+/// The same API made through v1.0 and V2 is stored the same; V2 publishes by
+/// `POST /apis/action`, answers app authorizations as `{"auths": [...]}`, and
+/// takes V2's spellings (`retry_count` as a string, `vpc_channel_*`).
+#[tokio::test]
+async fn a_v2_workflow_stores_what_v1_stores_and_serves_it() {
+    let echo = common::echo::Echo::start().await;
+    let s = Server::start().await;
+    let group = s.group("workflow").await;
+    let (status, via_v2) = v2(&s, "POST", "/apis", Some(&http_api(&group, "via_v2", "/v2", &echo))).await;
+    assert_eq!(status, 201, "{via_v2}");
+    let mut v1_body = http_api(&group, "via_v1", "/v1", &echo);
+    v1_body["backend_api"]["retry_count"] = json!(-1);
+    let (status, via_v1) = s.post("/apis", &v1_body).await;
+    assert_eq!(status, 201, "{via_v1}");
+    let strip = |mut v: Value| {
+        for k in ["id", "name", "req_uri", "register_time", "update_time"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        for k in ["id", "register_time", "update_time"] {
+            if let Some(b) = v["backend_api"].as_object_mut() {
+                b.remove(k);
+            }
+        }
+        if let Some(params) = v["req_params"].as_array_mut() {
+            for p in params {
+                p.as_object_mut().unwrap().remove("id");
+            }
+        }
+        if let Some(params) = v["backend_params"].as_array_mut() {
+            for p in params {
+                p.as_object_mut().unwrap().remove("id");
+                p.as_object_mut().unwrap().remove("req_param_id");
+            }
+        }
+        v
+    };
+    let (v1_id, v2_id) = (via_v1["id"].as_str().unwrap().to_string(), via_v2["id"].as_str().unwrap().to_string());
+    let (_, stored_v1) = s.get(&format!("/apis/{v1_id}")).await;
+    let (_, stored_v2) = v2(&s, "GET", &format!("/apis/{v2_id}"), None).await;
+    assert_eq!(strip(stored_v2), strip(stored_v1), "the same definition, whichever family made it");
+
+    // Publish through POST /apis/action; authorize an app as V2 answers it.
+    let (status, published) = v2(&s, "POST", "/apis/action", Some(&json!({"action": "online", "env_id": RELEASE, "api_id": v2_id, "remark": "first"}))).await;
+    assert_eq!(status, 201, "{published}");
+    assert_eq!((published["api_id"].as_str(), published["env_id"].as_str()), (Some(v2_id.as_str()), Some(RELEASE)));
+    let (status, app) = v2(&s, "POST", "/apps", Some(&json!({"name": "v2_app"}))).await;
+    assert_eq!(status, 201, "{app}");
+    let (status, auths) = v2(&s, "POST", "/app-auths", Some(&json!({"env_id": RELEASE, "app_ids": [app["id"]], "api_ids": [v2_id]}))).await;
+    assert_eq!(status, 201, "{auths}");
+    assert_eq!(auths["auths"].as_array().map(Vec::len), Some(1), "{auths}");
+    let (_, bound) = v2(&s, "GET", &format!("/app-auths/binded-apis?app_id={}&offset=0&limit=5", app["id"].as_str().unwrap()), None).await;
+    assert_eq!(bound["total"], 1, "{bound}");
+    let (status, code) = v2(&s, "PUT", &format!("/apps/{}/app-codes", app["id"].as_str().unwrap()), None).await;
+    assert_eq!(status, 201, "{code}");
+    let (app_key, app_secret) = (app["app_key"].as_str().unwrap().to_string(), app["app_secret"].as_str().unwrap().to_string());
+    let host = Server::group_host(&group);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let headers = vec![("host".to_string(), host.clone())];
+    let signed = causeway_sign::sdk::sign(causeway_sign::sdk::Key { access: &app_key, secret: &app_secret }, "GET", "/v2", "q=hello", &headers, causeway_sign::sdk::EMPTY_BODY_SHA256, now);
+    let called = s.call_gateway("GET", &host, "/v2?q=hello", &[("X-Sdk-Date", &signed.date), ("Authorization", &signed.authorization)]).await;
+    assert_eq!(called.status, 200, "{}", called.body);
+    assert_eq!(common::echo::header(&called.json(), "x-q"), Some("hello"));
+
+    // Offline through the same call; the API stops answering.
+    let (status, _) = v2(&s, "POST", "/apis/action", Some(&json!({"action": "offline", "env_id": RELEASE, "api_id": v2_id}))).await;
+    assert_eq!(status, 204);
+    let gone = s.call_gateway("GET", &host, "/v2?q=hello", &[("X-Sdk-Date", &signed.date), ("Authorization", &signed.authorization)]).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    assert_error(&v2(&s, "POST", "/apis/action", Some(&json!({"action": "sideways", "env_id": RELEASE, "api_id": v2_id}))).await, 400, "APIG.2011", Some("action"));
+    assert_error(&v2(&s, "POST", "/apis/action", Some(&json!({"action": "online", "env_id": RELEASE}))).await, 400, "APIG.2001", Some("api_id"));
+    let bad_retry = {
+        let mut b = http_api(&group, "bad_retry", "/bad", &echo);
+        b["backend_api"]["retry_count"] = json!("often");
+        b
+    };
+    assert_error(&v2(&s, "POST", "/apis", Some(&bad_retry)).await, 400, "APIG.2012", Some("backend_api.retry_count"));
+}
+
+/// Huawei's official Python SDK (`huaweicloudsdkapig`, V2 clients) drives a
+/// whole workflow with only an endpoint, a project id and an access key:
+/// groups, environments, APIs of the three backend types, publishing, an app
+/// and its authorization, lists and details, deletes, and its
+/// `ClientRequestException`s carrying the APIG codes.
+#[tokio::test]
+async fn the_official_python_sdk_drives_a_workflow() {
+    let Some(python) = common::service("CAUSEWAY_TEST_PYTHON_SIGNERS") else { return };
+    let echo = common::echo::Echo::start().await;
+    let s = Server::start().await;
+    let (status, f) = s.post("/functions", &json!({"name": "sdk_fn", "code": "exports.handler = () => ({statusCode: 200, body: 'fn'});"})).await;
+    assert_eq!(status, 201, "{f}");
+    let file = std::fs::read_to_string(s.data_dir.path().join("admin-access-key")).unwrap();
+    let mut lines = file.lines();
+    let (ak, sk) = (lines.next().unwrap().to_string(), lines.next().unwrap().to_string());
+    let script = format!("{}/../../tests/signers/apig_sdk_workflow.py", env!("CARGO_MANIFEST_DIR"));
+    let args = [script, s.admin.clone(), PROJECT.to_string(), "causeway".into(), ak, sk, echo.address(), f["urn"].as_str().unwrap().to_string()];
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new(python).args(&args).output().expect("python")).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("JSON from the workflow");
+
+    assert_eq!(seen["instances"], json!(["causeway"]));
+    assert_eq!(seen["group"]["name"], "sdk_group");
+    let group = seen["group"]["id"].as_str().unwrap();
+    assert_eq!(seen["published"].as_array().unwrap().len(), 3, "{seen}");
+    assert_eq!(seen["auths"], 1);
+    assert_eq!(seen["lists"], json!({"groups": 1, "apis": 3, "apis_page": 2, "apps": 1, "envs": ["RELEASE", "SDK_ENV"]}));
+    assert_eq!(seen["shown_api"], json!({"name": "sdk_http", "backend_type": "HTTP", "url_domain": echo.address(), "retry_count": "-1"}));
+    assert_eq!(seen["shown_app"], "sdk_app");
+    for (case, status, code) in [
+        ("bad_name", 400, "APIG.2011"),
+        ("missing_api", 404, "APIG.3002"),
+        ("published_api_delete", 403, "APIG.3416"),
+        ("group_with_apis", 403, "APIG.3415"),
+        ("other_instance", 404, "APIG.3030"),
+    ] {
+        assert_eq!((seen[case]["status"].as_u64(), seen[case]["code"].as_str()), (Some(status), Some(code)), "{case}: {}", seen[case]);
+        assert_eq!(seen[case]["request_id"].as_str().map(str::len), Some(32), "{case}: the SDK reads X-Request-Id");
+    }
+    assert_eq!(seen["after_delete"], json!({"apis": 2, "apps": 0}));
+
+    // What the SDK made is stored and served: seen through v1.0 and called through the gateway.
+    let (_, through_v1) = s.get(&format!("/apis?group_id={group}")).await;
+    assert_eq!(through_v1["total"], 2, "{through_v1}");
+    let host = Server::group_host(group);
+    let mocked = s.call_gateway("GET", &host, "/sdk/mock", &[]).await;
+    assert_eq!((mocked.status, mocked.body.as_str()), (200, r#"{"from":"mock"}"#));
+    let function = s.call_gateway("GET", &host, "/sdk/function", &[]).await;
+    assert_eq!(function.status, 401, "an APP API without credentials: {}", function.body);
+    // Every SDK write is in the audit log under the bootstrap access key, by its V2 path.
+    let (_, log) = s.get("/audit-logs?credential=bootstrap&page_size=100").await;
+    let v2_writes = log["audit_logs"].as_array().unwrap().iter().filter(|e| e["path"].as_str().unwrap().starts_with(&format!("/v2/{PROJECT}/apigw/instances/causeway/"))).count();
+    assert!(v2_writes >= 12, "{log}");
 }

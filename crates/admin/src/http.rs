@@ -84,6 +84,14 @@ pub enum Family {
     V2,
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for Family {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Family>().copied().unwrap_or_default())
+    }
+}
+
 /// The decoded query string (and the family whose paging rules apply).
 #[derive(Debug, Default)]
 pub struct Query(Vec<(String, String)>, Family);

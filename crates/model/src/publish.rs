@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::Api;
-use crate::error::Result;
+use crate::error::{ApiError, Result};
 use crate::rules;
 
 /// How many versions are kept per (API, environment); older ones are dropped,
@@ -45,7 +45,7 @@ pub struct Publication {
 }
 
 /// Body of `POST /apis/publish/{api_id}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
 pub struct PublishInput {
     pub env_id: Option<String>,
     pub remark: Option<String>,
@@ -63,6 +63,36 @@ impl PublishInput {
         let remark = rules::optional_str(self.remark);
         rules::check_text("remark", remark.as_deref(), 255)?;
         Ok(PublishSpec { env_id, remark })
+    }
+}
+
+/// Body of V2's `POST /apis/action`: publish (`online`) or take offline one API.
+#[derive(Debug, Default, Deserialize)]
+pub struct ApiActionInput {
+    pub action: Option<String>,
+    pub env_id: Option<String>,
+    pub api_id: Option<String>,
+    pub remark: Option<String>,
+}
+
+/// What `POST /apis/action` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiAction {
+    Online { api_id: String, publish: PublishInput },
+    Offline { api_id: String, env_id: String },
+}
+
+impl ApiActionInput {
+    /// `action` (`online` or `offline`), `api_id` and `env_id` are required.
+    pub fn validate(self) -> Result<ApiAction> {
+        let action = rules::required_str("action", self.action)?;
+        let api_id = rules::required_str("api_id", self.api_id)?;
+        let env_id = rules::required_str("env_id", self.env_id)?;
+        match action.to_ascii_lowercase().as_str() {
+            "online" => Ok(ApiAction::Online { api_id, publish: PublishInput { env_id: Some(env_id), remark: self.remark } }),
+            "offline" => Ok(ApiAction::Offline { api_id, env_id }),
+            _ => Err(ApiError::invalid("action")),
+        }
     }
 }
 

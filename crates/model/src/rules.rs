@@ -182,6 +182,23 @@ macro_rules! wire_enum {
     };
 }
 
+/// An optional integer sent as a JSON number or as a string holding one
+/// (V2's SDK types some integer fields as strings, e.g. `retry_count: "-1"`).
+pub fn int_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Int(i64),
+        Text(String),
+    }
+    match <Option<Either> as serde::Deserialize>::deserialize(d)? {
+        None => Ok(None),
+        Some(Either::Int(n)) => Ok(Some(n)),
+        Some(Either::Text(s)) if s.trim().is_empty() => Ok(None),
+        Some(Either::Text(s)) => s.trim().parse().map(Some).map_err(|_| serde::de::Error::custom("not an integer")),
+    }
+}
+
 /// `Debug` for a type holding secrets: its other fields as usual, each secret
 /// as `<redacted>`, so no log line or panic message shows one.
 #[macro_export]

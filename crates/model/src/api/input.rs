@@ -50,7 +50,10 @@ pub struct AuthOptInput {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct VpcInfoInput {
+    /// V2 calls it `vpc_channel_id` (in `vpc_channel_info`).
+    #[serde(alias = "vpc_channel_id")]
     pub vpc_id: Option<String>,
+    #[serde(alias = "vpc_channel_proxy_host")]
     pub vpc_proxy_host: Option<String>,
 }
 
@@ -64,9 +67,15 @@ pub struct BackendApiInput {
     pub req_method: Option<String>,
     pub req_uri: Option<String>,
     pub timeout: Option<i64>,
+    /// A number, or (as V2's SDK types it) a string holding one.
+    #[serde(default, deserialize_with = "crate::rules::int_or_string")]
     pub retry_count: Option<i64>,
     pub remark: Option<String>,
+    /// V2: `vpc_channel_status`.
+    #[serde(alias = "vpc_channel_status")]
     pub vpc_status: Option<i64>,
+    /// V2: `vpc_channel_info`.
+    #[serde(alias = "vpc_channel_info")]
     pub vpc_info: Option<VpcInfoInput>,
     pub authorizer_id: Option<String>,
     pub enable_client_ssl: Option<bool>,
@@ -163,8 +172,11 @@ pub struct PolicyHttpInput {
     pub req_method: Option<String>,
     pub req_uri: Option<String>,
     pub timeout: Option<i64>,
+    #[serde(default, deserialize_with = "crate::rules::int_or_string")]
     pub retry_count: Option<i64>,
+    #[serde(alias = "vpc_channel_status")]
     pub vpc_status: Option<i64>,
+    #[serde(alias = "vpc_channel_info")]
     pub vpc_info: Option<VpcInfoInput>,
     pub enable_client_ssl: Option<bool>,
     /// Causeway: speak HTTP/2 to the backend (h2c over plain TCP, ALPN h2 over TLS).

@@ -3,12 +3,16 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use causeway_model::app::AppAuthInput;
 
-use crate::http::{JsonBody, Query, Reply, created, no_content, page};
+use crate::http::{Family, JsonBody, Query, Reply, created, no_content, page};
 use crate::service::{AuthFilter, Service};
 
-/// v1.0 answers a bare array of outcomes, one per (API, app) pair.
-pub async fn create(State(s): State<Arc<Service>>, JsonBody(input): JsonBody<AppAuthInput>) -> Reply {
-    created(s.create_app_auths(input).await?)
+/// v1.0 answers a bare array of outcomes, one per (API, app) pair; V2 `{"auths": [...]}`.
+pub async fn create(State(s): State<Arc<Service>>, family: Family, JsonBody(input): JsonBody<AppAuthInput>) -> Reply {
+    let outcomes = s.create_app_auths(input).await?;
+    match family {
+        Family::V1 => created(outcomes),
+        Family::V2 => created(serde_json::json!({ "auths": outcomes })),
+    }
 }
 
 pub async fn delete(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply {

@@ -6,6 +6,7 @@
 //! [`Family`] mark makes shared handlers page by `offset`/`limit`.
 
 mod instances;
+mod publish;
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use causeway_model::ApiError;
 use causeway_model::error::codes;
 
@@ -25,6 +26,7 @@ use crate::service::{Instance, Service};
 pub fn router(service: Arc<Service>) -> Router {
     super::v1::resources()
         .route("/instances", get(instances::list))
+        .route("/apis/action", post(publish::action))
         .method_not_allowed_fallback(not_found)
         .fallback(not_found)
         .with_state(service)
