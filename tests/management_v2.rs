@@ -87,8 +87,14 @@ async fn v2_and_v1_share_the_resources_and_v2_pages_by_offset() {
     assert_eq!(g["remark"], "changed");
     assert_eq!(v2(&s, "DELETE", &format!("/api-groups/{id}"), None).await.0, 204);
     assert_error(&s.get(&format!("/api-groups/{id}")).await, 404, "APIG.3001", None);
-    // Validation answers as v1.0's does.
+    // Validation answers as v1.0's does, with V2's wider names and remarks for groups and APIs.
     assert_error(&v2(&s, "POST", "/envs", Some(&json!({"name": "x"}))).await, 400, "APIG.2011", Some("name"));
+    let wide = json!({"name": "orders-api.v2/(east):west", "remark": "r".repeat(1000)});
+    let (status, made) = v2(&s, "POST", "/api-groups", Some(&wide)).await;
+    assert_eq!(status, 201, "{made}");
+    assert_error(&s.post("/api-groups", &json!({"name": "orders-api.v1/(east)"})).await, 400, "APIG.2011", Some("name"));
+    assert_error(&s.post("/api-groups", &json!({"name": "long_remark", "remark": "r".repeat(256)})).await, 400, "APIG.2011", Some("remark"));
+    assert_error(&v2(&s, "POST", "/api-groups", Some(&json!({"name": "g".repeat(256)}))).await, 400, "APIG.2011", Some("name"));
 }
 
 #[tokio::test]

@@ -84,6 +84,16 @@ pub enum Family {
     V2,
 }
 
+impl Family {
+    /// The naming rules of bodies sent by this family.
+    pub fn dialect(self) -> causeway_model::rules::Dialect {
+        match self {
+            Family::V1 => causeway_model::rules::Dialect::Apig,
+            Family::V2 => causeway_model::rules::Dialect::Wide,
+        }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Family {
     type Rejection = std::convert::Infallible;
 

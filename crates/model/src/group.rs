@@ -48,6 +48,9 @@ pub struct GroupInput {
     pub call_limits: Option<i64>,
     pub time_interval: Option<i64>,
     pub time_unit: Option<String>,
+    /// Set by the family the body came in by, not by the body.
+    #[serde(skip)]
+    pub dialect: rules::Dialect,
 }
 
 /// Validated group fields.
@@ -62,9 +65,9 @@ pub struct GroupSpec {
 impl GroupInput {
     pub fn validate(self) -> Result<GroupSpec> {
         let name = rules::required_str("name", self.name)?;
-        DISPLAY_NAME.check("name", &name)?;
+        self.dialect.name_rule(DISPLAY_NAME).check("name", &name)?;
         let remark = rules::optional_str(self.remark);
-        rules::check_text("remark", remark.as_deref(), 255)?;
+        rules::check_text("remark", remark.as_deref(), self.dialect.max_remark())?;
         // All three, or none.
         let limit = match (self.call_limits, self.time_interval, rules::optional_str(self.time_unit)) {
             (None, None, None) => None,
@@ -97,6 +100,13 @@ mod tests {
         assert!(bad.message.contains("parameterName:name"));
         let long = GroupInput { name: Some("grp".into()), remark: Some("x".repeat(256)), ..Default::default() }.validate().unwrap_err();
         assert!(long.message.contains("parameterName:remark"));
+        // V2's and ROMA's wider names and remarks.
+        let wide = GroupInput { name: Some("2024 orders-api.v2/(east):west".replace(' ', "_")), remark: Some("r".repeat(1000)), dialect: rules::Dialect::Wide, ..Default::default() };
+        assert!(wide.validate().is_ok());
+        let v1 = GroupInput { name: Some("orders-api.v2".into()), ..Default::default() };
+        assert!(v1.validate().unwrap_err().message.contains("parameterName:name."));
+        let too_long = GroupInput { name: Some("g".repeat(256)), dialect: rules::Dialect::Wide, ..Default::default() };
+        assert!(too_long.validate().is_err());
         let limited = GroupInput { name: Some("grp".into()), call_limits: Some(100), time_interval: Some(1), time_unit: Some("minute".into()), ..Default::default() };
         assert_eq!(limited.validate().unwrap().limit, Some((100, 1, TimeUnit::Minute)));
         let half = GroupInput { name: Some("grp".into()), call_limits: Some(100), ..Default::default() }.validate().unwrap_err();

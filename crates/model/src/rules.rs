@@ -65,6 +65,36 @@ impl NameRule {
 pub const DISPLAY_NAME: NameRule = NameRule { min: 3, max: 64, cjk: true, digit_first: false, extra: &['_'] };
 /// API names (seed 002): 3–64, letters, digits, `_` (and Chinese, as the consoles allow); starts with a letter.
 pub const API_NAME: NameRule = DISPLAY_NAME;
+/// Group and API names in the V2 and ROMA families: 3–255, letters, digits,
+/// Chinese, `_ - . / ( ) :` (and the full-width colon and enumeration comma);
+/// starts with a letter, digit or Chinese character.
+pub const WIDE_NAME: NameRule = NameRule { min: 3, max: 255, cjk: true, digit_first: true, extra: &['_', '-', '.', '/', '(', ')', ':', '：', '、'] };
+
+/// Whose rules a group or API body is checked by: v1.0's (names 3–64,
+/// remarks ≤ 255) or V2's and ROMA's (names 3–255, remarks ≤ 1000).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    #[default]
+    Apig,
+    Wide,
+}
+
+impl Dialect {
+    pub fn name_rule(self, v1: NameRule) -> NameRule {
+        match self {
+            Dialect::Apig => v1,
+            Dialect::Wide => WIDE_NAME,
+        }
+    }
+
+    pub fn max_remark(self) -> usize {
+        match self {
+            Dialect::Apig => 255,
+            Dialect::Wide => 1000,
+        }
+    }
+}
+
 /// Environment and backend-policy names: 3–64, letters, digits, `_`; starts with a letter.
 pub const PLAIN_NAME: NameRule = NameRule { min: 3, max: 64, cjk: false, digit_first: false, extra: &['_'] };
 /// Request and backend parameter names: 1–32, letters, digits, `.`, `-`, `_`; starts with a letter.

@@ -7,6 +7,9 @@ use serde::Deserialize;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct ApiInput {
+    /// Set by the family the body came in by, not by the body.
+    #[serde(skip)]
+    pub dialect: crate::rules::Dialect,
     pub group_id: Option<String>,
     pub name: Option<String>,
     #[serde(rename = "type")]

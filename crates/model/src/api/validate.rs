@@ -25,7 +25,7 @@ impl ApiInput {
         let group_id = rules::required_str("group_id", self.group_id)?;
         rules::check_len("group_id", &group_id, 1, 65)?;
         let name = rules::required_str("name", self.name)?;
-        API_NAME.check("name", &name)?;
+        self.dialect.name_rule(API_NAME).check("name", &name)?;
         let api_type = rules::required("type", self.api_type)?;
         let api_type = rules::flag("type", Some(api_type), 1)?;
         let version = rules::optional_str(self.version).unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
@@ -54,7 +54,7 @@ impl ApiInput {
             _ => uri::parse_req_uri("req_uri", &req_uri)?,
         };
         let remark = rules::optional_str(self.remark);
-        rules::check_text("remark", remark.as_deref(), 255)?;
+        rules::check_text("remark", remark.as_deref(), self.dialect.max_remark())?;
         let auth_type = AuthType::parse_field("auth_type", &rules::required_str("auth_type", self.auth_type)?)?;
         let app_code_auth_type = match self.auth_opt.and_then(|o| rules::optional_str(o.app_code_auth_type)) {
             Some(a) => AppCodeAuthType::parse_field("auth_opt.app_code_auth_type", &a)?,

@@ -3,10 +3,11 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use causeway_model::api::ApiInput;
 
-use crate::http::{JsonBody, Query, Reply, created, no_content, ok, page};
+use crate::http::{Family, JsonBody, Query, Reply, created, no_content, ok, page};
 use crate::service::{ApiFilter, Service};
 
-pub async fn create(State(s): State<Arc<Service>>, JsonBody(input): JsonBody<ApiInput>) -> Reply {
+pub async fn create(State(s): State<Arc<Service>>, family: Family, JsonBody(mut input): JsonBody<ApiInput>) -> Reply {
+    input.dialect = family.dialect();
     created(s.create_api(input).await?)
 }
 
@@ -30,7 +31,8 @@ pub async fn get(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply
     ok(s.get_api(&id).await?)
 }
 
-pub async fn update(State(s): State<Arc<Service>>, Path(id): Path<String>, JsonBody(input): JsonBody<ApiInput>) -> Reply {
+pub async fn update(State(s): State<Arc<Service>>, Path(id): Path<String>, family: Family, JsonBody(mut input): JsonBody<ApiInput>) -> Reply {
+    input.dialect = family.dialect();
     ok(s.update_api(&id, input).await?)
 }
 

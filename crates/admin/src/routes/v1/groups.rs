@@ -3,10 +3,11 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use causeway_model::group::GroupInput;
 
-use crate::http::{JsonBody, Query, Reply, created, no_content, ok, page};
+use crate::http::{Family, JsonBody, Query, Reply, created, no_content, ok, page};
 use crate::service::{GroupFilter, Service};
 
-pub async fn create(State(s): State<Arc<Service>>, JsonBody(input): JsonBody<GroupInput>) -> Reply {
+pub async fn create(State(s): State<Arc<Service>>, family: Family, JsonBody(mut input): JsonBody<GroupInput>) -> Reply {
+    input.dialect = family.dialect();
     created(s.create_group(input).await?)
 }
 
@@ -19,7 +20,8 @@ pub async fn get(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply
     ok(s.get_group(&id).await?)
 }
 
-pub async fn update(State(s): State<Arc<Service>>, Path(id): Path<String>, JsonBody(input): JsonBody<GroupInput>) -> Reply {
+pub async fn update(State(s): State<Arc<Service>>, Path(id): Path<String>, family: Family, JsonBody(mut input): JsonBody<GroupInput>) -> Reply {
+    input.dialect = family.dialect();
     ok(s.update_group(&id, input).await?)
 }
 
