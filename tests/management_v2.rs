@@ -268,3 +268,58 @@ async fn the_official_python_sdk_drives_a_workflow() {
     let v2_writes = log["audit_logs"].as_array().unwrap().iter().filter(|e| e["path"].as_str().unwrap().starts_with(&format!("/v2/{PROJECT}/apigw/instances/causeway/"))).count();
     assert!(v2_writes >= 12, "{log}");
 }
+
+/// The same scenario through every family — v1.0, the dedicated V1
+/// (`/v1/{project_id}/apigw/instances/…`), V2 and ROMA Connect's APIC
+/// (`/v1|v2/{project_id}/apic/instances/…`) — stores the same result.
+#[tokio::test]
+async fn every_family_stores_the_same_result() {
+    let echo = common::echo::Echo::start().await;
+    let s = Server::start().await;
+    let group = s.group("families").await;
+    let prefixes = [
+        ("v1.0", "/v1.0/apigw".to_string()),
+        ("dedicated V1", format!("/v1/{PROJECT}/apigw/instances/causeway")),
+        ("V2", format!("/v2/{PROJECT}/apigw/instances/causeway")),
+        ("ROMA V1", format!("/v1/{PROJECT}/apic/instances/causeway")),
+        ("ROMA V2", format!("/v2/{PROJECT}/apic/instances/causeway")),
+    ];
+    let mut stored = Vec::new();
+    for (i, (family, prefix)) in prefixes.iter().enumerate() {
+        let mut body = http_api(&group, &format!("family_api_{i}"), &format!("/family/{i}"), &echo);
+        body["backend_api"]["retry_count"] = json!(-1);
+        let res = s.http.post(format!("{}{prefix}/apis", s.admin)).header("X-Auth-Token", TOKEN).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{family}");
+        let made: Value = res.json().await.unwrap();
+        let (_, read) = s.get(&format!("/apis/{}", made["id"].as_str().unwrap())).await;
+        let mut read = read;
+        for k in ["id", "name", "req_uri", "register_time", "update_time"] {
+            read.as_object_mut().unwrap().remove(k);
+        }
+        for section in ["backend_api"] {
+            for k in ["id", "register_time", "update_time"] {
+                read[section].as_object_mut().unwrap().remove(k);
+            }
+        }
+        for list in ["req_params", "backend_params"] {
+            for p in read[list].as_array_mut().unwrap() {
+                p.as_object_mut().unwrap().remove("id");
+                p.as_object_mut().unwrap().remove("req_param_id");
+            }
+        }
+        stored.push((family, read));
+        // Each family lists with its own paging: page numbers for v1.0 and the dedicated V1, offsets for the others.
+        let query = if prefix.starts_with("/v1.0") || prefix.contains("/apigw/instances") && prefix.starts_with("/v1/") { "page_no=1&page_size=1" } else { "offset=0&limit=1" };
+        let listed: Value = s.http.get(format!("{}{prefix}/apis?group_id={group}&{query}", s.admin)).header("X-Auth-Token", TOKEN).send().await.unwrap().json().await.unwrap();
+        assert_eq!((listed["total"].as_u64(), listed["size"].as_u64()), (Some(i as u64 + 1), Some(1)), "{family}: {listed}");
+    }
+    for (family, read) in &stored[1..] {
+        assert_eq!(read, &stored[0].1, "{family} stored what v1.0 stored");
+    }
+    // ROMA's and V2's wider names, refused by v1.0 and the dedicated V1.
+    for (i, (family, prefix)) in prefixes.iter().enumerate() {
+        let res = s.http.post(format!("{}{prefix}/api-groups", s.admin)).header("X-Auth-Token", TOKEN).json(&json!({"name": format!("wide-name.{i}")})).send().await.unwrap();
+        let wide = !(prefix.starts_with("/v1.0") || prefix.starts_with("/v1/") && prefix.contains("/apigw/"));
+        assert_eq!(res.status().as_u16(), if wide { 201 } else { 400 }, "{family}");
+    }
+}

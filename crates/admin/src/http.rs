@@ -79,9 +79,13 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
 /// so that handlers shared with v1.0 page and shape their answers as V2 does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Family {
+    /// `/v1.0/apigw` and the dedicated V1 `/v1/{project_id}/apigw/instances/{instance_id}`.
     #[default]
     V1,
+    /// `/v2/{project_id}/apigw/instances/{instance_id}`.
     V2,
+    /// ROMA Connect's APIC: `/v1/` and `/v2/{project_id}/apic/instances/{instance_id}`.
+    Roma,
 }
 
 impl Family {
@@ -89,7 +93,7 @@ impl Family {
     pub fn dialect(self) -> causeway_model::rules::Dialect {
         match self {
             Family::V1 => causeway_model::rules::Dialect::Apig,
-            Family::V2 => causeway_model::rules::Dialect::Wide,
+            Family::V2 | Family::Roma => causeway_model::rules::Dialect::Wide,
         }
     }
 }
@@ -135,7 +139,7 @@ impl Query {
     pub fn paging(&self) -> Result<Paging, ApiError> {
         match self.1 {
             Family::V1 => self.page_paging(),
-            Family::V2 => self.offset_paging(),
+            Family::V2 | Family::Roma => self.offset_paging(),
         }
     }
 

@@ -24,14 +24,18 @@ pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
     let v1 = routes::v1::router(service.clone())
         .layer(axum::middleware::from_fn_with_state(auth.clone(), auth::require_admin))
         .layer(axum::middleware::from_fn_with_state(service.clone(), audit::record));
-    // V2's prefix names a project and an instance: it is taken off before V2's own routing.
-    let v2 = routes::v2::router(service.clone())
-        .layer(axum::middleware::from_fn_with_state(auth, auth::require_admin))
-        .layer(axum::middleware::from_fn_with_state(service.clone(), audit::record));
-    let v2 = Router::new().fallback_service(v2).layer(axum::middleware::from_fn_with_state(service.instance().clone(), routes::v2::prefix));
+    // The instance families' prefix names a project and an instance: it is taken off before their own routing.
+    let instance_family = |version: u8| {
+        let inner = routes::v2::router(service.clone())
+            .layer(axum::middleware::from_fn_with_state(auth.clone(), auth::require_admin))
+            .layer(axum::middleware::from_fn_with_state(service.clone(), audit::record));
+        let mount = routes::v2::Mount { version, instance: service.instance().clone() };
+        Router::new().fallback_service(inner).layer(axum::middleware::from_fn_with_state(mount, routes::v2::prefix))
+    };
     Router::new()
         .nest("/v1.0/apigw", v1)
-        .nest_service("/v2", v2)
+        .nest_service("/v1", instance_family(1))
+        .nest_service("/v2", instance_family(2))
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(http::request_id))

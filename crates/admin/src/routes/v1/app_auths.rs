@@ -11,7 +11,7 @@ pub async fn create(State(s): State<Arc<Service>>, family: Family, JsonBody(inpu
     let outcomes = s.create_app_auths(input).await?;
     match family {
         Family::V1 => created(outcomes),
-        Family::V2 => created(serde_json::json!({ "auths": outcomes })),
+        Family::V2 | Family::Roma => created(serde_json::json!({ "auths": outcomes })),
     }
 }
 
