@@ -174,13 +174,27 @@ async fn a_v2_workflow_stores_what_v1_stores_and_serves_it() {
     };
     let (v1_id, v2_id) = (via_v1["id"].as_str().unwrap().to_string(), via_v2["id"].as_str().unwrap().to_string());
     let (_, stored_v1) = s.get(&format!("/apis/{v1_id}")).await;
-    let (_, stored_v2) = v2(&s, "GET", &format!("/apis/{v2_id}"), None).await;
-    assert_eq!(strip(stored_v2), strip(stored_v1), "the same definition, whichever family made it");
+    let (_, stored_v2) = s.get(&format!("/apis/{v2_id}")).await;
+    assert_eq!(strip(stored_v2), strip(stored_v1.clone()), "the same definition, whichever family made it");
+    // V2 spells the channel fields its way; v1.0 its own.
+    let (_, shown_v2) = v2(&s, "GET", &format!("/apis/{v1_id}"), None).await;
+    assert_eq!(shown_v2["backend_api"]["vpc_channel_status"], stored_v1["backend_api"]["vpc_status"], "{shown_v2}");
+    assert!(shown_v2["backend_api"].get("vpc_status").is_none() && stored_v1["backend_api"].get("vpc_channel_status").is_none());
+    // A definition read through V2 goes back through V2 unchanged.
+    let (status, again) = v2(&s, "PUT", &format!("/apis/{v1_id}"), Some(&shown_v2)).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(strip(again), strip(shown_v2.clone()));
 
     // Publish through POST /apis/action; authorize an app as V2 answers it.
     let (status, published) = v2(&s, "POST", "/apis/action", Some(&json!({"action": "online", "env_id": RELEASE, "api_id": v2_id, "remark": "first"}))).await;
     assert_eq!(status, 201, "{published}");
     assert_eq!((published["api_id"].as_str(), published["env_id"].as_str()), (Some(v2_id.as_str()), Some(RELEASE)));
+    // Where it is published, in its answers.
+    let (_, shown) = v2(&s, "GET", &format!("/apis/{v2_id}"), None).await;
+    assert_eq!((shown["run_env_id"].as_str(), shown["run_env_name"].as_str()), (Some(RELEASE), Some("RELEASE")), "{shown}");
+    assert_eq!(shown["publish_id"], published["publish_id"]);
+    let (_, listed) = s.get(&format!("/apis?id={v2_id}")).await;
+    assert_eq!(listed["apis"][0]["run_env_name"], "RELEASE", "{listed}");
     let (status, app) = v2(&s, "POST", "/apps", Some(&json!({"name": "v2_app"}))).await;
     assert_eq!(status, 201, "{app}");
     let (status, auths) = v2(&s, "POST", "/app-auths", Some(&json!({"env_id": RELEASE, "app_ids": [app["id"]], "api_ids": [v2_id]}))).await;

@@ -2,7 +2,7 @@
 
 use causeway_model::api::{Api, ApiInput};
 use causeway_model::group::Group;
-use causeway_model::publish::ApiVersion;
+use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::NewDocument;
 use serde::Serialize;
@@ -10,12 +10,50 @@ use serde::Serialize;
 use super::tx::Tx;
 use super::{Page, Paging, Service, c, decode, encode, text_matches};
 
-/// An API as returned: the stored definition plus its group's name.
+/// An API as returned: the stored definition plus its group's name and
+/// where it is published.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiView {
     #[serde(flatten)]
     pub api: Api,
     pub group_name: String,
+    #[serde(flatten)]
+    pub published: RunEnvs,
+}
+
+/// The environments an API is published in, as the vendors' answers show
+/// them: ids, names, publication ids and times, each joined by `|` in the
+/// order published; absent when it is published nowhere.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunEnvs {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub run_env_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub run_env_name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub publish_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub publish_time: String,
+}
+
+impl Service {
+    /// Where each API (of `api_id`, or all) is published.
+    async fn run_envs(&self, api_id: Option<&str>) -> Result<std::collections::HashMap<String, RunEnvs>> {
+        let mut pubs: Vec<Publication> = self.load_all(kinds::PUBLICATION, api_id).await?;
+        pubs.sort_by(|a, b| a.publish_time.cmp(&b.publish_time));
+        let envs = self.env_names().await?;
+        let mut out: std::collections::HashMap<String, RunEnvs> = std::collections::HashMap::new();
+        for p in pubs {
+            let r = out.entry(p.api_id.clone()).or_default();
+            for (field, value) in [(&mut r.run_env_id, p.env_id.clone()), (&mut r.run_env_name, envs.of(&p.env_id)), (&mut r.publish_id, p.publish_id.clone()), (&mut r.publish_time, p.publish_time.clone())] {
+                if !field.is_empty() {
+                    field.push('|');
+                }
+                field.push_str(&value);
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -90,7 +128,7 @@ impl Service {
         let mut tx = self.begin().await?;
         let group = self.put_api(&mut tx, &api, true).await?;
         self.commit(tx).await?;
-        Ok(ApiView { api, group_name: group.name })
+        Ok(ApiView { api, group_name: group.name, published: RunEnvs::default() })
     }
 
     /// Replaces an API's definition; ids of parameters, backends and policies that remain are kept.
@@ -101,17 +139,20 @@ impl Service {
         api.assign_ids(prev.id.clone(), Some(&prev), &ids::now());
         let group = self.put_api(&mut tx, &api, api.group_id != prev.group_id).await?;
         self.commit(tx).await?;
-        Ok(ApiView { api, group_name: group.name })
+        let published = self.run_envs(Some(&api.id)).await?.remove(&api.id).unwrap_or_default();
+        Ok(ApiView { api, group_name: group.name, published })
     }
 
     pub async fn get_api(&self, id: &str) -> Result<ApiView> {
         let api: Api = self.load(kinds::API, id, c::API_NOT_FOUND).await?;
         let group: Group = self.load(kinds::GROUP, &api.group_id, c::GROUP_NOT_FOUND).await?;
-        Ok(ApiView { api, group_name: group.name })
+        let published = self.run_envs(Some(&api.id)).await?.remove(&api.id).unwrap_or_default();
+        Ok(ApiView { api, group_name: group.name, published })
     }
 
     pub async fn list_apis(&self, f: &ApiFilter) -> Result<Page<ApiView>> {
         let groups = self.group_names().await?;
+        let mut published = self.run_envs(None).await?;
         let apis: Vec<Api> = self.load_all(kinds::API, f.group_id.as_deref()).await?;
         let same = |value: &str, filter: &Option<String>| filter.as_deref().is_none_or(|f| value.eq_ignore_ascii_case(f));
         let matching = apis
@@ -122,7 +163,7 @@ impl Service {
             .filter(|a| same(a.req_method.as_str(), &f.req_method))
             .filter(|a| same(a.backend_type.as_str(), &f.backend_type))
             .filter(|a| same(a.auth_type.as_str(), &f.auth_type))
-            .map(|api| ApiView { group_name: groups.of(&api.group_id), api })
+            .map(|api| ApiView { group_name: groups.of(&api.group_id), published: published.remove(&api.id).unwrap_or_default(), api })
             .collect();
         Ok(Page::of(matching, &f.paging))
     }

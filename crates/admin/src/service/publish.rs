@@ -304,7 +304,7 @@ impl Service {
         let group_name = self.get_as::<Group>(kinds::GROUP, &v.api.group_id).await?.map(|g| g.name).unwrap_or_default();
         Ok(VersionDetail {
             version_status: if effective.contains(&v.version_id) { 1 } else { 2 },
-            api: ApiView { api: v.api, group_name },
+            api: ApiView { api: v.api, group_name, published: Default::default() },
             version_id: v.version_id,
             version_no: v.version_no,
             env_id: v.env_id,

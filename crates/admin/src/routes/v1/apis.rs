@@ -4,14 +4,15 @@ use axum::extract::{Path, State};
 use causeway_model::api::ApiInput;
 
 use crate::http::{Family, JsonBody, Query, Reply, created, no_content, ok, page};
-use crate::service::{ApiFilter, Service};
+use crate::routes::shape;
+use crate::service::{ApiFilter, Page, Service};
 
 pub async fn create(State(s): State<Arc<Service>>, family: Family, JsonBody(mut input): JsonBody<ApiInput>) -> Reply {
     input.dialect = family.dialect();
-    created(s.create_api(input).await?)
+    created(shape::api(s.create_api(input).await?, family))
 }
 
-pub async fn list(State(s): State<Arc<Service>>, q: Query) -> Reply {
+pub async fn list(State(s): State<Arc<Service>>, family: Family, q: Query) -> Reply {
     let filter = ApiFilter {
         id: q.owned("id"),
         group_id: q.owned("group_id"),
@@ -24,16 +25,17 @@ pub async fn list(State(s): State<Arc<Service>>, q: Query) -> Reply {
         precise_uri: q.precise("req_uri"),
         paging: q.paging()?,
     };
-    page("apis", s.list_apis(&filter).await?)
+    let found = s.list_apis(&filter).await?;
+    page("apis", Page { total: found.total, items: found.items.into_iter().map(|a| shape::api(a, family)).collect() })
 }
 
-pub async fn get(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
-    ok(s.get_api(&id).await?)
+pub async fn get(State(s): State<Arc<Service>>, Path(id): Path<String>, family: Family) -> Reply {
+    ok(shape::api(s.get_api(&id).await?, family))
 }
 
 pub async fn update(State(s): State<Arc<Service>>, Path(id): Path<String>, family: Family, JsonBody(mut input): JsonBody<ApiInput>) -> Reply {
     input.dialect = family.dialect();
-    ok(s.update_api(&id, input).await?)
+    ok(shape::api(s.update_api(&id, input).await?, family))
 }
 
 pub async fn delete(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Reply {
