@@ -220,6 +220,23 @@ async fn a_v2_workflow_stores_what_v1_stores_and_serves_it() {
     assert_eq!(gone.status, 404, "{}", gone.body);
     assert_error(&v2(&s, "POST", "/apis/action", Some(&json!({"action": "sideways", "env_id": RELEASE, "api_id": v2_id}))).await, 400, "APIG.2011", Some("action"));
     assert_error(&v2(&s, "POST", "/apis/action", Some(&json!({"action": "online", "env_id": RELEASE}))).await, 400, "APIG.2001", Some("api_id"));
+    // V2's batch takes a whole group in place of a list of APIs.
+    let batch_group = s.group("batch_by_group").await;
+    for i in 0..2 {
+        let mock = json!({"group_id": batch_group, "name": format!("batched_{i}"), "type": 1, "req_protocol": "BOTH", "req_method": "GET",
+            "req_uri": format!("/batched/{i}"), "auth_type": "NONE", "backend_type": "MOCK", "mock_info": {"result_content": "batched"}});
+        assert_eq!(v2(&s, "POST", "/apis", Some(&mock)).await.0, 201);
+    }
+    let (status, online) = v2(&s, "POST", "/apis/publish?action=online", Some(&json!({"group_id": batch_group, "env_id": RELEASE}))).await;
+    assert_eq!(status, 200, "{online}");
+    assert_eq!((online["success"].as_array().map(Vec::len), online["failure"].as_array().map(Vec::len)), (Some(2), Some(0)), "{online}");
+    let batch_host = Server::group_host(&batch_group);
+    assert_eq!(s.call_gateway("GET", &batch_host, "/batched/1", &[]).await.status, 200);
+    let (_, offline) = v2(&s, "POST", "/apis/publish?action=offline", Some(&json!({"group_id": batch_group, "env_id": RELEASE}))).await;
+    assert_eq!(offline["success"].as_array().map(Vec::len), Some(2), "{offline}");
+    assert_eq!(s.call_gateway("GET", &batch_host, "/batched/1", &[]).await.status, 404);
+    assert_error(&v2(&s, "POST", "/apis/publish?action=online", Some(&json!({"env_id": RELEASE}))).await, 400, "APIG.2001", Some("apis"));
+    assert_error(&v2(&s, "POST", "/apis/publish?action=online", Some(&json!({"group_id": "0".repeat(32), "env_id": RELEASE}))).await, 404, "APIG.3001", None);
     let bad_retry = {
         let mut b = http_api(&group, "bad_retry", "/bad", &echo);
         b["backend_api"]["retry_count"] = json!("often");

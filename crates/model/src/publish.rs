@@ -100,6 +100,8 @@ impl ApiActionInput {
 #[derive(Debug, Default, Deserialize)]
 pub struct BatchPublishInput {
     pub apis: Option<Vec<String>>,
+    /// V2: every API of this group, in place of `apis`.
+    pub group_id: Option<String>,
     pub env_id: Option<String>,
     pub remark: Option<String>,
 }

@@ -230,7 +230,16 @@ impl Service {
             Some(_) => return Err(ApiError::invalid("action")),
             None => return Err(ApiError::required("action")),
         };
-        let apis = input.apis.filter(|a| !a.is_empty()).ok_or_else(|| ApiError::required("apis"))?;
+        // The APIs named, or (V2) every API of a group.
+        let apis = match (input.apis.filter(|a| !a.is_empty()), rules::optional_str(input.group_id)) {
+            (Some(apis), _) => apis,
+            (None, Some(group_id)) => {
+                let _: Group = self.load(kinds::GROUP, &group_id, c::GROUP_NOT_FOUND).await?;
+                let in_group: Vec<Api> = self.load_all(kinds::API, Some(&group_id)).await?;
+                in_group.into_iter().map(|a| a.id).collect()
+            }
+            (None, None) => return Err(ApiError::required("apis")),
+        };
         if apis.len() > MAX_BATCH {
             return Err(ApiError::invalid("apis"));
         }
