@@ -247,9 +247,11 @@ async fn a_v2_workflow_stores_what_v1_stores_and_serves_it() {
 
 /// Huawei's official Python SDK (`huaweicloudsdkapig`, V2 clients) drives a
 /// whole workflow with only an endpoint, a project id and an access key:
-/// groups, environments, APIs of the three backend types, publishing, an app
-/// and its authorization, lists and details, deletes, and its
-/// `ClientRequestException`s carrying the APIG codes.
+/// groups, environments and variables, APIs of the three backend types,
+/// publishing, versions and switching, an app, its AppCodes and
+/// authorization, throttling, access-control and signature-key policies,
+/// lists and details, deletes, and its `ClientRequestException`s carrying
+/// the APIG codes.
 #[tokio::test]
 async fn the_official_python_sdk_drives_a_workflow() {
     let Some(python) = common::service("CAUSEWAY_TEST_PYTHON_SIGNERS") else { return };
@@ -274,6 +276,12 @@ async fn the_official_python_sdk_drives_a_workflow() {
     assert_eq!(seen["lists"], json!({"groups": 1, "apis": 3, "apis_page": 2, "apps": 1, "envs": ["RELEASE", "SDK_ENV"]}));
     assert_eq!(seen["shown_api"], json!({"name": "sdk_http", "backend_type": "HTTP", "url_domain": echo.address(), "retry_count": "-1"}));
     assert_eq!(seen["shown_app"], "sdk_app");
+    assert_eq!(seen["variable"], json!({"listed": 1, "value": "10.0.0.2"}));
+    assert_eq!(seen["app_codes"], json!({"made": 64, "listed": 1}));
+    assert_eq!(seen["versions"], json!({"total": 2, "switched_to_first": true}));
+    assert_eq!((seen["bound_apps"].as_u64(), seen["bound_after_cancel"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(seen["unbound_apis"], json!(["sdk_function"]), "the APP APIs the app is not authorized for");
+    assert_eq!(seen["policies"], json!({"throttles": 1, "acls": 1, "signs": 1}));
     for (case, status, code) in [
         ("bad_name", 400, "APIG.2011"),
         ("missing_api", 404, "APIG.3002"),

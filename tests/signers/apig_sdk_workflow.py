@@ -19,6 +19,13 @@ from huaweicloudsdkapig.v2.model import (
     DeleteApiV2Request, DeleteAppV2Request, DeleteApiGroupV2Request, EnvCreate, ListApiGroupsV2Request,
     ListApisV2Request, ListAppsV2Request, ListEnvironmentsV2Request, ListInstancesV2Request, ReqParamBase,
     ShowDetailsOfApiV2Request, ShowDetailsOfAppV2Request,
+    ApiAclCreate, ApiVersion, BaseSignature, CancelingAuthorizationV2Request, ChangeApiVersionV2Request,
+    CreateAclStrategyV2Request, CreateAppCodeAutoV2Request, CreateEnvironmentVariableV2Request,
+    CreateRequestThrottlingPolicyV2Request, CreateSignatureKeyV2Request, EnvVariableBase, EnvVariableCreate,
+    ListAclStrategiesV2Request, ListApiVersionsV2Request, ListAppCodesV2Request, ListAppsBindedToApiV2Request,
+    ListApisUnbindedToAppV2Request, ListEnvironmentVariablesV2Request, ListRequestThrottlingPolicyV2Request,
+    ListSignatureKeysV2Request, ShowDetailsOfEnvironmentVariableV2Request, ThrottleBaseInfo,
+    UpdateEnvironmentVariableV2Request,
 )
 
 endpoint, project, instance, ak, sk, backend, function_urn = sys.argv[1:8]
@@ -76,6 +83,37 @@ seen["lists"] = {
 shown = client.show_details_of_api_v2(ShowDetailsOfApiV2Request(instance_id=instance, api_id=apis["sdk_http"]))
 seen["shown_api"] = {"name": shown.name, "backend_type": shown.backend_type, "url_domain": shown.backend_api.url_domain, "retry_count": shown.backend_api.retry_count}
 seen["shown_app"] = client.show_details_of_app_v2(ShowDetailsOfAppV2Request(instance_id=instance, app_id=app.id)).name
+
+# Variables, AppCodes, versions, authorizations and policies.
+var = client.create_environment_variable_v2(CreateEnvironmentVariableV2Request(instance_id=instance, body=EnvVariableCreate(
+    group_id=group.id, env_id=RELEASE, variable_name="backend_host", variable_value="10.0.0.1")))
+client.update_environment_variable_v2(UpdateEnvironmentVariableV2Request(instance_id=instance, env_variable_id=var.id, body=EnvVariableBase(variable_value="10.0.0.2")))
+seen["variable"] = {
+    "listed": client.list_environment_variables_v2(ListEnvironmentVariablesV2Request(instance_id=instance, group_id=group.id)).total,
+    "value": client.show_details_of_environment_variable_v2(ShowDetailsOfEnvironmentVariableV2Request(instance_id=instance, env_variable_id=var.id)).variable_value,
+}
+code = client.create_app_code_auto_v2(CreateAppCodeAutoV2Request(instance_id=instance, app_id=app.id))
+seen["app_codes"] = {"made": len(code.app_code or ""), "listed": client.list_app_codes_v2(ListAppCodesV2Request(instance_id=instance, app_id=app.id)).total}
+first = client.list_api_versions_v2(ListApiVersionsV2Request(instance_id=instance, api_id=apis["sdk_mock"], env_id=RELEASE)).api_versions[0].version_id
+client.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
+    instance_id=instance, body=ApiActionInfo(action="online", env_id=RELEASE, api_id=apis["sdk_mock"], remark="second")))
+versions = client.list_api_versions_v2(ListApiVersionsV2Request(instance_id=instance, api_id=apis["sdk_mock"], env_id=RELEASE, offset=0, limit=10))
+switched = client.change_api_version_v2(ChangeApiVersionV2Request(instance_id=instance, api_id=apis["sdk_mock"], body=ApiVersion(version_id=first)))
+seen["versions"] = {"total": versions.total, "switched_to_first": switched.version_id == first}
+seen["bound_apps"] = client.list_apps_binded_to_api_v2(ListAppsBindedToApiV2Request(instance_id=instance, api_id=apis["sdk_http"])).total
+unbound = client.list_apis_unbinded_to_app_v2(ListApisUnbindedToAppV2Request(instance_id=instance, app_id=app.id, env_id=RELEASE))
+seen["unbound_apis"] = sorted(a.name for a in unbound.apis)
+client.canceling_authorization_v2(CancelingAuthorizationV2Request(instance_id=instance, app_auth_id=auths.auths[0].id))
+seen["bound_after_cancel"] = client.list_apps_binded_to_api_v2(ListAppsBindedToApiV2Request(instance_id=instance, api_id=apis["sdk_http"])).total
+client.create_request_throttling_policy_v2(CreateRequestThrottlingPolicyV2Request(instance_id=instance, body=ThrottleBaseInfo(
+    name="sdk_throttle", api_call_limits=100, time_interval=1, time_unit="SECOND", type=1)))
+client.create_acl_strategy_v2(CreateAclStrategyV2Request(instance_id=instance, body=ApiAclCreate(acl_name="sdk_acl", acl_type="DENY", acl_value="10.0.0.0/8", entity_type="IP")))
+client.create_signature_key_v2(CreateSignatureKeyV2Request(instance_id=instance, body=BaseSignature(name="sdk_sign", sign_type="hmac", sign_key="sdk_sign_key1", sign_secret="sdk_sign_secret1")))
+seen["policies"] = {
+    "throttles": client.list_request_throttling_policy_v2(ListRequestThrottlingPolicyV2Request(instance_id=instance, name="sdk_throttle")).total,
+    "acls": client.list_acl_strategies_v2(ListAclStrategiesV2Request(instance_id=instance, name="sdk_acl")).total,
+    "signs": client.list_signature_keys_v2(ListSignatureKeysV2Request(instance_id=instance, name="sdk_sign")).total,
+}
 
 # Bad input and missing things: ClientRequestException with the APIG codes.
 seen["bad_name"] = refused(lambda: client.create_api_group_v2(CreateApiGroupV2Request(instance_id=instance, body=ApiGroupCreate(name="x"))))
