@@ -202,6 +202,8 @@ async fn a_v2_workflow_stores_what_v1_stores_and_serves_it() {
     assert_eq!(auths["auths"].as_array().map(Vec::len), Some(1), "{auths}");
     let (_, bound) = v2(&s, "GET", &format!("/app-auths/binded-apis?app_id={}&offset=0&limit=5", app["id"].as_str().unwrap()), None).await;
     assert_eq!(bound["total"], 1, "{bound}");
+    let (_, apps) = v2(&s, "GET", "/apps?name=v2_app", None).await;
+    assert_eq!(apps["apps"][0]["bind_num"], 1, "an app's authorizations are counted in lists: {apps}");
     let (status, code) = v2(&s, "PUT", &format!("/apps/{}/app-codes", app["id"].as_str().unwrap()), None).await;
     assert_eq!(status, 201, "{code}");
     let (app_key, app_secret) = (app["app_key"].as_str().unwrap().to_string(), app["app_secret"].as_str().unwrap().to_string());

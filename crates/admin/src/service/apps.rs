@@ -10,6 +10,14 @@ use causeway_store::NewDocument;
 use super::tx::Tx;
 use super::{Page, Paging, Service, c, encode, text_matches};
 
+/// An app in a list, with how many API authorizations it has (`bind_num`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AppListItem {
+    #[serde(flatten)]
+    pub app: App,
+    pub bind_num: usize,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AppFilter {
     pub id: Option<String>,
@@ -111,14 +119,16 @@ impl Service {
         Ok(AppSummary { id: app.id, name: app.name, remark: app.remark })
     }
 
-    pub async fn list_apps(&self, f: &AppFilter) -> Result<Page<App>> {
+    pub async fn list_apps(&self, f: &AppFilter) -> Result<Page<AppListItem>> {
         let mut all: Vec<App> = self.load_all(kinds::APP, None).await?;
         all.sort_by(|a, b| b.register_time.cmp(&a.register_time).then_with(|| a.id.cmp(&b.id)));
+        let auths = self.list(kinds::APP_AUTH, None).await?;
         let matching = all
             .into_iter()
             .filter(|a| f.id.as_deref().is_none_or(|id| a.id == id))
             .filter(|a| f.app_key.as_deref().is_none_or(|k| a.app_key == k))
             .filter(|a| text_matches(&a.name, f.name.as_deref(), f.precise_name))
+            .map(|app| AppListItem { bind_num: auths.iter().filter(|d| d.parent.as_deref() == Some(app.id.as_str())).count(), app })
             .collect();
         Ok(Page::of(matching, &f.paging))
     }

@@ -38,7 +38,7 @@ pub use acls::{AclFilter, AclView};
 pub use admin_credentials::{CredentialFilter, CredentialView, IssuedCredential, Principal};
 pub use apis::{ApiFilter, ApiView};
 pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
-pub use apps::AppFilter;
+pub use apps::{AppFilter, AppListItem};
 pub use audit::{AuditFilter, AuditRecord, AuditView};
 pub use authorizers::AuthorizerFilter;
 pub use channels::{ChannelFilter, ChannelView, HealthReader, MemberFilter, MemberView};
