@@ -60,6 +60,9 @@ async fn publish_republish_switch_and_offline() {
     assert_eq!(v1["env_name"], "RELEASE");
     assert_eq!(v1["group_name"], "pub");
     assert_eq!(v1["version_no"].as_str().unwrap().len(), 14);
+    // Where the version is called: the group's subdomain.
+    assert!(v1["sl_domain"].as_str().unwrap().ends_with(".apigw.localhost"), "{v1}");
+    assert_eq!(v1["sl_domains"][0], v1["sl_domain"]);
 
     // Re-publishing makes a new version effective under the same publish id.
     let second = publish(&server, &api_id, RELEASE).await;

@@ -60,6 +60,9 @@ pub struct VersionDetail {
     pub env_name: String,
     pub publish_time: String,
     pub version_status: i32,
+    /// The group's subdomain(s), where the version is called (as V2 answers it).
+    pub sl_domain: String,
+    pub sl_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -310,8 +313,14 @@ impl Service {
         let v: ApiVersion = self.load(kinds::API_VERSION, version_id, c::VERSION_NOT_FOUND).await?;
         let effective = self.effective_versions(&v.api_id).await?;
         let env_name = self.env_names().await?.of(&v.env_id);
-        let group_name = self.get_as::<Group>(kinds::GROUP, &v.api.group_id).await?.map(|g| g.name).unwrap_or_default();
+        let group = self.get_as::<Group>(kinds::GROUP, &v.api.group_id).await?;
+        let (group_name, sl_domain, mut sl_domains) = group.map(|g| (g.name, g.sl_domain, g.sl_domains)).unwrap_or_default();
+        if sl_domains.is_empty() && !sl_domain.is_empty() {
+            sl_domains.push(sl_domain.clone());
+        }
         Ok(VersionDetail {
+            sl_domain,
+            sl_domains,
             version_status: if effective.contains(&v.version_id) { 1 } else { 2 },
             api: ApiView { api: v.api, group_name, published: Default::default() },
             version_id: v.version_id,
