@@ -93,7 +93,8 @@ impl Family {
     pub fn dialect(self) -> causeway_model::rules::Dialect {
         match self {
             Family::V1 => causeway_model::rules::Dialect::Apig,
-            Family::V2 | Family::Roma => causeway_model::rules::Dialect::Wide,
+            Family::V2 => causeway_model::rules::Dialect::Wide,
+            Family::Roma => causeway_model::rules::Dialect::Roma,
         }
     }
 }

@@ -67,7 +67,7 @@ impl GroupInput {
         let name = rules::required_str("name", self.name)?;
         self.dialect.name_rule(DISPLAY_NAME).check("name", &name)?;
         let remark = rules::optional_str(self.remark);
-        rules::check_text("remark", remark.as_deref(), self.dialect.max_remark())?;
+        self.dialect.check_remark("remark", remark.as_deref())?;
         // All three, or none.
         let limit = match (self.call_limits, self.time_interval, rules::optional_str(self.time_unit)) {
             (None, None, None) => None,

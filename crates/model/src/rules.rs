@@ -77,21 +77,32 @@ pub enum Dialect {
     #[default]
     Apig,
     Wide,
+    /// V2's rules, and remarks without `<` or `>` (ROMA Connect).
+    Roma,
 }
 
 impl Dialect {
     pub fn name_rule(self, v1: NameRule) -> NameRule {
         match self {
             Dialect::Apig => v1,
-            Dialect::Wide => WIDE_NAME,
+            Dialect::Wide | Dialect::Roma => WIDE_NAME,
         }
     }
 
     pub fn max_remark(self) -> usize {
         match self {
             Dialect::Apig => 255,
-            Dialect::Wide => 1000,
+            Dialect::Wide | Dialect::Roma => 1000,
         }
+    }
+
+    /// A remark by this dialect's rules: its length, printable, and (ROMA) no `<>`.
+    pub fn check_remark(self, field: &str, remark: Option<&str>) -> Result<()> {
+        check_text(field, remark, self.max_remark())?;
+        if self == Dialect::Roma && remark.is_some_and(|r| r.contains(['<', '>'])) {
+            return Err(ApiError::invalid(field));
+        }
+        Ok(())
     }
 }
 

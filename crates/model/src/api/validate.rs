@@ -54,7 +54,7 @@ impl ApiInput {
             _ => uri::parse_req_uri("req_uri", &req_uri)?,
         };
         let remark = rules::optional_str(self.remark);
-        rules::check_text("remark", remark.as_deref(), self.dialect.max_remark())?;
+        self.dialect.check_remark("remark", remark.as_deref())?;
         let auth_type = AuthType::parse_field("auth_type", &rules::required_str("auth_type", self.auth_type)?)?;
         let app_code_auth_type = match self.auth_opt.and_then(|o| rules::optional_str(o.app_code_auth_type)) {
             Some(a) => AppCodeAuthType::parse_field("auth_opt.app_code_auth_type", &a)?,
