@@ -1,8 +1,6 @@
 //! The admin token: from `CAUSEWAY_ADMIN_TOKEN`, else read from the data
 //! directory, else generated there (mode 0600) and printed once.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 pub const TOKEN_FILE: &str = "admin-token";
@@ -36,13 +34,7 @@ pub fn load_or_create(data_dir: &Path) -> Result<(String, Source), String> {
 
 /// Creates `path` readable by this user only (it must not exist yet) holding `text`.
 fn write_private(path: &Path, text: &str) -> Result<(), String> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    file.write_all(text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    causeway_tls::seal::write_secret_file(path, text)
 }
 
 pub const ACCESS_KEY_FILE: &str = "admin-access-key";

@@ -65,6 +65,20 @@ fn op_name(op: ChangeOp) -> &'static str {
     }
 }
 
+/// Binds `AUDIT_FILTER`'s parameters `$1`..`$7` from an [`AuditQuery`].
+macro_rules! bind_audit_filter {
+    ($query:expr, $q:expr, $succeeded:expr) => {
+        $query
+            .bind(&$q.credential)
+            .bind(&$q.method)
+            .bind(&$q.resource_kind)
+            .bind(&$q.resource_id)
+            .bind($succeeded)
+            .bind($q.since_micros)
+            .bind($q.until_micros)
+    };
+}
+
 macro_rules! sql_store {
     ($store:ident, $txn:ident, $db:ty, $row:ty, $backend:literal) => {
         /// A store on this database; cheap to share behind an `Arc`.
@@ -207,26 +221,12 @@ macro_rules! sql_store {
             async fn audit_entries(&self, q: &AuditQuery) -> Result<(i64, Vec<AuditEntry>)> {
                 let succeeded = q.succeeded.map(i64::from);
                 let count = format!("SELECT COUNT(*){AUDIT_FILTER}");
-                let total: i64 = sqlx::query(sqlx::AssertSqlSafe(count))
-                    .bind(&q.credential)
-                    .bind(&q.method)
-                    .bind(&q.resource_kind)
-                    .bind(&q.resource_id)
-                    .bind(succeeded)
-                    .bind(q.since_micros)
-                    .bind(q.until_micros)
+                let total: i64 = bind_audit_filter!(sqlx::query(sqlx::AssertSqlSafe(count)), q, succeeded)
                     .fetch_one(&self.pool)
                     .await?
                     .try_get(0)?;
                 let select = format!("{AUDIT_COLUMNS}{AUDIT_FILTER} ORDER BY at_micros DESC, id DESC LIMIT $8 OFFSET $9");
-                let rows = sqlx::query(sqlx::AssertSqlSafe(select))
-                    .bind(&q.credential)
-                    .bind(&q.method)
-                    .bind(&q.resource_kind)
-                    .bind(&q.resource_id)
-                    .bind(succeeded)
-                    .bind(q.since_micros)
-                    .bind(q.until_micros)
+                let rows = bind_audit_filter!(sqlx::query(sqlx::AssertSqlSafe(select)), q, succeeded)
                     .bind(q.limit)
                     .bind(q.offset)
                     .fetch_all(&self.pool)
