@@ -87,6 +87,10 @@ async fn v2_and_v1_share_the_resources_and_v2_pages_by_offset() {
     assert_eq!(g["remark"], "changed");
     assert_eq!(v2(&s, "DELETE", &format!("/api-groups/{id}"), None).await.0, 204);
     assert_error(&s.get(&format!("/api-groups/{id}")).await, 404, "APIG.3001", None);
+    // Groups say what kind they are (global, V1), and app-level (V2) groups are refused.
+    assert_eq!((through_v2["version"].as_str(), through_v2["sl_domain_access_enabled"].as_bool()), (Some("V1"), Some(true)), "{through_v2}");
+    assert_error(&v2(&s, "POST", "/api-groups", Some(&json!({"name": "app_level", "version": "V2"}))).await, 400, "APIG.2011", Some("version"));
+    assert_eq!(v2(&s, "POST", "/api-groups", Some(&json!({"name": "global_level", "version": "V1"}))).await.0, 201);
     // Validation answers as v1.0's does, with V2's wider names and remarks for groups and APIs.
     assert_error(&v2(&s, "POST", "/envs", Some(&json!({"name": "x"}))).await, 400, "APIG.2011", Some("name"));
     let wide = json!({"name": "orders-api.v2/(east):west", "remark": "r".repeat(1000)});
@@ -193,6 +197,7 @@ async fn a_v2_workflow_stores_what_v1_stores_and_serves_it() {
     let (_, shown) = v2(&s, "GET", &format!("/apis/{v2_id}"), None).await;
     assert_eq!((shown["run_env_id"].as_str(), shown["run_env_name"].as_str()), (Some(RELEASE), Some("RELEASE")), "{shown}");
     assert_eq!(shown["publish_id"], published["publish_id"]);
+    assert_eq!(shown["group_version"], "V1");
     let (_, listed) = s.get(&format!("/apis?id={v2_id}")).await;
     assert_eq!(listed["apis"][0]["run_env_name"], "RELEASE", "{listed}");
     let (status, app) = v2(&s, "POST", "/apps", Some(&json!({"name": "v2_app"}))).await;

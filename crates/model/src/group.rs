@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{ApiError, Result};
 use crate::rules::{self, DISPLAY_NAME};
 use crate::throttle::{MAX_LIMIT, TimeUnit};
 
@@ -48,6 +48,8 @@ pub struct GroupInput {
     pub call_limits: Option<i64>,
     pub time_interval: Option<i64>,
     pub time_unit: Option<String>,
+    /// V2: `V1` (a global group, the only kind Causeway has) or `V2` (an app-level group, refused).
+    pub version: Option<String>,
     /// Set by the family the body came in by, not by the body.
     #[serde(skip)]
     pub dialect: rules::Dialect,
@@ -68,6 +70,9 @@ impl GroupInput {
         self.dialect.name_rule(DISPLAY_NAME).check("name", &name)?;
         let remark = rules::optional_str(self.remark);
         self.dialect.check_remark("remark", remark.as_deref())?;
+        if rules::optional_str(self.version).is_some_and(|v| !v.eq_ignore_ascii_case("V1")) {
+            return Err(ApiError::field_because(crate::error::codes::INVALID_VALUE, "version", "only global (V1) groups are supported"));
+        }
         // All three, or none.
         let limit = match (self.call_limits, self.time_interval, rules::optional_str(self.time_unit)) {
             (None, None, None) => None,

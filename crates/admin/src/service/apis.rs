@@ -17,6 +17,8 @@ pub struct ApiView {
     #[serde(flatten)]
     pub api: Api,
     pub group_name: String,
+    /// The kind of group it is in: every Causeway group is a global (`V1`) one.
+    pub group_version: &'static str,
     #[serde(flatten)]
     pub published: RunEnvs,
 }
@@ -128,7 +130,7 @@ impl Service {
         let mut tx = self.begin().await?;
         let group = self.put_api(&mut tx, &api, true).await?;
         self.commit(tx).await?;
-        Ok(ApiView { api, group_name: group.name, published: RunEnvs::default() })
+        Ok(ApiView { api, group_name: group.name, group_version: "V1", published: RunEnvs::default() })
     }
 
     /// Replaces an API's definition; ids of parameters, backends and policies that remain are kept.
@@ -140,14 +142,14 @@ impl Service {
         let group = self.put_api(&mut tx, &api, api.group_id != prev.group_id).await?;
         self.commit(tx).await?;
         let published = self.run_envs(Some(&api.id)).await?.remove(&api.id).unwrap_or_default();
-        Ok(ApiView { api, group_name: group.name, published })
+        Ok(ApiView { api, group_name: group.name, group_version: "V1", published })
     }
 
     pub async fn get_api(&self, id: &str) -> Result<ApiView> {
         let api: Api = self.load(kinds::API, id, c::API_NOT_FOUND).await?;
         let group: Group = self.load(kinds::GROUP, &api.group_id, c::GROUP_NOT_FOUND).await?;
         let published = self.run_envs(Some(&api.id)).await?.remove(&api.id).unwrap_or_default();
-        Ok(ApiView { api, group_name: group.name, published })
+        Ok(ApiView { api, group_name: group.name, group_version: "V1", published })
     }
 
     pub async fn list_apis(&self, f: &ApiFilter) -> Result<Page<ApiView>> {
@@ -163,7 +165,7 @@ impl Service {
             .filter(|a| same(a.req_method.as_str(), &f.req_method))
             .filter(|a| same(a.backend_type.as_str(), &f.backend_type))
             .filter(|a| same(a.auth_type.as_str(), &f.auth_type))
-            .map(|api| ApiView { group_name: groups.of(&api.group_id), published: published.remove(&api.id).unwrap_or_default(), api })
+            .map(|api| ApiView { group_name: groups.of(&api.group_id), group_version: "V1", published: published.remove(&api.id).unwrap_or_default(), api })
             .collect();
         Ok(Page::of(matching, &f.paging))
     }

@@ -9,9 +9,16 @@ use serde::Serialize;
 use super::tx::Tx;
 use super::{Page, Paging, Service, c, encode, text_matches};
 
-/// A group as the API returns it (its subdomain follows the current base domain).
+/// A group as the API returns it (its subdomain follows the current base
+/// domain), with V2's `version` — every Causeway group is what Huawei calls a
+/// global (`V1`) group — and its subdomain always enabled.
 #[derive(Debug, Clone, Serialize)]
-pub struct GroupView(pub Group);
+pub struct GroupView {
+    #[serde(flatten)]
+    pub group: Group,
+    pub version: &'static str,
+    pub sl_domain_access_enabled: bool,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct GroupFilter {
@@ -66,7 +73,7 @@ impl Service {
         g.sl_domain = group::sl_domain(&g.id, &self.config.base_domain);
         g.sl_domains = vec![g.sl_domain.clone()];
         g.url_domains = domains.iter().filter(|d| d.group_id == g.id).filter_map(|d| serde_json::to_value(d.group_view()).ok()).collect();
-        GroupView(g)
+        GroupView { group: g, version: "V1", sl_domain_access_enabled: true }
     }
 
     pub(super) async fn ensure_default_group(&self) -> Result<()> {

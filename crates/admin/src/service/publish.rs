@@ -314,15 +314,13 @@ impl Service {
         let effective = self.effective_versions(&v.api_id).await?;
         let env_name = self.env_names().await?.of(&v.env_id);
         let group = self.get_as::<Group>(kinds::GROUP, &v.api.group_id).await?;
-        let (group_name, sl_domain, mut sl_domains) = group.map(|g| (g.name, g.sl_domain, g.sl_domains)).unwrap_or_default();
-        if sl_domains.is_empty() && !sl_domain.is_empty() {
-            sl_domains.push(sl_domain.clone());
-        }
+        let (group_name, sl_domain) = group.map(|g| (g.name, causeway_model::group::sl_domain(&g.id, &self.config.base_domain))).unwrap_or_default();
+        let sl_domains = vec![sl_domain.clone()];
         Ok(VersionDetail {
             sl_domain,
             sl_domains,
             version_status: if effective.contains(&v.version_id) { 1 } else { 2 },
-            api: ApiView { api: v.api, group_name, published: Default::default() },
+            api: ApiView { api: v.api, group_name, group_version: "V1", published: Default::default() },
             version_id: v.version_id,
             version_no: v.version_no,
             env_id: v.env_id,
