@@ -227,6 +227,20 @@ async fn a_v2_workflow_stores_what_v1_stores_and_serves_it() {
     assert_eq!(gone.status, 404, "{}", gone.body);
     assert_error(&v2(&s, "POST", "/apis/action", Some(&json!({"action": "sideways", "env_id": RELEASE, "api_id": v2_id}))).await, 400, "APIG.2011", Some("action"));
     assert_error(&v2(&s, "POST", "/apis/action", Some(&json!({"action": "online", "env_id": RELEASE}))).await, 400, "APIG.2001", Some("api_id"));
+    // V2's availability checks: 204 when free, the duplicate's error when not.
+    assert_eq!(v2(&s, "POST", "/api-groups/check", Some(&json!({"group_name": "a_free_name"}))).await.0, 204);
+    assert_error(&v2(&s, "POST", "/api-groups/check", Some(&json!({"group_name": "workflow"}))).await, 400, "APIG.3201", Some("group_name"));
+    let check = |body: Value| {
+        let s = &s;
+        async move { v2(s, "POST", "/apis/check", Some(&body)).await }
+    };
+    assert_error(&check(json!({"group_id": group, "type": "name", "name": "via_v2"})).await, 400, "APIG.3202", Some("name"));
+    assert_eq!(check(json!({"group_id": group, "type": "name", "name": "via_v2", "api_id": v2_id})).await.0, 204, "its own name is free to it");
+    assert_eq!(check(json!({"group_id": group, "type": "name", "name": "unused_name"})).await.0, 204);
+    assert_error(&check(json!({"group_id": group, "type": "path", "req_method": "GET", "req_uri": "/v2"})).await, 400, "APIG.3301", None);
+    assert_eq!(check(json!({"group_id": group, "type": "path", "req_method": "POST", "req_uri": "/v2"})).await.0, 204);
+    assert_error(&check(json!({"group_id": group, "type": "color"})).await, 400, "APIG.2011", Some("type"));
+
     // V2's batch takes a whole group in place of a list of APIs.
     let batch_group = s.group("batch_by_group").await;
     for i in 0..2 {

@@ -38,7 +38,57 @@ pub struct RunEnvs {
     pub publish_time: String,
 }
 
+/// Body of V2's `POST /apis/check`: would an API of this name (`type`
+/// `name`) or route (`type` `path`) be free in the group?
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ApiCheckInput {
+    pub group_id: Option<String>,
+    #[serde(rename = "type")]
+    pub check: Option<String>,
+    pub name: Option<String>,
+    pub req_method: Option<String>,
+    pub req_uri: Option<String>,
+    pub match_mode: Option<String>,
+    /// The API being edited (its own name and route do not count).
+    pub api_id: Option<String>,
+}
+
 impl Service {
+    /// `Ok` if free; `APIG.3202` for a taken name, `APIG.3301` for a taken route.
+    pub async fn check_api(&self, input: ApiCheckInput) -> Result<()> {
+        use causeway_model::api::{MatchMode, Method};
+        use causeway_model::rules;
+        let group_id = rules::required_str("group_id", input.group_id)?;
+        let own = rules::optional_str(input.api_id);
+        let check = rules::optional_str(input.check).unwrap_or_else(|| "path".into()).to_ascii_lowercase();
+        let (key, taken) = match check.as_str() {
+            "name" => (format!("name:{group_id}:{}", rules::required_str("name", input.name)?), ApiError::field(c::API_NAME_EXISTS, "name")),
+            "path" => {
+                let method = Method::parse_field("req_method", &rules::required_str("req_method", input.req_method)?)?;
+                let req_uri = rules::required_str("req_uri", input.req_uri)?;
+                let mode = match rules::optional_str(input.match_mode) {
+                    Some(m) => MatchMode::parse_field("match_mode", &m)?,
+                    None => MatchMode::Normal,
+                };
+                (format!("route:{group_id}:{}", causeway_model::api::route_key(method, &req_uri, mode)), ApiError::new(c::API_EXISTS))
+            }
+            _ => return Err(ApiError::invalid("type")),
+        };
+        match self.store.find_key(kinds::API, &key).await.map_err(super::system)? {
+            Some(doc) if own.as_deref() != Some(doc.id.as_str()) => Err(taken),
+            _ => Ok(()),
+        }
+    }
+
+    /// `Ok` if no group has this name; `APIG.3201` if one does.
+    pub async fn check_group_name(&self, name: Option<String>) -> Result<()> {
+        let name = causeway_model::rules::required_str("group_name", name)?;
+        match self.store.find_key(kinds::GROUP, &format!("name:{name}")).await.map_err(super::system)? {
+            Some(_) => Err(ApiError::field(c::GROUP_NAME_EXISTS, "group_name")),
+            None => Ok(()),
+        }
+    }
+
     /// Where each API (of `api_id`, or all) is published.
     async fn run_envs(&self, api_id: Option<&str>) -> Result<std::collections::HashMap<String, RunEnvs>> {
         let mut pubs: Vec<Publication> = self.load_all(kinds::PUBLICATION, api_id).await?;

@@ -36,7 +36,7 @@ use serde::de::DeserializeOwned;
 
 pub use acls::{AclFilter, AclView};
 pub use admin_credentials::{CredentialFilter, CredentialView, IssuedCredential, Principal};
-pub use apis::{ApiFilter, ApiView};
+pub use apis::{ApiCheckInput, ApiFilter, ApiView};
 pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
 pub use apps::{AppFilter, AppListItem};
 pub use audit::{AuditFilter, AuditRecord, AuditView};

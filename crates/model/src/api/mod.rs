@@ -456,15 +456,20 @@ pub struct PolicyFunction {
     pub authorizer_id: Option<String>,
 }
 
+/// What makes two APIs of a group the same route (see [`Api::route_key`]).
+pub fn route_key(method: Method, req_uri: &str, match_mode: MatchMode) -> String {
+    let shape = match match_mode {
+        MatchMode::Regex => req_uri.to_string(),
+        _ => uri::route_shape(req_uri),
+    };
+    format!("{method} {shape} {match_mode}")
+}
+
 impl Api {
     /// What makes two APIs of a group the same route: method, path (parameter
     /// names do not matter: `/a/{x}` and `/a/{y}` collide) and match mode.
     pub fn route_key(&self) -> String {
-        let shape = match self.match_mode {
-            MatchMode::Regex => self.req_uri.clone(),
-            _ => uri::route_shape(&self.req_uri),
-        };
-        format!("{} {} {}", self.req_method, shape, self.match_mode)
+        route_key(self.req_method, &self.req_uri, self.match_mode)
     }
 
     /// Names of the environment variables (`#name#`) the backends use.

@@ -7,6 +7,7 @@
 //! and share its handlers where the shapes agree; the [`Family`] mark makes
 //! shared handlers page and name-check as the family does.
 
+mod checks;
 mod instances;
 mod publish;
 
@@ -29,6 +30,8 @@ pub fn router(service: Arc<Service>) -> Router {
     super::v1::resources()
         .route("/instances", get(instances::list))
         .route("/apis/action", post(publish::action))
+        .route("/api-groups/check", post(checks::group))
+        .route("/apis/check", post(checks::api))
         .method_not_allowed_fallback(not_found)
         .fallback(not_found)
         .with_state(service)
