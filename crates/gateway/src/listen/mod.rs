@@ -9,6 +9,7 @@ mod admission;
 mod conn;
 mod h1_guard;
 mod h2_guard;
+mod passthrough;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
