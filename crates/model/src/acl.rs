@@ -34,7 +34,7 @@ pub struct Acl {
 }
 
 /// Body of `POST /acls` and `PUT /acls/{id}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct AclInput {
     pub acl_name: Option<String>,
     pub acl_type: Option<String>,

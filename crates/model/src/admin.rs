@@ -88,7 +88,8 @@ impl AdminRole {
     /// Whether this role may make a call of `method` to a management path
     /// (relative to the family's prefix, e.g. `/apis/{id}`).
     pub fn allows(self, method: &str, path: &str) -> bool {
-        let reads = matches!(method, "GET" | "HEAD");
+        // Exports are POSTs that only read.
+        let reads = matches!(method, "GET" | "HEAD") || (method == "POST" && matches!(path, "/openapi/export" | "/openapi/apis"));
         let restricted = ["/admin-credentials", "/audit-logs"]
             .iter()
             .any(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')));
@@ -117,6 +118,8 @@ mod tests {
         assert!(!AdminRole::Viewer.allows("POST", "/apis"));
         assert!(!AdminRole::Viewer.allows("PUT", "/apis/1"));
         assert!(!AdminRole::Viewer.allows("GET", "/audit-logs"));
+        assert!(AdminRole::Viewer.allows("POST", "/openapi/export"));
+        assert!(!AdminRole::Viewer.allows("POST", "/openapi/import"));
     }
 
     #[test]

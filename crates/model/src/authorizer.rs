@@ -76,7 +76,7 @@ pub struct Authorizer {
 }
 
 /// Body of `POST /authorizers` and `PUT /authorizers/{id}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct AuthorizerInput {
     pub name: Option<String>,
     #[serde(rename = "type")]
@@ -92,7 +92,7 @@ pub struct AuthorizerInput {
     pub need_body: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct IdentityInput {
     pub name: Option<String>,
     pub location: Option<String>,

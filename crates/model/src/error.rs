@@ -120,6 +120,12 @@ catalogue! {
     AUTHORIZER_IN_USE = ("APIG.3462", 403, "APIs use the custom authorizer; it cannot be deleted");
     CHANNEL_IN_USE = ("APIG.3450", 403, "APIs use the load-balance channel; it cannot be deleted");
     FUNCTION_IN_USE = ("APIG.3461", 403, "Published APIs call the function; it cannot be deleted");
+    // 400: OpenAPI (Swagger) import
+    SWAGGER_FORMAT = ("APIG.3600", 400, "Json or Yaml format error");
+    SWAGGER_VERSION = ("APIG.3601", 400, "The Swagger file version must be 2.0");
+    SWAGGER_SYNTAX = ("APIG.3602", 400, "Syntax error in the Swagger file");
+    SWAGGER_TOO_LONG = ("APIG.3603", 400, "The Swagger file content is too long");
+    SWAGGER_EMPTY = ("APIG.3609", 400, "The input file is empty");
     // 409: built-in gateway responses
     DEFAULT_RESPONSE_UNDELETABLE = ("APIG.3491", 409, "The default gateway response cannot be deleted");
     DEFAULT_RESPONSE_UNRENAMABLE = ("APIG.3492", 409, "The default gateway response cannot be renamed");
@@ -225,6 +231,7 @@ mod tests {
                 3100..=3151 => 403,
                 3201..=3332 => 400,
                 3411..=3474 => 403,
+                3600..=3609 => 400,
                 3491..=3492 => 409,
                 9999 => 500,
                 _ => panic!("unexpected code {}", c.code),

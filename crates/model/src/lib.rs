@@ -18,6 +18,7 @@ pub mod iam;
 pub mod ids;
 pub mod ip;
 pub mod limits;
+pub mod openapi;
 pub mod publish;
 pub mod response;
 pub mod rules;

@@ -67,20 +67,20 @@ pub struct GatewayResponse {
 }
 
 /// Body of `POST`/`PUT .../gateway-responses`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct GatewayResponseInput {
     pub name: Option<String>,
     pub responses: Option<BTreeMap<String, ResponseSpecInput>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct ResponseSpecInput {
     pub status: Option<i64>,
     pub body: Option<String>,
     pub headers: Option<Vec<HeaderInput>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct HeaderInput {
     pub key: Option<String>,
     pub value: Option<String>,

@@ -61,7 +61,7 @@ impl Throttle {
 }
 
 /// Body of `POST /throttles` and `PUT /throttles/{id}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct ThrottleInput {
     pub name: Option<String>,
     pub api_call_limits: Option<i64>,

@@ -289,17 +289,23 @@ fn check_tags(tags: &[String]) -> Result<()> {
     for (i, t) in tags.iter().enumerate() {
         let field = format!("tags[{i}]");
         rules::check_len(&field, t, 1, 128)?;
-        let ok = if let Some(rest) = t.strip_prefix("APIG-SN-") {
+        if t.starts_with("APIG-SN-") {
             service_tags += 1;
-            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        } else {
-            t.starts_with(|c: char| c.is_ascii_alphabetic()) && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        };
-        if !ok || service_tags > 1 || tags[..i].contains(t) {
+        }
+        if !is_tag(t) || service_tags > 1 || tags[..i].contains(t) {
             return Err(ApiError::invalid(&field));
         }
     }
     Ok(())
+}
+
+/// A tag's form: a service-name tag `APIG-SN-...`, or letters, digits and `_` starting with a letter.
+pub(crate) fn is_tag(t: &str) -> bool {
+    if let Some(rest) = t.strip_prefix("APIG-SN-") {
+        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    } else {
+        t.starts_with(|c: char| c.is_ascii_alphabetic()) && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }
 }
 
 /// Parameter names callers may not declare.
