@@ -16,6 +16,7 @@ mod envs;
 mod functions;
 mod groups;
 mod iam_issuers;
+mod openapi;
 mod publish;
 mod responses;
 mod sign_keys;
@@ -45,6 +46,7 @@ pub use channels::{ChannelFilter, ChannelView, HealthReader, MemberFilter, Membe
 pub use envs::EnvFilter;
 pub use functions::{AliasView, FunctionFilter, FunctionView, SyntaxCheck, TestInvocation, TestInvoker, TestLog, TestOutcome, VersionView};
 pub use groups::{GroupFilter, GroupView};
+pub use openapi::{Conflict, ExportRequest, ExportedDocument, ImportRequest, ImportResult};
 pub use publish::{BatchResult, HistoryFilter, PublishView, VersionDetail, VersionSummary};
 pub use sign_keys::{BindingView, SignFilter, UnsignedApi};
 pub use throttles::ThrottleFilter;
