@@ -11,7 +11,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(router signatures templates management_json function_events websocket_frames)
+    targets=(router signatures templates management_json function_events websocket_frames openapi_import)
 fi
 if ! rustup toolchain list | grep -q '^nightly'; then
     rustup toolchain install nightly --profile minimal

@@ -14,6 +14,7 @@ const TARGETS: &[(&str, Entry)] = &[
     ("websocket_frames", causeway_gateway::fuzz::websocket_frames),
     ("signatures", causeway_sign::fuzz::signatures),
     ("management_json", causeway_model::fuzz::management_json),
+    ("openapi_import", causeway_model::fuzz::openapi_import),
 ];
 
 fn replay(dir: &Path, entry: Entry) -> usize {

@@ -290,8 +290,12 @@ async fn export_then_import_reproduces_every_field() {
             text
         }),
         ("V2 OpenAPI 3.0 JSON", {
-            let (status, text, _) = export_v2(&s, "3.0", &json!({"group_id": source, "env_id": RELEASE, "define": "all", "type": "json"})).await;
+            let (status, text, _) = export_v2(&s, "3.0", &json!({"group_id": source, "env_id": RELEASE, "define": "ALL", "type": "json"})).await;
             assert_eq!(status, 200, "{text}");
+            // Authorizers travel with the document: frontends' as security schemes, backends' beside them.
+            let doc: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(doc["components"]["securitySchemes"]["rich_gate"]["x-apigateway-authorizer"]["type"], "FRONTEND", "{text}");
+            assert_eq!(doc["x-causeway-authorizers"]["rich_backend_gate"]["type"], "BACKEND", "{text}");
             text
         }),
     ];
@@ -390,8 +394,59 @@ async fn bad_documents_are_refused_whole_or_per_api() {
     // V2: a form without the file, or an existing-group import without the group.
     assert_error(&import_v2(&s, &[("is_create_group", "false")], b"{}".to_vec()).await, 400, "APIG.2001", Some("group_id"));
     assert_error(&import_v2(&s, &[("is_create_group", "maybe")], b"{}".to_vec()).await, 400, "APIG.2011", Some("is_create_group"));
+    let url = format!("{}/v2/{PROJECT}/apigw/instances/causeway/openapi/import", s.admin);
+    let not_a_form = s.http.post(url).header("X-Auth-Token", TOKEN).header("Content-Type", "application/json").body("{}").send().await.unwrap();
+    assert_eq!(not_a_form.status(), 400);
+    let body: Value = not_a_form.json().await.unwrap();
+    assert_eq!(body["error_code"], "APIG.2012", "{body}");
     // Export: group and environment are required and must exist.
     assert_error(&err(raw(&s, "GET", &format!("/openapi?group_id={g}"), vec![]).await), 400, "APIG.2001", Some("env_id"));
     assert_error(&err(raw(&s, "GET", &format!("/openapi?group_id={g}&env_id=nope"), vec![]).await), 404, "APIG.3003", None);
     assert_error(&err(raw(&s, "GET", &format!("/openapi?group_id={g}&env_id={RELEASE}&define=every"), vec![]).await), 400, "APIG.2011", Some("define"));
+}
+
+#[tokio::test]
+async fn the_cli_imports_and_exports_over_the_management_api() {
+    let s = Server::start().await;
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(Server::binary())
+            .args(args)
+            .args(["--endpoint", &s.admin, "--admin-token", TOKEN])
+            .output()
+            .expect("causeway runs");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("petstore.json");
+    std::fs::write(&file, fixture("petstore-swagger2.json")).unwrap();
+    let (ok, out, err) = run(&["import", file.to_str().unwrap(), "--publish", "RELEASE"]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("20 imported, 0 kept, 0 failed"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("create") && l.contains("/v2/pet/{petId}")), "{out}");
+    // By the group's name: merge keeps what is there.
+    let (ok, out, err) = run(&["import", file.to_str().unwrap(), "--group", "Swagger_Petstore"]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("0 imported, 20 kept, 0 failed"), "{out}");
+
+    let exported = dir.path().join("out.yaml");
+    let (ok, out, err) = run(&["export", "--group", "Swagger_Petstore", "--env", "RELEASE", "--define", "full", "-o", exported.to_str().unwrap()]);
+    assert!(ok, "{out}\n{err}");
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.contains("swagger: '2.0'") || text.contains("swagger: \"2.0\""), "{text}");
+    assert!(text.contains("\"/v2/pet/{petId}\":") || text.contains("/v2/pet/{petId}:"), "{text}");
+    // The exported file imports as a new group.
+    let renamed = text.replacen("title: Swagger_Petstore", "title: Petstore_copy", 1);
+    std::fs::write(&exported, renamed).unwrap();
+    let (ok, out, err) = run(&["import", exported.to_str().unwrap()]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("20 imported"), "{out}");
+
+    // Failures are reported and the command fails.
+    std::fs::write(&file, "{\"swagger\":\"2.0\",\"info\":{\"title\":\"broken_one\"},\"paths\":{\"/a\":{\"get\":{\"parameters\":[{\"name\":\"9x\",\"in\":\"query\",\"type\":\"string\"}]}}}}").unwrap();
+    let (ok, _, err) = run(&["import", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("APIG.2011") && err.contains("req_params[0].name"), "{err}");
+    let (ok, _, err) = run(&["export", "--group", "no_such_group", "--env", "RELEASE"]);
+    assert!(!ok);
+    assert!(err.contains("no group named"), "{err}");
 }

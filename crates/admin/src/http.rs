@@ -57,6 +57,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A body as bytes (an OpenAPI document, a list): too large → `APIG.2006` naming `body`.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Failure> {
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::field(codes::TOO_LONG, "body"))?;
+        Ok(RawBody(bytes))
+    }
+}
+
 /// Decodes JSON, naming the field where decoding failed. An empty body is `{}`.
 pub fn decode_json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };

@@ -185,6 +185,47 @@ pub fn call(args: RequestArgs) -> Result<(), String> {
     if status.is_success() { Ok(()) } else { Err(format!("the answer was {status}")) }
 }
 
+/// How a management call authenticates: the admin token, or an admin access key's signature.
+#[derive(Debug, Clone)]
+pub enum AdminAuth {
+    Token(String),
+    Key { access: String, secret: String },
+}
+
+/// One management call (`path_query` from `/v1.0/...`) to `endpoint`; the answer's status, headers and body.
+pub fn admin_call(
+    endpoint: &str,
+    auth: &AdminAuth,
+    method: &str,
+    path_query: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Result<(u16, http::HeaderMap, Bytes), String> {
+    let url = format!("{}{path_query}", endpoint.trim_end_matches('/'));
+    let uri: http::Uri = url.parse().map_err(|e| format!("invalid endpoint {endpoint:?}: {e}"))?;
+    let authority = uri.authority().ok_or("the endpoint has no host")?.as_str().to_string();
+    let method = http::Method::from_bytes(method.as_bytes()).map_err(|_| format!("invalid method {method:?}"))?;
+    let mut headers = vec![("host".to_string(), authority)];
+    if let Some(ct) = content_type {
+        headers.push(("content-type".to_string(), ct.to_string()));
+    }
+    match auth {
+        AdminAuth::Token(t) => headers.push(("X-Auth-Token".to_string(), t.clone())),
+        AdminAuth::Key { access, secret } => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+            let payload_hash = sdk::sha256_hex(&body);
+            let key = Key { access, secret };
+            let signed = sdk::sign(key, method.as_str(), uri.path(), uri.query().unwrap_or_default(), &headers, &payload_hash, now);
+            headers.push(("X-Sdk-Date".to_string(), signed.date));
+            headers.push(("Authorization".to_string(), signed.authorization));
+        }
+    }
+    let p = Prepared { uri, method, headers, body, signed_text: None };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let (status, headers, body) = runtime.block_on(send(p, TlsOptions { insecure: false, cacert: None }))?;
+    Ok((status.as_u16(), headers, body))
+}
+
 /// Over TLS: the server name is the Host sent (so `--host` picks a group's certificate).
 async fn tls_stream(p: &Prepared, tcp: tokio::net::TcpStream, tls: &TlsOptions) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
     let config = if tls.insecure {

@@ -7,6 +7,7 @@ mod metrics;
 mod rekey;
 mod serve;
 mod token;
+mod transfer;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -35,6 +36,10 @@ enum Command {
     Sign(client::RequestArgs),
     /// Send a request signed with an app's key pair and print the answer.
     Call(client::RequestArgs),
+    /// Import a Swagger 2.0 / OpenAPI 3.0 file (JSON or YAML) as APIs of a group.
+    Import(Box<transfer::ImportArgs>),
+    /// Export a group's APIs as a Swagger 2.0 / OpenAPI 3.0 file.
+    Export(Box<transfer::ExportArgs>),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +69,8 @@ fn main() -> ExitCode {
         }),
         Command::Sign(args) => client::sign(args),
         Command::Call(args) => client::call(args),
+        Command::Import(args) => transfer::import(*args),
+        Command::Export(args) => transfer::export(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -122,7 +122,6 @@ catalogue! {
     FUNCTION_IN_USE = ("APIG.3461", 403, "Published APIs call the function; it cannot be deleted");
     // 400: OpenAPI (Swagger) import
     SWAGGER_FORMAT = ("APIG.3600", 400, "Json or Yaml format error");
-    SWAGGER_VERSION = ("APIG.3601", 400, "The Swagger file version must be 2.0");
     SWAGGER_SYNTAX = ("APIG.3602", 400, "Syntax error in the Swagger file");
     SWAGGER_TOO_LONG = ("APIG.3603", 400, "The Swagger file content is too long");
     SWAGGER_EMPTY = ("APIG.3609", 400, "The input file is empty");

@@ -68,3 +68,58 @@ pub fn management_json(data: &[u8]) {
         }
     }
 }
+
+/// Entry point of the OpenAPI-import fuzz target: any bytes are read as a
+/// document (JSON or YAML) and imported by both families' rules. Whatever
+/// they hold, reading answers a document or an `APIG.36xx` error, and each
+/// operation an API definition or an error naming what failed; an accepted
+/// definition exports and reads back to the same definition.
+pub fn openapi_import(data: &[u8]) {
+    use crate::openapi::{self, export, import};
+    let doc = match openapi::parse(data) {
+        Ok(doc) => doc,
+        Err(e) => {
+            assert!(e.code.starts_with("APIG.36") && e.status == 400, "{e}");
+            return;
+        }
+    };
+    for dialect in [crate::rules::Dialect::Apig, crate::rules::Dialect::Wide] {
+        let opts = import::Options { mock_mode: data.len().is_multiple_of(2), max_apis: 50, dialect };
+        let imported = match import::read(&doc, &opts) {
+            Ok(i) => i,
+            Err(e) => {
+                assert!(e.status == 400 && e.code.starts_with("APIG."), "{e}");
+                continue;
+            }
+        };
+        assert!(imported.apis.len() <= opts.max_apis);
+        for a in imported.apis {
+            let Ok(mut draft) = a.draft else { continue };
+            draft.input.group_id = Some("0".repeat(32));
+            let Ok(mut api) = draft.input.validate(&Limits::default()) else { continue };
+            // A gateway response is written by name, which the service resolves.
+            api.response_id = None;
+            api.assign_ids(crate::ids::new_id(), None, "2024-01-01T00:00:00Z");
+            // What was accepted goes out and comes back the same.
+            let e = export::Export {
+                oas: if data.len().is_multiple_of(3) { openapi::OasVersion::V3 } else { openapi::OasVersion::V2 },
+                define: openapi::Define::Full,
+                title: "fuzz_group",
+                description: None,
+                version: "1",
+                host: "fuzz.example.com",
+                apis: vec![export::ExportedApi { api: &api, throttle: None, acls: vec![] }],
+                context: export::Context::default(),
+            };
+            let written = export::write(&e);
+            let text = openapi::to_text(&written, openapi::Format::Yaml).expect("an export writes");
+            let reread = openapi::parse(text.as_bytes()).expect("an export reads back");
+            let again = import::read(&reread, &import::Options { mock_mode: false, ..opts.clone() }).expect("an export imports");
+            let mut back = again.apis.into_iter().next().expect("one operation").draft.expect("an export's operation imports");
+            back.input.group_id = Some("0".repeat(32));
+            let mut api2 = back.input.validate(&Limits::default()).expect("an export's API validates");
+            api2.assign_ids(api.id.clone(), Some(&api), "2024-01-01T00:00:00Z");
+            assert_eq!(api2, api, "exported as:\n{text}");
+        }
+    }
+}

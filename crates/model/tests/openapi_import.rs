@@ -12,7 +12,7 @@ fn fixture(name: &str) -> Vec<u8> {
 
 fn read_all(name: &str, dialect: Dialect) -> import::Imported {
     let doc = openapi::parse(&fixture(name)).unwrap();
-    let opts = import::Options { mock_mode: false, swagger2_only: false, max_apis: 1000, dialect };
+    let opts = import::Options { mock_mode: false, max_apis: 1000, dialect };
     import::read(&doc, &opts).unwrap()
 }
 

@@ -50,8 +50,6 @@ pub struct ImportRequest {
     /// Throttling and access-control policies, authorizers and gateway responses of the same name.
     pub extend_mode: Conflict,
     pub mock_mode: bool,
-    /// v1.0: Swagger 2.0 only.
-    pub swagger2_only: bool,
     pub dialect: Dialect,
     /// Causeway: publish every imported API in this environment and bind the policies it names.
     pub publish_env_id: Option<String>,
@@ -77,6 +75,9 @@ pub struct ImportSuccess {
 
 #[derive(Debug, Serialize)]
 pub struct ImportFailure {
+    /// An API that was created but could not be published or bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub error_code: &'static str,
     pub error_msg: String,
     pub method: String,
@@ -139,8 +140,7 @@ impl Service {
         let doc = openapi::parse(&req.document)?;
         let opts = import::Options {
             mock_mode: req.mock_mode,
-            swagger2_only: req.swagger2_only,
-            max_apis: self.config.limits.apis_per_group,
+                        max_apis: self.config.limits.apis_per_group,
             dialect: req.dialect,
         };
         let imported = import::read(&doc, &opts)?;
@@ -165,7 +165,7 @@ impl Service {
             self.load_all::<Api>(kinds::API, Some(&group_id)).await?.into_iter().map(|a| (a.route_key(), a.id)).collect();
         let (mut success, mut ignore) = (Vec::new(), Vec::new());
         for item in imported.apis {
-            let fail = |e: ApiError, item: &import::ImportedApi| ImportFailure { error_code: e.code, error_msg: e.message, method: item.method.clone(), path: item.path.clone() };
+            let fail = |e: ApiError, item: &import::ImportedApi| ImportFailure { id: None, error_code: e.code, error_msg: e.message, method: item.method.clone(), path: item.path.clone() };
             let draft = match &item.draft {
                 Ok(_) => item.draft.as_ref().ok(),
                 Err(e) => {
@@ -200,7 +200,7 @@ impl Service {
             if let Some(env) = &req.publish_env_id
                 && let Err(e) = self.publish_imported(&id, env, draft, &refs).await
             {
-                failure.push(fail(e, &item));
+                failure.push(ImportFailure { id: Some(id), ..fail(e, &item) });
                 continue;
             }
             success.push(ImportSuccess { id, action, method: item.method.clone(), path: item.path.clone() });
@@ -214,7 +214,7 @@ impl Service {
     /// (`merge`) or replaced (`override`). A refused one is reported with its name.
     async fn import_policies(&self, imported: &import::Imported, group_id: &str, mode: Conflict, failure: &mut Vec<ImportFailure>) -> Result<()> {
         let report = |failure: &mut Vec<ImportFailure>, at: String, e: ApiError| {
-            failure.push(ImportFailure { error_code: e.code, error_msg: e.message, method: String::new(), path: at })
+            failure.push(ImportFailure { id: None, error_code: e.code, error_msg: e.message, method: String::new(), path: at })
         };
         let throttles: HashMap<String, String> = self.load_all::<Throttle>(kinds::THROTTLE, None).await?.into_iter().map(|t| (t.name, t.id)).collect();
         let apps: Vec<App> = self.load_all(kinds::APP, None).await?;
@@ -222,7 +222,8 @@ impl Service {
             let name = t.input.name.clone().unwrap_or_default();
             let input = t.input.clone();
             let done = match throttles.get(&name) {
-                Some(id) if mode == Conflict::Merge => Ok(id.clone()),
+                // Kept as it is, special limits included.
+                Some(_) if mode == Conflict::Merge => continue,
                 Some(id) => self.update_throttle(id, input).await.map(|v| v.throttle.id),
                 None => self.create_throttle(input).await.map(|v| v.throttle.id),
             };

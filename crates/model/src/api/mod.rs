@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use backends::{BackendDef, DefaultBackend, FunctionBackend, HttpBackend, MockBackend, PolicyDef, DEFAULT_BACKEND_TIMEOUT_MS};
 pub use input::ApiInput;
-pub(crate) use validate::is_tag;
+pub(crate) use validate::{MAX_TAGS, is_tag};
 
 use crate::wire_enum;
 

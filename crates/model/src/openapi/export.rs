@@ -62,6 +62,7 @@ pub fn write(e: &Export) -> Value {
     let w = Writer { e };
     let mut paths = Map::new();
     let mut authorizers_used: Vec<&Authorizer> = vec![];
+    let mut backend_authorizers: Vec<&Authorizer> = vec![];
     for x in &e.apis {
         let key = match x.api.req_method {
             Method::Any => ANY_METHOD.to_string(),
@@ -78,6 +79,13 @@ pub fn write(e: &Export) -> Value {
         {
             authorizers_used.push(a);
         }
+        for id in backend_authorizer_ids(x.api) {
+            if let Some(a) = e.context.authorizers.get(id)
+                && !backend_authorizers.iter().any(|u| u.id == a.id)
+            {
+                backend_authorizers.push(a);
+            }
+        }
     }
     let mut schemes = Map::new();
     schemes.insert(APP.into(), json!({"type": "apiKey", "name": "Authorization", "in": "header", "x-apigateway-auth-type": "AppSigv1"}));
@@ -86,7 +94,7 @@ pub fn write(e: &Export) -> Value {
         json!({"type": "apiKey", "name": "Authorization", "in": "header", "x-apigateway-auth-type": "AppSigv1", "x-apigateway-auth-opt": {"appcode-auth-type": "header"}}),
     );
     schemes.insert(IAM.into(), json!({"type": "apiKey", "name": "unused", "in": "header", "x-apigateway-auth-type": "IAM"}));
-    for a in authorizers_used {
+    for a in &authorizers_used {
         let mut s = json!({"type": "apiKey", "name": "unused", "in": "header", "x-apigateway-auth-type": "AUTHORIZER"});
         if e.define.policies() {
             s["x-apigateway-authorizer"] = authorizer(a);
@@ -112,6 +120,12 @@ pub fn write(e: &Export) -> Value {
                 .map(|a| (a.acl_name.clone(), json!({"acl-type": a.acl_type.as_str(), "entity-type": a.entity_type.as_str(), "value": a.acl_value})))
                 .collect(),
         );
+        // Backends' authorizers (frontends' are in their security schemes).
+        let backends: Map<String, Value> =
+            backend_authorizers.iter().filter(|a| !authorizers_used.iter().any(|u| u.id == a.id)).map(|a| (a.name.clone(), authorizer(a))).collect();
+        if !backends.is_empty() {
+            doc["x-causeway-authorizers"] = Value::Object(backends);
+        }
         let responses = Value::Object(e.context.responses.iter().map(|r| (r.name.clone(), gateway_response(r))).collect());
         match e.oas {
             OasVersion::V2 => doc["x-apigateway-responses"] = responses,
@@ -153,8 +167,13 @@ impl Writer<'_> {
         match self.e.oas {
             OasVersion::V2 => {
                 list.extend(body_params.iter().map(|p| self.param(p)));
-                if let Some(r) = &a.body_remark {
-                    list.push(json!({"name": "body", "in": "body", "description": r, "schema": {}}));
+                // A body parameter and form parameters cannot be in one operation.
+                match &a.body_remark {
+                    Some(r) if body_params.is_empty() => list.push(json!({"name": "body", "in": "body", "description": r, "schema": {}})),
+                    Some(r) => {
+                        o.insert("x-causeway-body-remark".into(), json!(r));
+                    }
+                    None => {}
                 }
             }
             OasVersion::V3 => {
@@ -449,6 +468,18 @@ impl Writer<'_> {
         put(&mut e, "x-causeway-authorizer", self.authorizer_name(authorizer).as_deref());
         e
     }
+}
+
+/// The custom authorizers an API's backends run.
+fn backend_authorizer_ids(a: &Api) -> Vec<&String> {
+    let mut ids: Vec<&String> = Vec::new();
+    ids.extend(a.backend_api.as_ref().and_then(|b| b.authorizer_id.as_ref()));
+    ids.extend(a.func_info.as_ref().and_then(|f| f.authorizer_id.as_ref()));
+    ids.extend(a.mock_info.as_ref().and_then(|m| m.authorizer_id.as_ref()));
+    ids.extend(a.policy_https.iter().filter_map(|p| p.authorizer_id.as_ref()));
+    ids.extend(a.policy_functions.iter().filter_map(|p| p.authorizer_id.as_ref()));
+    ids.extend(a.policy_mocks.iter().filter_map(|p| p.authorizer_id.as_ref()));
+    ids
 }
 
 fn backend_params(params: &[BackendParam]) -> Value {

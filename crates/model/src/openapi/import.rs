@@ -28,8 +28,6 @@ pub const ANY_METHOD: &str = "x-apigateway-any-method";
 pub struct Options {
     /// Every API gets a MOCK backend, whatever the document says (V2 `mock_mode`).
     pub mock_mode: bool,
-    /// Only Swagger 2.0 is read (the v1.0 family, `APIG.3601` otherwise).
-    pub swagger2_only: bool,
     /// Most operations one document may hold (`APIG.3603` beyond).
     pub max_apis: usize,
     /// Whose naming rules the APIs are checked by.
@@ -82,13 +80,7 @@ pub struct ImportedThrottle {
 pub fn read(doc: &Value, opts: &Options) -> Result<Imported> {
     let version = match (doc.get("swagger"), doc.get("openapi")) {
         (Some(v), _) if text(v).as_deref() == Some("2.0") => OasVersion::V2,
-        (None, Some(v)) if text(v).is_some_and(|v| v.starts_with("3.")) => {
-            if opts.swagger2_only {
-                return Err(ApiError::new(codes::SWAGGER_VERSION));
-            }
-            OasVersion::V3
-        }
-        (Some(_), _) if opts.swagger2_only => return Err(ApiError::new(codes::SWAGGER_VERSION)),
+        (None, Some(v)) if text(v).is_some_and(|v| v.starts_with("3.")) => OasVersion::V3,
         _ => return Err(ApiError::detail(codes::SWAGGER_SYNTAX, "the document names no supported version (swagger: \"2.0\" or openapi: \"3.0.x\")")),
     };
     let paths = doc
@@ -220,7 +212,13 @@ impl<'a> Ctx<'a> {
         input.content_type = ext("x-apigateway-content-type").and_then(text);
         input.is_send_fg_body_base64 = ext("x-apigateway-is-send-fg-body-base64").and_then(boolean);
         input.tag = ext("x-causeway-tag").and_then(text);
-        let tags: Vec<String> = o.get("tags").and_then(Value::as_array).map(|t| t.iter().filter_map(text).filter(|t| crate::api::is_tag(t)).collect()).unwrap_or_default();
+        // Tags an API cannot hold are left out (a plain document's tags are free text).
+        let mut tags: Vec<String> = Vec::new();
+        for t in o.get("tags").and_then(Value::as_array).into_iter().flatten().filter_map(text) {
+            if crate::api::is_tag(&t) && !tags.contains(&t) && tags.len() < crate::api::MAX_TAGS {
+                tags.push(t);
+            }
+        }
         input.tags = (!tags.is_empty()).then_some(tags);
         input.response_id = ext("x-apigateway-response").and_then(text);
         input.roma_app_id = ext("x-causeway-roma-app-id").and_then(text);
@@ -230,7 +228,7 @@ impl<'a> Ctx<'a> {
         self.auth(o, &mut input);
         let (req_params, body_remark) = self.params(&at, item, o)?;
         input.req_params = Some(req_params);
-        input.body_remark = body_remark;
+        input.body_remark = ext("x-causeway-body-remark").and_then(text).or(body_remark);
         self.backend(&at, o, &mut input)?;
         let acls = match ext("x-apigateway-access-control") {
             Some(Value::Array(a)) => a.iter().filter_map(text).collect(),
@@ -613,11 +611,15 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
+    /// Custom authorizers: of security schemes (`x-apigateway-authorizer`),
+    /// and backends' (`x-causeway-authorizers`, a map by name).
     fn authorizers(&self) -> Vec<AuthorizerInput> {
-        self.security_schemes
-            .iter()
-            .filter_map(|(name, s)| {
-                let mut obj = s.get("x-apigateway-authorizer")?.as_object()?.clone();
+        let backends = self.root_map("x-causeway-authorizers").into_iter().flatten().map(|(name, a)| (name, Some(a)));
+        let schemes = self.security_schemes.iter().map(|(name, s)| (name, s.get("x-apigateway-authorizer")));
+        schemes
+            .chain(backends)
+            .filter_map(|(name, a)| {
+                let mut obj = a?.as_object()?.clone();
                 obj.insert("name".into(), Value::String(name.clone()));
                 // A value of the wrong type leaves the field out; validation then names it.
                 Some(serde_json::from_value(Value::Object(obj)).unwrap_or_else(|_| AuthorizerInput { name: Some(name.clone()), ..Default::default() }))
@@ -760,7 +762,7 @@ fn server_path(servers: Option<&Value>) -> String {
 pub fn fit(rule: &NameRule, s: &str) -> String {
     let mut out: String = s
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || rule.extra.contains(&c) { c } else { '_' })
+        .map(|c| if c.is_ascii_alphanumeric() || rule.extra.contains(&c) || (rule.cjk && crate::rules::is_cjk(c)) { c } else { '_' })
         .collect();
     if !out.starts_with(|c: char| c.is_ascii_alphabetic() || (rule.digit_first && c.is_ascii_digit())) {
         out.insert_str(0, "API_");

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
@@ -14,11 +14,11 @@ use causeway_model::openapi::{Define, Format, OasVersion};
 use causeway_model::{ApiError, error::codes};
 use serde::Deserialize;
 
-use crate::http::{Family, Query, Reply, decode_json, ok};
+use crate::http::{Family, Query, RawBody, Reply, decode_json, ok};
 use crate::service::{Conflict, ExportRequest, ExportedDocument, ImportRequest, Service};
 
 /// `POST /openapi`: a new group named by `info.title`.
-pub async fn import_new(State(s): State<Arc<Service>>, family: Family, q: Query, body: Bytes) -> Reply {
+pub async fn import_new(State(s): State<Arc<Service>>, family: Family, q: Query, RawBody(body): RawBody) -> Reply {
     let req = ImportRequest {
         document: body.to_vec(),
         extend_mode: Conflict::parse("extend_mode", q.get("extend_mode"))?,
@@ -28,7 +28,7 @@ pub async fn import_new(State(s): State<Arc<Service>>, family: Family, q: Query,
 }
 
 /// `PUT /openapi?group_id=&mode=`: into an existing group.
-pub async fn import_existing(State(s): State<Arc<Service>>, family: Family, q: Query, body: Bytes) -> Reply {
+pub async fn import_existing(State(s): State<Arc<Service>>, family: Family, q: Query, RawBody(body): RawBody) -> Reply {
     let group_id = q.owned("group_id").ok_or_else(|| ApiError::required("group_id"))?;
     let req = ImportRequest {
         document: body.to_vec(),
@@ -44,7 +44,7 @@ pub async fn import_existing(State(s): State<Arc<Service>>, family: Family, q: Q
 fn query_options(q: &Query, family: Family) -> Result<ImportRequest, ApiError> {
     Ok(ImportRequest {
         mock_mode: flag("mock_mode", q.get("mock_mode"))?.unwrap_or(false),
-        swagger2_only: false,
+       
         dialect: family.dialect(),
         publish_env_id: q.owned("publish_env_id"),
         ..Default::default()
@@ -54,10 +54,11 @@ fn query_options(q: &Query, family: Family) -> Result<ImportRequest, ApiError> {
 /// `POST /openapi/import` (multipart): `file_name` (the document),
 /// `is_create_group`, `group_id`, `api_mode`, `extend_mode`, `simple_mode`,
 /// `mock_mode`, ROMA's `app_id`, and Causeway's `publish_env_id`.
-pub async fn import_form(State(s): State<Arc<Service>>, family: Family, mut form: Multipart) -> Reply {
+pub async fn import_form(State(s): State<Arc<Service>>, family: Family, form: Result<Multipart, MultipartRejection>) -> Reply {
     let bad_form = || ApiError::detail(codes::MALFORMED, "the body must be multipart/form-data with the document in the file_name part");
+    let mut form = form.map_err(|_| bad_form())?;
     let mut fields: Vec<(String, String)> = Vec::new();
-    let mut document: Option<Bytes> = None;
+    let mut document: Option<axum::body::Bytes> = None;
     while let Some(field) = form.next_field().await.map_err(|_| bad_form())? {
         let name = field.name().unwrap_or_default().to_string();
         let bytes = field.bytes().await.map_err(|_| ApiError::field(codes::TOO_LONG, &name))?;
@@ -81,7 +82,7 @@ pub async fn import_form(State(s): State<Arc<Service>>, family: Family, mut form
         api_mode: Conflict::parse("api_mode", get("api_mode"))?,
         extend_mode: Conflict::parse("extend_mode", get("extend_mode"))?,
         mock_mode: flag("mock_mode", get("mock_mode"))?.unwrap_or(false),
-        swagger2_only: false,
+       
         dialect: family.dialect(),
         publish_env_id: get("publish_env_id").map(str::to_string),
     };
@@ -96,7 +97,7 @@ pub async fn export_group(State(s): State<Arc<Service>>, q: Query) -> Reply {
 }
 
 /// `POST /openapi/apis?env_id=&define=&type=&version=` with a JSON list of API ids (of one group).
-pub async fn export_apis(State(s): State<Arc<Service>>, q: Query, body: Bytes) -> Reply {
+pub async fn export_apis(State(s): State<Arc<Service>>, q: Query, RawBody(body): RawBody) -> Reply {
     let ids: Vec<String> = serde_json::from_slice(&body).map_err(|_| ApiError::malformed("body"))?;
     let first = ids.first().ok_or_else(|| ApiError::required("body"))?;
     let group_id = s.get_api(first).await?.api.group_id;
@@ -116,12 +117,9 @@ pub struct ExportBody {
 }
 
 /// V2's `POST /openapi/export?oas_version=` with `{env_id, group_id, define, type, version, apis}`.
-pub async fn export_form(State(s): State<Arc<Service>>, q: Query, body: Bytes) -> Reply {
+pub async fn export_form(State(s): State<Arc<Service>>, q: Query, RawBody(body): RawBody) -> Reply {
     let b: ExportBody = decode_json(&body)?;
     let group_id = b.group_id.filter(|g| !g.is_empty()).ok_or_else(|| ApiError::required("group_id"))?;
-    if b.env_id.as_deref().is_none_or(str::is_empty) && b.define.as_deref() != Some("dev") {
-        return Err(ApiError::required("env_id").into());
-    }
     let apis = b.apis.filter(|a| !a.is_empty());
     let req = export_options(group_id, b.env_id.filter(|e| !e.is_empty()), b.define.as_deref(), b.format.as_deref(), b.version, q.get("oas_version"), apis)?;
     Ok(document(s.export_openapi(req).await?))
