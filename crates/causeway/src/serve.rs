@@ -68,6 +68,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
 
     // The data plane: serves what is published, kept current from the store.
     let gateway = if settings.role == Role::Admin {
+        // Debug calls run in this process, on a runtime of their own.
+        let debugger = causeway_gateway::Debugger::standalone(store.clone(), settings.base_domain.clone(), Some(functions.clone()));
+        service = service.with_debugger(debug_calls(debugger));
         None
     } else {
         let config = GatewayConfig {
@@ -97,6 +100,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let (wake, served) = gateway.snapshot_sync();
         service = service.with_snapshot_sync(SnapshotSync { wake, served });
         service = service.with_channel_health(Arc::new(gateway.member_health()));
+        service = service.with_debugger(debug_calls(gateway.debugger()));
         Some(gateway)
     };
 
@@ -230,4 +234,12 @@ impl causeway_store::Cipher for StoreCipher {
     fn open(&self, sealed: &str) -> Result<Vec<u8>, String> {
         self.0.open(sealed)
     }
+}
+
+/// The admin API's debug calls, run by the gateway's debugger.
+fn debug_calls(debugger: causeway_gateway::Debugger) -> causeway_admin::service::ApiDebugger {
+    Arc::new(move |call| {
+        let debugger = debugger.clone();
+        Box::pin(async move { debugger.run(call).await })
+    })
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// The top-level folders, each depending only on those after it.
 const LAYERS: &[&str] =
-    &["fuzz", "node", "listen", "pipeline", "config", "routing", "backend", "stages", "functions", "upstream", "http", "observe"];
+    &["fuzz", "node", "debug", "listen", "pipeline", "config", "routing", "backend", "stages", "functions", "upstream", "http", "observe"];
 
 /// Every module of the crate (`a::b` for `src/a/b.rs` or `src/a/b/mod.rs`) with its source.
 fn modules() -> BTreeMap<String, String> {

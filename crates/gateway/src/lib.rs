@@ -3,12 +3,13 @@
 //! an asynchronous function invocation.
 //!
 //! Folders, each depending only on those listed after it:
-//! `node` → `listen` → `pipeline` → `config` → `routing` → `backend` →
+//! `node` → `debug` → `listen` → `pipeline` → `config` → `routing` → `backend` →
 //! `stages` → `functions` → `upstream` → `http` → `observe`.
 //! `docs/architecture.md` draws the request path through them.
 
 mod backend;
 mod config;
+mod debug;
 mod functions;
 #[doc(hidden)]
 pub mod fuzz;
@@ -23,6 +24,7 @@ mod upstream;
 
 pub use backend::http::websocket::WebSocketLimits;
 pub use config::watch::DEFAULT_KEEP_CHANGES;
+pub use debug::Debugger;
 pub use node::{Gateway, GatewayConfig, HttpsConfig};
 pub use listen::serve_http1;
 pub use pipeline::conn::ConnLimits;

@@ -16,6 +16,7 @@ use crate::backend::http::websocket::WebSocketLimits;
 use crate::config::domain_certs::DomainCerts;
 use crate::config::runtime::Runtime;
 use crate::config::watch::Watcher;
+use crate::debug::Debugger;
 use crate::functions::async_queue::AsyncQueue;
 use crate::functions::async_runner;
 use crate::listen::{self, ListenConfig, Listeners};
@@ -75,6 +76,7 @@ pub struct Gateway {
     wake: Arc<Notify>,
     served: watch::Receiver<i64>,
     health: Arc<Health>,
+    debugger: Debugger,
 }
 
 impl Gateway {
@@ -93,6 +95,8 @@ impl Gateway {
             ..Runtime::default()
         };
         let health = runtime.channel_health.clone();
+        let debug_runtime = runtime.clone();
+        let debug_store = store.clone();
         let (tls, domain_certs) = match &config.https {
             Some(https) => {
                 let (server_config, certs) = https_listener(https, &config.base_domain)?;
@@ -111,6 +115,7 @@ impl Gateway {
             websocket: config.websocket,
             limits: config.limits,
         };
+        let debugger = Debugger::new(debug_store, debug_runtime, config.base_domain.clone(), connections);
         let listen = ListenConfig { listen: config.listen, tls, workers: config.workers, connections };
         let listeners = listen::start(&listen, shared.clone()).map_err(|e| match &config.https {
             Some(https) => format!("cannot listen on {} / {}: {e}", config.listen, https.listen),
@@ -123,7 +128,7 @@ impl Gateway {
         tokio::spawn(health_check::run(move || channels.load().channels.clone(), stop.clone()));
         let (wake, served) = (watcher.wake(), watcher.served());
         tokio::spawn(watcher.run(config.watch_interval, stop));
-        Ok(Gateway { listeners, wake, served, health })
+        Ok(Gateway { listeners, wake, served, health, debugger })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -148,6 +153,11 @@ impl Gateway {
     }
 
     /// Stops accepting, lets open connections finish (up to a deadline) and joins the listener threads.
+    /// Runs debug calls with this node's runtime.
+    pub fn debugger(&self) -> Debugger {
+        self.debugger.clone()
+    }
+
     pub fn stop(self) {
         self.listeners.stop();
     }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod app;
 pub mod authorizer;
 pub mod channel;
+pub mod debug;
 pub mod domain;
 pub mod env;
 pub mod error;

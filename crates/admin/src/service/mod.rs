@@ -11,6 +11,7 @@ mod audit;
 mod authorizers;
 mod bindings;
 mod channels;
+mod debug;
 mod domains;
 mod envs;
 mod functions;
@@ -43,6 +44,7 @@ pub use apps::{AppFilter, AppListItem};
 pub use audit::{AuditFilter, AuditRecord, AuditView};
 pub use authorizers::AuthorizerFilter;
 pub use channels::{ChannelFilter, ChannelView, HealthReader, MemberFilter, MemberView};
+pub use debug::{ApiDebugger, DebugInput, DebugView};
 pub use envs::EnvFilter;
 pub use functions::{AliasView, FunctionFilter, FunctionView, SyntaxCheck, TestInvocation, TestInvoker, TestLog, TestOutcome, VersionView};
 pub use groups::{GroupFilter, GroupView};
@@ -92,6 +94,8 @@ pub struct Service {
     channel_health: Option<HealthReader>,
     /// Seals certificates' private keys before they are stored.
     sealer: Option<Arc<causeway_tls::Sealer>>,
+    /// Runs debug calls (given by the binary, which holds the gateway).
+    debugger: Option<ApiDebugger>,
 }
 
 /// Ties writes to a gateway in the same process: after a commit the gateway's
@@ -195,7 +199,7 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Result<serde_json::Value> {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, config: ServiceConfig) -> Self {
-        Self { store, config, sync: None, syntax_check: None, test_invoker: None, channel_health: None, sealer: None }
+        Self { store, config, sync: None, syntax_check: None, test_invoker: None, channel_health: None, sealer: None, debugger: None }
     }
 
     /// Runs `POST /functions/{id}/invocations` with `invoker`.

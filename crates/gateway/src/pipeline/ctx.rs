@@ -246,12 +246,19 @@ impl<'s> RequestCtx<'s> {
             let signer = snapshot.backend_signers.get(&route.publish_id);
             crate::backend::http::build(target, &input, headers, body, signer, unix_now())?
         };
+        self.conn.note(|| describe_backend_request(&req, target));
         let pick = PickInput { client_ip: self.client.ip, path: parts.uri.path(), now_secs: self.now_secs };
         if route.websocket {
             let caller = self.upgrade.take().ok_or(errors::WEBSOCKET_ONLY)?;
             return Box::pin(websocket::proxy(&snapshot.channels, target, &pick, req, caller, self.conn.websocket)).await;
         }
-        crate::backend::http::call(&snapshot.channels, target, &pick, req, &mut self.upstream_latency).await
+        let answer = crate::backend::http::call(&snapshot.channels, target, &pick, req, &mut self.upstream_latency).await;
+        self.conn.note(|| match (&answer, self.upstream_latency) {
+            (Ok(res), Some(took)) => format!("backend answered {} in {:.1} ms", res.status().as_u16(), took.as_secs_f64() * 1000.0),
+            (Ok(res), None) => format!("backend answered {}", res.status().as_u16()),
+            (Err(e), _) => format!("backend call failed: {} {}", e.code, e.message),
+        });
+        answer
     }
 
     /// A FUNCTION backend: the request mapped as for an HTTP backend, put in
@@ -273,6 +280,13 @@ impl<'s> RequestCtx<'s> {
         let started = Instant::now();
         let answer = self.snapshot.functions.call(&backend.target, self.request_id.as_str(), |format| event::event(format, &input)).await;
         self.upstream_latency = Some(started.elapsed());
+        self.conn.note(|| {
+            let took = started.elapsed().as_secs_f64() * 1000.0;
+            match &answer {
+                Ok(_) => format!("function {} answered in {took:.1} ms", backend.target.urn),
+                Err(e) => format!("function {} failed after {took:.1} ms: {} {}", backend.target.urn, e.code, e.message),
+            }
+        });
         Ok(function::respond(answer?))
     }
 
@@ -370,4 +384,19 @@ fn server_name() -> &'static str {
 
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A debug call's note of the backend request: method, URL, and headers
+/// (credentials and signatures shown as `***`).
+fn describe_backend_request<B>(req: &http::Request<B>, target: &HttpTarget) -> String {
+    const HIDDEN: &[&str] = &["authorization", "proxy-authorization", "cookie", "x-apig-appcode", "x-auth-token"];
+    let headers: Vec<String> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            let hidden = HIDDEN.contains(&k.as_str()) || k.as_str().starts_with("x-sdk-") || k.as_str().contains("signature");
+            if hidden { format!("{k}: ***") } else { format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())) }
+        })
+        .collect();
+    format!("backend request ({}): {} {}\n  {}", target.describe(), req.method(), req.uri(), headers.join("\n  "))
 }

@@ -56,6 +56,10 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
         Routed::Api(route) => route,
         Routed::Answered(res) => return Ok(*res),
     };
+    ctx.conn.note(|| {
+        let api = route.def();
+        format!("route: {} {} → API {} ({} {} {}) in environment {}", parts.method, parts.uri.path(), api.name, api.req_method, api.req_uri, api.match_mode, route.env_name)
+    });
     // Access control, then the body (read whole only when a later stage needs it).
     ctx.snapshot.access.check(&route.publish_id, ctx.client.ip)?;
     let body = body::read(&parts.headers, body, ctx.needs_body(route, &parts.headers), ctx.conn.body).await?;
@@ -63,11 +67,14 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
     // Who calls, and whether they may call this often.
     ctx.authenticate(route, parts, &path_values, &body).await?;
     ctx.throttle(route).await?;
+    ctx.conn.note(|| format!("access control, {} authentication and throttling passed", route.def().auth_type));
     // Input parameters (form fields from the body in hand).
     let form = (route.reads_form && body::is_form(&parts.headers)).then(|| body.as_ref().ok().cloned()).flatten();
     let values = params::collect(&route.inputs, &path_values, parts.uri.query().unwrap_or_default(), &parts.headers, form.as_deref())?;
     // The backend: the first policy whose conditions hold, else the default; its authorizer first.
+    ctx.conn.note(|| params::describe(&route.inputs, &values));
     let choice = route.select(|| ctx.conditions(parts, &values));
+    ctx.conn.note(|| route.describe(&choice));
     if let Some(id) = choice.authorizer {
         ctx.authorize_backend(id, route, parts, &path_values, &body).await?;
     }
@@ -77,7 +84,11 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
     // The call; the caller's headers move on to the backend.
     let headers = std::mem::take(&mut parts.headers);
     match choice.backend {
-        Backend::Mock(mock) => Ok(mock.respond()),
+        Backend::Mock(mock) => {
+            let res = mock.respond();
+            ctx.conn.note(|| format!("MOCK backend answered {}", res.status().as_u16()));
+            Ok(res)
+        }
         Backend::Http(target) => ctx.call_http(target, route, parts, headers, &values, body).await,
         Backend::Function(function) => ctx.call_function(function, route, parts, headers, &values, &body).await,
         Backend::Unservable(why) => Err(errors::BACKEND_NOT_SERVED.with_message(why.clone())),

@@ -117,6 +117,24 @@ impl Route {
         }
     }
 
+    /// A debug call's note of the backend chosen: a policy (by its name) or the default.
+    pub fn describe(&self, choice: &Choice<'_>) -> String {
+        let policy = self.policies.iter().position(|p| std::ptr::eq(&p.backend, choice.backend));
+        let kind = self.def().backend_type;
+        match policy.and_then(|i| self.def().policies().nth(i)) {
+            Some(p) => {
+                let kind = match p.backend {
+                    causeway_model::api::BackendDef::Http(_) => "HTTP",
+                    causeway_model::api::BackendDef::Mock(_) => "MOCK",
+                    causeway_model::api::BackendDef::Function(_) => "FUNCTION",
+                };
+                format!("backend policy {:?} matched ({kind} backend)", p.name)
+            }
+            None if self.policies.is_empty() => format!("default {kind} backend"),
+            None => format!("no backend policy matched: default {kind} backend"),
+        }
+    }
+
     pub fn def(&self) -> &Api {
         &self.api.api
     }

@@ -26,6 +26,22 @@ pub struct InputParam {
     pub rules: Option<Rules>,
 }
 
+/// A debug call's note of the values read: `name (LOCATION) = "value"`, or absent.
+pub fn describe(inputs: &[InputParam], values: &[Option<std::borrow::Cow<'_, str>>]) -> String {
+    if inputs.is_empty() {
+        return "parameters: none declared".into();
+    }
+    let read: Vec<String> = inputs
+        .iter()
+        .zip(values)
+        .map(|(p, v)| match v {
+            Some(v) => format!("{} ({}) = {v:?}", p.name, p.location),
+            None => format!("{} ({}) absent", p.name, p.location),
+        })
+        .collect();
+    format!("parameters: {}", read.join(", "))
+}
+
 /// The rules checked when `valid_enable` is 1.
 #[derive(Debug)]
 pub struct Rules {

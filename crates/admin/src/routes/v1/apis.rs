@@ -42,3 +42,8 @@ pub async fn delete(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Re
     s.delete_api(&id).await?;
     no_content()
 }
+
+/// `POST /apis/debug/{api_id}`: one request through the gateway's pipeline.
+pub async fn debug(State(s): State<Arc<Service>>, Path(id): Path<String>, JsonBody(input): JsonBody<crate::service::DebugInput>) -> Reply {
+    ok(s.debug_api(&id, input).await?)
+}

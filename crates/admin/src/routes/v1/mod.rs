@@ -69,6 +69,7 @@ pub(crate) fn resources() -> Router<Arc<Service>> {
         .route("/apis", get(apis::list).post(apis::create))
         .route("/apis/{id}", get(apis::get).put(apis::update).delete(apis::delete))
         .route("/apis/publish", post(publish::batch))
+        .route("/apis/debug/{api_id}", post(apis::debug))
         .route(
             "/apis/publish/{api_id}",
             post(publish::publish).delete(publish::offline).get(publish::history).put(publish::switch),

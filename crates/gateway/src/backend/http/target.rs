@@ -29,6 +29,18 @@ pub struct HttpTarget {
     pub mapping: Mapping,
 }
 
+impl HttpTarget {
+    /// For debug calls: where requests go (`http://host:port`, a channel, or a weighted address list).
+    pub fn describe(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        match &self.reach {
+            Reach::One(a) => format!("{scheme}://{}:{}", a.host, a.port),
+            Reach::Channel(c) if c.addresses.is_some() => format!("{scheme}, weighted address list"),
+            Reach::Channel(c) => format!("{scheme}, load-balance channel {}", c.id),
+        }
+    }
+}
+
 /// Where the backend is.
 #[derive(Debug)]
 pub enum Reach {
