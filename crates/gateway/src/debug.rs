@@ -6,7 +6,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use causeway_model::debug::{DebugCall, DebugOutcome};
@@ -20,7 +20,8 @@ use crate::config::runtime::Runtime;
 use crate::config::snapshot::Snapshot;
 use crate::config::source::Source;
 use crate::pipeline;
-use crate::pipeline::conn::{Conn, ConnOptions, Trace};
+use crate::pipeline::conn::{Conn, ConnOptions};
+use crate::pipeline::notes::Steps;
 use crate::routing::table::RouteCache;
 
 /// Longest a debug call waits for its answer.
@@ -50,16 +51,17 @@ impl Debugger {
 
     pub async fn run(&self, call: DebugCall) -> Result<DebugOutcome, String> {
         let snapshot = Arc::new(self.snapshot(&call).await?);
-        let trace: Trace = Arc::new(Mutex::new(Vec::new()));
+        let steps = Arc::new(Steps::default());
         let peer = SocketAddr::from(([127, 0, 0, 1], 0));
         let local = SocketAddr::from(([127, 0, 0, 1], if call.https { 443 } else { 80 }));
-        let conn = Arc::new(Conn { trace: Some(trace.clone()), ..Conn::new(peer, local, call.https, self.options) });
+        let conn = Arc::new(Conn::new(peer, local, call.https, self.options));
         let request_text = request_text(&call);
 
         let (client_io, server_io) = tokio::io::duplex(64 << 10);
+        let noted = steps.clone();
         let service = hyper::service::service_fn(move |req| {
-            let (conn, snapshot) = (conn.clone(), snapshot.clone());
-            async move { Ok::<_, Infallible>(pipeline::handle(req, &conn, snapshot).await) }
+            let (conn, snapshot, steps) = (conn.clone(), snapshot.clone(), noted.clone());
+            async move { Ok::<_, Infallible>(pipeline::handle_noting(req, &conn, snapshot, &*steps).await) }
         });
         tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(server_io), service));
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(client_io)).await.map_err(|e| e.to_string())?;
@@ -74,26 +76,27 @@ impl Debugger {
         let answer = async {
             let res = sender.send_request(req).await.map_err(|e| format!("the request failed: {e}"))?;
             let (parts, body) = res.into_parts();
-            let (body, cut) = match Limited::new(body, MAX_SHOWN_BODY).collect().await {
-                Ok(b) => (b.to_bytes(), false),
-                Err(_) => (Bytes::new(), true),
-            };
-            Ok::<_, String>((parts, body, cut))
+            let mut text = format!("{:?} {}\r\n", parts.version, parts.status);
+            for (k, v) in &parts.headers {
+                text.push_str(&format!("{k}: {}\r\n", String::from_utf8_lossy(v.as_bytes())));
+            }
+            text.push_str("\r\n");
+            match Limited::new(body, MAX_SHOWN_BODY).collect().await {
+                Ok(b) => text.push_str(&String::from_utf8_lossy(&b.to_bytes())),
+                Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                    text.push_str(&format!("(the body is larger than {MAX_SHOWN_BODY} bytes and is not shown)"))
+                }
+                Err(e) => text.push_str(&format!("(the body could not be read whole: {e})")),
+            }
+            Ok::<_, String>(text)
         };
-        let (parts, body, cut) = tokio::time::timeout(DEBUG_TIMEOUT, answer).await.map_err(|_| "no answer within 60 s".to_string())??;
+        // No answer in time is an outcome too: the steps show where it waited.
+        let response = match tokio::time::timeout(DEBUG_TIMEOUT, answer).await {
+            Ok(answered) => answered?,
+            Err(_) => format!("(no answer within {} s)", DEBUG_TIMEOUT.as_secs()),
+        };
         let latency_ms = started.elapsed().as_millis() as u64;
-        let mut response = format!("{:?} {}\r\n", parts.version, parts.status);
-        for (k, v) in &parts.headers {
-            response.push_str(&format!("{k}: {}\r\n", String::from_utf8_lossy(v.as_bytes())));
-        }
-        response.push_str("\r\n");
-        if cut {
-            response.push_str(&format!("(the body is larger than {MAX_SHOWN_BODY} bytes and is not shown)"));
-        } else {
-            response.push_str(&String::from_utf8_lossy(&body));
-        }
-        let log = trace.lock().map(|steps| steps.clone()).unwrap_or_default();
-        Ok(DebugOutcome { request: request_text, response, latency_ms, log })
+        Ok(DebugOutcome { request: request_text, response, latency_ms, log: steps.taken() })
     }
 
     /// Everything published in the API's group as a node serves it, with the

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use causeway_model::api::{Api, AuthType, Method};
 use causeway_model::debug::{DebugCall, DebugOutcome};
 use causeway_model::env::Env;
-use causeway_model::group::Group;
 use causeway_model::publish::{ApiVersion, Publication};
 use causeway_model::{ApiError, Result, ids, kinds, rules};
 use serde::{Deserialize, Serialize};
@@ -103,7 +102,8 @@ impl Service {
             "DEVELOPER" => {
                 // Served as if published now, under its publication in the stage if it has one (its policies apply).
                 let publication = match published {
-                    Some(p) => Publication { version_id: format!("debug-{}", ids::new_id()), ..p },
+                    // (The draft may have moved to another group since.)
+                    Some(p) => Publication { version_id: format!("debug-{}", ids::new_id()), group_id: draft.group_id.clone(), ..p },
                     None => Publication {
                         publish_id: format!("debug-{}", ids::new_id()),
                         api_id: draft.id.clone(),
@@ -123,7 +123,8 @@ impl Service {
             }
             _ => return Err(ApiError::invalid("mode")),
         };
-        let group: Group = self.load(kinds::GROUP, &api.group_id, c::GROUP_NOT_FOUND).await?;
+        // The group's host as the gateway serves it now.
+        let group = self.get_group(&api.group_id).await?.group;
 
         let mut query = Vec::new();
         for (k, v) in input.query.unwrap_or_default() {
@@ -155,6 +156,8 @@ impl Service {
             && let (Some(key), Some(secret)) = (rules::optional_str(input.app_key), rules::optional_str(input.app_secret))
         {
             use causeway_sign::sdk;
+            // The signature replaces any the caller wrote.
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case(sdk::DATE_HEADER));
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
             let hash = sdk::sha256_hex(body.as_bytes());
             let (path_only, query) = target.split_once('?').unwrap_or((&target, ""));

@@ -34,12 +34,7 @@ pub struct Conn {
     pub local_ip: Box<str>,
     pub peer_ip_value: HeaderValue,
     pub local_port_value: HeaderValue,
-    /// Debug calls only (`POST .../apis/debug/{api_id}`): what the pipeline did, step by step.
-    pub trace: Option<Trace>,
 }
-
-/// The steps of a debug call, as the pipeline notes them.
-pub type Trace = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
 impl Conn {
     pub fn new(peer: SocketAddr, local: SocketAddr, https: bool, options: ConnOptions) -> Self {
@@ -57,17 +52,6 @@ impl Conn {
             peer_ip: peer_ip.into(),
             local_ip: local.ip().to_string().into(),
             local_port_value: HeaderValue::from(local.port()),
-            trace: None,
-        }
-    }
-
-    /// Notes a step of a debug call; on every other connection `what` is not even run.
-    #[inline]
-    pub fn note(&self, what: impl FnOnce() -> String) {
-        if let Some(trace) = &self.trace
-            && let Ok(mut steps) = trace.lock()
-        {
-            steps.push(what());
         }
     }
 }

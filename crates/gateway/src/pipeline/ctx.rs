@@ -26,6 +26,7 @@ use crate::http::error::{GatewayError, errors};
 use crate::http::headers::X_APIG_MODE;
 use crate::observe::request_id::{self, RequestId};
 use crate::pipeline::conn::{Client, Conn};
+use crate::pipeline::notes::Notes;
 use crate::routing::route::Route;
 use crate::routing::table::GroupRoutes;
 use crate::routing;
@@ -238,7 +239,17 @@ impl<'s> RequestCtx<'s> {
 
     /// An HTTP backend: the mapped (and signed) request sent, its answer
     /// streamed back — or, for a WebSocket API, the connection joined.
-    pub async fn call_http(&mut self, target: &HttpTarget, route: &Route, parts: &Parts, headers: HeaderMap, values: &Values<'_>, body: RequestBody) -> Result<Response<Body>, GatewayError> {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call_http(
+        &mut self,
+        target: &HttpTarget,
+        route: &Route,
+        parts: &Parts,
+        headers: HeaderMap,
+        values: &Values<'_>,
+        body: RequestBody,
+        notes: &impl Notes,
+    ) -> Result<Response<Body>, GatewayError> {
         let snapshot = self.snapshot;
         let req = {
             let system = |v| self.system_value(v, route);
@@ -246,14 +257,14 @@ impl<'s> RequestCtx<'s> {
             let signer = snapshot.backend_signers.get(&route.publish_id);
             crate::backend::http::build(target, &input, headers, body, signer, unix_now())?
         };
-        self.conn.note(|| describe_backend_request(&req, target));
+        notes.note(|| describe_backend_request(&req, target));
         let pick = PickInput { client_ip: self.client.ip, path: parts.uri.path(), now_secs: self.now_secs };
         if route.websocket {
             let caller = self.upgrade.take().ok_or(errors::WEBSOCKET_ONLY)?;
             return Box::pin(websocket::proxy(&snapshot.channels, target, &pick, req, caller, self.conn.websocket)).await;
         }
         let answer = crate::backend::http::call(&snapshot.channels, target, &pick, req, &mut self.upstream_latency).await;
-        self.conn.note(|| match (&answer, self.upstream_latency) {
+        notes.note(|| match (&answer, self.upstream_latency) {
             (Ok(res), Some(took)) => format!("backend answered {} in {:.1} ms", res.status().as_u16(), took.as_secs_f64() * 1000.0),
             (Ok(res), None) => format!("backend answered {}", res.status().as_u16()),
             (Err(e), _) => format!("backend call failed: {} {}", e.code, e.message),
@@ -263,7 +274,17 @@ impl<'s> RequestCtx<'s> {
 
     /// A FUNCTION backend: the request mapped as for an HTTP backend, put in
     /// the function's event; the function's answer is the response.
-    pub async fn call_function(&mut self, backend: &FunctionBackend, route: &Route, parts: &Parts, headers: HeaderMap, values: &Values<'_>, body: &RequestBody) -> Result<Response<Body>, GatewayError> {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call_function(
+        &mut self,
+        backend: &FunctionBackend,
+        route: &Route,
+        parts: &Parts,
+        headers: HeaderMap,
+        values: &Values<'_>,
+        body: &RequestBody,
+        notes: &impl Notes,
+    ) -> Result<Response<Body>, GatewayError> {
         // The event's path parameters are the values as read (decoded, defaulted).
         let path_params: Vec<(&str, &str)> =
             route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == ParamLocation::Path).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect();
@@ -280,7 +301,7 @@ impl<'s> RequestCtx<'s> {
         let started = Instant::now();
         let answer = self.snapshot.functions.call(&backend.target, self.request_id.as_str(), |format| event::event(format, &input)).await;
         self.upstream_latency = Some(started.elapsed());
-        self.conn.note(|| {
+        notes.note(|| {
             let took = started.elapsed().as_secs_f64() * 1000.0;
             match &answer {
                 Ok(_) => format!("function {} answered in {took:.1} ms", backend.target.urn),
@@ -389,14 +410,10 @@ fn unix_now() -> i64 {
 /// A debug call's note of the backend request: method, URL, and headers
 /// (credentials and signatures shown as `***`).
 fn describe_backend_request<B>(req: &http::Request<B>, target: &HttpTarget) -> String {
-    const HIDDEN: &[&str] = &["authorization", "proxy-authorization", "cookie", "x-apig-appcode", "x-auth-token"];
     let headers: Vec<String> = req
         .headers()
         .iter()
-        .map(|(k, v)| {
-            let hidden = HIDDEN.contains(&k.as_str()) || k.as_str().starts_with("x-sdk-") || k.as_str().contains("signature");
-            if hidden { format!("{k}: ***") } else { format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())) }
-        })
+        .map(|(k, v)| if params::is_credential(k.as_str()) { format!("{k}: ***") } else { format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())) })
         .collect();
     format!("backend request ({}): {} {}\n  {}", target.describe(), req.method(), req.uri(), headers.join("\n  "))
 }

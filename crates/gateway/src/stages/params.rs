@@ -26,6 +26,17 @@ pub struct InputParam {
     pub rules: Option<Rules>,
 }
 
+/// Names whose values a debug call's notes hide (credentials a caller may send as parameters).
+pub fn is_credential(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(n.as_str(), "authorization" | "proxy-authorization" | "cookie" | "x-apig-appcode" | "x-auth-token")
+        || n.starts_with("x-sdk-")
+        || n.contains("signature")
+        || n.contains("secret")
+        || n.contains("password")
+        || n.contains("token")
+}
+
 /// A debug call's note of the values read: `name (LOCATION) = "value"`, or absent.
 pub fn describe(inputs: &[InputParam], values: &[Option<std::borrow::Cow<'_, str>>]) -> String {
     if inputs.is_empty() {
@@ -35,6 +46,7 @@ pub fn describe(inputs: &[InputParam], values: &[Option<std::borrow::Cow<'_, str
         .iter()
         .zip(values)
         .map(|(p, v)| match v {
+            Some(_) if is_credential(&p.name) => format!("{} ({}) = ***", p.name, p.location),
             Some(v) => format!("{} ({}) = {v:?}", p.name, p.location),
             None => format!("{} ({}) absent", p.name, p.location),
         })
