@@ -386,3 +386,64 @@ async fn every_family_stores_the_same_result() {
         assert_eq!(res.status().as_u16(), if prefix.contains("/apic/") { 400 } else { 201 }, "{family}");
     }
 }
+
+#[tokio::test]
+async fn v2_api_lists_are_brief_unless_asked_and_filter_as_the_sdk_does() {
+    let echo = common::echo::Echo::start().await;
+    let s = Server::start().await;
+    let group = s.group("listed").await;
+    let (status, ch) = s.post("/vpc-channels", &json!({"name": "listed_channel", "port": 8080, "balance_strategy": 1, "member_type": "ip", "type": 2,
+        "vpc_instances": [{"host": "127.0.0.1", "port": 8081, "weight": 1}]})).await;
+    assert_eq!(status, 201, "{ch}");
+    let mut tagged = http_api(&group, "tagged_api", "/tagged", &echo);
+    tagged["tags"] = json!(["orders", "beta"]);
+    tagged["req_protocol"] = json!("HTTP");
+    let tagged_id = s.create_and_publish(&tagged, RELEASE).await;
+    let mut channelled = http_api(&group, "channelled_api", "/channelled", &echo);
+    channelled["type"] = json!(2);
+    channelled["backend_api"] = json!({"vpc_channel_status": 1, "vpc_channel_info": {"vpc_channel_id": ch["id"]}, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/x", "timeout": 1000});
+    let (status, made) = s.post("/apis", &channelled).await;
+    assert_eq!(status, 201, "{made}");
+
+    let names = |list: &Value| -> Vec<String> { list["apis"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_string()).collect() };
+    let (_, brief) = v2(&s, "GET", &format!("/apis?group_id={group}"), None).await;
+    assert_eq!(brief["total"], 2, "{brief}");
+    for item in brief["apis"].as_array().unwrap() {
+        for absent in ["backend_api", "api_group_info", "backend_params", "policy_https", "func_info", "mock_info"] {
+            assert!(item.get(absent).is_none(), "{absent} in a brief item: {item}");
+        }
+        assert!(item["req_params"].is_array() || item.get("req_params").is_none());
+    }
+    let (_, with_group) = v2(&s, "GET", &format!("/apis?group_id={group}&return_data_mode=include_group"), None).await;
+    let info = &with_group["apis"][0]["api_group_info"];
+    assert_eq!(info["id"], group.as_str(), "{with_group}");
+    assert_eq!(info["name"], "listed");
+    assert_eq!(info["sl_domain_access_enabled"], true);
+    assert!(with_group["apis"][0].get("backend_api").is_none());
+    let (_, full) = v2(&s, "GET", &format!("/apis?group_id={group}&return_data_mode=include_group_backend"), None).await;
+    assert!(full["apis"][0]["backend_api"]["req_uri"].is_string(), "{full}");
+    // The v1.0 list is unchanged: whole definitions.
+    let (_, v1) = s.get(&format!("/apis?group_id={group}")).await;
+    assert!(v1["apis"][0]["backend_api"].is_object() && v1["apis"][0].get("api_group_info").is_none(), "{v1}");
+
+    // The SDK's filters.
+    for (q, expected) in [
+        (format!("env_id={RELEASE}"), "tagged_api"),
+        ("tags=beta".into(), "tagged_api"),
+        ("tags=%23no_tags%23".into(), "channelled_api"),
+        ("req_protocol=http".into(), "tagged_api"),
+        ("type=2".into(), "channelled_api"),
+        ("vpc_channel_name=listed_channel".into(), "channelled_api"),
+    ] {
+        let (_, found) = v2(&s, "GET", &format!("/apis?group_id={group}&{q}"), None).await;
+        assert_eq!(names(&found), [expected], "{q}: {found}");
+    }
+    assert_error(&v2(&s, "GET", "/apis?type=x", None).await, 400, "APIG.2011", Some("type"));
+
+    // A V2 detail carries its group.
+    let (_, detail) = v2(&s, "GET", &format!("/apis/{tagged_id}"), None).await;
+    assert_eq!(detail["api_group_info"]["name"], "listed", "{detail}");
+    assert_eq!(detail["backend_api"]["req_uri"], "/seen", "{detail}");
+    let (_, v1_detail) = s.get(&format!("/apis/{tagged_id}")).await;
+    assert!(v1_detail.get("api_group_info").is_none());
+}

@@ -25,6 +25,55 @@ pub fn api<T: Serialize>(view: T, family: Family) -> Value {
     v
 }
 
+/// V2's `api_group_info`: the group's common fields.
+pub fn group_info(group: &crate::service::GroupView) -> Value {
+    let g = &group.group;
+    serde_json::json!({
+        "id": g.id, "name": g.name, "status": g.status, "sl_domain": g.sl_domain, "register_time": g.register_time,
+        "update_time": g.update_time, "on_sell_status": g.on_sell_status, "url_domains": g.url_domains,
+        "sl_domain_access_enabled": group.sl_domain_access_enabled,
+    })
+}
+
+/// What V2's API lists add to each item (`return_data_mode`, comma-separated):
+/// `brief` (default) nothing, `include_group` the group, `include_group_backend` the group and the backend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReturnMode {
+    pub group: bool,
+    pub backend: bool,
+}
+
+impl ReturnMode {
+    pub fn parse(s: Option<&str>) -> Self {
+        let mut m = ReturnMode::default();
+        for part in s.unwrap_or_default().split(',').map(str::trim) {
+            match part {
+                "include_group" => m.group = true,
+                "include_group_backend" => (m.group, m.backend) = (true, true),
+                _ => {}
+            }
+        }
+        m
+    }
+}
+
+/// A V2 list item (`ApiInfoPerPage`): the detail without functions, mocks,
+/// backend parameters and policies; the backend and group as `mode` asks.
+pub fn list_item(v: &mut Value, mode: ReturnMode, group: Option<&crate::service::GroupView>) {
+    let Some(m) = v.as_object_mut() else { return };
+    for key in ["func_info", "mock_info", "backend_params", "policy_https", "policy_mocks", "policy_functions"] {
+        m.remove(key);
+    }
+    if !mode.backend {
+        m.remove("backend_api");
+    }
+    if mode.group
+        && let Some(g) = group
+    {
+        m.insert("api_group_info".into(), group_info(g));
+    }
+}
+
 fn rename(m: &mut Map<String, Value>, from: &str, to: &str) {
     if let Some(value) = m.remove(from) {
         m.insert(to.to_string(), value);

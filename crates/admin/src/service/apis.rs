@@ -119,6 +119,14 @@ pub struct ApiFilter {
     pub auth_type: Option<String>,
     pub precise_name: bool,
     pub precise_uri: bool,
+    /// Published in this environment.
+    pub env_id: Option<String>,
+    pub req_protocol: Option<String>,
+    pub api_type: Option<i32>,
+    /// A tag the API has (comma-separated: any of them), or `#no_tags#` for APIs without tags.
+    pub tags: Option<String>,
+    /// Its backend or an HTTP policy goes through the load-balance channel of this name.
+    pub vpc_channel_name: Option<String>,
     pub paging: Paging,
 }
 
@@ -207,6 +215,33 @@ impl Service {
         let mut published = self.run_envs(None).await?;
         let apis: Vec<Api> = self.load_all(kinds::API, f.group_id.as_deref()).await?;
         let same = |value: &str, filter: &Option<String>| filter.as_deref().is_none_or(|f| value.eq_ignore_ascii_case(f));
+        let channel_ids: Option<Vec<String>> = match &f.vpc_channel_name {
+            Some(name) => Some(
+                self.load_all::<causeway_model::channel::Channel>(kinds::CHANNEL, None).await?.into_iter().filter(|c| &c.name == name).map(|c| c.id).collect(),
+            ),
+            None => None,
+        };
+        let uses_channel = |a: &Api, ids: &[String]| {
+            let vpc = a.backend_api.iter().filter_map(|b| b.vpc_info.as_ref()).chain(a.policy_https.iter().filter_map(|p| p.vpc_info.as_ref()));
+            vpc.into_iter().any(|v| ids.contains(&v.vpc_id))
+        };
+        let tagged = |a: &Api| match f.tags.as_deref() {
+            None => true,
+            Some("#no_tags#") => a.tags.is_empty(),
+            Some(wanted) => wanted.split(',').map(str::trim).any(|t| a.tags.iter().any(|have| have == t)),
+        };
+        let in_env = |id: &str| match &f.env_id {
+            None => true,
+            Some(env) => published.get(id).is_some_and(|r| r.run_env_id.split('|').any(|e| e == env)),
+        };
+        let apis: Vec<Api> = apis
+            .into_iter()
+            .filter(|a| in_env(&a.id))
+            .filter(|a| same(a.req_protocol.as_str(), &f.req_protocol))
+            .filter(|a| f.api_type.is_none_or(|t| a.api_type == t))
+            .filter(|a| tagged(a))
+            .filter(|a| channel_ids.as_deref().is_none_or(|ids| uses_channel(a, ids)))
+            .collect();
         let matching = apis
             .into_iter()
             .filter(|a| f.id.as_deref().is_none_or(|id| a.id == id))

@@ -124,6 +124,13 @@ impl Service {
         Ok(Page::of(matching, &f.paging))
     }
 
+    /// Every group as answered, by id (for V2's `api_group_info`).
+    pub async fn groups_by_id(&self) -> Result<std::collections::HashMap<String, GroupView>> {
+        let domains: Vec<Domain> = self.load_all(kinds::DOMAIN, None).await?;
+        let all: Vec<Group> = self.load_all(kinds::GROUP, None).await?;
+        Ok(all.into_iter().map(|g| (g.id.clone(), self.group_view(g, &domains))).collect())
+    }
+
     pub async fn update_group(&self, id: &str, input: GroupInput) -> Result<GroupView> {
         let spec = input.validate()?;
         let mut tx = self.begin().await?;
