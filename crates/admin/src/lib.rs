@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod describe;
 mod http;
 mod routes;
 pub mod service;
@@ -32,7 +33,9 @@ pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
         let mount = routes::v2::Mount { version, instance: service.instance().clone() };
         Router::new().fallback_service(inner).layer(axum::middleware::from_fn_with_state(mount, routes::v2::prefix))
     };
+    let instance = service.instance().clone();
     Router::new()
+        .route("/openapi.json", axum::routing::get(move || async move { ([("content-type", "application/json")], describe::document(&instance)) }))
         .nest("/v1.0/apigw", v1)
         .nest_service("/v1", instance_family(1))
         .nest_service("/v2", instance_family(2))
