@@ -381,3 +381,84 @@ async fn requests_that_reached_a_failing_member_are_retried_only_when_asked_and_
     let c = s.eventually("POST", &host, "/posted", &[], |c| c.status != 404).await;
     assert_eq!((c.status, c.json()["error_code"].as_str()), (502, Some("APIG.0201")), "{}", c.body);
 }
+
+/// V2's member groups: created with the channel or added later, members put in
+/// them by name, their weight the weight of their members (0 drains a group),
+/// answered as V2 shapes them; deleting a group removes its members.
+#[tokio::test]
+async fn member_groups_weigh_their_members_and_v2_answers_them() {
+    let (blue_a, blue_b, green) = (Echo::start().await, Echo::start().await, Echo::start().await);
+    let s = Server::start().await;
+    let v2 = |path: &str| format!("{}/v2/p1/apigw/instances/causeway{path}", s.admin);
+    let call = |method: &str, url: String, body: Option<Value>| {
+        let mut req = s.http.request(method.parse().unwrap(), url).header("X-Auth-Token", common::TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let m = |e: &Echo, group: &str| json!({"host": "127.0.0.1", "port": e.addr.port(), "weight": 1, "member_group_name": group});
+    let (status, ch) = call("POST", v2("/vpc-channels"), Some(json!({"name": "canary.release", "port": 80, "balance_strategy": 1, "member_type": "ip", "type": 2,
+        "member_groups": [{"member_group_name": "blue", "member_group_weight": 1, "member_group_remark": "stable"}, {"member_group_name": "green", "member_group_weight": 2}],
+        "members": [m(&blue_a, "blue"), m(&blue_b, "blue"), m(&green, "green")]}))).await;
+    assert_eq!(status, 201, "{ch}");
+    let id = ch["id"].as_str().unwrap().to_string();
+    assert_eq!(ch["member_groups"][0]["member_group_name"], "blue", "{ch}");
+    assert_eq!(ch["member_groups"][0]["member_group_weight"], 1);
+    assert_eq!(ch["member_groups"][0]["member_group_remark"], "stable");
+    let green_id = ch["member_groups"][1]["member_group_id"].as_str().unwrap().to_string();
+    assert_eq!(green_id.len(), 32);
+
+    // The V2 list key, and its member-group filters.
+    let (_, listed) = call("GET", v2("/vpc-channels?member_group_name=gre"), None).await;
+    assert_eq!(listed["vpc_channels"][0]["id"], id.as_str(), "{listed}");
+    let (_, none) = call("GET", v2("/vpc-channels?member_group_name=gre&precise_search=member_group_name"), None).await;
+    assert_eq!(none["total"], 0, "{none}");
+    let (_, v1) = s.get("/vpc-channels").await;
+    assert_eq!(v1["vpcs"][0]["id"], id.as_str(), "v1.0 keeps its key: {v1}");
+    // Members answer their group.
+    let (_, members) = call("GET", v2(&format!("/vpc-channels/{id}/members?member_group_name=green")), None).await;
+    assert_eq!(members["total"], 1, "{members}");
+    assert_eq!(members["members"][0]["member_group_id"], green_id.as_str());
+    assert_eq!(members["members"][0]["member_group_name"], "green");
+    assert_eq!(members["members"][0]["vpc_channel_id"], id.as_str());
+
+    // Requests follow the group weights: blue (weight 1) has two members, green (weight 2) one.
+    let g = s.group("canary").await;
+    let host = Server::group_host(&g);
+    publish(&s, &api(&g, "canary_api", "/canary", &id, json!({}))).await;
+    s.eventually("GET", &host, "/canary", &[], |c| c.status == 200).await;
+    let seen = spread(&s, &host, "/canary", 400, 4).await;
+    assert_eq!((seen[&blue_a.address()], seen[&blue_b.address()], seen[&green.address()]), (100, 100, 200), "{seen:?}");
+
+    // Drain green to 0 through its own route: no new requests reach it.
+    let (status, updated) = call("PUT", v2(&format!("/vpc-channels/{id}/member-groups/{green_id}")), Some(json!({"member_group_name": "green", "member_group_weight": 0}))).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["member_group_weight"], 0);
+    let seen = spread(&s, &host, "/canary", 100, 4).await;
+    assert_eq!(seen.get(&green.address()), None, "{seen:?}");
+
+    // Groups are upserted by name; a member naming an unknown group is refused.
+    let (status, groups) = call("POST", v2(&format!("/vpc-channels/{id}/member-groups")), Some(json!({"member_groups": [{"member_group_name": "blue", "member_group_weight": 5}, {"member_group_name": "purple"}]}))).await;
+    assert_eq!(status, 201, "{groups}");
+    assert_eq!(groups["total"], 3, "{groups}");
+    let (_, blue) = call("GET", v2(&format!("/vpc-channels/{id}/member-groups?member_group_name=blue&precise_search=member_group_name")), None).await;
+    assert_eq!(blue["member_groups"][0]["member_group_weight"], 5, "{blue}");
+    let (status, bad) = call("POST", v2(&format!("/vpc-channels/{id}/members")), Some(json!({"members": [m(&green, "nope")]}))).await;
+    assert_eq!((status, bad["error_code"].as_str()), (400, Some("APIG.2012")), "{bad}");
+    assert!(bad["error_msg"].as_str().unwrap().contains("members.member_group_name"), "{bad}");
+    assert_error(&call("GET", v2(&format!("/vpc-channels/{id}/member-groups/0123456789abcdef0123456789abcdef")), None).await, 404, "APIG.3025", None);
+    assert_error(&call("POST", v2(&format!("/vpc-channels/{id}/member-groups")), Some(json!({"member_groups": [{"member_group_name": "x"}]}))).await, 400, "APIG.2011", Some("member_groups[0].member_group_name"));
+    assert_error(&call("POST", v2(&format!("/vpc-channels/{id}/member-groups")), Some(json!({"member_groups": [{"member_group_name": "heavy", "member_group_weight": 101}]}))).await, 400, "APIG.2011", Some("member_groups[0].member_group_weight"));
+
+    // Deleting a group takes its members with it.
+    let (status, _) = call("DELETE", v2(&format!("/vpc-channels/{id}/member-groups/{green_id}")), None).await;
+    assert_eq!(status, 204);
+    let (_, after) = call("GET", v2(&format!("/vpc-channels/{id}")), None).await;
+    assert_eq!(after["members"].as_array().unwrap().len(), 2, "{after}");
+    assert!(after["member_groups"].as_array().unwrap().iter().all(|g| g["member_group_name"] != "green"), "{after}");
+}

@@ -12,8 +12,8 @@ use crate::api::uri;
 use crate::error::{ApiError, Result, codes};
 use crate::rules::{self, NameRule};
 
-/// 3–64 letters, digits, `-` and `_`, starting with a letter.
-pub const CHANNEL_NAME: NameRule = NameRule { min: 3, max: 64, cjk: false, digit_first: false, extra: &['_', '-'] };
+/// 3–64 letters, digits, `-`, `_` and `.`, starting with a letter.
+pub const CHANNEL_NAME: NameRule = NameRule { min: 3, max: 64, cjk: false, digit_first: false, extra: &['_', '-', '.'] };
 
 /// Most members one channel has.
 pub const MAX_MEMBERS: usize = 200;
@@ -126,8 +126,32 @@ pub struct Member {
     pub instance_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_name: Option<String>,
+    /// The member group it is in (V2), by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_group_id: Option<String>,
     pub create_time: String,
 }
+
+/// A named group of a channel's members (V2 "member groups"): its weight,
+/// when set, is the weight of every member in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberGroup {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// 0–100; `None`: members keep their own weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
+    pub create_time: String,
+    pub update_time: String,
+}
+
+/// Member group names: 3–64 letters, digits, `_`, `-`, `.`, starting with a letter (Chinese allowed).
+pub const MEMBER_GROUP_NAME: NameRule = NameRule { min: 3, max: 64, cjk: true, digit_first: false, extra: &['_', '-', '.'] };
+
+/// Most member groups one channel has.
+pub const MAX_MEMBER_GROUPS: usize = 50;
 
 impl Member {
     /// `host:port` as the member is reached (IPv6 in brackets).
@@ -151,7 +175,25 @@ pub struct Channel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_health_config: Option<HealthConfig>,
     pub members: Vec<Member>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_groups: Vec<MemberGroup>,
     pub create_time: String,
+}
+
+impl Channel {
+    /// The weight a member gets requests by: its group's, when the group has
+    /// one (0 takes no new requests), else its own.
+    pub fn effective_weight(&self, m: &Member) -> u32 {
+        m.member_group_id
+            .as_deref()
+            .and_then(|g| self.member_groups.iter().find(|group| group.id == g))
+            .and_then(|g| g.weight)
+            .unwrap_or(m.weight)
+    }
+
+    pub fn member_group(&self, id: &str) -> Option<&MemberGroup> {
+        self.member_groups.iter().find(|g| g.id == id)
+    }
 }
 
 /// Body of `POST /vpc-channels/{id}/members` and one entry of a channel's
@@ -168,6 +210,62 @@ pub struct MemberInput {
     /// V2 names of the same labels.
     pub ecs_id: Option<String>,
     pub ecs_name: Option<String>,
+    /// V2: the member group (by name) to put it in.
+    pub member_group_name: Option<String>,
+}
+
+/// One member group of a body (`member_groups` of a channel, or of `POST .../member-groups`).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct MemberGroupInput {
+    pub member_group_name: Option<String>,
+    pub member_group_remark: Option<String>,
+    pub member_group_weight: Option<i64>,
+    /// Taken and not used (as on the cloud gateways).
+    pub dict_code: Option<String>,
+    pub microservice_version: Option<String>,
+    pub microservice_port: Option<i64>,
+}
+
+/// A checked member group, without id and times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberGroupSpec {
+    pub name: String,
+    pub remark: Option<String>,
+    pub weight: Option<u32>,
+}
+
+impl MemberGroupInput {
+    pub fn validate(self, f: &str) -> Result<MemberGroupSpec> {
+        let field = |name: &str| if f.is_empty() { name.to_string() } else { format!("{f}.{name}") };
+        let name = rules::required_str(&field("member_group_name"), self.member_group_name)?;
+        MEMBER_GROUP_NAME.check(&field("member_group_name"), &name)?;
+        let remark = rules::optional_str(self.member_group_remark);
+        rules::check_text(&field("member_group_remark"), remark.as_deref(), 255)?;
+        let weight = self.member_group_weight.map(|w| rules::int_range(&field("member_group_weight"), w, 0, 100)).transpose()?.map(|w| w as u32);
+        if self.microservice_version.as_deref().is_some_and(|v| !v.is_empty()) || self.microservice_port.is_some_and(|p| p != 0) {
+            let mut e = ApiError::invalid(&field("microservice_version"));
+            e.message = format!("Invalid parameter value,parameterName:{}. Microservice channels are not supported", field("microservice_version"));
+            return Err(e);
+        }
+        Ok(MemberGroupSpec { name, remark, weight })
+    }
+}
+
+/// Checks a list of member groups: each valid; the first of a name wins.
+pub fn validate_member_groups(f: &str, list: Vec<MemberGroupInput>) -> Result<Vec<MemberGroupSpec>> {
+    if list.len() > MAX_MEMBER_GROUPS {
+        let mut e = ApiError::invalid(f);
+        e.message = format!("Invalid parameter value,parameterName:{f}. A channel has at most {MAX_MEMBER_GROUPS} member groups");
+        return Err(e);
+    }
+    let mut out: Vec<MemberGroupSpec> = Vec::with_capacity(list.len());
+    for (i, g) in list.into_iter().enumerate() {
+        let spec = g.validate(&format!("{f}[{i}]"))?;
+        if !out.iter().any(|o| o.name == spec.name) {
+            out.push(spec);
+        }
+    }
+    Ok(out)
 }
 
 /// Body of `PUT /vpc-channels/{id}/health-config` and a channel's `vpc_health_config`.
@@ -201,6 +299,10 @@ pub struct ChannelInput {
     /// v1.0 name of the members.
     pub vpc_instances: Option<Vec<MemberInput>>,
     pub members: Option<Vec<MemberInput>>,
+    /// V2: the channel's member groups.
+    pub member_groups: Option<Vec<MemberGroupInput>>,
+    /// Taken and not used (as on the cloud gateways).
+    pub dict_code: Option<String>,
 }
 
 /// A checked channel, without id and times.
@@ -213,6 +315,8 @@ pub struct ChannelSpec {
     pub vpc_health_config: Option<HealthConfig>,
     /// `None` when the body named no members (an update keeps the old ones).
     pub members: Option<Vec<MemberSpec>>,
+    /// `None` when the body named no member groups (an update keeps the old ones).
+    pub member_groups: Option<Vec<MemberGroupSpec>>,
 }
 
 /// A checked member, without id and time.
@@ -225,6 +329,7 @@ pub struct MemberSpec {
     pub status: i32,
     pub instance_id: Option<String>,
     pub instance_name: Option<String>,
+    pub member_group_name: Option<String>,
 }
 
 impl MemberSpec {
@@ -233,7 +338,8 @@ impl MemberSpec {
         self.host.eq_ignore_ascii_case(&m.host) && self.port == m.port
     }
 
-    pub fn into_member(self, id: String, create_time: String) -> Member {
+    /// `member_group_id`: the id, in `ch`, of the group the member names.
+    pub fn into_member(self, id: String, create_time: String, member_group_id: Option<String>) -> Member {
         Member {
             id,
             host: self.host,
@@ -243,6 +349,7 @@ impl MemberSpec {
             status: self.status,
             instance_id: self.instance_id,
             instance_name: self.instance_name,
+            member_group_id,
             create_time,
         }
     }
@@ -270,7 +377,8 @@ impl MemberInput {
         if member_type == "instance" && instance_id.is_none() {
             return Err(ApiError::required(&field("instance_id")));
         }
-        Ok(MemberSpec { host: bare.to_string(), port, weight, is_backup: self.is_backup.unwrap_or(false), status, instance_id, instance_name })
+        let member_group_name = rules::optional_str(self.member_group_name);
+        Ok(MemberSpec { host: bare.to_string(), port, weight, is_backup: self.is_backup.unwrap_or(false), status, instance_id, instance_name, member_group_name })
     }
 }
 
@@ -358,7 +466,8 @@ impl ChannelInput {
             (None, Some(m)) => Some(validate_members("vpc_instances", m, &member_type)?),
             (None, None) => None,
         };
-        Ok(ChannelSpec { name, member_type, port, balance_strategy, vpc_health_config, members })
+        let member_groups = self.member_groups.map(|g| validate_member_groups("member_groups", g)).transpose()?;
+        Ok(ChannelSpec { name, member_type, port, balance_strategy, vpc_health_config, members, member_groups })
     }
 }
 

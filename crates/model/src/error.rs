@@ -70,6 +70,7 @@ catalogue! {
     VERSION_NOT_FOUND = ("APIG.3022", 404, "The API version does not exist");
     CHANNEL_NOT_FOUND = ("APIG.3023", 404, "The load-balance channel does not exist");
     MEMBER_NOT_FOUND = ("APIG.3024", 404, "The member of the load-balance channel does not exist");
+    MEMBER_GROUP_NOT_FOUND = ("APIG.3025", 404, "The member group of the load-balance channel does not exist");
     RESPONSE_NOT_FOUND = ("APIG.3074", 404, "The gateway response does not exist");
     AUTHORIZER_NOT_FOUND = ("APIG.3081", 404, "The custom authorizer does not exist");
     ADMIN_CREDENTIAL_NOT_FOUND = ("APIG.3097", 404, "The admin credential does not exist");

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use causeway_model::api::{Api, BackendDef};
-use causeway_model::channel::{self, BUILTIN, Channel, ChannelInput, HealthConfig, HealthInput, Member, MemberInput, MemberSpec, Strategy};
+use causeway_model::channel::{
+    self, BUILTIN, Channel, ChannelInput, HealthConfig, HealthInput, Member, MemberGroup, MemberGroupInput, MemberGroupSpec, MemberInput, MemberSpec, Strategy,
+};
 use causeway_model::{ApiError, Result, ids, kinds};
 use causeway_store::NewDocument;
 use serde::Serialize;
@@ -25,13 +27,63 @@ pub struct ChannelFilter {
     pub id: Option<String>,
     pub name: Option<String>,
     pub precise_name: bool,
+    /// Channels with a member at this host (exact) and port.
+    pub member_host: Option<String>,
+    pub member_port: Option<u16>,
+    /// Channels with a member group of this name (fuzzy unless precise) or id.
+    pub member_group_name: Option<String>,
+    pub precise_member_group_name: bool,
+    pub member_group_id: Option<String>,
     pub paging: Paging,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct MemberFilter {
     pub host: Option<String>,
+    /// Members of the group of this name or id.
+    pub member_group_name: Option<String>,
+    pub member_group_id: Option<String>,
     pub paging: Paging,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberGroupFilter {
+    pub name: Option<String>,
+    pub precise_name: bool,
+    pub paging: Paging,
+}
+
+/// A member group as answered (V2's `MemberGroupInfo`).
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberGroupView {
+    pub member_group_id: String,
+    pub member_group_name: String,
+    pub member_group_remark: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_group_weight: Option<u32>,
+    pub dict_code: &'static str,
+    pub microservice_version: &'static str,
+    pub microservice_port: u16,
+    pub microservice_labels: [(); 0],
+    pub create_time: String,
+    pub update_time: String,
+}
+
+impl From<&MemberGroup> for MemberGroupView {
+    fn from(g: &MemberGroup) -> Self {
+        MemberGroupView {
+            member_group_id: g.id.clone(),
+            member_group_name: g.name.clone(),
+            member_group_remark: g.remark.clone().unwrap_or_default(),
+            member_group_weight: g.weight,
+            dict_code: "",
+            microservice_version: "",
+            microservice_port: 0,
+            microservice_labels: [],
+            create_time: g.create_time.clone(),
+            update_time: g.update_time.clone(),
+        }
+    }
 }
 
 /// A channel as answered: its settings, `status` 1, and its members.
@@ -48,6 +100,7 @@ pub struct ChannelView {
     pub vpc_health_config: Option<HealthConfig>,
     pub status: i32,
     pub member_count: usize,
+    pub member_groups: Vec<MemberGroupView>,
     pub create_time: String,
     /// The members (not in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,6 +119,11 @@ pub struct MemberView {
     pub port: u16,
     /// The channel's id (v1.0 name).
     pub vpc_id: String,
+    /// The same (V2 name).
+    pub vpc_channel_id: String,
+    /// The member group it is in (`""`: none).
+    pub member_group_id: String,
+    pub member_group_name: String,
     /// `healthy`, `unhealthy`, `disabled` (status 2) or `unknown`.
     pub health_status: &'static str,
 }
@@ -100,8 +158,17 @@ impl Service {
             }
         };
         // The port used is answered once, whether the member's own or the channel's.
-        let member = Member { port: None, ..m.clone() };
-        MemberView { port: m.port.unwrap_or(ch.port), vpc_id: ch.id.clone(), health_status, member }
+        let member = Member { port: None, member_group_id: None, ..m.clone() };
+        let group = m.member_group_id.as_deref().and_then(|g| ch.member_group(g));
+        MemberView {
+            port: m.port.unwrap_or(ch.port),
+            vpc_id: ch.id.clone(),
+            vpc_channel_id: ch.id.clone(),
+            member_group_id: group.map(|g| g.id.clone()).unwrap_or_default(),
+            member_group_name: group.map(|g| g.name.clone()).unwrap_or_default(),
+            health_status,
+            member,
+        }
     }
 
     fn channel_view(&self, ch: &Channel, with_members: bool) -> ChannelView {
@@ -116,6 +183,7 @@ impl Service {
             vpc_health_config: ch.vpc_health_config.clone(),
             status: 1,
             member_count: ch.members.len(),
+            member_groups: ch.member_groups.iter().map(MemberGroupView::from).collect(),
             create_time: ch.create_time.clone(),
             vpc_instances: members.clone(),
             members,
@@ -134,7 +202,7 @@ impl Service {
     pub async fn create_channel(&self, input: ChannelInput) -> Result<ChannelView> {
         let spec = input.validate()?;
         let now = ids::now();
-        let ch = Channel {
+        let mut ch = Channel {
             id: ids::new_id(),
             name: spec.name,
             kind: BUILTIN,
@@ -142,9 +210,12 @@ impl Service {
             port: spec.port,
             balance_strategy: spec.balance_strategy,
             vpc_health_config: spec.vpc_health_config,
-            members: spec.members.unwrap_or_default().into_iter().map(|m| m.into_member(ids::new_id(), now.clone())).collect(),
+            members: vec![],
+            member_groups: vec![],
             create_time: now,
         };
+        set_groups(&mut ch, spec.member_groups.unwrap_or_default(), true);
+        ch.members = merge(&[], spec.members.unwrap_or_default(), &[], &ch.member_groups, "members")?;
         let mut tx = self.begin().await?;
         if tx.count(kinds::CHANNEL, None).await? >= self.config.limits.channels {
             return Err(ApiError::new(c::CHANNEL_QUOTA));
@@ -161,6 +232,17 @@ impl Service {
             .iter()
             .filter(|ch| f.id.as_deref().is_none_or(|id| ch.id == id))
             .filter(|ch| text_matches(&ch.name, f.name.as_deref(), f.precise_name))
+            .filter(|ch| {
+                f.member_host.is_none() && f.member_port.is_none()
+                    || ch.members.iter().any(|m| {
+                        f.member_host.as_deref().is_none_or(|h| m.host.eq_ignore_ascii_case(h)) && f.member_port.is_none_or(|p| m.port.unwrap_or(ch.port) == p)
+                    })
+            })
+            .filter(|ch| f.member_group_id.as_deref().is_none_or(|g| ch.member_group(g).is_some()))
+            .filter(|ch| {
+                f.member_group_name.is_none()
+                    || ch.member_groups.iter().any(|g| text_matches(&g.name, f.member_group_name.as_deref(), f.precise_member_group_name))
+            })
             .map(|ch| self.channel_view(ch, false))
             .collect();
         Ok(Page::of(matching, &f.paging))
@@ -177,19 +259,21 @@ impl Service {
         let spec = input.validate()?;
         let mut tx = self.begin().await?;
         let old: Channel = tx.load(kinds::CHANNEL, id, c::CHANNEL_NOT_FOUND).await?;
-        let members = match spec.members {
-            Some(list) => merge(&[], list, &old.members),
-            None => old.members.clone(),
-        };
-        let ch = Channel {
+        let mut ch = Channel {
             name: spec.name,
             member_type: spec.member_type,
             port: spec.port,
             balance_strategy: spec.balance_strategy,
             vpc_health_config: spec.vpc_health_config,
-            members,
-            ..old
+            ..old.clone()
         };
+        // Groups the body lists are kept or added (by name), the others go with their members.
+        if let Some(groups) = spec.member_groups {
+            set_groups(&mut ch, groups, true);
+        }
+        if let Some(list) = spec.members {
+            ch.members = merge(&[], list, &old.members, &ch.member_groups, "members")?;
+        }
         self.put_channel(&mut tx, &ch).await?;
         self.commit(tx).await?;
         Ok(self.channel_view(&ch, true))
@@ -225,7 +309,7 @@ impl Service {
                 if kept.len() + specs.len() > channel::MAX_MEMBERS {
                     return Err(ApiError::detail(c::INVALID_VALUE, &format!("a channel has at most {} members", channel::MAX_MEMBERS)));
                 }
-                ch.members = merge(&kept, specs, &ch.members);
+                ch.members = merge(&kept, specs, &ch.members, &ch.member_groups, field)?;
                 Ok(())
             })
             .await?;
@@ -233,12 +317,23 @@ impl Service {
         Ok(Page { total: members.len(), items: members })
     }
 
-    /// `PUT /vpc-channels/{id}/members`: the channel's members become the list.
-    pub async fn replace_members(&self, id: &str, list: Vec<MemberInput>, field: &str) -> Result<Page<MemberView>> {
+    /// `PUT /vpc-channels/{id}/members`: the channel's members become the list
+    /// (with `member_group_name`, only that group's members do).
+    pub async fn replace_members(&self, id: &str, list: Vec<MemberInput>, field: &str, group_name: Option<String>) -> Result<Page<MemberView>> {
         let view = self
             .change_channel(id, |ch| {
-                let specs = channel::validate_members(field, list, &ch.member_type)?;
-                ch.members = merge(&[], specs, &ch.members);
+                let mut specs = channel::validate_members(field, list, &ch.member_type)?;
+                let kept: Vec<Member> = match &group_name {
+                    Some(name) => {
+                        let group = ch.member_groups.iter().find(|g| &g.name == name).ok_or_else(|| ApiError::field(c::MEMBER_GROUP_NOT_FOUND, "member_group_name"))?;
+                        // Entries for other groups are left out; the group's members are replaced.
+                        specs.retain(|s| s.member_group_name.as_deref().is_none_or(|n| n == name));
+                        specs.iter_mut().for_each(|s| s.member_group_name = Some(name.clone()));
+                        ch.members.iter().filter(|m| m.member_group_id.as_deref() != Some(group.id.as_str())).cloned().collect()
+                    }
+                    None => vec![],
+                };
+                ch.members = merge(&kept, specs, &ch.members, &ch.member_groups, field)?;
                 Ok(())
             })
             .await?;
@@ -248,7 +343,18 @@ impl Service {
 
     pub async fn list_members(&self, id: &str, f: &MemberFilter) -> Result<Page<MemberView>> {
         let ch: Channel = self.load(kinds::CHANNEL, id, c::CHANNEL_NOT_FOUND).await?;
-        let matching = ch.members.iter().filter(|m| text_matches(&m.host, f.host.as_deref(), false)).map(|m| self.member_view(&ch, m)).collect();
+        let group_id = match (&f.member_group_id, &f.member_group_name) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(name)) => Some(ch.member_groups.iter().find(|g| &g.name == name).map_or_else(String::new, |g| g.id.clone())),
+            (None, None) => None,
+        };
+        let matching = ch
+            .members
+            .iter()
+            .filter(|m| text_matches(&m.host, f.host.as_deref(), false))
+            .filter(|m| group_id.as_deref().is_none_or(|g| m.member_group_id.as_deref() == Some(g)))
+            .map(|m| self.member_view(&ch, m))
+            .collect();
         Ok(Page::of(matching, &f.paging))
     }
 
@@ -287,6 +393,65 @@ impl Service {
         Ok(self.channel_view(&ch, true))
     }
 
+    /// `POST .../member-groups` `{"member_groups": [...]}`: added, or updated by name.
+    pub async fn add_member_groups(&self, id: &str, list: Vec<MemberGroupInput>) -> Result<Page<MemberGroupView>> {
+        if list.is_empty() {
+            return Err(ApiError::required("member_groups"));
+        }
+        let specs = channel::validate_member_groups("member_groups", list)?;
+        let view = self
+            .change_channel(id, |ch| {
+                set_groups(ch, specs, false);
+                if ch.member_groups.len() > channel::MAX_MEMBER_GROUPS {
+                    return Err(ApiError::detail(c::INVALID_VALUE, &format!("a channel has at most {} member groups", channel::MAX_MEMBER_GROUPS)));
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Page { total: view.member_groups.len(), items: view.member_groups })
+    }
+
+    pub async fn list_member_groups(&self, id: &str, f: &MemberGroupFilter) -> Result<Page<MemberGroupView>> {
+        let ch: Channel = self.load(kinds::CHANNEL, id, c::CHANNEL_NOT_FOUND).await?;
+        let matching = ch.member_groups.iter().filter(|g| text_matches(&g.name, f.name.as_deref(), f.precise_name)).map(MemberGroupView::from).collect();
+        Ok(Page::of(matching, &f.paging))
+    }
+
+    pub async fn get_member_group(&self, id: &str, group_id: &str) -> Result<MemberGroupView> {
+        let ch: Channel = self.load(kinds::CHANNEL, id, c::CHANNEL_NOT_FOUND).await?;
+        ch.member_group(group_id).map(MemberGroupView::from).ok_or_else(|| ApiError::new(c::MEMBER_GROUP_NOT_FOUND))
+    }
+
+    /// `PUT .../member-groups/{id}`: its name (a new one must be free), remark and weight.
+    pub async fn update_member_group(&self, id: &str, group_id: &str, input: MemberGroupInput) -> Result<MemberGroupView> {
+        let spec = input.validate("")?;
+        let view = self
+            .change_channel(id, |ch| {
+                if ch.member_groups.iter().any(|g| g.name == spec.name && g.id != group_id) {
+                    return Err(ApiError::field(c::INVALID_VALUE, "member_group_name"));
+                }
+                let g = ch.member_groups.iter_mut().find(|g| g.id == group_id).ok_or_else(|| ApiError::new(c::MEMBER_GROUP_NOT_FOUND))?;
+                (g.name, g.remark, g.weight, g.update_time) = (spec.name, spec.remark, spec.weight, ids::now());
+                Ok(())
+            })
+            .await?;
+        view.member_groups.into_iter().find(|g| g.member_group_id == group_id).ok_or_else(|| ApiError::new(c::MEMBER_GROUP_NOT_FOUND))
+    }
+
+    /// Deletes a member group with its members.
+    pub async fn delete_member_group(&self, id: &str, group_id: &str) -> Result<()> {
+        self.change_channel(id, |ch| {
+            if ch.member_group(group_id).is_none() {
+                return Err(ApiError::new(c::MEMBER_GROUP_NOT_FOUND));
+            }
+            ch.member_groups.retain(|g| g.id != group_id);
+            ch.members.retain(|m| m.member_group_id.as_deref() != Some(group_id));
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// Every channel an API names must exist (`APIG.3023` on the field).
     pub(crate) async fn check_api_channels(&self, tx: &mut Tx, api: &Api) -> Result<()> {
         for (id, field) in channel_refs(api) {
@@ -299,8 +464,9 @@ impl Service {
 }
 
 /// `kept` followed by `specs`, each spec keeping the id and creation time of
-/// the member at its place in `old`, if any.
-fn merge(kept: &[Member], specs: Vec<MemberSpec>, old: &[Member]) -> Vec<Member> {
+/// the member at its place in `old`, if any, and put in the group it names
+/// (which must be one of `groups`: `APIG.2012` on `<field>.member_group_name`).
+fn merge(kept: &[Member], specs: Vec<MemberSpec>, old: &[Member], groups: &[MemberGroup], field: &str) -> Result<Vec<Member>> {
     let now = ids::now();
     let mut out = kept.to_vec();
     for s in specs {
@@ -308,7 +474,28 @@ fn merge(kept: &[Member], specs: Vec<MemberSpec>, old: &[Member]) -> Vec<Member>
             Some(m) => (m.id.clone(), m.create_time.clone()),
             None => (ids::new_id(), now.clone()),
         };
-        out.push(s.into_member(id, created));
+        let group = match &s.member_group_name {
+            Some(name) => Some(groups.iter().find(|g| &g.name == name).map(|g| g.id.clone()).ok_or_else(|| ApiError::malformed(&format!("{field}.member_group_name")))?),
+            None => None,
+        };
+        out.push(s.into_member(id, created, group));
     }
-    out
+    Ok(out)
+}
+
+/// Adds the member groups of `specs`, updating those of the same name; with
+/// `replace`, the groups `specs` does not name go, with their members.
+fn set_groups(ch: &mut Channel, specs: Vec<MemberGroupSpec>, replace: bool) {
+    let now = ids::now();
+    if replace {
+        let gone: Vec<String> = ch.member_groups.iter().filter(|g| !specs.iter().any(|s| s.name == g.name)).map(|g| g.id.clone()).collect();
+        ch.member_groups.retain(|g| !gone.contains(&g.id));
+        ch.members.retain(|m| m.member_group_id.as_ref().is_none_or(|g| !gone.contains(g)));
+    }
+    for s in specs {
+        match ch.member_groups.iter_mut().find(|g| g.name == s.name) {
+            Some(g) => (g.remark, g.weight, g.update_time) = (s.remark, s.weight, now.clone()),
+            None => ch.member_groups.push(MemberGroup { id: ids::new_id(), name: s.name, remark: s.remark, weight: s.weight, create_time: now.clone(), update_time: now.clone() }),
+        }
+    }
 }

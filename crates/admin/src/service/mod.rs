@@ -43,7 +43,7 @@ pub use app_auths::{AuthFilter, AuthOutcome, AuthView, UnboundApi};
 pub use apps::{AppFilter, AppListItem};
 pub use audit::{AuditFilter, AuditRecord, AuditView};
 pub use authorizers::AuthorizerFilter;
-pub use channels::{ChannelFilter, ChannelView, HealthReader, MemberFilter, MemberView};
+pub use channels::{ChannelFilter, ChannelView, HealthReader, MemberFilter, MemberGroupFilter, MemberGroupView, MemberView};
 pub use debug::{ApiDebugger, DebugInput, DebugView};
 pub use envs::EnvFilter;
 pub use functions::{AliasView, FunctionFilter, FunctionView, SyntaxCheck, TestInvocation, TestInvoker, TestLog, TestOutcome, VersionView};

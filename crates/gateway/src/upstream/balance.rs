@@ -317,13 +317,16 @@ impl Channels {
         let mut by_id = FxHashMap::default();
         for ch in channels {
             let (mut primaries, mut backups) = (Vec::new(), Vec::new());
-            for m in ch.members.iter().filter(|m| m.status == 1) {
+            // Weight 0 (a member group drained to 0) takes no new requests while
+            // another member has weight; if none has, all share equally.
+            let weighted = ch.members.iter().any(|m| m.status == 1 && ch.effective_weight(m) > 0);
+            for m in ch.members.iter().filter(|m| m.status == 1 && (!weighted || ch.effective_weight(m) > 0)) {
                 let port = m.port.unwrap_or(ch.port);
                 let state = MemberState::new(&m.host, port);
                 let key = (ch.id.clone(), state.authority.to_string());
                 let state = states.get(&key).cloned().unwrap_or_else(|| Arc::new(state));
                 kept.insert(key, state.clone());
-                let slot = WeightedMember { state, weight: m.weight.max(1) };
+                let slot = WeightedMember { state, weight: ch.effective_weight(m).max(1) };
                 if m.is_backup { backups.push(slot) } else { primaries.push(slot) }
             }
             let pool = Pool {
@@ -373,9 +376,11 @@ mod tests {
                     status: 1,
                     instance_id: None,
                     instance_name: None,
+                    member_group_id: None,
                     create_time: String::new(),
                 })
                 .collect(),
+            member_groups: vec![],
             create_time: String::new(),
         }
     }
@@ -402,6 +407,31 @@ mod tests {
         // Smooth: the heavy member is not picked five times in a row.
         let first: Vec<String> = (0..10).map(|_| pool.pick(&facts("1.1.1.1", "/"), &[]).unwrap().authority.to_string()).collect();
         assert!(first.windows(3).all(|w| !(w[0] == w[1] && w[1] == w[2])), "{first:?}");
+    }
+
+    #[test]
+    fn a_member_groups_weight_is_its_members_and_zero_drains_it() {
+        use causeway_model::channel::MemberGroup;
+        let group = |id: &str, weight: Option<u32>| MemberGroup { id: id.into(), name: id.into(), remark: None, weight, create_time: String::new(), update_time: String::new() };
+        let mut ch = channel(Strategy::RoundRobin, &[("10.0.0.1", 50, false), ("10.0.0.2", 1, false), ("10.0.0.3", 7, false)]);
+        ch.member_groups = vec![group("blue", Some(3)), group("green", Some(1))];
+        ch.members[0].member_group_id = Some("blue".into());
+        ch.members[1].member_group_id = Some("green".into());
+        // The third is in no group: its own weight counts.
+        let built = Channels::build([ch.clone()].iter(), &Health::default());
+        let c = counts(built.get("ch").unwrap(), 1100, |_| facts("1.1.1.1", "/"));
+        assert_eq!((c["10.0.0.1:80"], c["10.0.0.2:80"], c["10.0.0.3:80"]), (300, 100, 700));
+        // Drained to 0: no new requests while others have weight.
+        ch.member_groups[0].weight = Some(0);
+        let built = Channels::build([ch.clone()].iter(), &Health::default());
+        let c = counts(built.get("ch").unwrap(), 80, |_| facts("1.1.1.1", "/"));
+        assert_eq!(c.get("10.0.0.1:80"), None, "{c:?}");
+        assert_eq!(c["10.0.0.2:80"] + c["10.0.0.3:80"], 80);
+        // A group without a weight leaves its members' own.
+        ch.member_groups[0].weight = None;
+        let built = Channels::build([ch].iter(), &Health::default());
+        let c = counts(built.get("ch").unwrap(), 580, |_| facts("1.1.1.1", "/"));
+        assert_eq!(c["10.0.0.1:80"], 500);
     }
 
     #[test]

@@ -118,6 +118,11 @@ pub(crate) fn resources() -> Router<Arc<Service>> {
         .route("/vpc-channels/{id}/members/batch-enable", post(channels::enable_members))
         .route("/vpc-channels/{id}/members/batch-disable", post(channels::disable_members))
         .route("/vpc-channels/{id}/members/{member_id}", axum::routing::delete(channels::delete_member))
+        .route("/vpc-channels/{id}/member-groups", get(channels::list_member_groups).post(channels::add_member_groups))
+        .route(
+            "/vpc-channels/{id}/member-groups/{member_group_id}",
+            get(channels::get_member_group).put(channels::update_member_group).delete(channels::delete_member_group),
+        )
         .route("/iam-issuers", get(iam_issuers::list).post(iam_issuers::create))
         .route("/iam-issuers/{id}", get(iam_issuers::get).put(iam_issuers::update).delete(iam_issuers::delete))
         .route("/functions", get(functions::list).post(functions::create))
