@@ -54,14 +54,13 @@ impl Debugger {
         let steps = Arc::new(Steps::default());
         let peer = SocketAddr::from(([127, 0, 0, 1], 0));
         let local = SocketAddr::from(([127, 0, 0, 1], if call.https { 443 } else { 80 }));
-        let conn = Arc::new(Conn::new(peer, local, call.https, self.options));
+        let conn = Arc::new(Conn { steps: Some(steps.clone()), ..Conn::new(peer, local, call.https, self.options) });
         let request_text = request_text(&call);
 
         let (client_io, server_io) = tokio::io::duplex(64 << 10);
-        let noted = steps.clone();
         let service = hyper::service::service_fn(move |req| {
-            let (conn, snapshot, steps) = (conn.clone(), snapshot.clone(), noted.clone());
-            async move { Ok::<_, Infallible>(pipeline::handle_noting(req, &conn, snapshot, &*steps).await) }
+            let (conn, snapshot) = (conn.clone(), snapshot.clone());
+            async move { Ok::<_, Infallible>(pipeline::handle(req, &conn, snapshot).await) }
         });
         tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(server_io), service));
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(client_io)).await.map_err(|e| e.to_string())?;

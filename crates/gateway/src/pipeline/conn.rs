@@ -34,6 +34,8 @@ pub struct Conn {
     pub local_ip: Box<str>,
     pub peer_ip_value: HeaderValue,
     pub local_port_value: HeaderValue,
+    /// A debug call's connection: the steps the pipeline takes.
+    pub steps: Option<std::sync::Arc<crate::pipeline::notes::Steps>>,
 }
 
 impl Conn {
@@ -52,6 +54,16 @@ impl Conn {
             peer_ip: peer_ip.into(),
             local_ip: local.ip().to_string().into(),
             local_port_value: HeaderValue::from(local.port()),
+            steps: None,
+        }
+    }
+
+    /// Notes a step of a debug call; on other connections `what` never runs.
+    #[inline(always)]
+    pub fn note(&self, what: impl FnOnce() -> String) {
+        if let Some(steps) = &self.steps {
+            let mut what = Some(what);
+            steps.push_with(&mut || what.take().map(|f| f()));
         }
     }
 }

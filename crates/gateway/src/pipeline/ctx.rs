@@ -26,7 +26,6 @@ use crate::http::error::{GatewayError, errors};
 use crate::http::headers::X_APIG_MODE;
 use crate::observe::request_id::{self, RequestId};
 use crate::pipeline::conn::{Client, Conn};
-use crate::pipeline::notes::Notes;
 use crate::routing::route::Route;
 use crate::routing::table::GroupRoutes;
 use crate::routing;
@@ -239,17 +238,7 @@ impl<'s> RequestCtx<'s> {
 
     /// An HTTP backend: the mapped (and signed) request sent, its answer
     /// streamed back — or, for a WebSocket API, the connection joined.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn call_http(
-        &mut self,
-        target: &HttpTarget,
-        route: &Route,
-        parts: &Parts,
-        headers: HeaderMap,
-        values: &Values<'_>,
-        body: RequestBody,
-        notes: &impl Notes,
-    ) -> Result<Response<Body>, GatewayError> {
+    pub async fn call_http(&mut self, target: &HttpTarget, route: &Route, parts: &Parts, headers: HeaderMap, values: &Values<'_>, body: RequestBody) -> Result<Response<Body>, GatewayError> {
         let snapshot = self.snapshot;
         let req = {
             let system = |v| self.system_value(v, route);
@@ -257,14 +246,14 @@ impl<'s> RequestCtx<'s> {
             let signer = snapshot.backend_signers.get(&route.publish_id);
             crate::backend::http::build(target, &input, headers, body, signer, unix_now())?
         };
-        notes.note(|| describe_backend_request(&req, target));
+        self.conn.note(|| describe_backend_request(&req, target));
         let pick = PickInput { client_ip: self.client.ip, path: parts.uri.path(), now_secs: self.now_secs };
         if route.websocket {
             let caller = self.upgrade.take().ok_or(errors::WEBSOCKET_ONLY)?;
             return Box::pin(websocket::proxy(&snapshot.channels, target, &pick, req, caller, self.conn.websocket)).await;
         }
         let answer = crate::backend::http::call(&snapshot.channels, target, &pick, req, &mut self.upstream_latency).await;
-        notes.note(|| match (&answer, self.upstream_latency) {
+        self.conn.note(|| match (&answer, self.upstream_latency) {
             (Ok(res), Some(took)) => format!("backend answered {} in {:.1} ms", res.status().as_u16(), took.as_secs_f64() * 1000.0),
             (Ok(res), None) => format!("backend answered {}", res.status().as_u16()),
             (Err(e), _) => format!("backend call failed: {} {}", e.code, e.message),
@@ -274,17 +263,7 @@ impl<'s> RequestCtx<'s> {
 
     /// A FUNCTION backend: the request mapped as for an HTTP backend, put in
     /// the function's event; the function's answer is the response.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn call_function(
-        &mut self,
-        backend: &FunctionBackend,
-        route: &Route,
-        parts: &Parts,
-        headers: HeaderMap,
-        values: &Values<'_>,
-        body: &RequestBody,
-        notes: &impl Notes,
-    ) -> Result<Response<Body>, GatewayError> {
+    pub async fn call_function(&mut self, backend: &FunctionBackend, route: &Route, parts: &Parts, headers: HeaderMap, values: &Values<'_>, body: &RequestBody) -> Result<Response<Body>, GatewayError> {
         // The event's path parameters are the values as read (decoded, defaulted).
         let path_params: Vec<(&str, &str)> =
             route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == ParamLocation::Path).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect();
@@ -301,7 +280,7 @@ impl<'s> RequestCtx<'s> {
         let started = Instant::now();
         let answer = self.snapshot.functions.call(&backend.target, self.request_id.as_str(), |format| event::event(format, &input)).await;
         self.upstream_latency = Some(started.elapsed());
-        notes.note(|| {
+        self.conn.note(|| {
             let took = started.elapsed().as_secs_f64() * 1000.0;
             match &answer {
                 Ok(_) => format!("function {} answered in {took:.1} ms", backend.target.urn),

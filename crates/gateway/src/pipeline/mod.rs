@@ -35,24 +35,18 @@ use crate::http::error::{GatewayError, errors};
 use crate::observe::metrics::{self, Refusal};
 use crate::pipeline::conn::Conn;
 use crate::pipeline::ctx::{RequestCtx, Routed};
-use crate::pipeline::notes::{Notes, Silent};
 use crate::stages::{body, params};
 
-/// Serves one request from `snapshot`.
+/// Serves one request from `snapshot` (a debug call's connection notes each step).
 pub(crate) async fn handle(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Snapshot>) -> Response<Body> {
-    handle_noting(req, conn, snapshot, &Silent).await
-}
-
-/// Serves one request, noting each step in `notes` (a debug call's).
-pub(crate) async fn handle_noting(req: http::Request<Incoming>, conn: &Conn, snapshot: Arc<Snapshot>, notes: &impl Notes) -> Response<Body> {
     let (mut parts, body) = req.into_parts();
     let mut ctx = RequestCtx::new(&snapshot, conn, &parts.headers);
-    let answer = run_stages(&mut ctx, &mut parts, body, notes).await;
+    let answer = run_stages(&mut ctx, &mut parts, body).await;
     respond::finish(&mut ctx, &mut parts, answer)
 }
 
 /// The stages, in request order.
-async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incoming, notes: &impl Notes) -> Result<Response<Body>, GatewayError> {
+async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incoming) -> Result<Response<Body>, GatewayError> {
     // A target longer than the limit goes no further.
     if parts.uri.path_and_query().is_some_and(|pq| pq.as_str().len() > ctx.conn.max_uri_length) {
         metrics::refused(Refusal::UriLength);
@@ -63,7 +57,7 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
         Routed::Api(route) => route,
         Routed::Answered(res) => return Ok(*res),
     };
-    notes.note(|| {
+    ctx.conn.note(|| {
         let api = route.def();
         format!("route: {} {} → API {} ({} {} {}) in environment {}", parts.method, parts.uri.path(), api.name, api.req_method, api.req_uri, api.match_mode, route.env_name)
     });
@@ -74,14 +68,14 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
     // Who calls, and whether they may call this often.
     ctx.authenticate(route, parts, &path_values, &body).await?;
     ctx.throttle(route).await?;
-    notes.note(|| format!("access control, {} authentication and throttling passed", route.def().auth_type));
+    ctx.conn.note(|| format!("access control, {} authentication and throttling passed", route.def().auth_type));
     // Input parameters (form fields from the body in hand).
     let form = (route.reads_form && body::is_form(&parts.headers)).then(|| body.as_ref().ok().cloned()).flatten();
     let values = params::collect(&route.inputs, &path_values, parts.uri.query().unwrap_or_default(), &parts.headers, form.as_deref())?;
     // The backend: the first policy whose conditions hold, else the default; its authorizer first.
-    notes.note(|| params::describe(&route.inputs, &values));
+    ctx.conn.note(|| params::describe(&route.inputs, &values));
     let choice = route.select(|| ctx.conditions(parts, &values));
-    notes.note(|| route.describe(&choice));
+    ctx.conn.note(|| route.describe(&choice));
     if let Some(id) = choice.authorizer {
         ctx.authorize_backend(id, route, parts, &path_values, &body).await?;
     }
@@ -93,11 +87,11 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
     match choice.backend {
         Backend::Mock(mock) => {
             let res = mock.respond();
-            notes.note(|| format!("MOCK backend answered {}", res.status().as_u16()));
+            ctx.conn.note(|| format!("MOCK backend answered {}", res.status().as_u16()));
             Ok(res)
         }
-        Backend::Http(target) => ctx.call_http(target, route, parts, headers, &values, body, notes).await,
-        Backend::Function(function) => ctx.call_function(function, route, parts, headers, &values, &body, notes).await,
+        Backend::Http(target) => ctx.call_http(target, route, parts, headers, &values, body).await,
+        Backend::Function(function) => ctx.call_function(function, route, parts, headers, &values, &body).await,
         Backend::Unservable(why) => Err(errors::BACKEND_NOT_SERVED.with_message(why.clone())),
     }
 }

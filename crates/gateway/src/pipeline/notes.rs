@@ -1,36 +1,24 @@
-//! What the pipeline notes as it goes, for debug calls: the pipeline is
-//! generic over [`Notes`], so on the listeners' path ([`Silent`]) a note is
-//! no code at all, and a debug call ([`Steps`]) keeps every step.
+//! What the pipeline notes as it goes, for debug calls. A connection of a
+//! debug call carries [`Steps`]; on every other connection a note is one
+//! test of an empty option, and what a note says is built out of line
+//! (cold), so the request path's code stays as it was.
 
 use std::sync::Mutex;
 
-pub trait Notes: Sync {
-    /// Notes a step; `what` runs only when the steps are kept.
-    fn note(&self, what: impl FnOnce() -> String);
-}
-
-/// The listeners' requests: nothing noted.
-pub struct Silent;
-
-impl Notes for Silent {
-    #[inline(always)]
-    fn note(&self, _what: impl FnOnce() -> String) {}
-}
-
 /// A debug call's steps, in order.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Steps(Mutex<Vec<String>>);
 
 impl Steps {
     pub fn taken(&self) -> Vec<String> {
         self.0.lock().map(|s| s.clone()).unwrap_or_default()
     }
-}
 
-impl Notes for Steps {
-    fn note(&self, what: impl FnOnce() -> String) {
-        if let Ok(mut steps) = self.0.lock() {
-            steps.push(what());
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn push_with(&self, what: &mut dyn FnMut() -> Option<String>) {
+        if let (Some(step), Ok(mut steps)) = (what(), self.0.lock()) {
+            steps.push(step);
         }
     }
 }
