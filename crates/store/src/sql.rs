@@ -410,8 +410,19 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Copies the write-ahead log into the database file and empties it. A
+    /// checkpoint that a reader holds up (busy) is tried again: until it
+    /// completes, pages replaced since (secrets sealed in place) are still in the log.
     async fn scrub_files(&self) -> Result<()> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        for _ in 0..100 {
+            let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await?;
+            let busy: i64 = row.try_get(0)?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tracing::warn!("the write-ahead log could not be emptied: readers held it for 2 s");
         Ok(())
     }
 
