@@ -48,6 +48,44 @@ impl AdminAuth {
         Self { token, access_key, secret_key, service, failures: Arc::default() }
     }
 
+    /// A console sign-in with a token: the bootstrap token or a TOKEN credential's.
+    /// Counts as a failed sign-in of `ip` when it is neither; `Err` when `ip` is locked out.
+    pub async fn sign_in_token(&self, ip: IpAddr, token: &str) -> Result<Option<Principal>, ApiError> {
+        self.sign_in(ip, async {
+            if !token.is_empty() && bool::from(token.as_bytes().ct_eq(self.token.as_bytes())) {
+                return Ok(Some(Principal { name: BOOTSTRAP.into(), role: AdminRole::Admin }));
+            }
+            self.service.principal_by_token(token).await
+        })
+        .await
+    }
+
+    /// A console sign-in with an access key and its secret (compared in constant time).
+    pub async fn sign_in_key(&self, ip: IpAddr, access: &str, secret: &str) -> Result<Option<Principal>, ApiError> {
+        self.sign_in(ip, async {
+            if !access.is_empty() && bool::from(access.as_bytes().ct_eq(self.access_key.as_bytes())) {
+                let ok = bool::from(secret.as_bytes().ct_eq(self.secret_key.as_bytes()));
+                return Ok(ok.then(|| Principal { name: BOOTSTRAP.into(), role: AdminRole::Admin }));
+            }
+            Ok(match self.service.principal_by_access_key(access).await? {
+                Some((principal, stored)) if bool::from(secret.as_bytes().ct_eq(stored.as_bytes())) => Some(principal),
+                _ => None,
+            })
+        })
+        .await
+    }
+
+    async fn sign_in(&self, ip: IpAddr, check: impl std::future::Future<Output = Result<Option<Principal>, ApiError>>) -> Result<Option<Principal>, ApiError> {
+        if self.locked_out(ip) {
+            return Err(ApiError::new(codes::SIGN_IN_THROTTLED));
+        }
+        let found = check.await?;
+        if found.is_none() {
+            self.failed(ip);
+        }
+        Ok(found)
+    }
+
     /// Whether `ip` has used up its failed sign-ins for now.
     fn locked_out(&self, ip: IpAddr) -> bool {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());

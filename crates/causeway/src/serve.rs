@@ -129,7 +129,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             if let Some(retention) = settings.audit_retention {
                 tokio::spawn(prune_audit_log(service.clone(), retention, stopping.clone()));
             }
-            causeway_admin::router(service.clone(), AdminAuth::new(token.into(), access_key.into(), secret_key.into(), service))
+            let auth = AdminAuth::new(token.into(), access_key.into(), secret_key.into(), service.clone());
+            // The management API, and the web console beside it (`/console/`, `/` redirects there).
+            causeway_admin::router(service.clone(), auth.clone()).merge(causeway_console::router(service, auth))
         };
         let app = app.route("/metrics", axum::routing::get(move || std::future::ready(metrics.render())));
         let listener = TcpListener::bind(settings.admin_listen)

@@ -1,0 +1,153 @@
+//! Causeway's web console, served by `causeway serve` on the admin listener
+//! at `/console/`: pages rendered on the server (maud), our own stylesheet,
+//! no script from anywhere else. It calls the same service layer as the
+//! management API, so every rule and error code is the same; a session
+//! signs in with an admin token or access key, the admin roles decide what
+//! it may see and do, and every change is written to the audit log.
+
+mod forms;
+mod pages;
+mod session;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use causeway_admin::AdminAuth;
+use causeway_admin::service::{AuditRecord, Principal, Service};
+
+pub use session::Sessions;
+
+/// What the console's handlers share.
+#[derive(Clone)]
+pub struct Console {
+    pub service: Arc<Service>,
+    pub auth: AdminAuth,
+    pub sessions: Arc<Sessions>,
+}
+
+/// The console's routes (under `/console`), and `/` sending browsers there.
+pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
+    let console = Console { service, auth, sessions: Arc::default() };
+    let pages = Router::new()
+        .route("/", get(|| async { Redirect::to("/console/groups") }))
+        .route("/sign-in", get(pages::sign_in::form).post(pages::sign_in::submit))
+        .route("/sign-in.css", get(pages::sign_in::style))
+        .route("/sign-out", post(pages::sign_in::sign_out))
+        .route("/assets/console.css", get(pages::layout::stylesheet))
+        .route("/groups", get(pages::groups::list).post(pages::groups::create))
+        .route("/groups/{id}/delete", get(pages::groups::confirm_delete).post(pages::groups::delete))
+        .fallback(pages::layout::not_found)
+        .with_state(console)
+        .layer(axum::middleware::from_fn(security_headers));
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/console/") }))
+        .route("/console/", get(|| async { Redirect::to("/console/groups") }))
+        .nest("/console", pages)
+}
+
+/// Every console answer: no inline script or style, no framing, no caching of pages.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// The caller's address (from the connection; `0.0.0.0` when unknown).
+pub struct Peer(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())))
+    }
+}
+
+/// The decoded query string.
+pub struct QueryMap(pub std::collections::HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(QueryMap(form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()).into_owned().collect()))
+    }
+}
+
+/// A signed-in request: its session (else the browser is sent to sign in).
+pub struct Signed {
+    pub id: String,
+    pub session: session::Session,
+    /// The caller's address (for the audit log and sign-in limits).
+    pub source: String,
+}
+
+impl Signed {
+    pub fn principal(&self) -> &Principal {
+        &self.session.principal
+    }
+
+    /// Whether the role may make a management call of `method` to `path` (as the API decides).
+    pub fn may(&self, method: &str, path: &str) -> bool {
+        self.session.principal.role.allows(method, path)
+    }
+}
+
+impl FromRequestParts<Console> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, Response> {
+        let cookie = parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| session::cookie_id(c).map(str::to_string));
+        let source = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
+        match cookie.and_then(|id| console.sessions.get(&id).map(|s| (id, s))) {
+            Some((id, session)) => Ok(Signed { id, session, source }),
+            None => Err(Redirect::to("/console/sign-in").into_response()),
+        }
+    }
+}
+
+impl Console {
+    /// Writes a console change to the audit log, as the management API writes its calls.
+    pub async fn audit(&self, who: &Signed, method: &str, path: &str, kind: &str, id: &str, outcome: Result<(), &causeway_model::ApiError>) {
+        let (status, error_code) = match outcome {
+            Ok(()) => (200, String::new()),
+            Err(e) => (e.status, e.code.to_string()),
+        };
+        self.service
+            .record_audit(AuditRecord {
+                credential: who.principal().name.clone(),
+                source: who.source.clone(),
+                method: method.into(),
+                path: path.into(),
+                resource_kind: kind.into(),
+                resource_id: id.into(),
+                status,
+                error_code,
+                digest: String::new(),
+                request_id: causeway_model::ids::new_id(),
+            })
+            .await;
+    }
+}
+
+/// A page refused to the session's role.
+pub fn forbidden() -> Response {
+    (StatusCode::FORBIDDEN, pages::layout::bare("Not allowed", "Your role does not allow this.")).into_response()
+}

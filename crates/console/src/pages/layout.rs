@@ -1,0 +1,99 @@
+//! The page shell (header, navigation, the signed-in credential and its
+//! role, sign-out), shared pieces (field errors, pagination), and the
+//! stylesheet, compiled into the binary.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use causeway_model::ApiError;
+use maud::{DOCTYPE, Markup, html};
+
+use crate::Signed;
+
+const STYLESHEET: &str = include_str!("../../assets/console.css");
+
+/// `GET /console/assets/console.css`.
+pub async fn stylesheet(_signed: Signed) -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=3600")], STYLESHEET).into_response()
+}
+
+/// The navigation: (path, label).
+const NAV: &[(&str, &str)] = &[("/console/groups", "Groups")];
+
+/// A page of a signed-in session.
+pub fn page(signed: &Signed, title: &str, current: &str, body: Markup) -> Markup {
+    let p = signed.principal();
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Causeway" }
+                link rel="stylesheet" href="/console/assets/console.css";
+            }
+            body {
+                header.top {
+                    a.brand href="/console/" { "Causeway" }
+                    nav aria-label="Sections" {
+                        @for (href, label) in NAV {
+                            a href=(href) aria-current=[(*href == current).then_some("page")] { (label) }
+                        }
+                    }
+                    form.who method="post" action="/console/sign-out" {
+                        span { (p.name) " · " (p.role.as_str()) }
+                        input type="hidden" name="csrf" value=(signed.session.csrf);
+                        button.link type="submit" { "Sign out" }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A page without a session (sign-in, refusals): no navigation, its own small style.
+pub fn bare(title: &str, message: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Causeway" }
+            }
+            body { main { h1 { (title) } p { (message) } p { a href="/console/" { "Back to the console" } } } }
+        }
+    }
+}
+
+/// Unknown console paths.
+pub async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, bare("Not found", "There is no such page in the console.")).into_response()
+}
+
+/// The message of an error the service answered, for the field it names (if it is `field`).
+pub fn field_error<'a>(error: Option<&'a ApiError>, field: &str) -> Option<&'a str> {
+    let e = error?;
+    let named = e.message.split("parameterName:").nth(1).map(|rest| rest.split(['.', ' ']).next().unwrap_or_default());
+    (named == Some(field)).then_some(e.message.as_str())
+}
+
+/// An error not shown on a field.
+pub fn form_error(error: Option<&ApiError>, fields: &[&str]) -> Option<String> {
+    let e = error?;
+    let on_field = fields.iter().any(|f| field_error(Some(e), f).is_some());
+    (!on_field).then(|| format!("{} ({})", e.message, e.code))
+}
+
+/// "Previous / next" links of a list page.
+pub fn pager(base: &str, page: usize, size: usize, total: usize) -> Markup {
+    let pages = total.div_ceil(size).max(1);
+    let sep = if base.contains('?') { '&' } else { '?' };
+    html! {
+        nav.pager aria-label="Pages" {
+            @if page > 1 { a href=(format!("{base}{sep}page={}", page - 1)) { "‹ Previous" } }
+            span { "Page " (page) " of " (pages) " · " (total) " in all" }
+            @if page < pages { a href=(format!("{base}{sep}page={}", page + 1)) { "Next ›" } }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per page family; `layout` holds what they share.
+
+pub mod groups;
+pub mod layout;
+pub mod sign_in;

@@ -1,0 +1,173 @@
+//! The web console against the real server: nothing without a session but
+//! signing in; the session cookie's flags; forms refused without their CSRF
+//! token; the content security policy; roles; changes in the audit log; a
+//! group created (first with a mistake shown on its field) and deleted.
+
+mod common;
+
+use common::{Server, TOKEN};
+use serde_json::json;
+
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+        self.body[at..at + 64].to_string()
+    }
+}
+
+impl Browser {
+    fn new(s: &Server) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { http, base: s.admin.clone(), cookie: None }
+    }
+
+    async fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut req = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        if let Some(f) = form {
+            let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(f.iter()).finish();
+            req = req.header("Content-Type", "application/x-www-form-urlencoded").body(body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
+            let pair = set.split(';').next().unwrap().to_string();
+            self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
+        }
+        Page { status, headers, body: res.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send("GET", path, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send("POST", path, Some(form)).await
+    }
+}
+
+#[tokio::test]
+async fn nothing_without_a_session_and_the_session_is_guarded() {
+    let s = Server::start().await;
+    let mut b = Browser::new(&s);
+    // Every page and asset but signing in sends the browser to sign in.
+    for path in ["/console/", "/console/groups", "/console/assets/console.css", "/console/groups/x/delete"] {
+        let p = b.get(path).await;
+        assert!((300..400).contains(&p.status), "{path}: {}", p.status);
+        let to = p.location();
+        assert!(to == "/console/sign-in" || to == "/console/groups", "{path} → {to}");
+    }
+    assert_eq!(b.get("/").await.location(), "/console/");
+    let p = b.post("/console/groups", &[("name", "sneaky_group")]).await;
+    assert_eq!(p.location(), "/console/sign-in");
+    let sign_in = b.get("/console/sign-in").await;
+    assert_eq!(sign_in.status, 200);
+    let csp = sign_in.headers["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(!sign_in.body.contains("<script") && !sign_in.body.contains("style="), "no inline script or style");
+    assert_eq!(b.get("/console/sign-in.css").await.status, 200);
+
+    // A wrong token is refused; the right one opens a session with a guarded cookie.
+    let wrong = b.post("/console/sign-in", &[("token", "not-the-token-0000")]).await;
+    assert_eq!(wrong.status, 401);
+    assert!(b.cookie.is_none());
+    let signed = b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    assert_eq!((signed.status, signed.location()), (303, "/console/"));
+    let cookie = signed.headers["set-cookie"].to_str().unwrap().to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age=28800"] {
+        assert!(cookie.contains(flag), "{flag} not in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+
+    let groups = b.get("/console/groups").await;
+    assert_eq!(groups.status, 200, "{}", groups.body);
+    assert!(groups.body.contains("API groups") && groups.body.contains("DEFAULT"), "{}", groups.body);
+    assert!(!groups.body.contains("<script") && !groups.body.contains("style="));
+    assert_eq!(b.get("/console/assets/console.css").await.headers["content-type"], "text/css; charset=utf-8");
+
+    // A form without the session's token, or from another origin, is refused.
+    let no_token = b.post("/console/groups", &[("name", "no_token_group")]).await;
+    assert_eq!(no_token.status, 403);
+    let forged = b.post("/console/groups", &[("name", "forged_group"), ("csrf", &"0".repeat(64))]).await;
+    assert_eq!(forged.status, 403);
+    let csrf = groups.csrf();
+    let req = b.http.post(format!("{}/console/groups", b.base)).header("Cookie", b.cookie.clone().unwrap()).header("Origin", "http://evil.example")
+        .header("Content-Type", "application/x-www-form-urlencoded").body(format!("name=cross_site&csrf={csrf}"));
+    assert_eq!(req.send().await.unwrap().status(), 403);
+    let (_, listed) = s.get("/api-groups?name=no_token_group").await;
+    assert_eq!(listed["total"], 0);
+
+    // A mistake is shown on its field, with what was typed; then the group is made.
+    let bad = b.post("/console/groups", &[("name", "1_starts_with_a_digit"), ("remark", "kept"), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("parameterName:name") && bad.body.contains("aria-invalid=\"true\""), "{}", bad.body);
+    assert!(bad.body.contains("value=\"1_starts_with_a_digit\"") && bad.body.contains(">kept</textarea>"), "{}", bad.body);
+    let made = b.post("/console/groups", &[("name", "console_group"), ("remark", "made in the console"), ("csrf", &csrf)]).await;
+    assert_eq!((made.status, made.location()), (303, "/console/groups"));
+    let (_, listed) = s.get("/api-groups?name=console_group").await;
+    assert_eq!(listed["groups"][0]["remark"], "made in the console", "{listed}");
+    let id = listed["groups"][0]["id"].as_str().unwrap().to_string();
+    let found = b.get("/console/groups?name=console").await;
+    assert!(found.body.contains("console_group") && !found.body.contains(">DEFAULT<"), "{}", found.body);
+
+    // Deleting asks first, then deletes; both changes are in the audit log.
+    let ask = b.get(&format!("/console/groups/{id}/delete")).await;
+    assert!(ask.body.contains("Delete the group console_group?"), "{}", ask.body);
+    let gone = b.post(&format!("/console/groups/{id}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(gone.location(), "/console/groups");
+    assert_eq!(s.get(&format!("/api-groups/{id}")).await.0, 404);
+    let (_, audit) = s.get("/audit-logs?page_size=50").await;
+    let entries: Vec<(String, String, String)> = audit["audit_logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["method"].as_str().unwrap().to_string(), e["path"].as_str().unwrap().to_string(), e["credential"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(entries.contains(&("POST".into(), "/console/groups".into(), "bootstrap".into())), "{entries:?}");
+    assert!(entries.contains(&("DELETE".into(), format!("/console/groups/{id}"), "bootstrap".into())), "{entries:?}");
+
+    // Signing out ends the session.
+    let out = b.post("/console/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.location(), "/console/sign-in");
+    assert!(b.cookie.is_none());
+    let old = Browser { cookie: Some(cookie.split(';').next().unwrap().to_string()), ..Browser::new(&s) }.get("/console/groups").await;
+    assert_eq!(old.location(), "/console/sign-in");
+}
+
+#[tokio::test]
+async fn roles_decide_what_the_console_offers_and_access_keys_sign_in() {
+    let s = Server::start().await;
+    let (_, viewer) = s.post("/admin-credentials", &json!({"name": "console_viewer", "role": "viewer", "type": "AKSK"})).await;
+    let mut b = Browser::new(&s);
+    let wrong = b.post("/console/sign-in", &[("access_key", viewer["access_key"].as_str().unwrap()), ("secret_key", "not-the-secret")]).await;
+    assert_eq!(wrong.status, 401);
+    let signed = b.post("/console/sign-in", &[("access_key", viewer["access_key"].as_str().unwrap()), ("secret_key", viewer["secret_key"].as_str().unwrap())]).await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let groups = b.get("/console/groups").await;
+    assert!(groups.body.contains("console_viewer · viewer"), "{}", groups.body);
+    assert!(!groups.body.contains("New group") && !groups.body.contains("Delete"), "a viewer sees no write controls");
+    let csrf = groups.csrf();
+    let refused = b.post("/console/groups", &[("name", "viewer_group"), ("csrf", &csrf)]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(s.get("/api-groups?name=viewer_group").await.1["total"], 0);
+}
