@@ -171,3 +171,43 @@ async fn roles_decide_what_the_console_offers_and_access_keys_sign_in() {
     assert_eq!(refused.status, 403);
     assert_eq!(s.get("/api-groups?name=viewer_group").await.1["total"], 0);
 }
+
+#[tokio::test]
+async fn apis_are_listed_filtered_and_shown_with_their_history() {
+    let s = Server::start().await;
+    let g = s.group("console_apis").await;
+    let api = |name: &str, path: &str, auth: &str| {
+        json!({"group_id": g, "name": name, "type": 1, "req_method": "GET", "req_uri": path, "auth_type": auth, "backend_type": "MOCK",
+            "remark": format!("the {name} API"), "req_params": [{"name": "id", "type": "STRING", "location": "QUERY", "default_value": "7"}],
+            "mock_info": {"result_content": "{}", "status_code": 200}})
+    };
+    let published = s.create_and_publish(&api("orders_api", "/orders", "NONE"), "DEFAULT_ENVIRONMENT_RELEASE_ID").await;
+    let (status, _) = s.post("/apis", &api("drafts_api", "/drafts", "APP")).await;
+    assert_eq!(status, 201);
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+
+    let all = b.get("/console/apis").await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert!(all.body.contains("orders_api") && all.body.contains("drafts_api"), "{}", all.body);
+    let cases = [
+        ("/console/apis?published=no", "drafts_api", "orders_api"),
+        ("/console/apis?published=yes", "orders_api", "drafts_api"),
+        ("/console/apis?q=%2Fdrafts", "drafts_api", "orders_api"),
+        ("/console/apis?q=orders", "orders_api", "drafts_api"),
+        ("/console/apis?auth_type=APP", "drafts_api", "orders_api"),
+        ("/console/apis?env_id=DEFAULT_ENVIRONMENT_RELEASE_ID", "orders_api", "drafts_api"),
+    ];
+    for (path, shown, hidden) in cases {
+        let p = b.get(path).await;
+        assert!(p.body.contains(shown) && !p.body.contains(&format!(">{hidden}<")), "{path}: {}", p.body);
+    }
+    assert!(b.get("/console/apis?q=nothing_like_it").await.body.contains("No API matches"));
+
+    let detail = b.get(&format!("/console/apis/{published}")).await;
+    assert_eq!(detail.status, 200);
+    for part in ["the orders_api API", "GET /orders", "console_apis", "Input parameters", "Effective in: RELEASE", "effective"] {
+        assert!(detail.body.contains(part), "{part} not in {}", detail.body);
+    }
+    assert_eq!(b.get("/console/apis/0123456789abcdef0123456789abcdef").await.status, 404);
+}

@@ -42,6 +42,8 @@ pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
         .route("/sign-out", post(pages::sign_in::sign_out))
         .route("/assets/console.css", get(pages::layout::stylesheet))
         .route("/groups", get(pages::groups::list).post(pages::groups::create))
+        .route("/apis", get(pages::apis::list))
+        .route("/apis/{id}", get(pages::apis::detail))
         .route("/groups/{id}/delete", get(pages::groups::confirm_delete).post(pages::groups::delete))
         .fallback(pages::layout::not_found)
         .with_state(console)

@@ -127,6 +127,8 @@ pub struct ApiFilter {
     pub tags: Option<String>,
     /// Its backend or an HTTP policy goes through the load-balance channel of this name.
     pub vpc_channel_name: Option<String>,
+    /// Published somewhere (`true`) or nowhere (`false`).
+    pub published: Option<bool>,
     pub paging: Paging,
 }
 
@@ -237,6 +239,7 @@ impl Service {
         let apis: Vec<Api> = apis
             .into_iter()
             .filter(|a| in_env(&a.id))
+            .filter(|a| f.published.is_none_or(|p| published.get(&a.id).is_some_and(|r| !r.run_env_id.is_empty()) == p))
             .filter(|a| same(a.req_protocol.as_str(), &f.req_protocol))
             .filter(|a| f.api_type.is_none_or(|t| a.api_type == t))
             .filter(|a| tagged(a))

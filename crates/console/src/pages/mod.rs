@@ -1,5 +1,6 @@
 //! One module per page family; `layout` holds what they share.
 
+pub mod apis;
 pub mod groups;
 pub mod layout;
 pub mod sign_in;

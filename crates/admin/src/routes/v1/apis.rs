@@ -28,6 +28,7 @@ pub async fn list(State(s): State<Arc<Service>>, family: Family, q: Query) -> Re
         api_type: q.get("type").map(|t| t.parse::<i32>().map_err(|_| causeway_model::ApiError::invalid("type"))).transpose()?,
         tags: q.owned("tags"),
         vpc_channel_name: q.owned("vpc_channel_name"),
+        published: None,
         paging: q.paging()?,
     };
     let found = s.list_apis(&filter).await?;

@@ -1,0 +1,217 @@
+//! APIs: the list, filtered by group, environment, authentication, backend
+//! and published state, searchable by name or path and paged; and one API's
+//! page: its definition, where it is published, and its version history.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use causeway_admin::service::{ApiFilter, EnvFilter, GroupFilter, HistoryFilter, Paging};
+use causeway_model::api::{Api, BackendType};
+use maud::{Markup, html};
+
+use super::layout::{self, page, pager};
+use crate::{Console, QueryMap, Signed};
+
+const PAGE_SIZE: usize = 20;
+
+fn failed(e: causeway_model::ApiError) -> Response {
+    (StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), layout::bare("Error", &e.message)).into_response()
+}
+
+/// A `<select>` of `options` (value, label), the current value selected.
+fn select(id: &str, label: &str, current: Option<&str>, options: &[(String, String)]) -> Markup {
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            select id=(id) name=(id) {
+                option value="" { "Any" }
+                @for (value, text) in options {
+                    option value=(value) selected[current == Some(value.as_str())] { (text) }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /console/apis?q=&group_id=&env_id=&auth_type=&backend_type=&published=&page=`.
+pub async fn list(State(console): State<Console>, signed: Signed, QueryMap(q): QueryMap) -> Response {
+    let get = |k: &str| q.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let page_no = get("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let search = get("q");
+    // A search starting with `/` looks at paths, anything else at names.
+    let (name, req_uri) = match &search {
+        Some(s) if s.starts_with('/') => (None, Some(s.clone())),
+        Some(s) => (Some(s.clone()), None),
+        None => (None, None),
+    };
+    let filter = ApiFilter {
+        group_id: get("group_id"),
+        name,
+        req_uri,
+        auth_type: get("auth_type"),
+        backend_type: get("backend_type"),
+        env_id: get("env_id"),
+        published: get("published").map(|p| p == "yes"),
+        paging: Paging::page(page_no, PAGE_SIZE),
+        ..Default::default()
+    };
+    let (apis, groups, envs) = match (
+        console.service.list_apis(&filter).await,
+        console.service.list_groups(&GroupFilter { paging: Paging::page(1, 500), ..Default::default() }).await,
+        console.service.list_envs(&EnvFilter { paging: Paging::page(1, 500), ..Default::default() }).await,
+    ) {
+        (Ok(a), Ok(g), Ok(e)) => (a, g, e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failed(e),
+    };
+    let group_options: Vec<(String, String)> = groups.items.iter().map(|g| (g.group.id.clone(), g.group.name.clone())).collect();
+    let env_options: Vec<(String, String)> = envs.items.iter().map(|e| (e.id.clone(), e.name.clone())).collect();
+    let pairs = |list: &[&str]| list.iter().map(|v| (v.to_string(), v.to_string())).collect::<Vec<_>>();
+    let query: String = {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for k in ["q", "group_id", "env_id", "auth_type", "backend_type", "published"] {
+            if let Some(v) = get(k) {
+                s.append_pair(k, &v);
+            }
+        }
+        s.finish()
+    };
+    let base = if query.is_empty() { "/console/apis".to_string() } else { format!("/console/apis?{query}") };
+    let filtered = !query.is_empty();
+    let body = html! {
+        h1 { "APIs" }
+        form.filters role="search" method="get" action="/console/apis" {
+            div.field {
+                label for="q" { "Name or path" }
+                input id="q" name="q" value=[search.as_deref()] placeholder="orders or /orders";
+            }
+            (select("group_id", "Group", get("group_id").as_deref(), &group_options))
+            (select("env_id", "Published in", get("env_id").as_deref(), &env_options))
+            (select("auth_type", "Authentication", get("auth_type").as_deref(), &pairs(&["NONE", "APP", "IAM", "AUTHORIZER"])))
+            (select("backend_type", "Backend", get("backend_type").as_deref(), &pairs(&["HTTP", "FUNCTION", "MOCK"])))
+            (select("published", "State", get("published").as_deref(), &[("yes".into(), "Published".into()), ("no".into(), "Not published".into())]))
+            button type="submit" { "Filter" }
+        }
+        @if apis.items.is_empty() {
+            p.empty { @if filtered { "No API matches these filters." } @else { "No APIs yet. Create a group first, then add APIs to it." } }
+        } @else {
+            table {
+                thead { tr { th { "Name" } th { "Method and path" } th { "Group" } th { "Authentication" } th { "Backend" } th { "Published in" } } }
+                tbody {
+                    @for a in &apis.items {
+                        tr {
+                            td { a href=(format!("/console/apis/{}", a.api.id)) { (a.api.name) } }
+                            td { code { (a.api.req_method.as_str()) " " (a.api.req_uri) } }
+                            td { (a.group_name) }
+                            td { (a.api.auth_type.as_str()) }
+                            td { (a.api.backend_type.as_str()) }
+                            td { @if a.published.run_env_name.is_empty() { span.muted { "nowhere" } } @else { (a.published.run_env_name.replace('|', ", ")) } }
+                        }
+                    }
+                }
+            }
+            (pager(&base, page_no, PAGE_SIZE, apis.total))
+        }
+    };
+    page(&signed, "APIs", "/console/apis", body).into_response()
+}
+
+/// Where an API's backend sends requests, in a line.
+fn backend_line(api: &Api) -> String {
+    match api.backend_type {
+        BackendType::Http => api.backend_api.as_ref().map_or_else(String::new, |b| {
+            let target = match (&b.vpc_info, &b.url_domain) {
+                (Some(v), _) if b.vpc_status == 1 => format!("channel {}", v.vpc_id),
+                (_, Some(d)) => d.clone(),
+                _ => String::new(),
+            };
+            format!("{} {}://{}{}", b.req_method.as_str(), b.req_protocol.as_str().to_ascii_lowercase(), target, b.req_uri)
+        }),
+        BackendType::Function => api.func_info.as_ref().map_or_else(String::new, |f| format!("{} ({})", f.function_urn, f.invocation_type.as_str())),
+        BackendType::Mock => api.mock_info.as_ref().map_or_else(String::new, |m| format!("status {}", m.status_code)),
+    }
+}
+
+/// `GET /console/apis/{id}`.
+pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Path<String>) -> Response {
+    let view = match console.service.get_api(&id).await {
+        Ok(v) => v,
+        Err(e) => return failed(e),
+    };
+    let history = match console.service.history(&id, &HistoryFilter { env_id: None, env_name: None, paging: Paging::page(1, 100) }).await {
+        Ok(h) => h,
+        Err(e) => return failed(e),
+    };
+    let a = &view.api;
+    let body = html! {
+        p { a href="/console/apis" { "‹ APIs" } }
+        h1 { (a.name) }
+        @if let Some(r) = &a.remark { p.lead { (r) } }
+        section.card.wide aria-labelledby="frontend" {
+            h2 id="frontend" { "Frontend" }
+            dl {
+                dt { "Group" } dd { (view.group_name) }
+                dt { "Request" } dd { code { (a.req_method.as_str()) " " (a.req_uri) } " · " (a.match_mode.as_str()) " · " (a.req_protocol.as_str()) }
+                dt { "Authentication" } dd { (a.auth_type.as_str()) }
+                dt { "CORS" } dd { @if a.cors { "on" } @else { "off" } }
+                dt { "Version" } dd { (a.version) }
+            }
+            @if !a.req_params.is_empty() {
+                h3 { "Input parameters" }
+                table {
+                    thead { tr { th { "Name" } th { "Where" } th { "Type" } th { "Required" } th { "Default" } } }
+                    tbody {
+                        @for p in &a.req_params {
+                            tr { td { (p.name) } td { (p.location.as_str()) } td { (p.param_type.as_str()) } td { @if p.required == 1 { "yes" } @else { "no" } } td { (p.default_value.as_deref().unwrap_or("")) } }
+                        }
+                    }
+                }
+            }
+        }
+        section.card.wide aria-labelledby="backend" {
+            h2 id="backend" { "Backend" }
+            dl {
+                dt { "Type" } dd { (a.backend_type.as_str()) }
+                dt { "Calls" } dd { code { (backend_line(a)) } }
+            }
+            @if !a.backend_params.is_empty() {
+                h3 { "Parameter mapping" }
+                table {
+                    thead { tr { th { "Backend parameter" } th { "Where" } th { "From" } th { "Value" } } }
+                    tbody {
+                        @for p in &a.backend_params {
+                            tr { td { (p.name) } td { (p.location.as_str()) } td { (p.origin.as_str()) } td { code { (p.value) } } }
+                        }
+                    }
+                }
+            }
+            @let policies = a.policies().count();
+            @if policies > 0 { p { (policies) " backend " @if policies == 1 { "policy" } @else { "policies" } " before the default." } }
+        }
+        section.card.wide aria-labelledby="published" {
+            h2 id="published" { "Published" }
+            @if view.published.run_env_name.is_empty() {
+                p.empty { "Not published anywhere yet." }
+            } @else {
+                p { "Effective in: " (view.published.run_env_name.replace('|', ", ")) }
+            }
+            @if !history.items.is_empty() {
+                h3 { "History" }
+                table {
+                    thead { tr { th { "Version" } th { "Environment" } th { "Published" } th { "Remark" } th { "State" } } }
+                    tbody {
+                        @for v in &history.items {
+                            tr {
+                                td { code { (v.version_no) } }
+                                td { (v.env_name) }
+                                td { time datetime=(v.publish_time) { (v.publish_time.replace('T', " ").trim_end_matches('Z')) } }
+                                td { (v.remark.as_deref().unwrap_or("")) }
+                                td { @if v.status == 1 { strong { "effective" } } @else { "earlier" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&signed, &a.name, "/console/apis", body).into_response()
+}
