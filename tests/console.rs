@@ -211,3 +211,52 @@ async fn apis_are_listed_filtered_and_shown_with_their_history() {
     }
     assert_eq!(b.get("/console/apis/0123456789abcdef0123456789abcdef").await.status, 404);
 }
+
+#[tokio::test]
+async fn an_api_is_published_switched_debugged_and_taken_offline_from_its_page() {
+    let s = Server::start().await;
+    let g = s.group("console_publish").await;
+    let body = |content: &str| {
+        json!({"group_id": g, "name": "pub_api", "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/pub", "auth_type": "NONE",
+            "backend_type": "MOCK", "mock_info": {"result_content": content, "status_code": 200}})
+    };
+    let (_, api) = s.post("/apis", &body("first")).await;
+    let id = api["id"].as_str().unwrap().to_string();
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let page = b.get(&format!("/console/apis/{id}")).await;
+    assert!(page.body.contains("Not published anywhere yet"), "{}", page.body);
+    let csrf = page.csrf();
+    let host = Server::group_host(&g);
+
+    let done = b.post(&format!("/console/apis/{id}/publish"), &[("env_id", "DEFAULT_ENVIRONMENT_RELEASE_ID"), ("remark", "v1"), ("csrf", &csrf)]).await;
+    assert_eq!(done.location(), format!("/console/apis/{id}"));
+    assert_eq!(s.eventually("GET", &host, "/pub", &[], |c| c.status == 200).await.body, "first");
+    s.put(&format!("/apis/{id}"), &body("second")).await;
+    b.post(&format!("/console/apis/{id}/publish"), &[("env_id", "DEFAULT_ENVIRONMENT_RELEASE_ID"), ("remark", "v2"), ("csrf", &csrf)]).await;
+    assert_eq!(s.eventually("GET", &host, "/pub", &[], |c| c.body == "second").await.body, "second");
+
+    // The history offers the earlier version back.
+    let page = b.get(&format!("/console/apis/{id}")).await;
+    assert!(page.body.contains("Effective in: RELEASE") && page.body.contains("Make effective"), "{}", page.body);
+    let (_, history) = s.get(&format!("/apis/publish/{id}")).await;
+    let earlier = history["api_versions"].as_array().unwrap().iter().find(|v| v["remark"] == "v1").unwrap()["version_id"].as_str().unwrap().to_string();
+    let switched = b.post(&format!("/console/apis/{id}/switch"), &[("version_id", &earlier), ("csrf", &csrf)]).await;
+    assert_eq!(switched.location(), format!("/console/apis/{id}"));
+    assert_eq!(s.eventually("GET", &host, "/pub", &[], |c| c.body == "first").await.body, "first");
+
+    // Debug the draft: the log says what the gateway did.
+    let debugged = b.post(&format!("/console/apis/{id}/debug"), &[("mode", "DEVELOPER"), ("stage", "RELEASE"), ("scheme", "HTTP"), ("method", "GET"), ("path", "/pub"), ("csrf", &csrf)]).await;
+    assert_eq!(debugged.status, 200, "{}", debugged.body);
+    assert!(debugged.body.contains("MOCK backend answered 200") && debugged.body.contains("second"), "{}", debugged.body);
+    let bad = b.post(&format!("/console/apis/{id}/debug"), &[("mode", "DEVELOPER"), ("method", "GET"), ("path", "no-slash"), ("csrf", &csrf)]).await;
+    assert!(bad.body.contains("parameterName:path"), "{}", bad.body);
+
+    // Offline asks first, then callers get 404.
+    let ask = b.get(&format!("/console/apis/{id}/offline?env_id=DEFAULT_ENVIRONMENT_RELEASE_ID")).await;
+    assert!(ask.body.contains("Take pub_api offline?"), "{}", ask.body);
+    b.post(&format!("/console/apis/{id}/offline"), &[("env_id", "DEFAULT_ENVIRONMENT_RELEASE_ID"), ("csrf", &csrf)]).await;
+    assert_eq!(s.eventually("GET", &host, "/pub", &[], |c| c.status == 404).await.status, 404);
+    let refused = b.post(&format!("/console/apis/{id}/publish"), &[("env_id", "nope"), ("csrf", &csrf)]).await;
+    assert!(refused.body.contains("APIG.3003"), "{}", refused.body);
+}

@@ -141,6 +141,14 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
         Ok(h) => h,
         Err(e) => return failed(e),
     };
+    let envs = match console.service.list_envs(&EnvFilter { paging: Paging::page(1, 500), ..Default::default() }).await {
+        Ok(e) => e.items,
+        Err(e) => return failed(e),
+    };
+    let (can_publish, can_offline, can_switch, can_debug) =
+        (signed.may("POST", "/apis/publish"), signed.may("DELETE", "/apis/publish"), signed.may("PUT", "/apis/publish"), signed.may("POST", "/apis/debug"));
+    let effective: Vec<(&str, &str)> = view.published.run_env_id.split('|').zip(view.published.run_env_name.split('|')).filter(|(i, _)| !i.is_empty()).collect();
+    let csrf = &signed.session.csrf;
     let a = &view.api;
     let body = html! {
         p { a href="/console/apis" { "‹ APIs" } }
@@ -190,14 +198,35 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
         section.card.wide aria-labelledby="published" {
             h2 id="published" { "Published" }
             @if view.published.run_env_name.is_empty() {
-                p.empty { "Not published anywhere yet." }
+                p.empty { "Not published anywhere yet." @if can_publish { " Publish it to an environment below to make it callable." } }
             } @else {
                 p { "Effective in: " (view.published.run_env_name.replace('|', ", ")) }
+                @if can_offline {
+                    ul.inline {
+                        @for (env_id, env_name) in &effective {
+                            li { a.danger href=(format!("/console/apis/{}/offline?env_id={env_id}", a.id)) { "Take offline in " (env_name) } }
+                        }
+                    }
+                }
+            }
+            @if can_publish {
+                form.inline method="post" action=(format!("/console/apis/{}/publish", a.id)) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    div.field {
+                        label for="publish-env" { "Environment" }
+                        select id="publish-env" name="env_id" { @for e in &envs { option value=(e.id) { (e.name) } } }
+                    }
+                    div.field {
+                        label for="publish-remark" { "Remark" }
+                        input id="publish-remark" name="remark" maxlength="255";
+                    }
+                    button type="submit" { "Publish the current definition" }
+                }
             }
             @if !history.items.is_empty() {
                 h3 { "History" }
                 table {
-                    thead { tr { th { "Version" } th { "Environment" } th { "Published" } th { "Remark" } th { "State" } } }
+                    thead { tr { th { "Version" } th { "Environment" } th { "Published" } th { "Remark" } th { "State" } @if can_switch { th { span.visually-hidden { "Actions" } } } } }
                     tbody {
                         @for v in &history.items {
                             tr {
@@ -206,9 +235,66 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
                                 td { time datetime=(v.publish_time) { (v.publish_time.replace('T', " ").trim_end_matches('Z')) } }
                                 td { (v.remark.as_deref().unwrap_or("")) }
                                 td { @if v.status == 1 { strong { "effective" } } @else { "earlier" } }
+                                @if can_switch {
+                                    td {
+                                        @if v.status != 1 {
+                                            form method="post" action=(format!("/console/apis/{}/switch", a.id)) {
+                                                input type="hidden" name="csrf" value=(csrf);
+                                                input type="hidden" name="version_id" value=(v.version_id);
+                                                button.small type="submit" { "Make effective" }
+                                            }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
+                }
+            }
+        }
+        @if can_debug {
+            section.card.wide aria-labelledby="debug" {
+                h2 id="debug" { "Debug" }
+                p.lead { "Send a request through the gateway's pipeline: the draft as it is now, or the version published in an environment." }
+                form method="post" action=(format!("/console/apis/{}/debug", a.id)) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    div.row {
+                        div.field {
+                            label for="debug-mode" { "Run" }
+                            select id="debug-mode" name="mode" { option value="DEVELOPER" { "the draft" } option value="CONSUMER" { "the published version" } }
+                        }
+                        div.field {
+                            label for="debug-stage" { "Environment" }
+                            select id="debug-stage" name="stage" { @for e in &envs { option value=(e.name) { (e.name) } } }
+                        }
+                        div.field {
+                            label for="debug-scheme" { "Scheme" }
+                            select id="debug-scheme" name="scheme" { option { "HTTP" } option { "HTTPS" } }
+                        }
+                        div.field {
+                            label for="debug-method" { "Method" }
+                            select id="debug-method" name="method" {
+                                @for m in ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] {
+                                    option selected[m == a.req_method.as_str()] { (m) }
+                                }
+                            }
+                        }
+                    }
+                    label for="debug-path" { "Path" }
+                    input id="debug-path" name="path" value=(a.req_uri) required;
+                    label for="debug-query" { "Query" }
+                    input id="debug-query" name="query" placeholder="a=1&b=2";
+                    label for="debug-headers" { "Headers, one per line" }
+                    textarea id="debug-headers" name="headers" rows="3" placeholder="X-Trace: 1" {}
+                    label for="debug-body" { "Body" }
+                    textarea id="debug-body" name="body" rows="3" {}
+                    @if a.auth_type == causeway_model::api::AuthType::App {
+                        div.row {
+                            div.field { label for="debug-key" { "App key" } input id="debug-key" name="app_key"; }
+                            div.field { label for="debug-secret" { "App secret" } input id="debug-secret" name="app_secret" type="password"; }
+                        }
+                    }
+                    button type="submit" { "Send" }
                 }
             }
         }

@@ -3,4 +3,5 @@
 pub mod apis;
 pub mod groups;
 pub mod layout;
+pub mod publish;
 pub mod sign_in;
