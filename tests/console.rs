@@ -260,3 +260,23 @@ async fn an_api_is_published_switched_debugged_and_taken_offline_from_its_page()
     let refused = b.post(&format!("/console/apis/{id}/publish"), &[("env_id", "nope"), ("csrf", &csrf)]).await;
     assert!(refused.body.contains("APIG.3003"), "{}", refused.body);
 }
+
+#[tokio::test]
+async fn environments_are_created_and_deleted() {
+    let s = Server::start().await;
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let page = b.get("/console/envs").await;
+    assert!(page.body.contains("RELEASE"), "{}", page.body);
+    let csrf = page.csrf();
+    let bad = b.post("/console/envs", &[("name", "x"), ("remark", "too short"), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("parameterName:name") && bad.body.contains("value=\"too short\""), "{}", bad.body);
+    let made = b.post("/console/envs", &[("name", "STAGING"), ("remark", "for tests"), ("csrf", &csrf)]).await;
+    assert_eq!(made.location(), "/console/envs");
+    let (_, envs) = s.get("/envs?name=STAGING").await;
+    let id = envs["envs"][0]["id"].as_str().unwrap().to_string();
+    assert!(b.get(&format!("/console/envs/{id}/delete")).await.body.contains("Delete the environment STAGING?"));
+    b.post(&format!("/console/envs/{id}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(s.get(&format!("/envs/{id}")).await.0, 404);
+}

@@ -42,6 +42,8 @@ pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
         .route("/sign-out", post(pages::sign_in::sign_out))
         .route("/assets/console.css", get(pages::layout::stylesheet))
         .route("/groups", get(pages::groups::list).post(pages::groups::create))
+        .route("/envs", get(pages::envs::list).post(pages::envs::create))
+        .route("/envs/{id}/delete", get(pages::envs::confirm_delete).post(pages::envs::delete))
         .route("/apis", get(pages::apis::list))
         .route("/apis/{id}", get(pages::apis::detail))
         .route("/apis/{id}/publish", post(pages::publish::publish))
