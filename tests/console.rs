@@ -280,3 +280,50 @@ async fn environments_are_created_and_deleted() {
     b.post(&format!("/console/envs/{id}/delete"), &[("csrf", &csrf)]).await;
     assert_eq!(s.get(&format!("/envs/{id}")).await.0, 404);
 }
+
+#[tokio::test]
+async fn apps_are_created_authorized_reset_and_deleted() {
+    let s = Server::start().await;
+    let g = s.group("console_apps").await;
+    let api = s
+        .create_and_publish(
+            &json!({"group_id": g, "name": "app_only", "type": 1, "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/app-only", "auth_type": "APP",
+                "backend_type": "MOCK", "mock_info": {"result_content": "hi", "status_code": 200}}),
+            "DEFAULT_ENVIRONMENT_RELEASE_ID",
+        )
+        .await;
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let list = b.get("/console/apps").await;
+    assert!(list.body.contains("No apps yet"), "{}", list.body);
+    let csrf = list.csrf();
+    let made = b.post("/console/apps", &[("name", "console_app"), ("remark", "from the console"), ("csrf", &csrf)]).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let (_, apps) = s.get("/apps?name=console_app").await;
+    let app = &apps["apps"][0];
+    let (id, secret) = (app["id"].as_str().unwrap().to_string(), app["app_secret"].as_str().unwrap().to_string());
+    assert!(made.body.contains(&secret) && made.body.contains(app["app_key"].as_str().unwrap()), "key and secret shown once");
+
+    let page = b.get(&format!("/console/apps/{id}")).await;
+    assert!(!page.body.contains(&secret) && page.body.contains("Show the secret"), "{}", page.body);
+    assert!(b.get(&format!("/console/apps/{id}?show_secret=1")).await.body.contains(&secret));
+    assert!(page.body.contains("app_only"), "the APP API is offered: {}", page.body);
+    let done = b.post(&format!("/console/apps/{id}/authorize"), &[("env_id", "DEFAULT_ENVIRONMENT_RELEASE_ID"), ("api_id", &api), ("csrf", &csrf)]).await;
+    assert!(done.location().starts_with(&format!("/console/apps/{id}")), "{}", done.body);
+    let (_, bound) = s.get(&format!("/app-auths/binded-apis?app_id={id}")).await;
+    assert_eq!(bound["total"], 1, "{bound}");
+    let page = b.get(&format!("/console/apps/{id}")).await;
+    assert!(page.body.contains("Revoke"), "{}", page.body);
+    let auth_id = bound["auths"][0]["id"].as_str().unwrap().to_string();
+    b.post(&format!("/console/apps/{id}/revoke"), &[("auth_id", &auth_id), ("csrf", &csrf)]).await;
+    assert_eq!(s.get(&format!("/app-auths/binded-apis?app_id={id}")).await.1["total"], 0);
+
+    assert!(b.get(&format!("/console/apps/{id}/reset-secret")).await.body.contains("Reset the secret of console_app?"));
+    let reset = b.post(&format!("/console/apps/{id}/reset-secret"), &[("csrf", &csrf)]).await;
+    assert_eq!(reset.location(), format!("/console/apps/{id}?show_secret=1"));
+    let (_, after) = s.get(&format!("/apps/{id}")).await;
+    assert_ne!(after["app_secret"].as_str().unwrap(), secret);
+    b.post(&format!("/console/apps/{id}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(s.get(&format!("/apps/{id}")).await.0, 404);
+    assert_eq!(b.get(&format!("/console/apps/{id}/nothing")).await.status, 404);
+}

@@ -16,6 +16,11 @@ impl Form {
         Form(form_urlencoded::parse(body).into_owned().collect())
     }
 
+    /// Every non-empty value of a repeated field (checkboxes).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, v)| k == name && !v.trim().is_empty()).map(|(_, v)| v.trim().to_string()).collect()
+    }
+
     /// A non-empty field, trimmed.
     pub fn text(&self, name: &str) -> Option<String> {
         self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty())

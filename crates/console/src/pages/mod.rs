@@ -1,6 +1,7 @@
 //! One module per page family; `layout` holds what they share.
 
 pub mod apis;
+pub mod apps;
 pub mod envs;
 pub mod groups;
 pub mod layout;
