@@ -133,7 +133,7 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
     } else {
         vec![]
     };
-    let show_secret = q.get("show_secret").is_some() && signed.may("GET", "/apps");
+    let show_secret = q.contains_key("show_secret") && signed.may("GET", "/apps");
     let csrf = &signed.session.csrf;
     let body = html! {
         p { a href="/console/apps" { "‹ Apps" } }
