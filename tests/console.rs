@@ -327,3 +327,56 @@ async fn apps_are_created_authorized_reset_and_deleted() {
     assert_eq!(s.get(&format!("/apps/{id}")).await.0, 404);
     assert_eq!(b.get(&format!("/console/apps/{id}/nothing")).await.status, 404);
 }
+
+#[tokio::test]
+async fn the_wizard_makes_an_http_api_with_a_path_parameter_and_a_mapping() {
+    let echo = common::echo::Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("wizard_group").await;
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let form = b.get("/console/apis/new").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains("1 · Frontend") && form.body.contains("2 · Backend") && form.body.contains("3 · Responses") && form.body.contains("4 · Review"));
+    let csrf = form.csrf();
+    let address = echo.address();
+    let mut fields = vec![
+        ("csrf", csrf.as_str()), ("group_id", g.as_str()), ("name", "wizard_orders"), ("req_protocol", "HTTP"), ("req_method", "GET"),
+        ("req_uri", "/orders/{id}"), ("match_mode", "NORMAL"), ("auth_type", "NONE"), ("cors", "2"), ("backend_type", "HTTP"),
+        ("url_domain", address.as_str()), ("backend_protocol", "HTTP"), ("backend_method", "GET"), ("backend_uri", "/internal/orders"), ("timeout", "5000"),
+        ("map_name_0", "order"), ("map_location_0", "QUERY"), ("map_origin_0", "REQUEST"), ("map_value_0", "idd"), ("step", "review"),
+    ];
+    // A mapping naming an input parameter that does not exist: shown on that field, with what was typed.
+    let wrong = b.post("/console/apis/new", &fields).await;
+    assert_eq!(wrong.status, 400, "{}", wrong.body);
+    let at = wrong.body.find("id=\"map_value_0\"").expect("the field");
+    let after = &wrong.body[at..(at + 400).min(wrong.body.len())];
+    assert!(after.contains("value=\"idd\"") && after.contains("aria-invalid=\"true\""), "{after}");
+    assert!(after.contains("The mapped request parameter is not defined,parameterName:backend_params[0].value"), "{after}");
+    // Corrected: the path's {id} was added as a PATH parameter, so the mapping finds it.
+    for f in fields.iter_mut() {
+        if f.0 == "map_value_0" {
+            f.1 = "id";
+        }
+    }
+    let review = b.post("/console/apis/new", &fields).await;
+    assert_eq!(review.status, 200, "{}", review.body);
+    assert!(review.body.contains("The definition is valid") && review.body.contains("Create the API"), "{}", review.body);
+    for f in fields.iter_mut() {
+        if f.0 == "step" {
+            f.1 = "create";
+        }
+    }
+    let made = b.post("/console/apis/new", &fields).await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let id = made.location().trim_start_matches("/console/apis/").to_string();
+    let (_, api) = s.get(&format!("/apis/{id}")).await;
+    assert_eq!(api["req_params"][0]["name"], "id", "{api}");
+    assert_eq!(api["req_params"][0]["location"], "PATH");
+    // Published from its page, it serves callers with the mapping applied.
+    let page = b.get(&format!("/console/apis/{id}")).await;
+    b.post(&format!("/console/apis/{id}/publish"), &[("env_id", "DEFAULT_ENVIRONMENT_RELEASE_ID"), ("csrf", &page.csrf())]).await;
+    let called = s.eventually("GET", &Server::group_host(&g), "/orders/42", &[], |c| c.status == 200).await;
+    assert_eq!(called.json()["path"], "/internal/orders");
+    assert_eq!(called.json()["query"], "order=42");
+}

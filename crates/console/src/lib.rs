@@ -50,6 +50,7 @@ pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
         .route("/apps/{id}/revoke", post(pages::apps::revoke))
         .route("/apps/{id}/{action}", get(pages::apps::confirm).post(pages::apps::act))
         .route("/apis", get(pages::apis::list))
+        .route("/apis/new", get(pages::wizard::form).post(pages::wizard::submit))
         .route("/apis/{id}", get(pages::apis::detail))
         .route("/apis/{id}/publish", post(pages::publish::publish))
         .route("/apis/{id}/offline", get(pages::publish::confirm_offline).post(pages::publish::offline))

@@ -144,6 +144,11 @@ impl Service {
     pub fn instance(&self) -> &Instance {
         &self.config.instance
     }
+
+    /// The installation's limits (what definitions are checked against).
+    pub fn limits(&self) -> &Limits {
+        &self.config.limits
+    }
 }
 
 /// Largest page a list returns.

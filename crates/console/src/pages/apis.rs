@@ -79,6 +79,7 @@ pub async fn list(State(console): State<Console>, signed: Signed, QueryMap(q): Q
     let filtered = !query.is_empty();
     let body = html! {
         h1 { "APIs" }
+        @if signed.may("POST", "/apis") { p { a.button href="/console/apis/new" { "New API" } } }
         form.filters role="search" method="get" action="/console/apis" {
             div.field {
                 label for="q" { "Name or path" }

@@ -7,3 +7,4 @@ pub mod groups;
 pub mod layout;
 pub mod publish;
 pub mod sign_in;
+pub mod wizard;
