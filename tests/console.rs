@@ -380,3 +380,28 @@ async fn the_wizard_makes_an_http_api_with_a_path_parameter_and_a_mapping() {
     assert_eq!(called.json()["path"], "/internal/orders");
     assert_eq!(called.json()["query"], "order=42");
 }
+
+#[tokio::test]
+async fn a_groups_page_holds_its_environment_variables() {
+    let s = Server::start().await;
+    let g = s.group("vars_group").await;
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let list = b.get("/console/groups").await;
+    assert!(list.body.contains(&format!("href=\"/console/groups/{g}\"")), "{}", list.body);
+    let page = b.get(&format!("/console/groups/{g}")).await;
+    assert!(page.body.contains(&format!("{g}.apigw.localhost")) && page.body.contains("No variables yet"), "{}", page.body);
+    let csrf = page.csrf();
+    let path = format!("/console/groups/{g}/variables");
+    let bad = b.post(&path, &[("env_id", "DEFAULT_ENVIRONMENT_RELEASE_ID"), ("variable_name", "x"), ("variable_value", "10.0.0.1"), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("parameterName:variable_name") && bad.body.contains("value=\"10.0.0.1\""), "{}", bad.body);
+    let made = b.post(&path, &[("env_id", "DEFAULT_ENVIRONMENT_RELEASE_ID"), ("variable_name", "backend_host"), ("variable_value", "10.0.0.1:8080"), ("csrf", &csrf)]).await;
+    assert_eq!(made.location(), format!("/console/groups/{g}"));
+    let page = b.get(&format!("/console/groups/{g}")).await;
+    assert!(page.body.contains("#backend_host#") && page.body.contains("10.0.0.1:8080") && page.body.contains(">RELEASE<"), "{}", page.body);
+    let (_, vars) = s.get(&format!("/env-variables?group_id={g}")).await;
+    let id = vars["variables"][0]["id"].as_str().unwrap().to_string();
+    b.post(&format!("/console/groups/{g}/variables/{id}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(s.get(&format!("/env-variables?group_id={g}")).await.1["total"], 0);
+}

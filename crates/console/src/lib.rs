@@ -56,7 +56,10 @@ pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
         .route("/apis/{id}/offline", get(pages::publish::confirm_offline).post(pages::publish::offline))
         .route("/apis/{id}/switch", post(pages::publish::switch))
         .route("/apis/{id}/debug", post(pages::publish::debug))
+        .route("/groups/{id}", get(pages::variables::detail))
         .route("/groups/{id}/delete", get(pages::groups::confirm_delete).post(pages::groups::delete))
+        .route("/groups/{id}/variables", post(pages::variables::create))
+        .route("/groups/{id}/variables/{variable_id}/delete", post(pages::variables::delete))
         .fallback(pages::layout::not_found)
         .with_state(console)
         .layer(axum::middleware::from_fn(security_headers));

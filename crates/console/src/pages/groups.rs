@@ -60,7 +60,7 @@ async fn render(console: &Console, signed: &Signed, q: &HashMap<String, String>,
                 tbody {
                     @for g in &groups.items {
                         tr {
-                            td { (g.group.name) }
+                            td { a href=(format!("/console/groups/{}", g.group.id)) { (g.group.name) } }
                             td { code { (g.group.sl_domain) } }
                             td { (g.group.remark.as_deref().unwrap_or("")) }
                             td { time datetime=(g.group.register_time) { (g.group.register_time.get(..10).unwrap_or_default()) } }

@@ -7,4 +7,5 @@ pub mod groups;
 pub mod layout;
 pub mod publish;
 pub mod sign_in;
+pub mod variables;
 pub mod wizard;
