@@ -170,6 +170,9 @@ async fn roles_decide_what_the_console_offers_and_access_keys_sign_in() {
     let refused = b.post("/console/groups", &[("name", "viewer_group"), ("csrf", &csrf)]).await;
     assert_eq!(refused.status, 403);
     assert_eq!(s.get("/api-groups?name=viewer_group").await.1["total"], 0);
+    // Revoking the credential ends its session at the next page.
+    assert_eq!(s.delete(&format!("/admin-credentials/{}", viewer["id"].as_str().unwrap())).await.0, 204);
+    assert_eq!(b.get("/console/groups").await.location(), "/console/sign-in");
 }
 
 #[tokio::test]

@@ -113,7 +113,8 @@ pub struct Caller {
     pub source: Option<IpAddr>,
 }
 
-const BOOTSTRAP: &str = "bootstrap";
+/// The name the bootstrap credentials (token and access key of the first start) act under.
+pub const BOOTSTRAP: &str = "bootstrap";
 
 fn refused(detail: &str) -> Response {
     Failure(ApiError::detail(codes::TOKEN_INVALID, detail)).into_response()

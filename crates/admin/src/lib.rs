@@ -14,7 +14,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tower_http::trace::TraceLayer;
 
-pub use auth::{AdminAuth, Caller};
+pub use auth::{AdminAuth, BOOTSTRAP, Caller};
 pub use http::MAX_BODY_BYTES;
 pub use service::{Service, ServiceConfig};
 

@@ -133,10 +133,20 @@ impl FromRequestParts<Console> for Signed {
     async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, Response> {
         let cookie = parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| session::cookie_id(c).map(str::to_string));
         let source = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
-        match cookie.and_then(|id| console.sessions.get(&id).map(|s| (id, s))) {
-            Some((id, session)) => Ok(Signed { id, session, source }),
-            None => Err(Redirect::to("/console/sign-in").into_response()),
+        let to_sign_in = || Redirect::to("/console/sign-in").into_response();
+        let Some((id, session)) = cookie.and_then(|id| console.sessions.get(&id).map(|s| (id, s))) else { return Err(to_sign_in()) };
+        // A named credential revoked, or given another role, since signing in ends the session.
+        let p = &session.principal;
+        if p.name != causeway_admin::BOOTSTRAP {
+            match console.service.credential_role(&p.name).await {
+                Ok(Some(role)) if role == p.role => {}
+                _ => {
+                    console.sessions.close(&id);
+                    return Err(to_sign_in());
+                }
+            }
         }
+        Ok(Signed { id, session, source })
     }
 }
 

@@ -203,6 +203,13 @@ impl Service {
     }
 
     /// Whose token this is, if any credential's.
+    /// The role the named credential has now (`None`: revoked). The console
+    /// asks before each page, so a revoked or changed credential's session ends.
+    pub async fn credential_role(&self, name: &str) -> Result<Option<AdminRole>> {
+        let found = self.store.find_key(kinds::ADMIN_CREDENTIAL, &name_key(name)).await.map_err(super::system)?;
+        Ok(found.map(super::decode::<AdminCredential>).transpose()?.map(|k| k.role))
+    }
+
     pub async fn principal_by_token(&self, token: &str) -> Result<Option<Principal>> {
         let key = token_key(&sha256_hex(token.as_bytes()));
         let found = self.store.find_key(kinds::ADMIN_CREDENTIAL, &key).await.map_err(super::system)?;
