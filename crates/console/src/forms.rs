@@ -52,3 +52,28 @@ pub fn read(signed: &Signed, headers: &HeaderMap, body: &Bytes) -> Result<Form, 
         _ => Err(refused()),
     }
 }
+
+/// Why a post was not taken: no valid token, or not allowed to the role.
+pub enum Denied {
+    Refused,
+    Forbidden,
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::Refused => Refused.into_response(),
+            Denied::Forbidden => crate::forbidden(),
+        }
+    }
+}
+
+/// A form post allowed to the session's role as the management call
+/// `method path` would be.
+pub fn posted(signed: &Signed, headers: &HeaderMap, body: &Bytes, method: &str, path: &str) -> Result<Form, Denied> {
+    let form = read(signed, headers, body).map_err(|_| Denied::Refused)?;
+    if !signed.may(method, path) {
+        return Err(Denied::Forbidden);
+    }
+    Ok(form)
+}

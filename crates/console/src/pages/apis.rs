@@ -3,7 +3,6 @@
 //! page: its definition, where it is published, and its version history.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use causeway_admin::service::{ApiFilter, EnvFilter, GroupFilter, HistoryFilter, Paging};
 use causeway_model::api::{Api, BackendType};
@@ -13,10 +12,6 @@ use super::layout::{self, page, pager};
 use crate::{Console, QueryMap, Signed};
 
 const PAGE_SIZE: usize = 20;
-
-fn failed(e: causeway_model::ApiError) -> Response {
-    (StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), layout::bare("Error", &e.message)).into_response()
-}
 
 /// A `<select>` of `options` (value, label), the current value selected.
 fn select(id: &str, label: &str, current: Option<&str>, options: &[(String, String)]) -> Markup {
@@ -61,7 +56,7 @@ pub async fn list(State(console): State<Console>, signed: Signed, QueryMap(q): Q
         console.service.list_envs(&EnvFilter { paging: Paging::page(1, 500), ..Default::default() }).await,
     ) {
         (Ok(a), Ok(g), Ok(e)) => (a, g, e),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failed(e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return layout::failed(e),
     };
     let group_options: Vec<(String, String)> = groups.items.iter().map(|g| (g.group.id.clone(), g.group.name.clone())).collect();
     let env_options: Vec<(String, String)> = envs.items.iter().map(|e| (e.id.clone(), e.name.clone())).collect();
@@ -136,15 +131,15 @@ fn backend_line(api: &Api) -> String {
 pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Path<String>) -> Response {
     let view = match console.service.get_api(&id).await {
         Ok(v) => v,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
     let history = match console.service.history(&id, &HistoryFilter { env_id: None, env_name: None, paging: Paging::page(1, 100) }).await {
         Ok(h) => h,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
     let envs = match console.service.list_envs(&EnvFilter { paging: Paging::page(1, 500), ..Default::default() }).await {
         Ok(e) => e.items,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
     let (can_publish, can_offline, can_switch, can_debug) =
         (signed.may("POST", "/apis/publish"), signed.may("DELETE", "/apis/publish"), signed.may("PUT", "/apis/publish"), signed.may("POST", "/apis/debug"));

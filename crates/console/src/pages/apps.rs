@@ -17,10 +17,6 @@ use crate::{Console, QueryMap, Signed, forbidden, forms};
 
 const PAGE_SIZE: usize = 20;
 
-fn failed(e: ApiError) -> Response {
-    (StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), layout::bare("Error", &e.message)).into_response()
-}
-
 fn create_form(signed: &Signed, draft: (&str, &str), error: Option<&ApiError>) -> Markup {
     let name_error = field_error(error, "name");
     html! {
@@ -51,7 +47,7 @@ async fn render(console: &Console, signed: &Signed, q: &std::collections::HashMa
     let page_no = q.get("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1);
     let apps = match console.service.list_apps(&AppFilter { name: name.clone(), paging: Paging::page(page_no, PAGE_SIZE), ..Default::default() }).await {
         Ok(a) => a,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let body = html! {
@@ -86,13 +82,10 @@ async fn render(console: &Console, signed: &Signed, q: &std::collections::HashMa
 
 /// `POST /console/apps`: creates the app and shows its key and secret.
 pub async fn create(State(console): State<Console>, signed: Signed, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "POST", "/apps") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("POST", "/apps") {
-        return forbidden();
-    }
     let outcome = console.service.create_app(AppInput { name: form.text("name"), remark: form.text("remark"), ..Default::default() }).await;
     let id = outcome.as_ref().map(|a| a.id.clone()).unwrap_or_default();
     console.audit(&signed, "POST", "/console/apps", "apps", &id, outcome.as_ref().map(|_| ())).await;
@@ -114,17 +107,17 @@ pub async fn create(State(console): State<Console>, signed: Signed, headers: Hea
 pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Path<String>, QueryMap(q): QueryMap) -> Response {
     let app = match console.service.get_app(&id).await {
         Ok(a) => a,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
     let envs = match console.service.list_envs(&EnvFilter { paging: Paging::page(1, 500), ..Default::default() }).await {
         Ok(e) => e.items,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
     let env_id = q.get("env_id").cloned().or_else(|| envs.iter().find(|e| e.name == "RELEASE").map(|e| e.id.clone())).unwrap_or_default();
     let filter = AuthFilter { app_id: Some(id.clone()), paging: Paging::page(1, 500), ..Default::default() };
     let bound = match console.service.bound_apis(&filter).await {
         Ok(b) => b.items,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
     let can_write = signed.may("POST", "/app-auths");
     let unbound = if can_write {
@@ -211,13 +204,10 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
 
 /// `POST /console/apps/{id}/authorize` (`env_id`, `api_id`…).
 pub async fn authorize(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "POST", "/app-auths") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("POST", "/app-auths") {
-        return forbidden();
-    }
     let api_ids = form.all("api_id");
     let env_id = form.text("env_id");
     let outcome = console.service.create_app_auths(AppAuthInput { api_ids: Some(api_ids), app_ids: Some(vec![id.clone()]), env_id: env_id.clone() }).await.map(|_| ());
@@ -226,13 +216,10 @@ pub async fn authorize(State(console): State<Console>, signed: Signed, Path(id):
 
 /// `POST /console/apps/{id}/revoke` (`auth_id`).
 pub async fn revoke(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "DELETE", "/app-auths") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("DELETE", "/app-auths") {
-        return forbidden();
-    }
     let outcome = console.service.delete_app_auth(&form.text("auth_id").unwrap_or_default()).await;
     back(&console, &signed, &id, "/revoke", outcome, None).await
 }
@@ -245,10 +232,7 @@ async fn back(console: &Console, signed: &Signed, id: &str, action: &str, outcom
             None => format!("/console/apps/{id}"),
         })
         .into_response(),
-        Err(e) => {
-            let body = html! { h1 { "Not done" } p.error role="alert" { (e.message) " (" (e.code) ")" } p { a href=(format!("/console/apps/{id}")) { "Back to the app" } } };
-            (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), page(signed, "Not done", "/console/apps", body)).into_response()
-        }
+        Err(e) => layout::not_done(signed, "Not done", &e, &format!("/console/apps/{id}"), "Back to the app", "/console/apps"),
     }
 }
 
@@ -264,19 +248,21 @@ pub async fn confirm(State(console): State<Console>, signed: Signed, Path((id, a
     }
     let app = match console.service.get_app(&id).await {
         Ok(a) => a,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
-    let body = html! {
-        h1 { (question) " " (app.name) "?" }
-        p { "Callers using the current secret are refused from then on. This cannot be undone." }
-        form method="post" action=(format!("/console/apps/{id}/{action}")) {
-            input type="hidden" name="csrf" value=(signed.session.csrf);
-            button.danger type="submit" { (what) }
-            " "
-            a href=(format!("/console/apps/{id}")) { "Cancel" }
-        }
-    };
-    page(&signed, what, "/console/apps", body).into_response()
+    layout::confirm(
+        &signed,
+        layout::Confirm {
+            title: what,
+            question: &format!("{question} {}?", app.name),
+            warning: "Callers using the current secret are refused from then on. This cannot be undone.",
+            action: &format!("/console/apps/{id}/{action}"),
+            fields: &[],
+            button: what,
+            cancel: &format!("/console/apps/{id}"),
+        },
+        "/console/apps",
+    )
 }
 
 /// `POST /console/apps/{id}/reset-secret` and `/delete`.
@@ -293,7 +279,7 @@ pub async fn act(State(console): State<Console>, signed: Signed, Path((id, actio
             console.audit(&signed, "PUT", &format!("/console/apps/{id}/secret"), "apps", &id, outcome.as_ref().map(|_| ())).await;
             match outcome {
                 Ok(()) => Redirect::to(&format!("/console/apps/{id}?show_secret=1")).into_response(),
-                Err(e) => failed(e),
+                Err(e) => layout::failed(e),
             }
         }
         "delete" => {
@@ -304,7 +290,7 @@ pub async fn act(State(console): State<Console>, signed: Signed, Path((id, actio
             console.audit(&signed, "DELETE", &format!("/console/apps/{id}"), "apps", &id, outcome.as_ref().map(|_| ())).await;
             match outcome {
                 Ok(()) => Redirect::to("/console/apps").into_response(),
-                Err(e) => failed(e),
+                Err(e) => layout::failed(e),
             }
         }
         _ => layout::not_found().await,

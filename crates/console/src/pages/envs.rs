@@ -16,7 +16,7 @@ use crate::{Console, Signed, forbidden, forms};
 async fn render(console: &Console, signed: &Signed, draft: (String, String), error: Option<ApiError>) -> Response {
     let envs = match console.service.list_envs(&EnvFilter { paging: Paging::page(1, 500), ..Default::default() }).await {
         Ok(e) => e,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, layout::bare("Error", &e.message)).into_response(),
+        Err(e) => return layout::failed(e),
     };
     let can_write = signed.may("POST", "/envs");
     let (name_error, remark_error) = (field_error(error.as_ref(), "name"), field_error(error.as_ref(), "remark"));
@@ -65,13 +65,10 @@ pub async fn list(State(console): State<Console>, signed: Signed) -> Response {
 
 /// `POST /console/envs`.
 pub async fn create(State(console): State<Console>, signed: Signed, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "POST", "/envs") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("POST", "/envs") {
-        return forbidden();
-    }
     let outcome = console.service.create_env(EnvInput { name: form.text("name"), remark: form.text("remark") }).await;
     let id = outcome.as_ref().map(|e| e.id.clone()).unwrap_or_default();
     console.audit(&signed, "POST", "/console/envs", "envs", &id, outcome.as_ref().map(|_| ())).await;
@@ -88,36 +85,32 @@ pub async fn confirm_delete(State(console): State<Console>, signed: Signed, Path
     }
     let env = match console.service.get_env(&id).await {
         Ok(e) => e,
-        Err(e) => return (StatusCode::from_u16(e.status).unwrap_or(StatusCode::NOT_FOUND), layout::bare("Not found", &e.message)).into_response(),
+        Err(e) => return layout::failed(e),
     };
-    let body = html! {
-        h1 { "Delete the environment " (env.name) "?" }
-        p { "APIs published in it must be taken offline first." }
-        form method="post" action=(format!("/console/envs/{id}/delete")) {
-            input type="hidden" name="csrf" value=(signed.session.csrf);
-            button.danger type="submit" { "Delete environment" }
-            " "
-            a href="/console/envs" { "Cancel" }
-        }
-    };
-    page(&signed, "Delete environment", "/console/envs", body).into_response()
+    layout::confirm(
+        &signed,
+        layout::Confirm {
+            title: "Delete environment",
+            question: &format!("Delete the environment {}?", env.name),
+            warning: "APIs published in it must be taken offline first.",
+            action: &format!("/console/envs/{id}/delete"),
+            fields: &[],
+            button: "Delete environment",
+            cancel: "/console/envs",
+        },
+        "/console/envs",
+    )
 }
 
 /// `POST /console/envs/{id}/delete`.
 pub async fn delete(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = forms::read(&signed, &headers, &body) {
-        return refused.into_response();
-    }
-    if !signed.may("DELETE", "/envs") {
-        return forbidden();
+    if let Err(denied) = forms::posted(&signed, &headers, &body, "DELETE", "/envs") {
+        return denied.into_response();
     }
     let outcome = console.service.delete_env(&id).await;
     console.audit(&signed, "DELETE", &format!("/console/envs/{id}"), "envs", &id, outcome.as_ref().map(|_| ())).await;
     match outcome {
         Ok(()) => Redirect::to("/console/envs").into_response(),
-        Err(e) => {
-            let body = html! { h1 { "The environment was not deleted" } p.error role="alert" { (e.message) " (" (e.code) ")" } p { a href="/console/envs" { "Back" } } };
-            (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), page(&signed, "Not deleted", "/console/envs", body)).into_response()
-        }
+        Err(e) => layout::not_done(&signed, "The environment was not deleted", &e, "/console/envs", "Back", "/console/envs"),
     }
 }

@@ -36,7 +36,7 @@ async fn render(console: &Console, signed: &Signed, q: &HashMap<String, String>,
     let filter = GroupFilter { name: name.clone(), paging: Paging::page(page_no, PAGE_SIZE), ..Default::default() };
     let groups = match console.service.list_groups(&filter).await {
         Ok(g) => g,
-        Err(e) => return (StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), layout::bare("Error", &e.message)).into_response(),
+        Err(e) => return layout::failed(e),
     };
     let can_write = signed.may("POST", "/api-groups");
     let base = match &name {
@@ -102,13 +102,10 @@ fn create_form(signed: &Signed, draft: &Draft, error: Option<&ApiError>) -> Mark
 
 /// `POST /console/groups`: creates a group through the service layer.
 pub async fn create(State(console): State<Console>, signed: Signed, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "POST", "/api-groups") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("POST", "/api-groups") {
-        return forbidden();
-    }
     let draft = Draft { name: form.text("name").unwrap_or_default(), remark: form.text("remark").unwrap_or_default() };
     let input = GroupInput { name: form.text("name"), remark: form.text("remark"), ..Default::default() };
     let outcome = console.service.create_group(input).await;
@@ -127,36 +124,33 @@ pub async fn confirm_delete(State(console): State<Console>, signed: Signed, Path
     }
     let group = match console.service.get_group(&id).await {
         Ok(g) => g,
-        Err(e) => return (StatusCode::from_u16(e.status).unwrap_or(StatusCode::NOT_FOUND), layout::bare("Not found", &e.message)).into_response(),
+        Err(e) => return layout::failed(e),
     };
-    let body = html! {
-        h1 { "Delete the group " (group.group.name) "?" }
-        p { "Its APIs must be deleted first. This cannot be undone." }
-        form method="post" action=(format!("/console/groups/{id}/delete")) {
-            input type="hidden" name="csrf" value=(signed.session.csrf);
-            button.danger type="submit" { "Delete group" }
-            " "
-            a href="/console/groups" { "Cancel" }
-        }
-    };
-    page(&signed, "Delete group", "/console/groups", body).into_response()
+    let name = &group.group.name;
+    layout::confirm(
+        &signed,
+        layout::Confirm {
+            title: "Delete group",
+            question: &format!("Delete the group {name}?"),
+            warning: "Its APIs must be deleted first. This cannot be undone.",
+            action: &format!("/console/groups/{id}/delete"),
+            fields: &[],
+            button: "Delete group",
+            cancel: "/console/groups",
+        },
+        "/console/groups",
+    )
 }
 
 /// `POST /console/groups/{id}/delete`.
 pub async fn delete(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = forms::read(&signed, &headers, &body) {
-        return refused.into_response();
-    }
-    if !signed.may("DELETE", "/api-groups") {
-        return forbidden();
+    if let Err(denied) = forms::posted(&signed, &headers, &body, "DELETE", "/api-groups") {
+        return denied.into_response();
     }
     let outcome = console.service.delete_group(&id).await;
     console.audit(&signed, "DELETE", &format!("/console/groups/{id}"), "api-groups", &id, outcome.as_ref().map(|_| ())).await;
     match outcome {
         Ok(()) => Redirect::to("/console/groups").into_response(),
-        Err(e) => {
-            let body = html! { h1 { "The group was not deleted" } p.error role="alert" { (e.message) " (" (e.code) ")" } p { a href="/console/groups" { "Back to the groups" } } };
-            (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), page(&signed, "Not deleted", "/console/groups", body)).into_response()
-        }
+        Err(e) => layout::not_done(&signed, "The group was not deleted", &e, "/console/groups", "Back to the groups", "/console/groups"),
     }
 }

@@ -25,12 +25,7 @@ pub fn page(signed: &Signed, title: &str, current: &str, body: Markup) -> Markup
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Causeway" }
-                link rel="stylesheet" href="/console/assets/console.css";
-            }
+            (head(title, Some("/console/assets/console.css")))
             body {
                 header.top {
                     a.brand href="/console/" { "Causeway" }
@@ -51,16 +46,71 @@ pub fn page(signed: &Signed, title: &str, current: &str, body: Markup) -> Markup
     }
 }
 
+/// A page's `<head>`: its title and stylesheet.
+pub fn head(title: &str, stylesheet: Option<&str>) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · Causeway" }
+            @if let Some(href) = stylesheet { link rel="stylesheet" href=(href); }
+        }
+    }
+}
+
+/// What a destructive action asks before it is done.
+pub struct Confirm<'a> {
+    pub title: &'a str,
+    pub question: &'a str,
+    /// What follows from it.
+    pub warning: &'a str,
+    /// Where the button posts, with these hidden fields (and the session's token).
+    pub action: &'a str,
+    pub fields: &'a [(&'a str, &'a str)],
+    pub button: &'a str,
+    /// Where Cancel goes.
+    pub cancel: &'a str,
+}
+
+/// A destructive action asks first: the question, what follows, and a
+/// button that does it, or Cancel.
+pub fn confirm(signed: &Signed, c: Confirm<'_>, current: &str) -> Response {
+    let Confirm { title, question, warning, action, fields, button, cancel } = c;
+    let body = html! {
+        h1 { (question) }
+        p { (warning) }
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(signed.session.csrf);
+            @for (name, value) in fields { input type="hidden" name=(name) value=(value); }
+            button.danger type="submit" { (button) }
+            " "
+            a href=(cancel) { "Cancel" }
+        }
+    };
+    page(signed, title, current, body).into_response()
+}
+
+/// A change the service refused: its message and code, and the way back.
+pub fn not_done(signed: &Signed, heading: &str, e: &ApiError, back: &str, back_label: &str, current: &str) -> Response {
+    let body = html! {
+        h1 { (heading) }
+        p.error role="alert" { (e.message) " (" (e.code) ")" }
+        p { a href=(back) { (back_label) } }
+    };
+    (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), page(signed, heading, current, body)).into_response()
+}
+
+/// A page that could not be read (not found, or a store failure).
+pub fn failed(e: ApiError) -> Response {
+    (StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), bare("Not available", &e.message)).into_response()
+}
+
 /// A page without a session (sign-in, refusals): no navigation, its own small style.
 pub fn bare(title: &str, message: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Causeway" }
-            }
+            (head(title, None))
             body { main { h1 { (title) } p { (message) } p { a href="/console/" { "Back to the console" } } } }
         }
     }

@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use causeway_admin::service::DebugInput;
 use causeway_model::publish::{PublishInput, SwitchVersionInput};
@@ -20,26 +20,16 @@ async fn done(console: &Console, signed: &Signed, api_id: &str, what: &str, kind
     console.audit(signed, "POST", kind_path, "apis", api_id, outcome.as_ref().map(|_| ())).await;
     match outcome {
         Ok(()) => Redirect::to(&format!("/console/apis/{api_id}")).into_response(),
-        Err(e) => {
-            let body = html! {
-                h1 { (what) " did not happen" }
-                p.error role="alert" { (e.message) " (" (e.code) ")" }
-                p { a href=(format!("/console/apis/{api_id}")) { "Back to the API" } }
-            };
-            (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), page(signed, "Not done", "/console/apis", body)).into_response()
-        }
+        Err(e) => layout::not_done(signed, &format!("{what} did not happen"), &e, &format!("/console/apis/{api_id}"), "Back to the API", "/console/apis"),
     }
 }
 
 /// `POST /console/apis/{id}/publish` (`env_id`, `remark`).
 pub async fn publish(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "POST", "/apis/publish") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("POST", "/apis/publish") {
-        return forbidden();
-    }
     let outcome = console.service.publish(&id, PublishInput { env_id: form.text("env_id"), remark: form.text("remark") }).await.map(|_| ());
     done(&console, &signed, &id, "Publishing", &format!("/console/apis/{id}/publish"), outcome).await
 }
@@ -52,44 +42,39 @@ pub async fn confirm_offline(State(console): State<Console>, signed: Signed, Pat
     let env_id = q.get("env_id").cloned().unwrap_or_default();
     let api = match console.service.get_api(&id).await {
         Ok(a) => a,
-        Err(e) => return (StatusCode::from_u16(e.status).unwrap_or(StatusCode::NOT_FOUND), layout::bare("Not found", &e.message)).into_response(),
+        Err(e) => return layout::failed(e),
     };
-    let body = html! {
-        h1 { "Take " (api.api.name) " offline?" }
-        p { "Callers get 404 from this environment at once. Its versions stay in the history." }
-        form method="post" action=(format!("/console/apis/{id}/offline")) {
-            input type="hidden" name="csrf" value=(signed.session.csrf);
-            input type="hidden" name="env_id" value=(env_id);
-            button.danger type="submit" { "Take offline" }
-            " "
-            a href=(format!("/console/apis/{id}")) { "Cancel" }
-        }
-    };
-    page(&signed, "Take offline", "/console/apis", body).into_response()
+    layout::confirm(
+        &signed,
+        layout::Confirm {
+            title: "Take offline",
+            question: &format!("Take {} offline?", api.api.name),
+            warning: "Callers get 404 from this environment at once. Its versions stay in the history.",
+            action: &format!("/console/apis/{id}/offline"),
+            fields: &[("env_id", &env_id)],
+            button: "Take offline",
+            cancel: &format!("/console/apis/{id}"),
+        },
+        "/console/apis",
+    )
 }
 
 /// `POST /console/apis/{id}/offline` (`env_id`).
 pub async fn offline(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "DELETE", "/apis/publish") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("DELETE", "/apis/publish") {
-        return forbidden();
-    }
     let outcome = console.service.offline(&id, form.text("env_id")).await;
     done(&console, &signed, &id, "Taking offline", &format!("/console/apis/{id}/offline"), outcome).await
 }
 
 /// `POST /console/apis/{id}/switch` (`version_id`): that version becomes effective in its environment.
 pub async fn switch(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "PUT", "/apis/publish") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("PUT", "/apis/publish") {
-        return forbidden();
-    }
     let outcome = console.service.switch_version(&id, SwitchVersionInput { version_id: form.text("version_id") }).await.map(|_| ());
     done(&console, &signed, &id, "Switching the version", &format!("/console/apis/{id}/switch"), outcome).await
 }
@@ -97,13 +82,10 @@ pub async fn switch(State(console): State<Console>, signed: Signed, Path(id): Pa
 /// `POST /console/apis/{id}/debug`: `mode`, `stage`, `method`, `path`,
 /// `query` (`a=1&b=2`), `headers` (one `Name: value` per line), `body`.
 pub async fn debug(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "POST", "/apis/debug") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("POST", "/apis/debug") {
-        return forbidden();
-    }
     let mut query = serde_json::Map::new();
     for (k, v) in form_urlencoded::parse(form.text("query").unwrap_or_default().as_bytes()) {
         let list = query.entry(k.into_owned()).or_insert_with(|| serde_json::Value::Array(vec![]));

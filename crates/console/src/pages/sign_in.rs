@@ -21,12 +21,7 @@ fn form_page(error: Option<&str>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Sign in · Causeway" }
-                link rel="stylesheet" href="/console/sign-in.css";
-            }
+            (super::layout::head("Sign in", Some("/console/sign-in.css")))
             body {
                 main {
                     h1 { "Causeway" }

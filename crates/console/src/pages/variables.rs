@@ -12,24 +12,20 @@ use causeway_model::env::EnvVariableInput;
 use maud::html;
 
 use super::layout::{self, field_error, form_error, page};
-use crate::{Console, Signed, forbidden, forms};
-
-fn failed(e: ApiError) -> Response {
-    (StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), layout::bare("Error", &e.message)).into_response()
-}
+use crate::{Console, Signed, forms};
 
 async fn render(console: &Console, signed: &Signed, group_id: &str, draft: [String; 3], error: Option<ApiError>) -> Response {
     let group = match console.service.get_group(group_id).await {
         Ok(g) => g,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
     let envs = match console.service.list_envs(&EnvFilter { paging: Paging::page(1, 500), ..Default::default() }).await {
         Ok(e) => e.items,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
     let vars = match console.service.list_variables(&VariableFilter { group_id: Some(group_id.to_string()), paging: Paging::page(1, 500), ..Default::default() }).await {
         Ok(v) => v.items,
-        Err(e) => return failed(e),
+        Err(e) => return layout::failed(e),
     };
     let env_name = |id: &str| envs.iter().find(|e| e.id == id).map_or_else(|| id.to_string(), |e| e.name.clone());
     let can_write = signed.may("POST", "/env-variables");
@@ -103,13 +99,10 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
 
 /// `POST /console/groups/{id}/variables`.
 pub async fn create(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "POST", "/env-variables") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("POST", "/env-variables") {
-        return forbidden();
-    }
     let input = EnvVariableInput { group_id: Some(id.clone()), env_id: form.text("env_id"), variable_name: form.text("variable_name"), variable_value: form.text("variable_value") };
     let outcome = console.service.create_variable(input).await;
     let var_id = outcome.as_ref().map(|v| v.id.clone()).unwrap_or_default();
@@ -125,16 +118,13 @@ pub async fn create(State(console): State<Console>, signed: Signed, Path(id): Pa
 
 /// `POST /console/groups/{id}/variables/{variable_id}/delete`.
 pub async fn delete(State(console): State<Console>, signed: Signed, Path((id, var_id)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = forms::read(&signed, &headers, &body) {
-        return refused.into_response();
-    }
-    if !signed.may("DELETE", "/env-variables") {
-        return forbidden();
+    if let Err(denied) = forms::posted(&signed, &headers, &body, "DELETE", "/env-variables") {
+        return denied.into_response();
     }
     let outcome = console.service.delete_variable(&var_id).await;
     console.audit(&signed, "DELETE", &format!("/console/groups/{id}/variables/{var_id}"), "env-variables", &var_id, outcome.as_ref().map(|_| ())).await;
     match outcome {
         Ok(()) => Redirect::to(&format!("/console/groups/{id}")).into_response(),
-        Err(e) => failed(e),
+        Err(e) => layout::failed(e),
     }
 }

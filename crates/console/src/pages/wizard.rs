@@ -310,13 +310,10 @@ pub async fn form(State(console): State<Console>, signed: Signed) -> Response {
 
 /// `POST /console/apis/new`: `step` `review` checks the definition, `create` makes it.
 pub async fn submit(State(console): State<Console>, signed: Signed, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match forms::read(&signed, &headers, &body) {
+    let form = match forms::posted(&signed, &headers, &body, "POST", "/apis") {
         Ok(f) => f,
-        Err(refused) => return refused.into_response(),
+        Err(denied) => return denied.into_response(),
     };
-    if !signed.may("POST", "/apis") {
-        return forbidden();
-    }
     let fields = Fields::from(&form, &field_names());
     let input = input_of(&fields);
     if form.text("step").as_deref() != Some("create") {
