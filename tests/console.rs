@@ -408,3 +408,25 @@ async fn a_groups_page_holds_its_environment_variables() {
     b.post(&format!("/console/groups/{g}/variables/{id}/delete"), &[("csrf", &csrf)]).await;
     assert_eq!(s.get(&format!("/env-variables?group_id={g}")).await.1["total"], 0);
 }
+
+#[tokio::test]
+async fn throttling_policies_are_created_and_deleted() {
+    let s = Server::start().await;
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let page = b.get("/console/throttles").await;
+    assert!(page.body.contains("No throttling policies yet"), "{}", page.body);
+    let csrf = page.csrf();
+    let bad = b.post("/console/throttles", &[("name", "per_minute"), ("api_call_limits", "lots"), ("time_interval", "1"), ("time_unit", "MINUTE"), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("parameterName:api_call_limits") && bad.body.contains("value=\"lots\""), "{}", bad.body);
+    let made = b.post("/console/throttles", &[("name", "per_minute"), ("api_call_limits", "100"), ("app_call_limits", "10"), ("time_interval", "1"), ("time_unit", "MINUTE"), ("csrf", &csrf)]).await;
+    assert_eq!(made.location(), "/console/throttles");
+    let (_, list) = s.get("/throttles?name=per_minute").await;
+    assert_eq!((list["throttles"][0]["api_call_limits"].as_u64(), list["throttles"][0]["app_call_limits"].as_u64()), (Some(100), Some(10)), "{list}");
+    let id = list["throttles"][0]["id"].as_str().unwrap().to_string();
+    assert!(b.get("/console/throttles").await.body.contains("1 minute"));
+    assert!(b.get(&format!("/console/throttles/{id}/delete")).await.body.contains("Delete the throttling policy per_minute?"));
+    b.post(&format!("/console/throttles/{id}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(s.get(&format!("/throttles/{id}")).await.0, 404);
+}

@@ -49,6 +49,8 @@ pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
         .route("/apps/{id}/authorize", post(pages::apps::authorize))
         .route("/apps/{id}/revoke", post(pages::apps::revoke))
         .route("/apps/{id}/{action}", get(pages::apps::confirm).post(pages::apps::act))
+        .route("/throttles", get(pages::throttles::list).post(pages::throttles::create))
+        .route("/throttles/{id}/delete", get(pages::throttles::confirm_delete).post(pages::throttles::delete))
         .route("/apis", get(pages::apis::list))
         .route("/apis/new", get(pages::wizard::form).post(pages::wizard::submit))
         .route("/apis/{id}", get(pages::apis::detail))

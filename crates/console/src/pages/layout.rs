@@ -17,7 +17,7 @@ pub async fn stylesheet(_signed: Signed) -> Response {
 }
 
 /// The navigation: (path, label).
-const NAV: &[(&str, &str)] = &[("/console/groups", "Groups"), ("/console/apis", "APIs"), ("/console/envs", "Environments"), ("/console/apps", "Apps")];
+const NAV: &[(&str, &str)] = &[("/console/groups", "Groups"), ("/console/apis", "APIs"), ("/console/envs", "Environments"), ("/console/apps", "Apps"), ("/console/throttles", "Throttling")];
 
 /// A page of a signed-in session.
 pub fn page(signed: &Signed, title: &str, current: &str, body: Markup) -> Markup {

@@ -7,5 +7,6 @@ pub mod groups;
 pub mod layout;
 pub mod publish;
 pub mod sign_in;
+pub mod throttles;
 pub mod variables;
 pub mod wizard;
