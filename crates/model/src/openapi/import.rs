@@ -432,16 +432,7 @@ impl<'a> Ctx<'a> {
             "FUNCTION" => {
                 input.backend_type = Some("FUNCTION".into());
                 let f = b.get("functionEndpoints").and_then(Value::as_object).ok_or_else(|| ApiError::required("func_info"))?;
-                input.func_info = Some(FuncInfoInput {
-                    function_urn: f.get("function-urn").and_then(text),
-                    invocation_type: f.get("invocation-type").and_then(text).map(invocation_type),
-                    timeout: f.get("timeout").and_then(int),
-                    version: f.get("version").and_then(text),
-                    alias_urn: f.get("alias-urn").and_then(text),
-                    network_type: f.get("network-type").and_then(text),
-                    remark: f.get("description").and_then(text),
-                    authorizer_id: f.get("x-causeway-authorizer").and_then(text),
-                });
+                input.func_info = Some(function_endpoint(f));
             }
             "MOCK" => {
                 input.backend_type = Some("MOCK".into());
@@ -488,15 +479,15 @@ impl<'a> Ctx<'a> {
                     });
                 }
                 "FUNCTION" => {
-                    let f = p.get("functionEndpoints").and_then(Value::as_object).cloned().unwrap_or_default();
+                    let f = function_endpoint(&p.get("functionEndpoints").and_then(Value::as_object).cloned().unwrap_or_default());
                     functions.push(PolicyFunctionInput {
-                        common: PolicyCommonInput { authorizer_id: f.get("x-causeway-authorizer").and_then(text), ..common },
-                        function_urn: f.get("function-urn").and_then(text),
-                        invocation_type: f.get("invocation-type").and_then(text).map(invocation_type),
-                        timeout: f.get("timeout").and_then(int),
-                        version: f.get("version").and_then(text),
-                        alias_urn: f.get("alias-urn").and_then(text),
-                        network_type: f.get("network-type").and_then(text),
+                        common: PolicyCommonInput { authorizer_id: f.authorizer_id, ..common },
+                        function_urn: f.function_urn,
+                        invocation_type: f.invocation_type,
+                        timeout: f.timeout,
+                        version: f.version,
+                        alias_urn: f.alias_urn,
+                        network_type: f.network_type,
                     });
                 }
                 "MOCK" => {
@@ -689,6 +680,20 @@ fn http_backend(b: &Map<String, Value>) -> Result<BackendApiInput> {
         enable_client_ssl: e.get("enableClientSsl").and_then(boolean),
         http2: e.get("x-causeway-http2").and_then(boolean),
     })
+}
+
+/// A `functionEndpoints` object (of a backend or a policy).
+fn function_endpoint(f: &Map<String, Value>) -> FuncInfoInput {
+    FuncInfoInput {
+        function_urn: f.get("function-urn").and_then(text),
+        invocation_type: f.get("invocation-type").and_then(text).map(invocation_type),
+        timeout: f.get("timeout").and_then(int),
+        version: f.get("version").and_then(text),
+        alias_urn: f.get("alias-urn").and_then(text),
+        network_type: f.get("network-type").and_then(text),
+        remark: f.get("description").and_then(text),
+        authorizer_id: f.get("x-causeway-authorizer").and_then(text),
+    }
 }
 
 fn backend_params(list: Option<&Value>) -> Vec<BackendParamInput> {
