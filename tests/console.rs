@@ -71,11 +71,11 @@ async fn nothing_without_a_session_and_the_session_is_guarded() {
     let s = Server::start().await;
     let mut b = Browser::new(&s);
     // Every page and asset but signing in sends the browser to sign in.
-    for path in ["/console/", "/console/groups", "/console/assets/console.css", "/console/groups/x/delete"] {
+    for path in ["/console/", "/console/overview", "/console/groups", "/console/apis/x/edit", "/console/apis/x/diff", "/console/assets/console.css", "/console/groups/x/delete"] {
         let p = b.get(path).await;
         assert!((300..400).contains(&p.status), "{path}: {}", p.status);
         let to = p.location();
-        assert!(to == "/console/sign-in" || to == "/console/groups", "{path} → {to}");
+        assert!(to == "/console/sign-in" || to == "/console/overview", "{path} → {to}");
     }
     assert_eq!(b.get("/").await.location(), "/console/");
     let p = b.post("/console/groups", &[("name", "sneaky_group")]).await;

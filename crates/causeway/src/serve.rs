@@ -15,6 +15,7 @@ use crate::config::{Role, Settings};
 use crate::{metrics, token};
 
 pub async fn run(settings: Settings) -> Result<(), String> {
+    let started = std::time::Instant::now();
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| format!("cannot create data directory {}: {e}", settings.data_dir.display()))?;
     // Secrets in the store (certificates' private keys, app, AppCode, signature-key and
@@ -131,7 +132,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             }
             let auth = AdminAuth::new(token.into(), access_key.into(), secret_key.into(), service.clone());
             // The management API, and the web console beside it (`/console/`, `/` redirects there).
-            causeway_admin::router(service.clone(), auth.clone()).merge(causeway_console::router(service, auth))
+            let node = console_node(&settings, gateway.as_ref(), started);
+            causeway_admin::router(service.clone(), auth.clone()).merge(causeway_console::router(service, auth, node))
         };
         let app = app.route("/metrics", axum::routing::get(move || std::future::ready(metrics.render())));
         let listener = TcpListener::bind(settings.admin_listen)
@@ -159,6 +161,28 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What the console's overview shows of this node, and where it reads the gateway's counters.
+fn console_node(settings: &Settings, gateway: Option<&Gateway>, started: std::time::Instant) -> causeway_console::NodeInfo {
+    use causeway_console::traffic::{Counts, Traffic};
+    let traffic = gateway.map(|_| {
+        let read = || {
+            causeway_gateway::route_counts()
+                .into_iter()
+                .map(|c| Counts { api_id: c.api_id.into(), env: c.env_name.into(), requests: c.requests, latency: c.latency.to_vec() })
+                .collect()
+        };
+        Traffic::new(Arc::new(read), causeway_gateway::DURATION_BUCKETS.to_vec())
+    });
+    let listeners = gateway.map(|g| [Some(g.local_addr()), g.tls_addr()].into_iter().flatten().map(|a| a.to_string()).collect()).unwrap_or_default();
+    causeway_console::NodeInfo {
+        role: format!("{:?}", settings.role).to_lowercase(),
+        version: env!("CARGO_PKG_VERSION"),
+        started,
+        listeners,
+        traffic,
+    }
 }
 
 /// Towards backends: the public roots and the operator's CA; a client certificate if given.

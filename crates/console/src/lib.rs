@@ -8,6 +8,7 @@
 mod forms;
 mod pages;
 mod session;
+pub mod traffic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,15 +31,34 @@ pub struct Console {
     pub service: Arc<Service>,
     pub auth: AdminAuth,
     pub sessions: Arc<Sessions>,
+    pub node: Arc<NodeInfo>,
+}
+
+/// The node the console runs on, as the overview shows it.
+pub struct NodeInfo {
+    /// `all`, `admin`, …
+    pub role: String,
+    pub version: &'static str,
+    pub started: std::time::Instant,
+    /// The gateway's listening addresses (none on an admin-only node).
+    pub listeners: Vec<String>,
+    /// The gateway's counters (on a node that runs a gateway).
+    pub traffic: Option<Arc<traffic::Traffic>>,
 }
 
 /// The console's routes (under `/console`), and `/` sending browsers there.
-pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
-    let console = Console { service, auth, sessions: Arc::default() };
+/// Starts sampling the node's traffic.
+pub fn router(service: Arc<Service>, auth: AdminAuth, node: NodeInfo) -> Router {
+    if let Some(t) = &node.traffic {
+        t.start();
+    }
+    let console = Console { service, auth, sessions: Arc::default(), node: Arc::new(node) };
     let pages = Router::new()
-        .route("/", get(|| async { Redirect::to("/console/groups") }))
+        .route("/", get(|| async { Redirect::to("/console/overview") }))
+        .route("/overview", get(pages::overview::show))
         .route("/sign-in", get(pages::sign_in::form).post(pages::sign_in::submit))
         .route("/sign-in.css", get(pages::sign_in::style))
+        .route("/favicon.svg", get(pages::layout::favicon))
         .route("/sign-out", post(pages::sign_in::sign_out))
         .route("/assets/console.css", get(pages::layout::stylesheet))
         .route("/groups", get(pages::groups::list).post(pages::groups::create))
@@ -54,6 +74,9 @@ pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
         .route("/apis", get(pages::apis::list))
         .route("/apis/new", get(pages::wizard::form).post(pages::wizard::submit))
         .route("/apis/{id}", get(pages::apis::detail))
+        .route("/apis/{id}/edit", get(pages::wizard::edit_form).post(pages::wizard::edit_submit))
+        .route("/apis/{id}/delete", get(pages::apis::confirm_delete).post(pages::apis::delete))
+        .route("/apis/{id}/diff", get(pages::versions::diff))
         .route("/apis/{id}/publish", post(pages::publish::publish))
         .route("/apis/{id}/offline", get(pages::publish::confirm_offline).post(pages::publish::offline))
         .route("/apis/{id}/switch", post(pages::publish::switch))
@@ -67,7 +90,7 @@ pub fn router(service: Arc<Service>, auth: AdminAuth) -> Router {
         .layer(axum::middleware::from_fn(security_headers));
     Router::new()
         .route("/", get(|| async { Redirect::to("/console/") }))
-        .route("/console/", get(|| async { Redirect::to("/console/groups") }))
+        .route("/console/", get(|| async { Redirect::to("/console/overview") }))
         .nest("/console", pages)
 }
 

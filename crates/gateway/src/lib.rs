@@ -29,7 +29,7 @@ pub use node::{Gateway, GatewayConfig, HttpsConfig};
 pub use listen::serve_http1;
 pub use pipeline::conn::ConnLimits;
 pub use observe::access_log::{Target as AccessLogTarget, reopen as reopen_access_log};
-pub use observe::metrics::{describe as describe_metrics, render_routes as render_route_metrics};
+pub use observe::metrics::{DURATION_BUCKETS, RouteCounts, describe as describe_metrics, render_routes as render_route_metrics, route_counts};
 
 #[cfg(test)]
 mod layering;

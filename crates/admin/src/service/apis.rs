@@ -1,5 +1,7 @@
 //! API definitions (drafts; publishing comes on top of these).
 
+use std::collections::HashMap;
+
 use causeway_model::api::{Api, ApiInput};
 use causeway_model::group::Group;
 use causeway_model::publish::{ApiVersion, Publication};
@@ -210,6 +212,21 @@ impl Service {
         let group: Group = self.load(kinds::GROUP, &api.group_id, c::GROUP_NOT_FOUND).await?;
         let published = self.run_envs(Some(&api.id)).await?.remove(&api.id).unwrap_or_default();
         Ok(ApiView { api, group_name: group.name, group_version: "V1", published })
+    }
+
+    /// The names of the APIs among `ids` that exist, by id (a few lookups, for labelling).
+    pub async fn api_names(&self, ids: &[&str]) -> Result<HashMap<String, String>> {
+        let mut names = HashMap::new();
+        for id in ids {
+            match self.load::<Api>(kinds::API, id, c::API_NOT_FOUND).await {
+                Ok(api) => {
+                    names.insert(api.id, api.name);
+                }
+                Err(e) if e.status == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(names)
     }
 
     pub async fn list_apis(&self, f: &ApiFilter) -> Result<Page<ApiView>> {

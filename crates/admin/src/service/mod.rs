@@ -249,6 +249,12 @@ impl Service {
         }
     }
 
+    /// The store's revision, and the one the gateway of this process serves (if it runs one).
+    pub async fn revisions(&self) -> Result<(i64, Option<i64>)> {
+        let store = self.store.revision().await.map_err(system)?;
+        Ok((store, self.sync.as_ref().map(|s| *s.served.borrow())))
+    }
+
     /// Creates what exists from the start: the `DEFAULT` group and the `RELEASE` environment.
     pub async fn bootstrap(&self) -> Result<()> {
         self.ensure_default_group().await?;

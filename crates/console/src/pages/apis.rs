@@ -2,14 +2,17 @@
 //! and published state, searchable by name or path and paged; and one API's
 //! page: its definition, where it is published, and its version history.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
 use causeway_admin::service::{ApiFilter, EnvFilter, GroupFilter, HistoryFilter, Paging};
 use causeway_model::api::{Api, BackendType};
 use maud::{Markup, html};
 
 use super::layout::{self, page, pager};
-use crate::{Console, QueryMap, Signed};
+use crate::forms;
+use crate::{Console, QueryMap, Signed, forbidden};
 
 const PAGE_SIZE: usize = 20;
 
@@ -150,6 +153,10 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
         p { a href="/console/apis" { "‹ APIs" } }
         h1 { (a.name) }
         @if let Some(r) = &a.remark { p.lead { (r) } }
+        ul.inline {
+            @if signed.may("PUT", "/apis") { li { a.button href=(format!("/console/apis/{}/edit", a.id)) { "Edit" } } }
+            @if signed.may("DELETE", "/apis") { li { a.danger href=(format!("/console/apis/{}/delete", a.id)) { "Delete" } } }
+        }
         section.card.wide aria-labelledby="frontend" {
             h2 id="frontend" { "Frontend" }
             dl {
@@ -246,8 +253,23 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
                         }
                     }
                 }
+                @if history.items.len() > 1 {
+                    form.inline method="get" action=(format!("/console/apis/{}/diff", a.id)) {
+                        @let second = history.items.get(1).map(|v| v.version_id.as_str());
+                        div.field {
+                            label for="diff-from" { "Compare" }
+                            select id="diff-from" name="from" { @for v in &history.items { option value=(v.version_id) selected[Some(v.version_id.as_str()) == second] { (v.version_no) " · " (v.env_name) } } }
+                        }
+                        div.field {
+                            label for="diff-to" { "with" }
+                            select id="diff-to" name="to" { @for v in &history.items { option value=(v.version_id) { (v.version_no) " · " (v.env_name) } } }
+                        }
+                        button type="submit" { "Show the differences" }
+                    }
+                }
             }
         }
+        (traffic(&console, &a.id))
         @if can_debug {
             section.card.wide aria-labelledby="debug" {
                 h2 id="debug" { "Debug" }
@@ -296,4 +318,88 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
         }
     };
     page(&signed, &a.name, "/console/apis", body).into_response()
+}
+
+/// This API's traffic over the last 5 minutes, per environment it served in.
+fn traffic(console: &Console, api_id: &str) -> maud::Markup {
+    let Some(t) = &console.node.traffic else { return html! {} };
+    let view = t.view(std::time::Duration::from_secs(300));
+    let rows: Vec<_> = view.routes.iter().filter(|r| r.api_id == api_id).collect();
+    html! {
+        section.card.wide aria-labelledby="traffic" {
+            h2 id="traffic" { "Traffic, last 5 minutes" }
+            @if rows.is_empty() {
+                p.muted { "No calls in the last 5 minutes." }
+            } @else {
+                table {
+                    thead { tr { th { "Environment" } th { "Requests" } th { "Per second" } th { "Errors" } th { "p50" } th { "p99" } } }
+                    tbody {
+                        @for r in rows {
+                            tr {
+                                td { (r.env) }
+                                td { (r.stats.requests) }
+                                td { (format!("{:.2}", r.stats.per_second)) }
+                                td { (r.stats.errors()) }
+                                td { (super::overview::latency(r.stats.p50)) }
+                                td { (super::overview::latency(r.stats.p99)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /console/apis/{id}/delete`: asks first.
+pub async fn confirm_delete(State(console): State<Console>, signed: Signed, Path(id): Path<String>) -> Response {
+    if !signed.may("DELETE", "/apis") {
+        return forbidden();
+    }
+    let view = match console.service.get_api(&id).await {
+        Ok(v) => v,
+        Err(e) => return layout::failed(e),
+    };
+    // A published API is taken offline first (as the management API insists, APIG.3416).
+    if !view.published.run_env_name.is_empty() {
+        let effective = view.published.run_env_id.split('|').zip(view.published.run_env_name.split('|'));
+        let body = html! {
+            h1 { (view.api.name) " is published" }
+            p { "Take it offline in every environment first; then it can be deleted." }
+            ul.inline {
+                @for (env_id, env_name) in effective {
+                    li { a.danger href=(format!("/console/apis/{id}/offline?env_id={env_id}")) { "Take offline in " (env_name) } }
+                }
+            }
+            p { a href=(format!("/console/apis/{id}")) { "Back to the API" } }
+        };
+        return page(&signed, "Delete the API", "/console/apis", body).into_response();
+    }
+    let warning = "Its definition and version history are deleted, and apps lose their authorization to it.";
+    layout::confirm(
+        &signed,
+        layout::Confirm {
+            title: "Delete the API",
+            question: &format!("Delete {}?", view.api.name),
+            warning,
+            action: &format!("/console/apis/{id}/delete"),
+            fields: &[],
+            button: "Delete the API",
+            cancel: &format!("/console/apis/{id}"),
+        },
+        "/console/apis",
+    )
+}
+
+/// `POST /console/apis/{id}/delete`.
+pub async fn delete(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(denied) = forms::posted(&signed, &headers, &body, "DELETE", "/apis") {
+        return denied.into_response();
+    }
+    let outcome = console.service.delete_api(&id).await;
+    console.audit(&signed, "DELETE", &format!("/console/apis/{id}/delete"), "apis", &id, outcome.as_ref().map(|_| ())).await;
+    match outcome {
+        Ok(()) => Redirect::to("/console/apis").into_response(),
+        Err(e) => layout::not_done(&signed, "The API was not deleted", &e, &format!("/console/apis/{id}"), "Back to the API", "/console/apis"),
+    }
 }

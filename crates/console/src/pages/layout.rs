@@ -10,22 +10,43 @@ use maud::{DOCTYPE, Markup, html};
 use crate::Signed;
 
 const STYLESHEET: &str = include_str!("../../assets/console.css");
+const FAVICON: &str = include_str!("../../assets/favicon.svg");
 
 /// `GET /console/assets/console.css`.
 pub async fn stylesheet(_signed: Signed) -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=3600")], STYLESHEET).into_response()
 }
 
+/// `GET /console/favicon.svg` (without a session: the sign-in page shows it too).
+pub async fn favicon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], FAVICON).into_response()
+}
+
 /// The navigation: (path, label).
-const NAV: &[(&str, &str)] = &[("/console/groups", "Groups"), ("/console/apis", "APIs"), ("/console/envs", "Environments"), ("/console/apps", "Apps"), ("/console/throttles", "Throttling")];
+const NAV: &[(&str, &str)] = &[
+    ("/console/overview", "Overview"),
+    ("/console/groups", "Groups"), ("/console/apis", "APIs"), ("/console/envs", "Environments"), ("/console/apps", "Apps"), ("/console/throttles", "Throttling"),
+];
+
+/// What some pages add to the shell.
+#[derive(Default)]
+pub struct PageOptions {
+    /// Reload the page every this many seconds (a `<meta>` refresh: no script needed).
+    pub refresh: Option<u32>,
+}
 
 /// A page of a signed-in session.
 pub fn page(signed: &Signed, title: &str, current: &str, body: Markup) -> Markup {
+    page_with(signed, title, current, body, PageOptions::default())
+}
+
+/// A page of a signed-in session, with options.
+pub fn page_with(signed: &Signed, title: &str, current: &str, body: Markup, options: PageOptions) -> Markup {
     let p = signed.principal();
     html! {
         (DOCTYPE)
         html lang="en" {
-            (head(title, Some("/console/assets/console.css")))
+            (head(title, Some("/console/assets/console.css"), options.refresh))
             body {
                 header.top {
                     a.brand href="/console/" { "Causeway" }
@@ -47,13 +68,15 @@ pub fn page(signed: &Signed, title: &str, current: &str, body: Markup) -> Markup
 }
 
 /// A page's `<head>`: its title and stylesheet.
-pub fn head(title: &str, stylesheet: Option<&str>) -> Markup {
+pub fn head(title: &str, stylesheet: Option<&str>, refresh: Option<u32>) -> Markup {
     html! {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · Causeway" }
+            link rel="icon" href="/console/favicon.svg" type="image/svg+xml";
             @if let Some(href) = stylesheet { link rel="stylesheet" href=(href); }
+            @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
         }
     }
 }
@@ -110,7 +133,7 @@ pub fn bare(title: &str, message: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            (head(title, None))
+            (head(title, None, None))
             body { main { h1 { (title) } p { (message) } p { a href="/console/" { "Back to the console" } } } }
         }
     }

@@ -122,10 +122,14 @@ pub async fn debug(State(console): State<Console>, signed: Signed, Path(id): Pat
             p { "Answered in " (d.latency) " ms." }
             h2 { "What the gateway did" }
             pre.log { (d.log) }
-            h2 { "Request sent" }
-            pre { (d.request) }
+            h2 { "Request to the gateway" }
+            pre #debug-request { (d.request) }
+            @if let Some(sent) = backend_request(&d.log) {
+                h2 { "Request the backend received" }
+                pre #debug-backend { (sent) }
+            }
             h2 { "Response" }
-            pre { (d.response) }
+            pre #debug-response { (d.response) }
         },
         Err(e) => html! {
             p { a href=(format!("/console/apis/{id}")) { "‹ Back to the API" } }
@@ -134,4 +138,14 @@ pub async fn debug(State(console): State<Console>, signed: Signed, Path(id): Pat
         },
     };
     page(&signed, "Debug", "/console/apis", body).into_response()
+}
+
+/// The request the gateway sent to the HTTP backend, from the debug log
+/// (its `backend request` line and the header lines under it).
+fn backend_request(log: &str) -> Option<String> {
+    let mut lines = log.lines().skip_while(|l| !l.starts_with("backend request"));
+    let first = lines.next()?;
+    let head = first.split_once("): ").map_or(first, |(_, rest)| rest);
+    let headers = lines.take_while(|l| l.starts_with("  ")).map(str::trim);
+    Some(std::iter::once(head).chain(headers).collect::<Vec<_>>().join("\n"))
 }

@@ -21,7 +21,7 @@ fn form_page(error: Option<&str>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            (super::layout::head("Sign in", Some("/console/sign-in.css")))
+            (super::layout::head("Sign in", Some("/console/sign-in.css"), None))
             body {
                 main {
                     h1 { "Causeway" }

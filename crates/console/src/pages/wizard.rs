@@ -6,32 +6,47 @@
 //! whole at each step; "Review" checks it with the API's own rules and
 //! shows it back, "Create" makes it through the service. An error is shown
 //! on the field it names; `{params}` of the path become PATH parameters.
+//! Editing an API uses the same steps, filled from the stored definition;
+//! what the steps do not show (backend policies, parameter rules,
+//! authorizers, …) is kept as it is.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use causeway_admin::service::{GroupFilter, Paging};
+use causeway_admin::service::{ChannelFilter, GroupFilter, Paging};
 use causeway_model::ApiError;
-use causeway_model::api::input::{BackendApiInput, BackendParamInput, FuncInfoInput, MockInfoInput, ReqParamInput};
-use causeway_model::api::{ApiInput, uri};
+use causeway_model::api::{Api, ApiInput, uri};
 use maud::{Markup, html};
+use serde_json::{Map, Value, json};
 
-use super::layout::page;
+use super::layout::{self, page};
 use crate::forms::{self, Form};
 use crate::{Console, Signed, forbidden};
 
-/// Rows offered for input parameters and for the parameter mapping.
+/// Rows offered for input parameters and for the parameter mapping (more
+/// when an API being edited has more).
 const ROWS: usize = 4;
+/// Most rows a form may say it has.
+const MAX_ROWS: usize = 100;
 
-/// The form's fields by name (what was sent, to fill the form again).
-struct Fields(HashMap<String, String>);
+/// The form's fields by name (what was sent, to fill the form again), and
+/// how many parameter rows it has.
+struct Fields(HashMap<String, String>, usize);
 
 impl Fields {
-    fn from(form: &Form, names: &[String]) -> Self {
-        Fields(names.iter().filter_map(|n| form.text(n).map(|v| (n.clone(), v))).collect())
+    fn from(form: &Form) -> Self {
+        let rows = form.text("rows").and_then(|r| r.parse().ok()).unwrap_or(ROWS).clamp(ROWS, MAX_ROWS);
+        Fields(field_names(rows).iter().filter_map(|n| form.text(n).map(|v| (n.clone(), v))).collect(), rows)
+    }
+
+    fn set(&mut self, name: String, value: impl Into<String>) {
+        let value = value.into();
+        if !value.is_empty() {
+            self.0.insert(name, value);
+        }
     }
 
     fn get(&self, name: &str) -> &str {
@@ -48,35 +63,38 @@ impl Fields {
 }
 
 /// Every field name the wizard sends.
-fn field_names() -> Vec<String> {
+fn field_names(rows: usize) -> Vec<String> {
     let mut names: Vec<String> = [
         "group_id", "name", "remark", "req_protocol", "req_method", "req_uri", "match_mode", "auth_type", "cors", "backend_type", "url_domain",
-        "backend_protocol", "backend_method", "backend_uri", "timeout", "function_urn", "invocation_type", "mock_status", "mock_content",
+        "backend_protocol", "backend_method", "backend_uri", "vpc_id", "timeout", "function_urn", "invocation_type", "mock_status", "mock_content",
         "result_normal_sample", "result_failure_sample",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for i in 0..ROWS {
-        for f in ["param_name", "param_location", "param_type", "param_required", "map_name", "map_location", "map_origin", "map_value"] {
+    for i in 0..rows {
+        for f in ["param_name", "param_location", "param_type", "param_required", "param_default", "map_name", "map_location", "map_origin", "map_value"] {
             names.push(format!("{f}_{i}"));
         }
     }
     names
 }
 
-/// The definition the fields describe.
-fn input_of(f: &Fields) -> ApiInput {
-    let mut params: Vec<ReqParamInput> = (0..ROWS)
+/// The definition the fields describe, as the management API's JSON.
+fn json_of(f: &Fields) -> Value {
+    let mut params: Vec<Value> = (0..f.1)
         .filter_map(|i| {
             let name = f.opt(&format!("param_name_{i}"))?;
-            Some(ReqParamInput {
-                name: Some(name),
-                location: f.opt(&format!("param_location_{i}")),
-                param_type: f.opt(&format!("param_type_{i}")),
-                required: Some(if f.get(&format!("param_required_{i}")) == "1" { 1 } else { 2 }),
-                ..Default::default()
-            })
+            let mut p = json!({
+                "name": name,
+                "location": f.opt(&format!("param_location_{i}")),
+                "type": f.opt(&format!("param_type_{i}")),
+                "required": if f.get(&format!("param_required_{i}")) == "1" { 1 } else { 2 },
+            });
+            if let Some(d) = f.opt(&format!("param_default_{i}")) {
+                p["default_value"] = d.into();
+            }
+            Some(p)
         })
         .collect();
     // The path's `{params}` are PATH parameters, declared or not.
@@ -85,66 +103,156 @@ fn input_of(f: &Fields) -> ApiInput {
         && let Ok(names) = uri::parse_req_uri("req_uri", path)
     {
         for n in names {
-            if !params.iter().any(|p| p.name.as_deref() == Some(n.as_str()) && p.location.as_deref() == Some("PATH")) {
-                params.push(ReqParamInput { name: Some(n), location: Some("PATH".into()), param_type: Some("STRING".into()), required: Some(1), ..Default::default() });
+            if !params.iter().any(|p| p["name"] == n.as_str() && p["location"] == "PATH") {
+                params.push(json!({"name": n, "location": "PATH", "type": "STRING", "required": 1}));
             }
         }
     }
-    let mapping: Vec<BackendParamInput> = (0..ROWS)
+    let mapping: Vec<Value> = (0..f.1)
         .filter_map(|i| {
-            Some(BackendParamInput {
-                name: Some(f.opt(&format!("map_name_{i}"))?),
-                location: f.opt(&format!("map_location_{i}")),
-                origin: f.opt(&format!("map_origin_{i}")),
-                value: f.opt(&format!("map_value_{i}")),
-                remark: None,
-            })
+            Some(json!({
+                "name": f.opt(&format!("map_name_{i}"))?,
+                "location": f.opt(&format!("map_location_{i}")),
+                "origin": f.opt(&format!("map_origin_{i}")),
+                "value": f.opt(&format!("map_value_{i}")),
+            }))
         })
         .collect();
     let backend_type = f.opt("backend_type").unwrap_or_else(|| "HTTP".into());
-    let mut input = ApiInput {
-        group_id: f.opt("group_id"),
-        name: f.opt("name"),
-        api_type: Some(1),
-        remark: f.opt("remark"),
-        req_protocol: f.opt("req_protocol"),
-        req_method: f.opt("req_method"),
-        req_uri: f.opt("req_uri"),
-        match_mode: f.opt("match_mode"),
-        auth_type: f.opt("auth_type"),
-        cors: Some(f.get("cors") == "1"),
-        backend_type: Some(backend_type.clone()),
-        req_params: Some(params),
-        backend_params: Some(mapping),
-        result_normal_sample: f.opt("result_normal_sample"),
-        result_failure_sample: f.opt("result_failure_sample"),
-        ..Default::default()
-    };
+    let mut v = json!({
+        "group_id": f.opt("group_id"),
+        "name": f.opt("name"),
+        "type": 1,
+        "remark": f.opt("remark"),
+        "req_protocol": f.opt("req_protocol"),
+        "req_method": f.opt("req_method"),
+        "req_uri": f.opt("req_uri"),
+        "match_mode": f.opt("match_mode"),
+        "auth_type": f.opt("auth_type"),
+        "cors": f.get("cors") == "1",
+        "backend_type": backend_type,
+        "req_params": params,
+        "backend_params": mapping,
+        "result_normal_sample": f.opt("result_normal_sample"),
+        "result_failure_sample": f.opt("result_failure_sample"),
+    });
     match backend_type.as_str() {
         "FUNCTION" => {
-            input.func_info = Some(FuncInfoInput {
-                function_urn: f.opt("function_urn"),
-                invocation_type: f.opt("invocation_type"),
-                timeout: f.int("timeout"),
-                ..Default::default()
-            })
+            v["func_info"] = json!({"function_urn": f.opt("function_urn"), "invocation_type": f.opt("invocation_type"), "timeout": f.int("timeout")});
         }
-        "MOCK" => {
-            input.mock_info = Some(MockInfoInput { status_code: f.int("mock_status"), result_content: f.opt("mock_content"), ..Default::default() })
-        }
+        "MOCK" => v["mock_info"] = json!({"status_code": f.int("mock_status"), "result_content": f.opt("mock_content")}),
         _ => {
-            input.backend_api = Some(BackendApiInput {
-                url_domain: f.opt("url_domain"),
-                req_protocol: f.opt("backend_protocol"),
-                req_method: f.opt("backend_method"),
-                req_uri: f.opt("backend_uri"),
-                timeout: f.int("timeout"),
-                vpc_status: Some(2),
-                ..Default::default()
-            })
+            v["backend_api"] = match f.opt("vpc_id") {
+                Some(channel) => json!({"vpc_status": 1, "vpc_info": {"vpc_id": channel}, "url_domain": null}),
+                None => json!({"vpc_status": 2, "vpc_info": null, "url_domain": f.opt("url_domain")}),
+            };
+            let b = &mut v["backend_api"];
+            b["req_protocol"] = f.opt("backend_protocol").into();
+            b["req_method"] = f.opt("backend_method").into();
+            b["req_uri"] = f.opt("backend_uri").into();
+            b["timeout"] = f.int("timeout").into();
         }
     }
-    input
+    v
+}
+
+/// The stored definition with the wizard's fields laid over it: what the
+/// wizard does not show is kept (an input parameter keeps its rules, the
+/// backend its retries and policies).
+fn merged(existing: &Api, wizard: Value) -> Value {
+    let mut base = serde_json::to_value(existing).unwrap_or_default();
+    let (Some(obj), Value::Object(w)) = (base.as_object_mut(), wizard) else { return base };
+    for (key, value) in w {
+        let merged_value = match (key.as_str(), obj.remove(&key), value) {
+            ("req_params" | "backend_params", Some(Value::Array(old)), Value::Array(new)) => Value::Array(
+                new.into_iter()
+                    .map(|n| {
+                        let same = old.iter().find(|o| o["name"] == n["name"] && o["location"] == n["location"]);
+                        overlay(same.cloned(), n)
+                    })
+                    .collect(),
+            ),
+            ("backend_api" | "func_info" | "mock_info", old, new) => overlay(old, new),
+            (_, _, new) => new,
+        };
+        obj.insert(key, merged_value);
+    }
+    base
+}
+
+/// `new`'s fields over `old`'s (both objects), `null`s of `new` removing.
+fn overlay(old: Option<Value>, new: Value) -> Value {
+    let mut out = match old {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    if let Value::Object(n) = new {
+        for (k, v) in n {
+            if v.is_null() {
+                out.remove(&k);
+            } else {
+                out.insert(k, v);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// The definition to check or store: the stored one overlaid when editing.
+fn input_of(f: &Fields, editing: Option<&Api>) -> Result<ApiInput, ApiError> {
+    let wizard = json_of(f);
+    let v = match editing {
+        Some(api) => merged(api, wizard),
+        None => wizard,
+    };
+    serde_json::from_value(v).map_err(|e| ApiError::detail(causeway_model::error::codes::MALFORMED, &format!("the definition does not read: {e}")))
+}
+
+/// The fields that show a stored API.
+fn fields_of(api: &Api) -> Fields {
+    let v = serde_json::to_value(api).unwrap_or_default();
+    let rows = ROWS.max(api.req_params.len() + 1).max(api.backend_params.len() + 1).min(MAX_ROWS);
+    let mut f = Fields(HashMap::new(), rows);
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    for k in ["group_id", "name", "remark", "req_protocol", "req_method", "req_uri", "match_mode", "auth_type", "backend_type", "result_normal_sample", "result_failure_sample"] {
+        f.set(k.into(), text(&v[k]));
+    }
+    f.set("cors".into(), if api.cors { "1" } else { "2" });
+    for (i, p) in v["req_params"].as_array().into_iter().flatten().enumerate().take(rows) {
+        f.set(format!("param_name_{i}"), text(&p["name"]));
+        f.set(format!("param_location_{i}"), text(&p["location"]));
+        f.set(format!("param_type_{i}"), text(&p["type"]));
+        f.set(format!("param_required_{i}"), text(&p["required"]));
+        f.set(format!("param_default_{i}"), text(&p["default_value"]));
+    }
+    for (i, p) in v["backend_params"].as_array().into_iter().flatten().enumerate().take(rows) {
+        f.set(format!("map_name_{i}"), text(&p["name"]));
+        f.set(format!("map_location_{i}"), text(&p["location"]));
+        f.set(format!("map_origin_{i}"), text(&p["origin"]));
+        f.set(format!("map_value_{i}"), text(&p["value"]));
+    }
+    let b = &v["backend_api"];
+    f.set("url_domain".into(), text(&b["url_domain"]));
+    if b["vpc_status"] == 1 {
+        f.set("vpc_id".into(), text(&b["vpc_info"]["vpc_id"]));
+    }
+    f.set("backend_protocol".into(), text(&b["req_protocol"]));
+    f.set("backend_method".into(), text(&b["req_method"]));
+    f.set("backend_uri".into(), text(&b["req_uri"]));
+    f.set("timeout".into(), text(&b["timeout"]));
+    let fi = &v["func_info"];
+    f.set("function_urn".into(), text(&fi["function_urn"]));
+    f.set("invocation_type".into(), text(&fi["invocation_type"]));
+    if !fi.is_null() {
+        f.set("timeout".into(), text(&fi["timeout"]));
+    }
+    f.set("mock_status".into(), text(&v["mock_info"]["status_code"]));
+    f.set("mock_content".into(), text(&v["mock_info"]["result_content"]));
+    f
 }
 
 /// Which wizard field shows an error the service named (`backend_api.req_uri`
@@ -155,7 +263,7 @@ fn field_for(error: &ApiError, f: &Fields) -> Option<String> {
     // Rows are sent with gaps; the service numbers the filled ones.
     let row = |prefix: &str, name_field: &str| -> Option<String> {
         let j: usize = head.split_once('[')?.1.strip_suffix(']')?.parse().ok()?;
-        let filled: Vec<usize> = (0..ROWS).filter(|i| !f.get(&format!("{name_field}_{i}")).is_empty()).collect();
+        let filled: Vec<usize> = (0..f.1).filter(|i| !f.get(&format!("{name_field}_{i}")).is_empty()).collect();
         match filled.get(j) {
             Some(i) => Some(format!("{prefix}_{last}_{i}")),
             // A PATH parameter the path declared.
@@ -201,21 +309,35 @@ fn text(name: &str, label: &str, current: &str, help: Option<&str>, error: Optio
     }
 }
 
-async fn render(console: &Console, signed: &Signed, f: &Fields, error: Option<&ApiError>, review: Option<&ApiInput>) -> Response {
+/// A new API, or the stored one being edited.
+enum Mode<'a> {
+    New,
+    Edit(&'a Api),
+}
+
+async fn render(console: &Console, signed: &Signed, mode: Mode<'_>, f: &Fields, error: Option<&ApiError>, review: Option<&ApiInput>) -> Response {
     let groups = console.service.list_groups(&GroupFilter { paging: Paging::page(1, 500), ..Default::default() }).await.map(|p| p.items).unwrap_or_default();
+    let channels = console.service.list_channels(&ChannelFilter { paging: Paging::page(1, 500), ..Default::default() }).await.map(|p| p.items).unwrap_or_default();
+    let mut channel_options: Vec<(&str, &str)> = vec![("", "none: call the address")];
+    channel_options.extend(channels.iter().map(|c| (c.id.as_str(), c.name.as_str())));
+    let (title, action, back) = match mode {
+        Mode::New => ("New API".to_string(), "/console/apis/new".to_string(), "/console/apis".to_string()),
+        Mode::Edit(api) => (format!("Edit {}", api.name), format!("/console/apis/{}/edit", api.id), format!("/console/apis/{}", api.id)),
+    };
     let err_field = error.and_then(|e| field_for(e, f));
     let on = |name: &str| -> Option<&str> { (err_field.as_deref() == Some(name)).then(|| error.map(|e| e.message.as_str())).flatten() };
-    let unplaced = error.filter(|_| err_field.as_deref().is_none_or(|n| !field_names().iter().any(|f| f == n))).map(|e| format!("{} ({})", e.message, e.code));
+    let unplaced = error.filter(|_| err_field.as_deref().is_none_or(|n| !field_names(f.1).iter().any(|f| f == n))).map(|e| format!("{} ({})", e.message, e.code));
     let group_options: Vec<(&str, &str)> = groups.iter().map(|g| (g.group.id.as_str(), g.group.name.as_str())).collect();
     let methods = [("GET", "GET"), ("POST", "POST"), ("PUT", "PUT"), ("DELETE", "DELETE"), ("PATCH", "PATCH"), ("HEAD", "HEAD"), ("OPTIONS", "OPTIONS"), ("ANY", "ANY")];
     let csrf = &signed.session.csrf;
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let body = html! {
-        p { a href="/console/apis" { "‹ APIs" } }
-        h1 { "New API" }
+        p { a href=(back) { "‹ Back" } }
+        h1 { (title) }
         @if let Some(e) = &unplaced { p.error role="alert" { (e) } }
-        form method="post" action="/console/apis/new" {
+        form method="post" action=(action) {
             input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="rows" value=(f.1);
             section.card.wide aria-labelledby="step1" {
                 h2 id="step1" { "1 · Frontend" }
                 div.row {
@@ -234,35 +356,37 @@ async fn render(console: &Console, signed: &Signed, f: &Fields, error: Option<&A
                 }
                 (text("remark", "Description", f.get("remark"), None, on("remark")))
                 h3 { "Input parameters" }
-                @for i in 0..ROWS {
+                @for i in 0..f.1 {
                     div.row {
                         (text(&format!("param_name_{i}"), "Name", f.get(&format!("param_name_{i}")), None, on(&format!("param_name_{i}"))))
                         (select(&format!("param_location_{i}"), "Where", f.get(&format!("param_location_{i}")), &[("QUERY", "query"), ("HEADER", "header"), ("PATH", "path")], on(&format!("param_location_{i}"))))
                         (select(&format!("param_type_{i}"), "Type", f.get(&format!("param_type_{i}")), &[("STRING", "string"), ("NUMBER", "number")], on(&format!("param_type_{i}"))))
                         (select(&format!("param_required_{i}"), "Required", f.get(&format!("param_required_{i}")), &[("2", "no"), ("1", "yes")], None))
+                        (text(&format!("param_default_{i}"), "Default", f.get(&format!("param_default_{i}")), None, on(&format!("param_default_{i}"))))
                     }
                 }
             }
             section.card.wide aria-labelledby="step2" {
                 h2 id="step2" { "2 · Backend" }
                 (select("backend_type", "Type", f.get("backend_type"), &[("HTTP", "HTTP service"), ("MOCK", "mock"), ("FUNCTION", "function")], on("backend_type")))
-                fieldset {
+                fieldset.backend-http {
                     legend { "HTTP service" }
                     div.row {
                         (text("url_domain", "Address", f.get("url_domain"), Some("host:port, e.g. 10.0.0.8:8080"), on("url_domain")))
                         (select("backend_protocol", "Protocol", f.get("backend_protocol"), &[("HTTP", "HTTP"), ("HTTPS", "HTTPS")], on("backend_protocol")))
                         (select("backend_method", "Method", f.get("backend_method"), &methods, on("backend_method")))
                     }
+                    (select("vpc_id", "Load-balance channel", f.get("vpc_id"), &channel_options, on("vpc_id")))
                     (text("backend_uri", "Path", f.get("backend_uri"), Some("{name} takes a PATH backend parameter."), on("backend_uri")))
                 }
-                fieldset {
+                fieldset.backend-function {
                     legend { "Function" }
                     div.row {
                         (text("function_urn", "Function URN", f.get("function_urn"), None, on("function_urn")))
                         (select("invocation_type", "Invocation", f.get("invocation_type"), &[("sync", "wait for the answer"), ("async", "queue it")], on("invocation_type")))
                     }
                 }
-                fieldset {
+                fieldset.backend-mock {
                     legend { "Mock" }
                     div.row {
                         (text("mock_status", "Status", if f.get("mock_status").is_empty() { "200" } else { f.get("mock_status") }, None, on("mock_status")))
@@ -271,7 +395,7 @@ async fn render(console: &Console, signed: &Signed, f: &Fields, error: Option<&A
                 }
                 (text("timeout", "Timeout (ms)", if f.get("timeout").is_empty() { "5000" } else { f.get("timeout") }, None, on("timeout")))
                 h3 { "Parameter mapping" }
-                @for i in 0..ROWS {
+                @for i in 0..f.1 {
                     div.row {
                         (text(&format!("map_name_{i}"), "Backend parameter", f.get(&format!("map_name_{i}")), None, on(&format!("map_name_{i}"))))
                         (select(&format!("map_location_{i}"), "Where", f.get(&format!("map_location_{i}")), &[("QUERY", "query"), ("HEADER", "header"), ("PATH", "path")], on(&format!("map_location_{i}"))))
@@ -290,14 +414,14 @@ async fn render(console: &Console, signed: &Signed, f: &Fields, error: Option<&A
                 @if let Some(r) = review {
                     p { "The definition is valid: " code { (r.req_method.as_deref().unwrap_or("")) " " (r.req_uri.as_deref().unwrap_or("")) } " with "
                         (r.req_params.as_ref().map_or(0, Vec::len)) " input parameter(s), a " (r.backend_type.as_deref().unwrap_or("")) " backend." }
-                    button name="step" value="create" type="submit" { "Create the API" }
+                    button name="step" value="create" type="submit" { @match mode { Mode::New => "Create the API", Mode::Edit(_) => "Save the changes" } }
                     " "
                 }
                 button.secondary name="step" value="review" type="submit" { "Review" }
             }
         }
     };
-    (status, page(signed, "New API", "/console/apis", body)).into_response()
+    (status, page(signed, &title, "/console/apis", body)).into_response()
 }
 
 /// `GET /console/apis/new`.
@@ -305,7 +429,7 @@ pub async fn form(State(console): State<Console>, signed: Signed) -> Response {
     if !signed.may("POST", "/apis") {
         return forbidden();
     }
-    render(&console, &signed, &Fields(HashMap::new()), None, None).await
+    render(&console, &signed, Mode::New, &Fields(HashMap::new(), ROWS), None, None).await
 }
 
 /// `POST /console/apis/new`: `step` `review` checks the definition, `create` makes it.
@@ -314,21 +438,65 @@ pub async fn submit(State(console): State<Console>, signed: Signed, headers: Hea
         Ok(f) => f,
         Err(denied) => return denied.into_response(),
     };
-    let fields = Fields::from(&form, &field_names());
-    let input = input_of(&fields);
+    let fields = Fields::from(&form);
+    let input = match input_of(&fields, None) {
+        Ok(i) => i,
+        Err(e) => return render(&console, &signed, Mode::New, &fields, Some(&e), None).await,
+    };
     if form.text("step").as_deref() != Some("create") {
-        // The API's own rules, without writing anything.
-        let checked = input_of(&fields).validate(console.service.limits());
-        return match checked {
-            Ok(_) => render(&console, &signed, &fields, None, Some(&input)).await,
-            Err(e) => render(&console, &signed, &fields, Some(&e), None).await,
-        };
+        return review(&console, &signed, Mode::New, &fields, input).await;
     }
     let outcome = console.service.create_api(input).await;
     let id = outcome.as_ref().map(|v| v.api.id.clone()).unwrap_or_default();
     console.audit(&signed, "POST", "/console/apis/new", "apis", &id, outcome.as_ref().map(|_| ())).await;
     match outcome {
         Ok(view) => Redirect::to(&format!("/console/apis/{}", view.api.id)).into_response(),
-        Err(e) => render(&console, &signed, &fields, Some(&e), None).await,
+        Err(e) => render(&console, &signed, Mode::New, &fields, Some(&e), None).await,
+    }
+}
+
+/// Checks a definition with the API's own rules, without writing anything, and shows it back.
+async fn review(console: &Console, signed: &Signed, mode: Mode<'_>, fields: &Fields, input: ApiInput) -> Response {
+    match input.clone().validate(console.service.limits()) {
+        Ok(_) => render(console, signed, mode, fields, None, Some(&input)).await,
+        Err(e) => render(console, signed, mode, fields, Some(&e), None).await,
+    }
+}
+
+/// `GET /console/apis/{id}/edit`: the steps, filled from the stored definition.
+pub async fn edit_form(State(console): State<Console>, signed: Signed, Path(id): Path<String>) -> Response {
+    if !signed.may("PUT", "/apis") {
+        return forbidden();
+    }
+    match console.service.get_api(&id).await {
+        Ok(view) => render(&console, &signed, Mode::Edit(&view.api), &fields_of(&view.api), None, None).await,
+        Err(e) => layout::failed(e),
+    }
+}
+
+/// `POST /console/apis/{id}/edit`: `review` checks, `create` saves.
+pub async fn edit_submit(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match forms::posted(&signed, &headers, &body, "PUT", "/apis") {
+        Ok(f) => f,
+        Err(denied) => return denied.into_response(),
+    };
+    let stored = match console.service.get_api(&id).await {
+        Ok(view) => view.api,
+        Err(e) => return layout::failed(e),
+    };
+    let fields = Fields::from(&form);
+    let input = match input_of(&fields, Some(&stored)) {
+        Ok(i) => i,
+        Err(e) => return render(&console, &signed, Mode::Edit(&stored), &fields, Some(&e), None).await,
+    };
+    if form.text("step").as_deref() != Some("create") {
+        return review(&console, &signed, Mode::Edit(&stored), &fields, input).await;
+    }
+    let path = format!("/console/apis/{id}/edit");
+    let outcome = console.service.update_api(&id, input).await;
+    console.audit(&signed, "PUT", &path, "apis", &id, outcome.as_ref().map(|_| ())).await;
+    match outcome {
+        Ok(_) => Redirect::to(&format!("/console/apis/{id}")).into_response(),
+        Err(e) => render(&console, &signed, Mode::Edit(&stored), &fields, Some(&e), None).await,
     }
 }

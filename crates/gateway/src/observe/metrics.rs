@@ -248,6 +248,31 @@ pub fn render_routes(out: &mut String) {
     }
 }
 
+/// What one route has counted so far: requests by status class, and the
+/// latency histogram per bucket (not cumulative; the last is `+Inf`).
+#[derive(Debug, Clone)]
+pub struct RouteCounts {
+    pub api_id: Box<str>,
+    pub env_name: Box<str>,
+    pub requests: [u64; 5],
+    pub latency: [u64; BUCKET_NANOS.len() + 1],
+}
+
+/// Every route's counters now, for the console's traffic view (read every few
+/// seconds, never on the request path). Routes that served nothing are left out.
+pub fn route_counts() -> Vec<RouteCounts> {
+    let all: Vec<Arc<RouteMetrics>> = registry().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values().cloned().collect();
+    all.iter()
+        .filter(|m| !m.latency.is_empty())
+        .map(|m| RouteCounts {
+            api_id: m.api_id.clone(),
+            env_name: m.env_name.clone(),
+            requests: std::array::from_fn(|i| m.requests[i].load(Relaxed)),
+            latency: std::array::from_fn(|i| m.latency.counts[i].load(Relaxed)),
+        })
+        .collect()
+}
+
 impl std::fmt::Debug for RouteMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RouteMetrics").field("api_id", &self.api_id).field("env_name", &self.env_name).finish_non_exhaustive()
