@@ -102,8 +102,13 @@ async fn nothing_without_a_session_and_the_session_is_guarded() {
     let groups = b.get("/console/groups").await;
     assert_eq!(groups.status, 200, "{}", groups.body);
     assert!(groups.body.contains("API groups") && groups.body.contains("DEFAULT"), "{}", groups.body);
-    assert!(!groups.body.contains("<script") && !groups.body.contains("style="));
+    // No inline script or style: the one script is our file, loaded from this origin.
+    assert!(!groups.body.contains("style="), "{}", groups.body);
+    let scripts: Vec<&str> = groups.body.split("<script").skip(1).collect();
+    assert_eq!(scripts.len(), 1, "{}", groups.body);
+    assert!(scripts[0].starts_with(" src=\"/console/assets/console.js\" defer></script>"), "{}", scripts[0]);
     assert_eq!(b.get("/console/assets/console.css").await.headers["content-type"], "text/css; charset=utf-8");
+    assert_eq!(b.get("/console/assets/console.js").await.headers["content-type"], "text/javascript; charset=utf-8");
 
     // A form without the session's token, or from another origin, is refused.
     let no_token = b.post("/console/groups", &[("name", "no_token_group")]).await;
@@ -429,4 +434,242 @@ async fn throttling_policies_are_created_and_deleted() {
     assert!(b.get(&format!("/console/throttles/{id}/delete")).await.body.contains("Delete the throttling policy per_minute?"));
     b.post(&format!("/console/throttles/{id}/delete"), &[("csrf", &csrf)]).await;
     assert_eq!(s.get(&format!("/throttles/{id}")).await.0, 404);
+}
+
+/// The value of `name="publish_id" value="…"` checkboxes on a page.
+fn publish_ids(body: &str) -> Vec<String> {
+    body.split("name=\"publish_id\" value=\"").skip(1).filter_map(|rest| rest.split('"').next().map(str::to_string)).collect()
+}
+
+#[tokio::test]
+async fn policies_are_bound_to_published_apis_and_the_gateway_applies_them() {
+    let s = Server::start().await;
+    let g = s.group("policies").await;
+    let host = Server::group_host(&g);
+    let mock = json!({"group_id": g, "name": "guarded", "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": "/guarded",
+        "auth_type": "NONE", "backend_type": "MOCK", "mock_info": {"result_content": "in"}});
+    s.create_and_publish(&mock, "DEFAULT_ENVIRONMENT_RELEASE_ID").await;
+    assert_eq!(s.call_gateway("GET", &host, "/guarded", &[]).await.status, 200);
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+
+    // An access-control policy: a mistake on its field, then made, bound, applied, unbound.
+    let page = b.get("/console/acls").await;
+    assert!(page.body.contains("No access-control policies yet") && page.body.contains("aria-label=\"Policies\""), "{}", page.body);
+    let csrf = page.csrf();
+    let bad = b.post("/console/acls", &[("acl_name", "no_locals"), ("acl_type", "DENY"), ("entity_type", "IP"), ("acl_value", "not-an-address"), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("parameterName:acl_value"), "{}", bad.body);
+    let made = b.post("/console/acls", &[("acl_name", "no_locals"), ("acl_type", "DENY"), ("entity_type", "IP"), ("acl_value", "127.0.0.1\n10.0.0.0/8"), ("csrf", &csrf)]).await;
+    let acl_page = made.location().to_string();
+    assert!(acl_page.starts_with("/console/acls/"), "{}", made.location());
+    let detail = b.get(&acl_page).await;
+    assert!(detail.body.contains("127.0.0.1, 10.0.0.0/8") && detail.body.contains("Not bound to any API yet"), "{}", detail.body);
+    let free = publish_ids(&detail.body);
+    assert_eq!(free.len(), 1, "{}", detail.body);
+    let bound = b.post(&format!("{acl_page}/bind"), &[("publish_id", &free[0]), ("csrf", &csrf)]).await;
+    assert_eq!(bound.location(), acl_page);
+    let detail = b.get(&acl_page).await;
+    assert!(detail.body.contains(">guarded</a>") && detail.body.contains("Unbind guarded in RELEASE"), "{}", detail.body);
+    let refused = s.eventually("GET", &host, "/guarded", &[], |c| c.status != 200).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let binding = detail.body.split("name=\"binding_id\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+    b.post(&format!("{acl_page}/unbind"), &[("binding_id", &binding), ("csrf", &csrf)]).await;
+    s.eventually("GET", &host, "/guarded", &[], |c| c.status == 200).await;
+
+    // A throttling policy's page: bound, with a special limit for an app.
+    let (_, app) = s.post("/apps", &json!({"name": "special_app"})).await;
+    b.post("/console/throttles", &[("name", "per_second"), ("api_call_limits", "100"), ("app_call_limits", "5"), ("time_interval", "1"), ("time_unit", "SECOND"), ("csrf", &csrf)]).await;
+    let (_, list) = s.get("/throttles?name=per_second").await;
+    let throttle = list["throttles"][0]["id"].as_str().unwrap().to_string();
+    let page = b.get(&format!("/console/throttles/{throttle}")).await;
+    assert!(page.body.contains("special_app") && page.body.contains("Special limits"), "{}", page.body);
+    b.post(&format!("/console/throttles/{throttle}/bind"), &[("publish_id", &free[0]), ("csrf", &csrf)]).await;
+    let bad = b.post(&format!("/console/throttles/{throttle}/specials"), &[("instance_id", app["id"].as_str().unwrap()), ("instance_type", "APP"), ("call_limits", "many"), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("call_limits"), "{}", bad.body);
+    b.post(&format!("/console/throttles/{throttle}/specials"), &[("instance_id", app["id"].as_str().unwrap()), ("instance_type", "APP"), ("call_limits", "50"), ("csrf", &csrf)]).await;
+    let (_, specials) = s.get(&format!("/throttle-specials/{throttle}")).await;
+    assert_eq!(specials["throttle_specials"][0]["call_limits"], 50, "{specials}");
+    let (_, bound) = s.get(&format!("/throttle-bindings/binded-apis?throttle_id={throttle}")).await;
+    assert_eq!(bound["apis"][0]["api_name"], "guarded", "{bound}");
+
+    // A signature key: generated key and secret, the secret shown on request, bound.
+    let made = b.post("/console/signs", &[("name", "backend_key"), ("sign_type", "hmac"), ("csrf", &csrf)]).await;
+    let key_page = made.location().to_string();
+    let detail = b.get(&key_page).await;
+    assert!(detail.body.contains("Show the secret"), "{}", detail.body);
+    let (_, keys) = s.get("/signs?name=backend_key").await;
+    let secret = keys["signs"][0]["sign_secret"].as_str().unwrap().to_string();
+    assert!(!detail.body.contains(&secret));
+    assert!(b.get(&format!("{key_page}?show_secret=1")).await.body.contains(&secret));
+    b.post(&format!("{key_page}/bind"), &[("publish_id", &free[0]), ("csrf", &csrf)]).await;
+    let sign_id = keys["signs"][0]["id"].as_str().unwrap();
+    let (_, bound) = s.get(&format!("/sign-bindings/binded-apis?sign_id={sign_id}")).await;
+    assert_eq!(bound["bindings"][0]["api_name"], "guarded", "{bound}");
+    // Bound, it is not deleted; the page says why.
+    let kept = b.post(&format!("{key_page}/delete"), &[("csrf", &csrf)]).await;
+    assert!(kept.body.contains("APIG.3451"), "{}", kept.body);
+}
+
+#[tokio::test]
+async fn functions_are_edited_tested_versioned_and_aliased() {
+    let s = Server::start().await;
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let page = b.get("/console/functions").await;
+    let csrf = page.csrf();
+    let made = b.post("/console/functions", &[("name", "greeter"), ("csrf", &csrf)]).await;
+    let fn_page = made.location().to_string();
+    assert!(fn_page.starts_with("/console/functions/"), "{}", made.status);
+    let page = b.get(&fn_page).await;
+    assert!(page.body.contains("exports.handler") && page.body.contains("class=\"gutter\""), "{}", page.body);
+    // A syntax error is shown at its line, and the code sent is kept in the editor.
+    let broken = "exports.handler = async (event) => {\n  const a = 1;\n  return {statusCode: 200, body: ;\n};\n";
+    let refused = b.post(&format!("{fn_page}/code"), &[("code", broken), ("handler", "handler"), ("timeout", "3000"), ("memory_size", "128"), ("csrf", &csrf)]).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("SyntaxError at line 3") && refused.body.contains("<span class=\"error-line\">3</span>"), "{}", refused.body);
+    assert!(refused.body.contains("body: ;"), "the draft is kept");
+    let good = "exports.handler = async (event) => {\n  console.log('hello ' + event.name);\n  return {statusCode: 200, body: 'hi ' + event.name};\n};\n";
+    let saved = b.post(&format!("{fn_page}/code"), &[("code", good), ("handler", "handler"), ("timeout", "3000"), ("memory_size", "128"), ("csrf", &csrf)]).await;
+    assert!(saved.body.contains("Saved."), "{}", saved.body);
+    // A test run with an event shows the result and the logs.
+    let ran = b.post(&format!("{fn_page}/test"), &[("qualifier", "$LATEST"), ("event", r#"{"name": "Ada"}"#), ("csrf", &csrf)]).await;
+    assert!(ran.body.contains("hi Ada") && ran.body.contains("hello Ada"), "{}", ran.body);
+    let not_json = b.post(&format!("{fn_page}/test"), &[("event", "{name"), ("csrf", &csrf)]).await;
+    assert!(not_json.body.contains("parameterName:event"), "{}", not_json.body);
+    // A version, an alias to it, the alias run, the alias removed.
+    let v = b.post(&format!("{fn_page}/versions"), &[("description", "first"), ("csrf", &csrf)]).await;
+    assert!(v.body.contains("Version 1 published."), "{}", v.body);
+    b.post(&format!("{fn_page}/aliases"), &[("name", "prod"), ("version", "1"), ("csrf", &csrf)]).await;
+    let page = b.get(&fn_page).await;
+    assert!(page.body.contains(":prod</code>") && page.body.contains("<option>prod</option>"), "{}", page.body);
+    let ran = b.post(&format!("{fn_page}/test"), &[("qualifier", "prod"), ("event", r#"{"name": "Lin"}"#), ("csrf", &csrf)]).await;
+    assert!(ran.body.contains("hi Lin"), "{}", ran.body);
+    b.post(&format!("{fn_page}/aliases/prod/delete"), &[("csrf", &csrf)]).await;
+    assert!(!b.get(&fn_page).await.body.contains(":prod</code>"));
+    // An authorizer calling it, then the function deleted.
+    let (_, f) = s.get("/functions?name=greeter").await;
+    let urn = f["functions"][0]["urn"].as_str().unwrap().to_string();
+    let made = b.post("/console/authorizers", &[("name", "gate"), ("type", "FRONTEND"), ("authorizer_uri", &urn), ("identity_header", "Authorization"), ("ttl", "30"), ("csrf", &csrf)]).await;
+    assert_eq!(made.location(), "/console/authorizers", "{}", made.body);
+    let list = b.get("/console/authorizers").await;
+    assert!(list.body.contains("gate") && list.body.contains("30 s") && list.body.contains("Authorization"), "{}", list.body);
+    let (_, auths) = s.get("/authorizers?name=gate").await;
+    let auth_id = auths["authorizer_list"][0]["id"].as_str().or(auths["authorizers"][0]["id"].as_str()).unwrap().to_string();
+    b.post(&format!("/console/authorizers/{auth_id}/delete"), &[("csrf", &csrf)]).await;
+    let gone = b.post(&format!("{fn_page}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(gone.location(), "/console/functions", "{}", gone.body);
+    assert_eq!(s.get(&fn_page.replace("/console", "")).await.0, 404);
+}
+
+#[tokio::test]
+async fn channels_list_their_members_with_health() {
+    let echo = common::echo::Echo::start().await;
+    let s = Server::start().await;
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let csrf = b.get("/console/channels").await.csrf();
+    let bad = b.post("/console/channels", &[("name", "pool"), ("port", "80"), ("balance_strategy", "1"), ("members", "10.0.0.1:99999"), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let members = format!("{} 3\n127.0.0.1:1", echo.address());
+    let made = b.post("/console/channels", &[("name", "pool"), ("port", "80"), ("balance_strategy", "1"), ("members", &members), ("health_path", "/"), ("csrf", &csrf)]).await;
+    let page_url = made.location().to_string();
+    let page = b.get(&page_url).await;
+    assert!(page.body.contains("http-equiv=\"refresh\" content=\"5\""), "the page refreshes itself");
+    assert!(page.body.contains(&echo.address()) && page.body.contains("127.0.0.1:1") && page.body.contains("HTTP /"), "{}", page.body);
+    assert!(page.body.contains("class=\"health "), "{}", page.body);
+    let id = page_url.rsplit('/').next().unwrap();
+    let (_, listed) = s.get(&format!("/vpc-channels/{id}/members")).await;
+    let weights: Vec<u64> = listed["members"].as_array().unwrap().iter().map(|m| m["weight"].as_u64().unwrap()).collect();
+    assert_eq!(weights, vec![3, 1], "{listed}");
+    let dead = listed["members"][1]["id"].as_str().unwrap();
+    b.post(&format!("{page_url}/members/{dead}/disable"), &[("csrf", &csrf)]).await;
+    let (_, listed) = s.get(&format!("/vpc-channels/{id}/members")).await;
+    assert_eq!(listed["members"][1]["status"], 2, "{listed}");
+    b.post(&format!("{page_url}/members/{dead}/delete"), &[("csrf", &csrf)]).await;
+    b.post(&format!("{page_url}/members"), &[("members", "127.0.0.1:2 4"), ("csrf", &csrf)]).await;
+    let (_, listed) = s.get(&format!("/vpc-channels/{id}/members")).await;
+    let hosts: Vec<String> = listed["members"].as_array().unwrap().iter().map(|m| format!("{}:{}", m["host"].as_str().unwrap(), m["port"])).collect();
+    assert_eq!(hosts, vec![echo.address(), "127.0.0.1:2".to_string()], "{listed}");
+    b.post(&format!("{page_url}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(s.get(&format!("/vpc-channels/{id}")).await.0, 404);
+}
+
+#[tokio::test]
+async fn openapi_files_are_imported_and_exported() {
+    let s = Server::start().await;
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let csrf = b.get("/console/openapi").await.csrf();
+    let file = std::fs::read(format!("{}/../../tests/fixtures/openapi/petstore-swagger2.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let upload = |csrf: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_string())
+            .text("group_id", "")
+            .text("api_mode", "merge")
+            .text("mock_mode", "1")
+            .part("file", reqwest::multipart::Part::bytes(file.clone()).file_name("petstore.json"))
+    };
+    let send = |form: reqwest::multipart::Form| b.http.post(format!("{}/console/openapi/import", b.base)).header("Cookie", b.cookie.clone().unwrap()).multipart(form).send();
+    // Without the session's token nothing is imported.
+    let refused = send(upload(&"0".repeat(64))).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let done = send(upload(&csrf)).await.unwrap();
+    assert_eq!(done.status(), 200);
+    let body = done.text().await.unwrap();
+    assert!(body.contains("Imported: 20 APIs, 0 failed"), "{body}");
+    let group = body.split("/console/apis?group_id=").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+    let (_, apis) = s.get(&format!("/apis?group_id={group}")).await;
+    assert_eq!(apis["total"], 20, "{apis}");
+    // The drafts come back as a YAML download.
+    let file = b.get(&format!("/console/openapi/export?group_id={group}&define=dev&oas=3.0&format=yaml")).await;
+    assert_eq!(file.status, 200);
+    assert!(file.headers["content-disposition"].to_str().unwrap().starts_with("attachment; filename="), "{:?}", file.headers);
+    assert!(file.body.contains("\nopenapi: ") && file.body.contains("3.0.1") && file.body.contains("/pet/{petId}"), "{}", &file.body[..file.body.len().min(500)]);
+}
+
+#[tokio::test]
+async fn editing_an_api_keeps_what_the_wizard_does_not_show() {
+    let echo = common::echo::Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("kept").await;
+    let (status, api) = s
+        .post(
+            "/apis",
+            &json!({"group_id": g, "name": "detailed", "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": "/detailed",
+                "auth_type": "NONE", "backend_type": "HTTP",
+                "req_params": [{"name": "q", "type": "STRING", "location": "QUERY", "required": 2, "max_size": 8, "min_size": 1, "remark": "search"}],
+                "backend_api": {"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/b", "timeout": 4000, "retry_count": "2"},
+                "policy_https": [{"name": "beta", "url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/beta", "timeout": 4000,
+                    "effect_mode": "ANY", "conditions": [{"condition_type": "Equal", "condition_value": "1", "condition_origin": "param", "req_param_name": "q"}]}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{api}");
+    let id = api["id"].as_str().unwrap();
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let page = b.get(&format!("/console/apis/{id}/edit")).await;
+    assert!(page.body.contains("value=\"detailed\"") && page.body.contains("value=\"/detailed\"") && page.body.contains("value=\"4000\""), "{}", page.body);
+    let csrf = page.csrf();
+    // The form as the browser sends it, with the name and the path changed.
+    let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf)];
+    for (k, v) in [
+        ("group_id", g.as_str()), ("name", "renamed"), ("req_protocol", "BOTH"), ("req_method", "GET"), ("req_uri", "/renamed"), ("match_mode", "NORMAL"),
+        ("auth_type", "NONE"), ("cors", "2"), ("backend_type", "HTTP"), ("url_domain", &echo.address()), ("backend_protocol", "HTTP"), ("backend_method", "GET"),
+        ("backend_uri", "/b"), ("timeout", "4000"), ("param_name_0", "q"), ("param_location_0", "QUERY"), ("param_type_0", "STRING"), ("param_required_0", "2"),
+        ("rows", "4"), ("step", "create"),
+    ] {
+        form.push((k.into(), v.into()));
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = b.post(&format!("/console/apis/{id}/edit"), &pairs).await;
+    assert_eq!(saved.location(), format!("/console/apis/{id}"), "{}", saved.body);
+    let (_, after) = s.get(&format!("/apis/{id}")).await;
+    assert_eq!((after["name"].as_str(), after["req_uri"].as_str()), (Some("renamed"), Some("/renamed")));
+    let q = &after["req_params"][0];
+    assert_eq!((q["max_size"].as_i64(), q["min_size"].as_i64(), q["remark"].as_str()), (Some(8), Some(1), Some("search")), "{after}");
+    assert_eq!(after["backend_api"]["retry_count"].as_i64(), Some(2), "{after}");
+    assert_eq!(after["policy_https"][0]["name"], "beta", "{after}");
+    assert_eq!(after["policy_https"][0]["conditions"][0]["req_param_name"], "q", "{after}");
 }

@@ -51,7 +51,7 @@ pub use groups::{GroupFilter, GroupView};
 pub use openapi::{Conflict, ExportRequest, ExportedDocument, ImportRequest, ImportResult};
 pub use publish::{BatchResult, HistoryFilter, PublishView, VersionDetail, VersionSummary};
 pub use sign_keys::{BindingView, SignFilter, UnsignedApi};
-pub use throttles::ThrottleFilter;
+pub use throttles::{BoundThrottle, ThrottleFilter, ThrottledApi};
 pub use variables::VariableFilter;
 
 /// Settings the service layer needs.

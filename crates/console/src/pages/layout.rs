@@ -11,6 +11,12 @@ use crate::Signed;
 
 const STYLESHEET: &str = include_str!("../../assets/console.css");
 const FAVICON: &str = include_str!("../../assets/favicon.svg");
+const SCRIPT: &str = include_str!("../../assets/console.js");
+
+/// `GET /console/assets/console.js`.
+pub async fn script(_signed: Signed) -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=3600")], SCRIPT).into_response()
+}
 
 /// `GET /console/assets/console.css`.
 pub async fn stylesheet(_signed: Signed) -> Response {
@@ -28,6 +34,17 @@ const NAV: &[(&str, &str)] = &[
     ("/console/groups", "Groups"), ("/console/apis", "APIs"), ("/console/envs", "Environments"), ("/console/apps", "Apps"), ("/console/throttles", "Throttling"),
 ];
 
+/// The tabs over the policy pages: throttling, access control, signature keys.
+pub fn policy_tabs(active: &str) -> Markup {
+    html! {
+        nav.tabs aria-label="Policies" {
+            @for (href, label) in [("/console/throttles", "Throttling"), ("/console/acls", "Access control"), ("/console/signs", "Signature keys")] {
+                a href=(href) aria-current=[(href == active).then_some("page")] { (label) }
+            }
+        }
+    }
+}
+
 /// What some pages add to the shell.
 #[derive(Default)]
 pub struct PageOptions {
@@ -43,6 +60,11 @@ pub fn page(signed: &Signed, title: &str, current: &str, body: Markup) -> Markup
 /// A page of a signed-in session, with options.
 pub fn page_with(signed: &Signed, title: &str, current: &str, body: Markup, options: PageOptions) -> Markup {
     let p = signed.principal();
+    // The three kinds of policy share one entry.
+    let current = match current {
+        "/console/acls" | "/console/signs" => "/console/throttles",
+        c => c,
+    };
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -76,6 +98,7 @@ pub fn head(title: &str, stylesheet: Option<&str>, refresh: Option<u32>) -> Mark
             title { (title) " · Causeway" }
             link rel="icon" href="/console/favicon.svg" type="image/svg+xml";
             @if let Some(href) = stylesheet { link rel="stylesheet" href=(href); }
+            @if stylesheet == Some("/console/assets/console.css") { script src="/console/assets/console.js" defer {} }
             @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
         }
     }

@@ -1,13 +1,20 @@
 //! One module per page family; `layout` holds what they share.
 
+pub mod acls;
 pub mod apis;
 pub mod apps;
+pub mod authorizers;
+pub mod bindings;
+pub mod channels;
 pub mod envs;
+pub mod functions;
 pub mod groups;
 pub mod layout;
+pub mod openapi;
 pub mod overview;
 pub mod publish;
 pub mod sign_in;
+pub mod sign_keys;
 pub mod throttles;
 pub mod variables;
 pub mod versions;

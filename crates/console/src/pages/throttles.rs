@@ -1,16 +1,18 @@
 //! Throttling policies: the list (limits, interval, how many APIs each is
-//! bound to), creating one (errors on their field) and deleting one after a
-//! confirmation.
+//! bound to), creating one (errors on their field), a policy's page with
+//! its special limits for chosen apps or users and the published APIs it is
+//! bound to (bind, unbind), and deleting one after a confirmation.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use causeway_admin::service::{Paging, ThrottleFilter};
+use causeway_admin::service::{AppFilter, Paging, ThrottleFilter};
 use causeway_model::ApiError;
-use causeway_model::throttle::ThrottleInput;
+use causeway_model::throttle::{ThrottleBindingInput, ThrottleInput, ThrottleSpecialInput};
 use maud::html;
 
+use super::bindings::{self, Bound, Free};
 use super::layout::{self, field_error, form_error, page};
 use crate::forms::{self, Form};
 use crate::{Console, Signed, forbidden};
@@ -27,7 +29,8 @@ async fn render(console: &Console, signed: &Signed, form: Option<&Form>, error: 
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let body = html! {
         h1 { "Throttling policies" }
-        p.lead { "A policy caps calls per interval: for an API, and for each user, app or caller address. Bind it to published APIs through the management API." }
+        (layout::policy_tabs("/console/throttles"))
+        p.lead { "A policy caps calls per interval: for an API, and for each user, app or caller address. Open a policy to bind it to published APIs and to give chosen apps or users limits of their own." }
         @if list.items.is_empty() {
             p.empty { "No throttling policies yet." }
         } @else {
@@ -37,7 +40,7 @@ async fn render(console: &Console, signed: &Signed, form: Option<&Form>, error: 
                     @for t in &list.items {
                         @let th = &t.throttle;
                         tr {
-                            td { (th.name) }
+                            td { a href=(format!("/console/throttles/{}", th.id)) { (th.name) } }
                             td { (th.api_call_limits) }
                             td { (th.user_call_limits.map(|v| v.to_string()).unwrap_or_default()) }
                             td { (th.app_call_limits.map(|v| v.to_string()).unwrap_or_default()) }
@@ -143,5 +146,158 @@ pub async fn delete(State(console): State<Console>, signed: Signed, Path(id): Pa
     match outcome {
         Ok(()) => Redirect::to("/console/throttles").into_response(),
         Err(e) => layout::not_done(&signed, "The policy was not deleted", &e, "/console/throttles", "Back", "/console/throttles"),
+    }
+}
+
+/// `GET /console/throttles/{id}`: the policy, its special limits and its bindings.
+pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Path<String>) -> Response {
+    show(&console, &signed, &id, None).await
+}
+
+async fn show(console: &Console, signed: &Signed, id: &str, error: Option<ApiError>) -> Response {
+    let view = match console.service.get_throttle(id).await {
+        Ok(t) => t,
+        Err(e) => return layout::failed(e),
+    };
+    let filter = ThrottleFilter { throttle_id: Some(id.to_string()), paging: Paging::page(1, 500), ..Default::default() };
+    let (bound, free, specials) = match (
+        console.service.throttle_bound_apis(&filter).await,
+        console.service.throttle_unbound_apis(&filter).await,
+        console.service.list_throttle_specials(id, None, &Paging::page(1, 500)).await,
+    ) {
+        (Ok(b), Ok(f), Ok(s)) => (b.items, f.items, s.items),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return layout::failed(e),
+    };
+    let apps = console.service.list_apps(&AppFilter { paging: Paging::page(1, 500), ..Default::default() }).await.map(|p| p.items).unwrap_or_default();
+    let row = |b: &causeway_admin::service::ThrottledApi| (format!("{} {}", b.req_method.as_str(), b.req_uri), b.group_name.clone(), b.env_name.clone());
+    let bound: Vec<Bound> = bound
+        .iter()
+        .map(|b| {
+            let (request, group, env) = row(b);
+            Bound { id: b.throttle_apply_id.clone().unwrap_or_default(), api_id: b.api_id.clone(), api_name: b.api_name.clone(), request, group, env }
+        })
+        .collect();
+    let free: Vec<Free> = free
+        .iter()
+        .map(|f| {
+            let (request, group, env) = row(f);
+            Free { publish_id: f.publish_id.clone(), api_name: f.api_name.clone(), request, group, env }
+        })
+        .collect();
+    let th = &view.throttle;
+    let base = format!("/console/throttles/{id}");
+    let can_write = signed.may("POST", "/throttle-specials");
+    let csrf = &signed.session.csrf;
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let body = html! {
+        p { a href="/console/throttles" { "‹ Throttling" } }
+        h1 { (th.name) }
+        dl {
+            dt { "Calls to an API" } dd { (th.api_call_limits) " per " (th.time_interval) " " (th.time_unit.as_str().to_ascii_lowercase()) }
+            dt { "Per user" } dd { (th.user_call_limits.map(|v| v.to_string()).unwrap_or_else(|| "no limit".into())) }
+            dt { "Per app" } dd { (th.app_call_limits.map(|v| v.to_string()).unwrap_or_else(|| "no limit".into())) }
+            dt { "Per address" } dd { (th.ip_call_limits.map(|v| v.to_string()).unwrap_or_else(|| "no limit".into())) }
+        }
+        section.card.wide aria-labelledby="specials" {
+            h2 id="specials" { "Special limits" }
+            p.lead { "An app or a user with a limit of its own, instead of the policy's per-app or per-user limit." }
+            @if let Some(e) = &error { p.error role="alert" { (e.message) " (" (e.code) ")" } }
+            @if specials.is_empty() { p.muted { "None." } } @else {
+                table {
+                    thead { tr { th { "For" } th { "Who" } th { "Calls" } @if can_write { th { span.visually-hidden { "Actions" } } } } }
+                    tbody {
+                        @for sp in &specials {
+                            tr {
+                                td { (sp.instance_type.as_str()) }
+                                td { (sp.instance_name) }
+                                td { (sp.call_limits) }
+                                @if can_write {
+                                    td {
+                                        form method="post" action=(format!("{base}/specials/{}/delete", sp.id)) {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            button.small type="submit" aria-label=(format!("Remove the limit of {}", sp.instance_name)) { "Remove" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if can_write {
+                form.inline method="post" action=(format!("{base}/specials")) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    div.field {
+                        label for="special-app" { "App" }
+                        select id="special-app" name="instance_id" { @for a in &apps { option value=(a.app.id) { (a.app.name) } } }
+                    }
+                    input type="hidden" name="instance_type" value="APP";
+                    div.field { label for="special-limit" { "Calls" } input id="special-limit" name="call_limits" inputmode="numeric"; }
+                    button type="submit" { "Add the limit" }
+                }
+            }
+        }
+        (bindings::section(signed, &base, &bound, &free, signed.may("POST", "/throttle-bindings")))
+        @if signed.may("DELETE", "/throttles") { p { a.danger href=(format!("{base}/delete")) { "Delete the policy" } } }
+    };
+    (status, page(signed, &th.name, "/console/throttles", body)).into_response()
+}
+
+/// `POST /console/throttles/{id}/bind` (`publish_id` repeated).
+pub async fn bind(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match forms::posted(&signed, &headers, &body, "POST", "/throttle-bindings") {
+        Ok(f) => f,
+        Err(denied) => return denied.into_response(),
+    };
+    let outcome = console.service.bind_throttle(ThrottleBindingInput { strategy_id: Some(id.clone()), publish_ids: Some(form.all("publish_id")) }).await.map(|_| ());
+    changed(&console, &signed, &id, "bind", outcome).await
+}
+
+/// `POST /console/throttles/{id}/unbind` (`binding_id`).
+pub async fn unbind(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match forms::posted(&signed, &headers, &body, "DELETE", "/throttle-bindings") {
+        Ok(f) => f,
+        Err(denied) => return denied.into_response(),
+    };
+    let outcome = console.service.unbind_throttle(&form.text("binding_id").unwrap_or_default()).await;
+    changed(&console, &signed, &id, "unbind", outcome).await
+}
+
+/// `POST /console/throttles/{id}/specials` (`instance_id`, `instance_type`, `call_limits`).
+pub async fn add_special(State(console): State<Console>, signed: Signed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match forms::posted(&signed, &headers, &body, "POST", "/throttle-specials") {
+        Ok(f) => f,
+        Err(denied) => return denied.into_response(),
+    };
+    let input = ThrottleSpecialInput {
+        strategy_id: Some(id.clone()),
+        instance_id: form.text("instance_id"),
+        instance_type: form.text("instance_type"),
+        call_limits: form.text("call_limits").map(|v| v.parse().unwrap_or(-1)),
+    };
+    let outcome = console.service.create_throttle_special(input).await.map(|_| ());
+    changed(&console, &signed, &id, "specials", outcome).await
+}
+
+/// `POST /console/throttles/{id}/specials/{special}/delete`.
+pub async fn delete_special(
+    State(console): State<Console>,
+    signed: Signed,
+    Path((id, special)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(denied) = forms::posted(&signed, &headers, &body, "DELETE", "/throttle-specials") {
+        return denied.into_response();
+    }
+    let outcome = console.service.delete_throttle_special(&special).await;
+    changed(&console, &signed, &id, "specials/delete", outcome).await
+}
+
+async fn changed(console: &Console, signed: &Signed, id: &str, what: &str, outcome: causeway_model::Result<()>) -> Response {
+    console.audit(signed, "POST", &format!("/console/throttles/{id}/{what}"), "throttles", id, outcome.as_ref().map(|_| ())).await;
+    match outcome {
+        Ok(()) => Redirect::to(&format!("/console/throttles/{id}")).into_response(),
+        Err(e) => show(console, signed, id, Some(e)).await,
     }
 }
