@@ -405,7 +405,7 @@ async fn a_groups_page_holds_its_environment_variables() {
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("parameterName:variable_name") && bad.body.contains("value=\"10.0.0.1\""), "{}", bad.body);
     let made = b.post(&path, &[("env_id", "DEFAULT_ENVIRONMENT_RELEASE_ID"), ("variable_name", "backend_host"), ("variable_value", "10.0.0.1:8080"), ("csrf", &csrf)]).await;
-    assert_eq!(made.location(), format!("/console/groups/{g}"));
+    assert_eq!(made.location(), format!("/console/groups/{g}#variables"));
     let page = b.get(&format!("/console/groups/{g}")).await;
     assert!(page.body.contains("#backend_host#") && page.body.contains("10.0.0.1:8080") && page.body.contains(">RELEASE<"), "{}", page.body);
     let (_, vars) = s.get(&format!("/env-variables?group_id={g}")).await;
@@ -672,4 +672,81 @@ async fn editing_an_api_keeps_what_the_wizard_does_not_show() {
     assert_eq!(after["backend_api"]["retry_count"].as_i64(), Some(2), "{after}");
     assert_eq!(after["policy_https"][0]["name"], "beta", "{after}");
     assert_eq!(after["policy_https"][0]["conditions"][0]["req_param_name"], "q", "{after}");
+}
+
+#[tokio::test]
+async fn a_groups_page_edits_it_and_holds_its_domains_certificates_and_gateway_responses() {
+    let s = Server::start().await;
+    let g = s.group("storefront").await;
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let page_url = format!("/console/groups/{g}");
+    let page = b.get(&page_url).await;
+    for part in ["Domains", "Gateway responses", "Environment variables", "No domains bound", "(default)"] {
+        assert!(page.body.contains(part), "{part}: {}", page.body);
+    }
+    let csrf = page.csrf();
+
+    // Edited: a mistake on its field, then saved.
+    let bad = b.post(&format!("{page_url}/edit"), &[("name", "1shop"), ("remark", "kept"), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("id=\"group-edit-name\" name=\"name\" value=\"1shop\" aria-invalid=\"true\""), "{}", bad.body);
+    b.post(&format!("{page_url}/edit"), &[("name", "shopfront"), ("remark", "the shop"), ("csrf", &csrf)]).await;
+    let (_, group) = s.get(&format!("/api-groups/{g}")).await;
+    assert_eq!((group["name"].as_str(), group["remark"].as_str()), (Some("shopfront"), Some("the shop")), "{group}");
+
+    // A domain, its certificate (a wrong one refused with its code), the expiry shown, removed, unbound.
+    let bad = b.post(&format!("{page_url}/domains"), &[("url_domain", "not a domain"), ("csrf", &csrf)]).await;
+    assert!(bad.status == 400 && bad.body.contains("parameterName:url_domain"), "{}", bad.body);
+    // Redirecting HTTP to HTTPS needs a certificate: refused on its field until there is one.
+    let early = b.post(&format!("{page_url}/domains"), &[("url_domain", "shop.example.com"), ("is_http_redirect_to_https", "1"), ("csrf", &csrf)]).await;
+    assert!(early.status == 400 && early.body.contains("parameterName:is_http_redirect_to_https"), "{}", early.body);
+    let bound = b.post(&format!("{page_url}/domains"), &[("url_domain", "shop.example.com"), ("min_ssl_version", "TLSv1.2"), ("csrf", &csrf)]).await;
+    assert_eq!(bound.location(), format!("{page_url}#domains"), "{}", bound.body);
+    let (_, group) = s.get(&format!("/api-groups/{g}")).await;
+    let domain = group["url_domains"][0]["id"].as_str().unwrap().to_string();
+    let ca = common::tls::Ca::new("Console Test CA");
+    let (wrong_chain, wrong_key, _) = ca.issue(&["other.example.org"], -1, 90);
+    let refused = b.post(&format!("{page_url}/certificate"), &[("domain_id", &domain), ("name", "shop_cert"), ("cert_content", &wrong_chain), ("private_key", &wrong_key), ("csrf", &csrf)]).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("APIG.") && refused.body.contains("value=\"shop_cert\""), "{}", refused.body);
+    let (chain, key, _) = ca.issue(&["shop.example.com"], -1, 90);
+    b.post(&format!("{page_url}/certificate"), &[("domain_id", &domain), ("name", "shop_cert"), ("cert_content", &chain), ("private_key", &key), ("csrf", &csrf)]).await;
+    let page = b.get(&page_url).await;
+    let expiry = (time::OffsetDateTime::now_utc() + time::Duration::days(90)).date().to_string();
+    assert!(page.body.contains("shop_cert") && page.body.contains(&expiry), "{expiry}: {}", page.body);
+    assert!(!page.body.contains("PRIVATE KEY"), "the key is never shown");
+    let ask = b.get(&format!("{page_url}/domains/{domain}/certificate/delete")).await;
+    assert!(ask.body.contains("Remove the certificate of shop.example.com?"), "{}", ask.body);
+    b.post(&format!("{page_url}/domains/{domain}/certificate/delete"), &[("csrf", &csrf)]).await;
+    let (_, group) = s.get(&format!("/api-groups/{g}")).await;
+    assert!(group["url_domains"][0]["ssl_id"].is_null(), "{group}");
+    assert!(b.get(&format!("{page_url}/domains/{domain}/delete")).await.body.contains("Unbind shop.example.com?"));
+    b.post(&format!("{page_url}/domains/{domain}/delete"), &[("csrf", &csrf)]).await;
+    let (_, group) = s.get(&format!("/api-groups/{g}")).await;
+    assert_eq!(group["url_domains"].as_array().map(Vec::len), Some(0), "{group}");
+
+    // Gateway responses: one type customised (a bad status on its field), reset; a set added and deleted.
+    let (_, sets) = s.get(&format!("/api-groups/{g}/gateway-responses")).await;
+    let default = sets["responses"][0]["id"].as_str().unwrap().to_string();
+    let bad = b.post(&format!("{page_url}/responses/type"), &[("response_id", &default), ("type", "NOT_FOUND"), ("status", "99"), ("body", "{}"), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    b.post(&format!("{page_url}/responses/type"), &[("response_id", &default), ("type", "AUTH_FAILURE"), ("status", "401"), ("body", r#"{"denied":"$context.error.code"}"#), ("csrf", &csrf)]).await;
+    b.post(&format!("{page_url}/responses/type"), &[("response_id", &default), ("type", "NOT_FOUND"), ("status", "404"), ("body", r#"{"missing":"$context.requestId"}"#), ("csrf", &csrf)]).await;
+    let (_, set) = s.get(&format!("/api-groups/{g}/gateway-responses/{default}")).await;
+    assert_eq!(set["responses"]["NOT_FOUND"]["body"], r#"{"missing":"$context.requestId"}"#, "{set}");
+    assert_eq!(set["responses"]["AUTH_FAILURE"]["status"], 401, "the other type is kept: {set}");
+    let missing = s.call_gateway("GET", &Server::group_host(&g), "/nothing/here", &[]).await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.starts_with("{\"missing\":\""), "{}", missing.body);
+    b.post(&format!("{page_url}/responses/{default}/types/NOT_FOUND/delete"), &[("csrf", &csrf)]).await;
+    let (_, set) = s.get(&format!("/api-groups/{g}/gateway-responses/{default}")).await;
+    assert_eq!(set["responses"]["NOT_FOUND"]["default"], true, "{set}");
+    assert_eq!(set["responses"]["AUTH_FAILURE"]["body"], r#"{"denied":"$context.error.code"}"#, "{set}");
+    b.post(&format!("{page_url}/responses"), &[("name", "partner_errors"), ("csrf", &csrf)]).await;
+    let (_, sets) = s.get(&format!("/api-groups/{g}/gateway-responses")).await;
+    let custom = sets["responses"].as_array().unwrap().iter().find(|r| r["name"] == "partner_errors").expect("the new set")["id"].as_str().unwrap().to_string();
+    assert!(b.get(&format!("{page_url}/responses/{custom}/delete")).await.body.contains("Delete the gateway responses partner_errors?"));
+    b.post(&format!("{page_url}/responses/{custom}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(s.get(&format!("/api-groups/{g}/gateway-responses/{custom}")).await.0, 404);
 }

@@ -136,7 +136,7 @@ with sync_playwright() as p:
     expect(page.locator("#name")).to_have_attribute("aria-invalid", "true")
     name_error = page.locator("#name ~ p.error")
     expect(name_error).to_contain_text("parameterName:name")
-    shot(page, "wizard-mistake")
+    shot(page, "wizard-mistake", full_page=False)
     page.fill("#name", "get_order")
     page.click("button[value=review]")
     expect(page.locator("#step4")).to_be_visible()

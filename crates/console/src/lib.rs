@@ -115,7 +115,19 @@ pub fn router(service: Arc<Service>, auth: AdminAuth, node: NodeInfo) -> Router 
         .route("/apis/{id}/offline", get(pages::publish::confirm_offline).post(pages::publish::offline))
         .route("/apis/{id}/switch", post(pages::publish::switch))
         .route("/apis/{id}/debug", post(pages::publish::debug))
-        .route("/groups/{id}", get(pages::variables::detail))
+        .route("/groups/{id}", get(pages::group::detail))
+        .route("/groups/{id}/edit", post(pages::group::edit))
+        .route("/groups/{id}/domains", post(pages::domains::bind))
+        .route("/groups/{id}/certificate", post(pages::domains::upload))
+        .route("/groups/{id}/domains/{domain}/delete", get(pages::domains::confirm_unbind).post(pages::domains::unbind))
+        .route(
+            "/groups/{id}/domains/{domain}/certificate/delete",
+            get(pages::domains::confirm_remove_certificate).post(pages::domains::remove_certificate),
+        )
+        .route("/groups/{id}/responses", post(pages::responses::create))
+        .route("/groups/{id}/responses/type", post(pages::responses::set_type))
+        .route("/groups/{id}/responses/{response_id}/types/{kind}/delete", post(pages::responses::reset_type))
+        .route("/groups/{id}/responses/{response_id}/delete", get(pages::responses::confirm_delete).post(pages::responses::delete))
         .route("/groups/{id}/delete", get(pages::groups::confirm_delete).post(pages::groups::delete))
         .route("/groups/{id}/variables", post(pages::variables::create))
         .route("/groups/{id}/variables/{variable_id}/delete", post(pages::variables::delete))

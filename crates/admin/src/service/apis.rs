@@ -1,6 +1,7 @@
 //! API definitions (drafts; publishing comes on top of these).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use causeway_model::api::{Api, ApiInput};
 use causeway_model::group::Group;
@@ -108,6 +109,16 @@ impl Service {
         }
         Ok(out)
     }
+}
+
+/// Every API, its group's name and where it is published, as of one store
+/// revision: listing 10,000 APIs reads and decodes them once per change,
+/// not once per page.
+pub(crate) struct ApiCatalog {
+    revision: i64,
+    apis: Vec<Api>,
+    groups: super::Names,
+    published: HashMap<String, RunEnvs>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -229,10 +240,28 @@ impl Service {
         Ok(names)
     }
 
+    /// Every API with its group's name and where it is published, read
+    /// again only when the store has changed since the last listing.
+    async fn api_catalog(&self) -> Result<Arc<ApiCatalog>> {
+        // The revision is read first: a change committed while the catalog loads makes the next listing load again.
+        let revision = self.store.revision().await.map_err(super::system)?;
+        let cached = self.catalog.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(c) = cached.filter(|c| c.revision == revision) {
+            return Ok(c);
+        }
+        let catalog = Arc::new(ApiCatalog {
+            revision,
+            groups: self.group_names().await?,
+            published: self.run_envs(None).await?,
+            apis: self.load_all(kinds::API, None).await?,
+        });
+        *self.catalog.lock().unwrap_or_else(|p| p.into_inner()) = Some(catalog.clone());
+        Ok(catalog)
+    }
+
     pub async fn list_apis(&self, f: &ApiFilter) -> Result<Page<ApiView>> {
-        let groups = self.group_names().await?;
-        let mut published = self.run_envs(None).await?;
-        let apis: Vec<Api> = self.load_all(kinds::API, f.group_id.as_deref()).await?;
+        let catalog = self.api_catalog().await?;
+        let published = &catalog.published;
         let same = |value: &str, filter: &Option<String>| filter.as_deref().is_none_or(|f| value.eq_ignore_ascii_case(f));
         let channel_ids: Option<Vec<String>> = match &f.vpc_channel_name {
             Some(name) => Some(
@@ -253,26 +282,37 @@ impl Service {
             None => true,
             Some(env) => published.get(id).is_some_and(|r| r.run_env_id.split('|').any(|e| e == env)),
         };
-        let apis: Vec<Api> = apis
-            .into_iter()
+        // Filtered by reference; only the page asked for is copied into views.
+        let matching: Vec<&Api> = catalog
+            .apis
+            .iter()
+            .filter(|a| f.group_id.as_deref().is_none_or(|g| a.group_id == g))
             .filter(|a| in_env(&a.id))
             .filter(|a| f.published.is_none_or(|p| published.get(&a.id).is_some_and(|r| !r.run_env_id.is_empty()) == p))
             .filter(|a| same(a.req_protocol.as_str(), &f.req_protocol))
             .filter(|a| f.api_type.is_none_or(|t| a.api_type == t))
             .filter(|a| tagged(a))
             .filter(|a| channel_ids.as_deref().is_none_or(|ids| uses_channel(a, ids)))
-            .collect();
-        let matching = apis
-            .into_iter()
             .filter(|a| f.id.as_deref().is_none_or(|id| a.id == id))
             .filter(|a| text_matches(&a.name, f.name.as_deref(), f.precise_name))
             .filter(|a| text_matches(&a.req_uri, f.req_uri.as_deref(), f.precise_uri))
             .filter(|a| same(a.req_method.as_str(), &f.req_method))
             .filter(|a| same(a.backend_type.as_str(), &f.backend_type))
             .filter(|a| same(a.auth_type.as_str(), &f.auth_type))
-            .map(|api| ApiView { group_name: groups.of(&api.group_id), group_version: "V1", published: published.remove(&api.id).unwrap_or_default(), api })
             .collect();
-        Ok(Page::of(matching, &f.paging))
+        let total = matching.len();
+        let items = matching
+            .into_iter()
+            .skip(f.paging.offset)
+            .take(f.paging.limit)
+            .map(|api| ApiView {
+                group_name: catalog.groups.of(&api.group_id),
+                group_version: "V1",
+                published: published.get(&api.id).cloned().unwrap_or_default(),
+                api: api.clone(),
+            })
+            .collect();
+        Ok(Page { total, items })
     }
 
     /// Deletes an API that is offline everywhere, with its version history.

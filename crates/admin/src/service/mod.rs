@@ -96,6 +96,8 @@ pub struct Service {
     sealer: Option<Arc<causeway_tls::Sealer>>,
     /// Runs debug calls (given by the binary, which holds the gateway).
     debugger: Option<ApiDebugger>,
+    /// Every API as of a store revision, for listings (see [`apis::ApiCatalog`]).
+    catalog: Arc<std::sync::Mutex<Option<Arc<apis::ApiCatalog>>>>,
 }
 
 /// Ties writes to a gateway in the same process: after a commit the gateway's
@@ -204,7 +206,7 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Result<serde_json::Value> {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, config: ServiceConfig) -> Self {
-        Self { store, config, sync: None, syntax_check: None, test_invoker: None, channel_health: None, sealer: None, debugger: None }
+        Self { store, config, sync: None, syntax_check: None, test_invoker: None, channel_health: None, sealer: None, debugger: None, catalog: Arc::default() }
     }
 
     /// Runs `POST /functions/{id}/invocations` with `invoker`.

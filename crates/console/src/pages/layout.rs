@@ -31,7 +31,15 @@ pub async fn favicon() -> Response {
 /// The navigation: (path, label).
 const NAV: &[(&str, &str)] = &[
     ("/console/overview", "Overview"),
-    ("/console/groups", "Groups"), ("/console/apis", "APIs"), ("/console/envs", "Environments"), ("/console/apps", "Apps"), ("/console/throttles", "Throttling"),
+    ("/console/groups", "Groups"),
+    ("/console/apis", "APIs"),
+    ("/console/envs", "Environments"),
+    ("/console/apps", "Apps"),
+    ("/console/throttles", "Policies"),
+    ("/console/channels", "Channels"),
+    ("/console/authorizers", "Authorizers"),
+    ("/console/functions", "Functions"),
+    ("/console/openapi", "Import / export"),
 ];
 
 /// The tabs over the policy pages: throttling, access control, signature keys.
