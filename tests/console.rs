@@ -750,3 +750,78 @@ async fn a_groups_page_edits_it_and_holds_its_domains_certificates_and_gateway_r
     b.post(&format!("{page_url}/responses/{custom}/delete"), &[("csrf", &csrf)]).await;
     assert_eq!(s.get(&format!("/api-groups/{g}/gateway-responses/{custom}")).await.0, 404);
 }
+
+/// Posts the wizard's form (`step` create) and answers the new API's id, or panics with the page.
+async fn wizard_create(b: &mut Browser, fields: &[(&str, &str)]) -> String {
+    let made = b.post("/console/apis/new", fields).await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    made.location().trim_start_matches("/console/apis/").to_string()
+}
+
+#[tokio::test]
+async fn the_wizard_makes_mocks_functions_policies_and_authorizer_apis() {
+    let echo = common::echo::Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("wizard_extras").await;
+    let host = Server::group_host(&g);
+    let (_, f) = s.post("/functions", &json!({"name": "wizard_fn", "code": "exports.handler = async () => ({statusCode: 200, body: 'from fn'});"})).await;
+    let urn = f["urn"].as_str().unwrap().to_string();
+    let (status, _) = s.post(&format!("/functions/{}/versions", f["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!(status, 201);
+    let (_, auth) = s.post("/authorizers", &json!({"name": "wizard_gate", "type": "FRONTEND", "authorizer_type": "FUNC", "authorizer_uri": urn})).await;
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let form = b.get("/console/apis/new").await;
+    assert!(form.body.contains(&format!("<option value=\"{urn}\">wizard_fn</option>")) && form.body.contains(">wizard_gate</option>"), "{}", form.body);
+    let csrf = form.csrf();
+    let common = [("csrf", csrf.as_str()), ("group_id", g.as_str()), ("req_protocol", "BOTH"), ("req_method", "GET"), ("match_mode", "NORMAL"), ("cors", "2"), ("step", "create")];
+
+    // A mock with headers: a bad header line is shown on the headers field.
+    let mut mock: Vec<(&str, &str)> = common.to_vec();
+    mock.extend([("name", "wizard_mock"), ("req_uri", "/mock"), ("auth_type", "NONE"), ("backend_type", "MOCK"), ("mock_status", "201"), ("mock_content", "made")]);
+    let mut bad = mock.clone();
+    bad.push(("mock_headers", "not a header: x"));
+    let refused = b.post("/console/apis/new", &bad).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("id=\"mock_headers\" name=\"mock_headers\" rows=\"2\" placeholder=\"Content-Type: application/json\" aria-invalid=\"true\""), "{}", refused.body);
+    mock.push(("mock_headers", "X-Made-By: wizard\nCache-Control: no-store"));
+    let mock_id = wizard_create(&mut b, &mock).await;
+    s.post(&format!("/apis/publish/{mock_id}"), &json!({"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})).await;
+    let called = s.eventually("GET", &host, "/mock", &[], |c| c.status == 201).await;
+    assert_eq!((called.body.as_str(), called.header("x-made-by")), ("made", "wizard"));
+
+    // A function backend at version 1.
+    let mut func: Vec<(&str, &str)> = common.to_vec();
+    func.extend([("name", "wizard_function"), ("req_uri", "/fn"), ("auth_type", "NONE"), ("backend_type", "FUNCTION"), ("function_urn", urn.as_str()), ("function_version", "1"), ("invocation_type", "sync"), ("timeout", "5000")]);
+    let fn_id = wizard_create(&mut b, &func).await;
+    let (_, api) = s.get(&format!("/apis/{fn_id}")).await;
+    assert_eq!((api["func_info"]["function_urn"].as_str(), api["func_info"]["version"].as_str()), (Some(urn.as_str()), Some("1")), "{api}");
+    s.post(&format!("/apis/publish/{fn_id}"), &json!({"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})).await;
+    assert_eq!(s.eventually("GET", &host, "/fn", &[], |c| c.status == 200).await.body, "from fn");
+
+    // An HTTP backend with a policy sending `?beta=1` elsewhere.
+    let address = echo.address();
+    let mut http: Vec<(&str, &str)> = common.to_vec();
+    http.extend([
+        ("name", "wizard_policy"), ("req_uri", "/shop"), ("auth_type", "NONE"), ("backend_type", "HTTP"), ("url_domain", address.as_str()),
+        ("backend_protocol", "HTTP"), ("backend_method", "GET"), ("backend_uri", "/stable"), ("timeout", "5000"),
+        ("param_name_0", "beta"), ("param_location_0", "QUERY"), ("param_type_0", "STRING"), ("param_required_0", "2"),
+        ("policy_name", "beta_users"), ("policy_url_domain", address.as_str()), ("policy_uri", "/beta"), ("cond_param", "beta"), ("cond_type", "exact"), ("cond_value", "1"),
+    ]);
+    let http_id = wizard_create(&mut b, &http).await;
+    s.post(&format!("/apis/publish/{http_id}"), &json!({"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})).await;
+    let stable = s.eventually("GET", &host, "/shop", &[], |c| c.status == 200).await;
+    assert_eq!(stable.json()["path"], "/stable");
+    assert_eq!(s.call_gateway("GET", &host, "/shop?beta=1", &[]).await.json()["path"], "/beta");
+    // Edited again, the policy comes back filled in.
+    let edit = b.get(&format!("/console/apis/{http_id}/edit")).await;
+    assert!(edit.body.contains("value=\"beta_users\"") && edit.body.contains("id=\"cond_value\" name=\"cond_value\" value=\"1\""), "{}", edit.body);
+
+    // A custom authorizer's API names it.
+    let mut gated: Vec<(&str, &str)> = common.to_vec();
+    let auth_id = auth["id"].as_str().unwrap().to_string();
+    gated.extend([("name", "wizard_gated"), ("req_uri", "/gated"), ("auth_type", "AUTHORIZER"), ("authorizer_id", auth_id.as_str()), ("backend_type", "MOCK"), ("mock_content", "in")]);
+    let gated_id = wizard_create(&mut b, &gated).await;
+    let (_, api) = s.get(&format!("/apis/{gated_id}")).await;
+    assert_eq!((api["auth_type"].as_str(), api["authorizer_id"].as_str()), (Some("AUTHORIZER"), Some(auth_id.as_str())), "{api}");
+}

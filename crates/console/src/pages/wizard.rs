@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use causeway_admin::service::{ChannelFilter, GroupFilter, Paging};
+use causeway_admin::service::{AuthorizerFilter, ChannelFilter, FunctionFilter, GroupFilter, Paging};
 use causeway_model::ApiError;
 use causeway_model::api::{Api, ApiInput, uri};
 use maud::{Markup, html};
@@ -66,7 +66,8 @@ impl Fields {
 fn field_names(rows: usize) -> Vec<String> {
     let mut names: Vec<String> = [
         "group_id", "name", "remark", "req_protocol", "req_method", "req_uri", "match_mode", "auth_type", "cors", "backend_type", "url_domain",
-        "backend_protocol", "backend_method", "backend_uri", "vpc_id", "timeout", "function_urn", "invocation_type", "mock_status", "mock_content",
+        "backend_protocol", "backend_method", "backend_uri", "vpc_id", "timeout", "function_urn", "function_version", "function_alias", "invocation_type",
+        "mock_status", "mock_content", "mock_headers", "authorizer_id", "policy_name", "policy_url_domain", "policy_uri", "cond_param", "cond_type", "cond_value",
         "result_normal_sample", "result_failure_sample",
     ]
     .iter()
@@ -136,11 +137,30 @@ fn json_of(f: &Fields) -> Value {
         "result_normal_sample": f.opt("result_normal_sample"),
         "result_failure_sample": f.opt("result_failure_sample"),
     });
+    if f.get("auth_type") == "AUTHORIZER" {
+        v["authorizer_id"] = f.opt("authorizer_id").into();
+    }
     match backend_type.as_str() {
         "FUNCTION" => {
-            v["func_info"] = json!({"function_urn": f.opt("function_urn"), "invocation_type": f.opt("invocation_type"), "timeout": f.int("timeout")});
+            let urn = f.opt("function_urn");
+            // An alias wins over a version (as the management API reads them).
+            let alias_urn = f.opt("function_alias").zip(urn.as_ref()).map(|(alias, urn)| format!("{urn}:{alias}"));
+            v["func_info"] = json!({"function_urn": urn, "version": f.opt("function_version"), "alias_urn": alias_urn,
+                "invocation_type": f.opt("invocation_type"), "timeout": f.int("timeout")});
         }
-        "MOCK" => v["mock_info"] = json!({"status_code": f.int("mock_status"), "result_content": f.opt("mock_content")}),
+        "MOCK" => {
+            // `Name: value` per line.
+            let headers: Vec<Value> = f
+                .get("mock_headers")
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| {
+                    let (k, val) = l.split_once(':').unwrap_or((l, ""));
+                    json!({"key": k.trim(), "value": val.trim()})
+                })
+                .collect();
+            v["mock_info"] = json!({"status_code": f.int("mock_status"), "result_content": f.opt("mock_content"), "header": headers});
+        }
         _ => {
             v["backend_api"] = match f.opt("vpc_id") {
                 Some(channel) => json!({"vpc_status": 1, "vpc_info": {"vpc_id": channel}, "url_domain": null}),
@@ -151,6 +171,15 @@ fn json_of(f: &Fields) -> Value {
             b["req_method"] = f.opt("backend_method").into();
             b["req_uri"] = f.opt("backend_uri").into();
             b["timeout"] = f.int("timeout").into();
+            // A backend policy: another address for requests whose input parameter meets a condition.
+            if let Some(name) = f.opt("policy_name") {
+                v["policy_https"] = json!([{
+                    "name": name, "url_domain": f.opt("policy_url_domain"), "req_uri": f.opt("policy_uri"),
+                    "req_protocol": f.opt("backend_protocol"), "req_method": f.opt("backend_method"), "timeout": f.int("timeout"),
+                    "vpc_status": 2, "effect_mode": "ANY",
+                    "conditions": [{"condition_origin": "param", "req_param_name": f.opt("cond_param"), "condition_type": f.opt("cond_type"), "condition_value": f.opt("cond_value")}],
+                }]);
+            }
         }
     }
     v
@@ -173,6 +202,16 @@ fn merged(existing: &Api, wizard: Value) -> Value {
                     .collect(),
             ),
             ("backend_api" | "func_info" | "mock_info", old, new) => overlay(old, new),
+            // The wizard shows one policy: it replaces the policy of its name, the others stay.
+            ("policy_https", Some(Value::Array(mut old)), Value::Array(new)) => {
+                for n in new {
+                    match old.iter_mut().find(|o| o["name"] == n["name"]) {
+                        Some(o) => *o = overlay(Some(o.clone()), n),
+                        None => old.push(n),
+                    }
+                }
+                Value::Array(old)
+            }
             (_, _, new) => new,
         };
         obj.insert(key, merged_value);
@@ -250,6 +289,23 @@ fn fields_of(api: &Api) -> Fields {
     if !fi.is_null() {
         f.set("timeout".into(), text(&fi["timeout"]));
     }
+    f.set("function_version".into(), text(&fi["version"]));
+    if let Some(alias) = fi["alias_urn"].as_str().and_then(|a| a.rsplit(':').next()) {
+        f.set("function_alias".into(), alias);
+    }
+    f.set("authorizer_id".into(), text(&v["authorizer_id"]));
+    if let Some(headers) = v["mock_info"]["header"].as_str().and_then(|h| serde_json::from_str::<Vec<Value>>(h).ok()) {
+        f.set("mock_headers".into(), headers.iter().map(|h| format!("{}: {}", text(&h["key"]), text(&h["value"]))).collect::<Vec<_>>().join("\n"));
+    }
+    // The first policy with a parameter condition is the one the wizard shows.
+    if let Some(p) = v["policy_https"].as_array().into_iter().flatten().find(|p| p["conditions"][0]["condition_origin"] == "param") {
+        f.set("policy_name".into(), text(&p["name"]));
+        f.set("policy_url_domain".into(), text(&p["url_domain"]));
+        f.set("policy_uri".into(), text(&p["req_uri"]));
+        f.set("cond_param".into(), text(&p["conditions"][0]["req_param_name"]));
+        f.set("cond_type".into(), text(&p["conditions"][0]["condition_type"]));
+        f.set("cond_value".into(), text(&p["conditions"][0]["condition_value"]));
+    }
     f.set("mock_status".into(), text(&v["mock_info"]["status_code"]));
     f.set("mock_content".into(), text(&v["mock_info"]["result_content"]));
     f
@@ -277,11 +333,25 @@ fn field_for(error: &ApiError, f: &Fields) -> Option<String> {
             "req_protocol" => "backend_protocol".into(),
             other => other.into(),
         },
-        "func_info" => last.into(),
+        "func_info" => match last {
+            "version" => "function_version".into(),
+            "alias_urn" => "function_alias".into(),
+            other => other.into(),
+        },
         "mock_info" if last == "status_code" => "mock_status".into(),
+        "mock_info" if last == "header" => "mock_headers".into(),
         "mock_info" => "mock_content".into(),
         h if h.starts_with("req_params[") => row("param", "param_name")?,
         h if h.starts_with("backend_params[") => row("map", "map_name")?,
+        h if h.starts_with("policy_https[") => match last {
+            "url_domain" => "policy_url_domain".into(),
+            "req_uri" => "policy_uri".into(),
+            "req_param_name" => "cond_param".into(),
+            "condition_type" => "cond_type".into(),
+            "condition_value" => "cond_value".into(),
+            _ => "policy_name".into(),
+        },
+        "authorizer_id" => "authorizer_id".into(),
         other => other.into(),
     })
 }
@@ -318,6 +388,15 @@ enum Mode<'a> {
 async fn render(console: &Console, signed: &Signed, mode: Mode<'_>, f: &Fields, error: Option<&ApiError>, review: Option<&ApiInput>) -> Response {
     let groups = console.service.list_groups(&GroupFilter { paging: Paging::page(1, 500), ..Default::default() }).await.map(|p| p.items).unwrap_or_default();
     let channels = console.service.list_channels(&ChannelFilter { paging: Paging::page(1, 500), ..Default::default() }).await.map(|p| p.items).unwrap_or_default();
+    let authorizers = console.service.list_authorizers(&AuthorizerFilter { kind: Some("FRONTEND".into()), paging: Paging::page(1, 500), ..Default::default() }).await.map(|p| p.items).unwrap_or_default();
+    let mut authorizer_options: Vec<(&str, &str)> = vec![("", "none")];
+    authorizer_options.extend(authorizers.iter().map(|a| (a.id.as_str(), a.name.as_str())));
+    let functions = console.service.list_functions(&FunctionFilter::default(), &Paging::page(1, 500)).await.map(|p| p.items).unwrap_or_default();
+    let mut function_options: Vec<(&str, &str)> = functions.iter().map(|f| (f.urn.as_str(), f.function.name.as_str())).collect();
+    // A URN the list does not hold (another package, or a typo being fixed) stays selectable.
+    if !f.get("function_urn").is_empty() && !function_options.iter().any(|(u, _)| *u == f.get("function_urn")) {
+        function_options.push((f.get("function_urn"), f.get("function_urn")));
+    }
     let mut channel_options: Vec<(&str, &str)> = vec![("", "none: call the address")];
     channel_options.extend(channels.iter().map(|c| (c.id.as_str(), c.name.as_str())));
     let (title, action, back) = match mode {
@@ -351,7 +430,8 @@ async fn render(console: &Console, signed: &Signed, mode: Mode<'_>, f: &Fields, 
                 }
                 (text("req_uri", "Path", f.get("req_uri"), Some("For example /orders/{id}: each {name} becomes a PATH parameter."), on("req_uri")))
                 div.row {
-                    (select("auth_type", "Authentication", f.get("auth_type"), &[("NONE", "none"), ("APP", "app (signature or AppCode)"), ("IAM", "IAM token")], on("auth_type")))
+                    (select("auth_type", "Authentication", f.get("auth_type"), &[("NONE", "none"), ("APP", "app (signature or AppCode)"), ("IAM", "IAM token"), ("AUTHORIZER", "custom authorizer")], on("auth_type")))
+                    (select("authorizer_id", "Custom authorizer", f.get("authorizer_id"), &authorizer_options, on("authorizer_id")))
                     (select("cors", "CORS", f.get("cors"), &[("2", "off"), ("1", "on")], None))
                 }
                 (text("remark", "Description", f.get("remark"), None, on("remark")))
@@ -382,8 +462,12 @@ async fn render(console: &Console, signed: &Signed, mode: Mode<'_>, f: &Fields, 
                 fieldset.backend-function {
                     legend { "Function" }
                     div.row {
-                        (text("function_urn", "Function URN", f.get("function_urn"), None, on("function_urn")))
+                        (select("function_urn", "Function", f.get("function_urn"), &function_options, on("function_urn")))
                         (select("invocation_type", "Invocation", f.get("invocation_type"), &[("sync", "wait for the answer"), ("async", "queue it")], on("invocation_type")))
+                    }
+                    div.row {
+                        (text("function_version", "Version", f.get("function_version"), Some("A published version's number; empty: $LATEST."), on("function_version")))
+                        (text("function_alias", "Or alias", f.get("function_alias"), Some("An alias wins over the version."), on("function_alias")))
                     }
                 }
                 fieldset.backend-mock {
@@ -392,8 +476,28 @@ async fn render(console: &Console, signed: &Signed, mode: Mode<'_>, f: &Fields, 
                         (text("mock_status", "Status", if f.get("mock_status").is_empty() { "200" } else { f.get("mock_status") }, None, on("mock_status")))
                         (text("mock_content", "Body", f.get("mock_content"), None, on("mock_content")))
                     }
+                    div.field {
+                        label for="mock_headers" { "Headers" }
+                        textarea id="mock_headers" name="mock_headers" rows="2" placeholder="Content-Type: application/json" aria-invalid=[on("mock_headers").map(|_| "true")] { (f.get("mock_headers")) }
+                        small { "One per line: Name: value." }
+                        @if let Some(e) = on("mock_headers") { p.error role="alert" { (e) } }
+                    }
                 }
                 (text("timeout", "Timeout (ms)", if f.get("timeout").is_empty() { "5000" } else { f.get("timeout") }, None, on("timeout")))
+                fieldset.backend-http {
+                    legend { "Backend policy" }
+                    p.lead { "Requests whose input parameter meets the condition go to another address." }
+                    div.row {
+                        (text("policy_name", "Policy name", f.get("policy_name"), Some("Empty: no policy."), on("policy_name")))
+                        (text("policy_url_domain", "Address", f.get("policy_url_domain"), None, on("policy_url_domain")))
+                        (text("policy_uri", "Path", f.get("policy_uri"), None, on("policy_uri")))
+                    }
+                    div.row {
+                        (text("cond_param", "When the input parameter", f.get("cond_param"), None, on("cond_param")))
+                        (select("cond_type", "is", f.get("cond_type"), &[("exact", "equal to"), ("enum", "one of (comma-separated)"), ("pattern", "matching the pattern")], on("cond_type")))
+                        (text("cond_value", "Value", f.get("cond_value"), None, on("cond_value")))
+                    }
+                }
                 h3 { "Parameter mapping" }
                 @for i in 0..f.1 {
                     div.row {
