@@ -825,3 +825,32 @@ async fn the_wizard_makes_mocks_functions_policies_and_authorizer_apis() {
     let (_, api) = s.get(&format!("/apis/{gated_id}")).await;
     assert_eq!((api["auth_type"].as_str(), api["authorizer_id"].as_str()), (Some("AUTHORIZER"), Some(auth_id.as_str())), "{api}");
 }
+
+#[tokio::test]
+async fn an_apps_appcodes_are_added_shown_on_request_and_deleted() {
+    let s = Server::start().await;
+    let (_, app) = s.post("/apps", &json!({"name": "coded_app"})).await;
+    let id = app["id"].as_str().unwrap().to_string();
+    let mut b = Browser::new(&s);
+    b.post("/console/sign-in", &[("token", TOKEN)]).await;
+    let page = b.get(&format!("/console/apps/{id}")).await;
+    assert!(page.body.contains("No AppCodes."), "{}", page.body);
+    let csrf = page.csrf();
+    let short = b.post(&format!("/console/apps/{id}/app-codes"), &[("app_code", "too-short"), ("csrf", &csrf)]).await;
+    assert!(short.status == 400 && short.body.contains("parameterName:app_code"), "{}", short.body);
+    let generated = b.post(&format!("/console/apps/{id}/app-codes"), &[("csrf", &csrf)]).await;
+    assert_eq!(generated.location(), format!("/console/apps/{id}?show_codes=1#app-codes"));
+    let own = "A".repeat(64);
+    b.post(&format!("/console/apps/{id}/app-codes"), &[("app_code", &own), ("csrf", &csrf)]).await;
+    let (_, codes) = s.get(&format!("/apps/{id}/app-codes")).await;
+    assert_eq!(codes["total"], 2, "{codes}");
+    // Masked on the page until asked for.
+    let page = b.get(&format!("/console/apps/{id}")).await;
+    assert!(!page.body.contains(&own) && page.body.contains("AAAA…AAAA"), "{}", page.body);
+    assert!(b.get(&format!("/console/apps/{id}?show_codes=1")).await.body.contains(&own));
+    let own_id = codes["app_codes"].as_array().unwrap().iter().find(|c| c["app_code"] == own.as_str()).unwrap()["id"].as_str().unwrap().to_string();
+    assert!(b.get(&format!("/console/apps/{id}/app-codes/{own_id}/delete")).await.body.contains("Delete the AppCode AAAA…AAAA?"));
+    b.post(&format!("/console/apps/{id}/app-codes/{own_id}/delete"), &[("csrf", &csrf)]).await;
+    let (_, codes) = s.get(&format!("/apps/{id}/app-codes")).await;
+    assert_eq!(codes["total"], 1, "{codes}");
+}

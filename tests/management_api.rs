@@ -595,3 +595,60 @@ async fn configured_quota_and_timeout_ceiling() {
     let too_slow = mutate(third, "/backend_api/timeout", Some(json!(600001)));
     assert_error(&server.post("/apis", &too_slow).await, 400, "APIG.2011", Some("backend_api.timeout"));
 }
+
+/// Listings are kept from the store's change feed between changes: every
+/// kind of change shows in the next listing, on SQLite and on PostgreSQL,
+/// also when another node made it.
+async fn listings_follow_every_change(s: &Server, other: &Server) {
+    let g = s.group("listed").await;
+    let named = |name: &str, path: &str| {
+        let mut v = base_api(&g);
+        v["name"] = json!(name);
+        v["req_uri"] = json!(format!("{path}/{{id}}"));
+        v
+    };
+    let names = |list: &Value| list["apis"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let list = || async { s.get(&format!("/apis?group_id={g}&page_size=100")).await.1 };
+    let mut ids = Vec::new();
+    for (name, path) in [("first", "/l/1"), ("second", "/l/2"), ("third", "/l/3")] {
+        let (status, api) = s.post("/apis", &named(name, path)).await;
+        assert_eq!(status, 201, "{api}");
+        ids.push(api["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(names(&list().await), ["first", "second", "third"]);
+    // Renamed in place, the order kept.
+    let (status, _) = s.put(&format!("/apis/{}", ids[1]), &named("second_renamed", "/l/2")).await;
+    assert_eq!(status, 200);
+    assert_eq!(names(&list().await), ["first", "second_renamed", "third"]);
+    // Deleted; a new one at the end.
+    assert_eq!(s.delete(&format!("/apis/{}", ids[0])).await.0, 204);
+    s.post("/apis", &named("fourth", "/l/4")).await;
+    assert_eq!(names(&list().await), ["second_renamed", "third", "fourth"]);
+    // Published: the listing says where.
+    s.post(&format!("/apis/publish/{}", ids[2]), &json!({"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})).await;
+    let l = list().await;
+    let third = l["apis"].as_array().unwrap().iter().find(|a| a["name"] == "third").unwrap();
+    assert_eq!(third["run_env_name"], "RELEASE", "{l}");
+    // The group renamed: the listing names it.
+    let (status, _) = s.put(&format!("/api-groups/{g}"), &json!({"name": "listed_renamed"})).await;
+    assert_eq!(status, 200);
+    assert!(list().await["apis"].as_array().unwrap().iter().all(|a| a["group_name"] == "listed_renamed"));
+    // A change made through another node shows here too.
+    let (status, _) = other.post("/apis", &named("from_elsewhere", "/l/5")).await;
+    assert_eq!(status, 201);
+    assert_eq!(names(&list().await), ["second_renamed", "third", "fourth", "from_elsewhere"]);
+}
+
+#[tokio::test]
+async fn listings_follow_every_change_on_sqlite() {
+    let s = Server::start().await;
+    listings_follow_every_change(&s, &s).await;
+}
+
+#[tokio::test]
+async fn listings_follow_every_change_on_postgres() {
+    let Some(backend) = Backend::postgres() else { return };
+    let s = Server::start_with(backend, &[]).await;
+    let other = s.start_sharing(&[]).await;
+    listings_follow_every_change(&s, &other).await;
+}

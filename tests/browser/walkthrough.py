@@ -175,6 +175,8 @@ with sync_playwright() as p:
     shot(page, "overview")
     # At phone width the overview still reads.
     page.set_viewport_size({"width": 390, "height": 844})
+    # Nothing wider than the phone: the navigation wraps, tables scroll in their box.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.evaluate("document.documentElement.scrollWidth")
     shot(page, "overview-phone")
     page.set_viewport_size({"width": 1280, "height": 860})
 

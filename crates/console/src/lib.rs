@@ -77,6 +77,8 @@ pub fn router(service: Arc<Service>, auth: AdminAuth, node: NodeInfo) -> Router 
         .route("/apps/{id}", get(pages::apps::detail))
         .route("/apps/{id}/authorize", post(pages::apps::authorize))
         .route("/apps/{id}/revoke", post(pages::apps::revoke))
+        .route("/apps/{id}/app-codes", post(pages::app_codes::create))
+        .route("/apps/{id}/app-codes/{code}/delete", get(pages::app_codes::confirm_delete).post(pages::app_codes::delete))
         .route("/apps/{id}/{action}", get(pages::apps::confirm).post(pages::apps::act))
         .route("/throttles", get(pages::throttles::list).post(pages::throttles::create))
         .route("/throttles/{id}", get(pages::throttles::detail))

@@ -116,9 +116,12 @@ impl Service {
 /// not once per page.
 pub(crate) struct ApiCatalog {
     revision: i64,
-    apis: Vec<Api>,
-    groups: super::Names,
-    published: HashMap<String, RunEnvs>,
+    /// In the store's order (creation).
+    apis: Vec<Arc<Api>>,
+    /// Position in `apis` by id.
+    index: HashMap<String, usize>,
+    groups: Arc<super::Names>,
+    published: Arc<HashMap<String, RunEnvs>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -240,23 +243,71 @@ impl Service {
         Ok(names)
     }
 
-    /// Every API with its group's name and where it is published, read
-    /// again only when the store has changed since the last listing.
+    /// Every API with its group's name and where it is published, brought
+    /// up to date from the store's change feed when the store has changed
+    /// since the last listing (read whole the first time, or when the feed
+    /// was pruned past it or holds too many changes).
     async fn api_catalog(&self) -> Result<Arc<ApiCatalog>> {
-        // The revision is read first: a change committed while the catalog loads makes the next listing load again.
+        // The revision is read first: a change committed meanwhile makes the next listing look again.
         let revision = self.store.revision().await.map_err(super::system)?;
         let cached = self.catalog.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(c) = cached.filter(|c| c.revision == revision) {
-            return Ok(c);
-        }
-        let catalog = Arc::new(ApiCatalog {
-            revision,
-            groups: self.group_names().await?,
-            published: self.run_envs(None).await?,
-            apis: self.load_all(kinds::API, None).await?,
-        });
+        let catalog = match cached {
+            Some(c) if c.revision == revision => return Ok(c),
+            Some(c) => match self.catalog_since(&c, revision).await? {
+                Some(updated) => updated,
+                None => self.whole_catalog(revision).await?,
+            },
+            None => self.whole_catalog(revision).await?,
+        };
+        let catalog = Arc::new(catalog);
         *self.catalog.lock().unwrap_or_else(|p| p.into_inner()) = Some(catalog.clone());
         Ok(catalog)
+    }
+
+    async fn whole_catalog(&self, revision: i64) -> Result<ApiCatalog> {
+        let apis: Vec<Arc<Api>> = self.load_all::<Api>(kinds::API, None).await?.into_iter().map(Arc::new).collect();
+        let index = apis.iter().enumerate().map(|(i, a)| (a.id.clone(), i)).collect();
+        Ok(ApiCatalog { revision, apis, index, groups: Arc::new(self.group_names().await?), published: Arc::new(self.run_envs(None).await?) })
+    }
+
+    /// `old` with the changes up to `revision` applied; `None` when the feed cannot tell them.
+    async fn catalog_since(&self, old: &ApiCatalog, revision: i64) -> Result<Option<ApiCatalog>> {
+        const MOST: usize = 1000;
+        if self.store.pruned().await.map_err(super::system)? > old.revision {
+            return Ok(None);
+        }
+        let changes = self.store.changes_since(old.revision, MOST as i64 + 1).await.map_err(super::system)?;
+        if changes.len() > MOST {
+            return Ok(None);
+        }
+        let changes: Vec<_> = changes.into_iter().filter(|c| c.revision <= revision).collect();
+        let touched = |kind: &str| changes.iter().any(|c| c.kind == kind);
+        let mut apis = old.apis.clone();
+        let mut index = old.index.clone();
+        let mut removed = false;
+        for change in changes.iter().filter(|c| c.kind == kinds::API) {
+            // The document as it is now (a later change is applied again at the next listing).
+            match self.store.get(kinds::API, &change.id).await.map_err(super::system)? {
+                Some(doc) => {
+                    let api = Arc::new(super::decode::<Api>(doc)?);
+                    match index.get(&api.id) {
+                        Some(&at) => apis[at] = api,
+                        None => {
+                            index.insert(api.id.clone(), apis.len());
+                            apis.push(api);
+                        }
+                    }
+                }
+                None => removed |= index.remove(&change.id).is_some(),
+            }
+        }
+        if removed {
+            apis.retain(|a| index.contains_key(&a.id));
+            index = apis.iter().enumerate().map(|(i, a)| (a.id.clone(), i)).collect();
+        }
+        let published = if touched(kinds::PUBLICATION) || touched(kinds::ENV) { Arc::new(self.run_envs(None).await?) } else { old.published.clone() };
+        let groups = if touched(kinds::GROUP) { Arc::new(self.group_names().await?) } else { old.groups.clone() };
+        Ok(Some(ApiCatalog { revision, apis, index, groups, published }))
     }
 
     pub async fn list_apis(&self, f: &ApiFilter) -> Result<Page<ApiView>> {
@@ -286,6 +337,7 @@ impl Service {
         let matching: Vec<&Api> = catalog
             .apis
             .iter()
+            .map(|a| &**a)
             .filter(|a| f.group_id.as_deref().is_none_or(|g| a.group_id == g))
             .filter(|a| in_env(&a.id))
             .filter(|a| f.published.is_none_or(|p| published.get(&a.id).is_some_and(|r| !r.run_env_id.is_empty()) == p))

@@ -213,7 +213,7 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
                 }
             }
             @if can_publish {
-                form.inline method="post" action=(format!("/console/apis/{}/publish", a.id)) {
+                form.inline method="post" action=(format!("/console/apis/{}/publish", a.id)) data-busy="Publishing…" {
                     input type="hidden" name="csrf" value=(csrf);
                     div.field {
                         label for="publish-env" { "Environment" }
@@ -274,7 +274,7 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
             section.card.wide aria-labelledby="debug" {
                 h2 id="debug" { "Debug" }
                 p.lead { "Send a request through the gateway's pipeline: the draft as it is now, or the version published in an environment." }
-                form method="post" action=(format!("/console/apis/{}/debug", a.id)) {
+                form method="post" action=(format!("/console/apis/{}/debug", a.id)) data-busy="Sending…" {
                     input type="hidden" name="csrf" value=(csrf);
                     div.row {
                         div.field {

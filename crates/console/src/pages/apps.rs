@@ -127,6 +127,7 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
         vec![]
     };
     let show_secret = q.contains_key("show_secret") && signed.may("GET", "/apps");
+    let codes = console.service.list_app_codes(&id, &Paging::page(1, 100)).await.map(|p| p.items).unwrap_or_default();
     let csrf = &signed.session.csrf;
     let body = html! {
         p { a href="/console/apps" { "‹ Apps" } }
@@ -143,6 +144,7 @@ pub async fn detail(State(console): State<Console>, signed: Signed, Path(id): Pa
                 p { a.danger href=(format!("/console/apps/{id}/reset-secret")) { "Reset the secret" } }
             }
         }
+        (super::app_codes::section(&signed, &id, &codes, q.contains_key("show_codes")))
         section.card.wide aria-labelledby="authorized" {
             h2 id="authorized" { "APIs it may call" }
             @if bound.is_empty() {

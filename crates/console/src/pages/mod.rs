@@ -2,6 +2,7 @@
 
 pub mod acls;
 pub mod apis;
+pub mod app_codes;
 pub mod apps;
 pub mod authorizers;
 pub mod bindings;
