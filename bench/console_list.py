@@ -310,7 +310,7 @@ def after_changes(addr, cookie, admin, ids):
             body["name"] = f"renamed_{i:05d}"
             admin.call("PUT", f"/apis/{api_id}", body, expect=(200,))
             t0 = time.perf_counter()
-            conn.request("GET", "/console/apis?q=renamed_", headers={"Cookie": cookie})
+            conn.request("GET", f"/console/apis?q=renamed_{i:05d}", headers={"Cookie": cookie})
             res = conn.getresponse()
             page = res.read()
             times.append((time.perf_counter() - t0) * 1000)
