@@ -785,7 +785,14 @@ async fn the_wizard_makes_mocks_functions_policies_and_authorizer_apis() {
     assert_eq!(refused.status, 400);
     assert!(refused.body.contains("id=\"mock_headers\" name=\"mock_headers\" rows=\"2\" placeholder=\"Content-Type: application/json\" aria-invalid=\"true\""), "{}", refused.body);
     mock.push(("mock_headers", "X-Made-By: wizard\nCache-Control: no-store"));
+    // Its errors answered with a set of gateway responses of its group.
+    let (_, set) = s.post(&format!("/api-groups/{g}/gateway-responses"), &json!({"name": "partner_set"})).await;
+    let set_id = set["id"].as_str().unwrap().to_string();
+    assert!(b.get("/console/apis/new").await.body.contains(&format!("<option value=\"{set_id}\">wizard_extras · partner_set</option>")));
+    mock.push(("response_id", set_id.as_str()));
     let mock_id = wizard_create(&mut b, &mock).await;
+    let (_, api) = s.get(&format!("/apis/{mock_id}")).await;
+    assert_eq!(api["response_id"].as_str(), Some(set_id.as_str()), "{api}");
     s.post(&format!("/apis/publish/{mock_id}"), &json!({"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})).await;
     let called = s.eventually("GET", &host, "/mock", &[], |c| c.status == 201).await;
     assert_eq!((called.body.as_str(), called.header("x-made-by")), ("made", "wizard"));

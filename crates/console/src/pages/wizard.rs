@@ -67,7 +67,7 @@ fn field_names(rows: usize) -> Vec<String> {
     let mut names: Vec<String> = [
         "group_id", "name", "remark", "req_protocol", "req_method", "req_uri", "match_mode", "auth_type", "cors", "backend_type", "url_domain",
         "backend_protocol", "backend_method", "backend_uri", "vpc_id", "timeout", "function_urn", "function_version", "function_alias", "invocation_type",
-        "mock_status", "mock_content", "mock_headers", "authorizer_id", "policy_name", "policy_url_domain", "policy_uri", "cond_param", "cond_type", "cond_value",
+        "mock_status", "mock_content", "mock_headers", "authorizer_id", "response_id", "policy_name", "policy_url_domain", "policy_uri", "cond_param", "cond_type", "cond_value",
         "result_normal_sample", "result_failure_sample",
     ]
     .iter()
@@ -135,6 +135,7 @@ fn json_of(f: &Fields) -> Value {
         "req_params": params,
         "backend_params": mapping,
         "result_normal_sample": f.opt("result_normal_sample"),
+        "response_id": f.opt("response_id"),
         "result_failure_sample": f.opt("result_failure_sample"),
     });
     if f.get("auth_type") == "AUTHORIZER" {
@@ -257,7 +258,7 @@ fn fields_of(api: &Api) -> Fields {
         Value::Null => String::new(),
         other => other.to_string(),
     };
-    for k in ["group_id", "name", "remark", "req_protocol", "req_method", "req_uri", "match_mode", "auth_type", "backend_type", "result_normal_sample", "result_failure_sample"] {
+    for k in ["group_id", "name", "remark", "req_protocol", "req_method", "req_uri", "match_mode", "auth_type", "backend_type", "result_normal_sample", "result_failure_sample", "response_id"] {
         f.set(k.into(), text(&v[k]));
     }
     f.set("cors".into(), if api.cors { "1" } else { "2" });
@@ -391,6 +392,14 @@ async fn render(console: &Console, signed: &Signed, mode: Mode<'_>, f: &Fields, 
     let authorizers = console.service.list_authorizers(&AuthorizerFilter { kind: Some("FRONTEND".into()), paging: Paging::page(1, 500), ..Default::default() }).await.map(|p| p.items).unwrap_or_default();
     let mut authorizer_options: Vec<(&str, &str)> = vec![("", "none")];
     authorizer_options.extend(authorizers.iter().map(|a| (a.id.as_str(), a.name.as_str())));
+    // Every group's gateway response sets, for the API to name one of its group's.
+    let mut response_options: Vec<(String, String)> = vec![(String::new(), "the group's default".into())];
+    for g in &groups {
+        for r in console.service.list_responses(&g.group.id).await.unwrap_or_default().into_iter().filter(|r| !r.default) {
+            response_options.push((r.id, format!("{} · {}", g.group.name, r.name)));
+        }
+    }
+    let response_refs: Vec<(&str, &str)> = response_options.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let functions = console.service.list_functions(&FunctionFilter::default(), &Paging::page(1, 500)).await.map(|p| p.items).unwrap_or_default();
     let mut function_options: Vec<(&str, &str)> = functions.iter().map(|f| (f.urn.as_str(), f.function.name.as_str())).collect();
     // A URN the list does not hold (another package, or a typo being fixed) stays selectable.
@@ -512,6 +521,7 @@ async fn render(console: &Console, signed: &Signed, mode: Mode<'_>, f: &Fields, 
                 h2 id="step3" { "3 · Responses" }
                 (text("result_normal_sample", "Success sample", f.get("result_normal_sample"), None, on("result_normal_sample")))
                 (text("result_failure_sample", "Failure sample", f.get("result_failure_sample"), None, on("result_failure_sample")))
+                (select("response_id", "Gateway responses (how errors look to callers)", f.get("response_id"), &response_refs, on("response_id")))
             }
             section.card.wide aria-labelledby="step4" {
                 h2 id="step4" { "4 · Review" }
