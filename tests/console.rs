@@ -410,6 +410,7 @@ async fn a_groups_page_holds_its_environment_variables() {
     assert!(page.body.contains("#backend_host#") && page.body.contains("10.0.0.1:8080") && page.body.contains(">RELEASE<"), "{}", page.body);
     let (_, vars) = s.get(&format!("/env-variables?group_id={g}")).await;
     let id = vars["variables"][0]["id"].as_str().unwrap().to_string();
+    assert!(b.get(&format!("/console/groups/{g}/variables/{id}/delete")).await.body.contains("Delete #backend_host#?"));
     b.post(&format!("/console/groups/{g}/variables/{id}/delete"), &[("csrf", &csrf)]).await;
     assert_eq!(s.get(&format!("/env-variables?group_id={g}")).await.1["total"], 0);
 }
@@ -491,6 +492,11 @@ async fn policies_are_bound_to_published_apis_and_the_gateway_applies_them() {
     b.post(&format!("/console/throttles/{throttle}/specials"), &[("instance_id", app["id"].as_str().unwrap()), ("instance_type", "APP"), ("call_limits", "50"), ("csrf", &csrf)]).await;
     let (_, specials) = s.get(&format!("/throttle-specials/{throttle}")).await;
     assert_eq!(specials["throttle_specials"][0]["call_limits"], 50, "{specials}");
+    let special = specials["throttle_specials"][0]["id"].as_str().unwrap().to_string();
+    assert!(b.get(&format!("/console/throttles/{throttle}/specials/{special}/delete")).await.body.contains("Remove the limit of special_app (50 calls)?"));
+    b.post(&format!("/console/throttles/{throttle}/specials/{special}/delete"), &[("csrf", &csrf)]).await;
+    let (_, specials) = s.get(&format!("/throttle-specials/{throttle}")).await;
+    assert_eq!(specials["total"], 0, "{specials}");
     let (_, bound) = s.get(&format!("/throttle-bindings/binded-apis?throttle_id={throttle}")).await;
     assert_eq!(bound["apis"][0]["api_name"], "guarded", "{bound}");
 
@@ -546,6 +552,7 @@ async fn functions_are_edited_tested_versioned_and_aliased() {
     assert!(page.body.contains(":prod</code>") && page.body.contains("<option>prod</option>"), "{}", page.body);
     let ran = b.post(&format!("{fn_page}/test"), &[("qualifier", "prod"), ("event", r#"{"name": "Lin"}"#), ("csrf", &csrf)]).await;
     assert!(ran.body.contains("hi Lin"), "{}", ran.body);
+    assert!(b.get(&format!("{fn_page}/aliases/prod/delete")).await.body.contains("Delete the alias prod (version 1)?"));
     b.post(&format!("{fn_page}/aliases/prod/delete"), &[("csrf", &csrf)]).await;
     assert!(!b.get(&fn_page).await.body.contains(":prod</code>"));
     // An authorizer calling it, then the function deleted.
@@ -587,6 +594,7 @@ async fn channels_list_their_members_with_health() {
     b.post(&format!("{page_url}/members/{dead}/disable"), &[("csrf", &csrf)]).await;
     let (_, listed) = s.get(&format!("/vpc-channels/{id}/members")).await;
     assert_eq!(listed["members"][1]["status"], 2, "{listed}");
+    assert!(b.get(&format!("{page_url}/members/{dead}/delete")).await.body.contains("Remove 127.0.0.1:1 from pool?"));
     b.post(&format!("{page_url}/members/{dead}/delete"), &[("csrf", &csrf)]).await;
     b.post(&format!("{page_url}/members"), &[("members", "127.0.0.1:2 4"), ("csrf", &csrf)]).await;
     let (_, listed) = s.get(&format!("/vpc-channels/{id}/members")).await;

@@ -191,10 +191,8 @@ async fn show(console: &Console, signed: &Signed, id: &str, error: Option<ApiErr
                                             input type="hidden" name="csrf" value=(csrf);
                                             button.small.secondary type="submit" { @if m.member.status == 2 { "Put in service" } @else { "Take out of service" } }
                                         }
-                                        form.inline method="post" action=(format!("{base}/members/{}/delete", m.member.id)) {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            button.small.danger type="submit" aria-label=(format!("Remove {}", m.member.host)) { "Remove" }
-                                        }
+                                        " "
+                                        a.danger href=(format!("{base}/members/{}/delete", m.member.id)) aria-label=(format!("Remove {}", m.member.host)) { "Remove" }
                                     }
                                 }
                             }
@@ -224,6 +222,34 @@ pub async fn add_members(State(console): State<Console>, signed: Signed, Path(id
     };
     let outcome = console.service.add_members(&id, members_of(&form.text("members").unwrap_or_default()), "members").await.map(|_| ());
     changed(&console, &signed, &id, "members", outcome).await
+}
+
+/// `GET /console/channels/{id}/members/{member}/delete`: asks before removing a member.
+pub async fn confirm_member(State(console): State<Console>, signed: Signed, Path((id, member, action)): Path<(String, String, String)>) -> Response {
+    if action != "delete" {
+        return layout::not_found().await;
+    }
+    if !signed.may("DELETE", "/vpc-channels") {
+        return forbidden();
+    }
+    let c = match console.service.get_channel(&id).await {
+        Ok(c) => c,
+        Err(e) => return layout::failed(e),
+    };
+    let Some(m) = c.members.unwrap_or_default().into_iter().find(|m| m.member.id == member) else { return layout::not_found().await };
+    layout::confirm(
+        &signed,
+        layout::Confirm {
+            title: "Remove the member",
+            question: &format!("Remove {}:{} from {}?", m.member.host, m.port, c.name),
+            warning: "Requests through the channel stop going to it at once. Taking it out of service instead keeps it listed.",
+            action: &format!("{CURRENT}/{id}/members/{member}/delete"),
+            fields: &[],
+            button: "Remove the member",
+            cancel: &format!("{CURRENT}/{id}"),
+        },
+        CURRENT,
+    )
 }
 
 /// `POST /console/channels/{id}/members/{member}/{action}`: `enable`, `disable` or `delete`.

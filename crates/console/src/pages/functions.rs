@@ -215,14 +215,7 @@ async fn render(console: &Console, signed: &Signed, id: &str, shown: Shown<'_>) 
                         @for a in &aliases {
                             tr {
                                 td { (a.alias.name) } td { (a.alias.version) } td { code { (a.alias_urn) } }
-                                @if can_write {
-                                    td {
-                                        form method="post" action=(format!("/console/functions/{id}/aliases/{}/delete", a.alias.name)) {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            button.small.danger type="submit" { "Delete" }
-                                        }
-                                    }
-                                }
+                                @if can_write { td { a.danger href=(format!("/console/functions/{id}/aliases/{}/delete", a.alias.name)) { "Delete" } } }
                             }
                         }
                     }
@@ -325,6 +318,30 @@ pub async fn add_alias(State(console): State<Console>, signed: Signed, Path(id):
         Ok(_) => Redirect::to(&format!("/console/functions/{id}#versions")).into_response(),
         Err(e) => render(&console, &signed, &id, Shown { error: Some(e), ..Default::default() }).await,
     }
+}
+
+/// `GET /console/functions/{id}/aliases/{name}/delete`: asks first.
+pub async fn confirm_delete_alias(State(console): State<Console>, signed: Signed, Path((id, name)): Path<(String, String)>) -> Response {
+    if !signed.may("DELETE", "/functions") {
+        return forbidden();
+    }
+    let alias = match console.service.get_function_alias(&id, &name).await {
+        Ok(a) => a,
+        Err(e) => return layout::failed(e),
+    };
+    layout::confirm(
+        &signed,
+        layout::Confirm {
+            title: "Delete the alias",
+            question: &format!("Delete the alias {} (version {})?", alias.alias.name, alias.alias.version),
+            warning: "APIs and authorizers calling the function through this alias fail from then on; an alias they use cannot be deleted.",
+            action: &format!("/console/functions/{id}/aliases/{name}/delete"),
+            fields: &[],
+            button: "Delete the alias",
+            cancel: &format!("/console/functions/{id}#versions"),
+        },
+        CURRENT,
+    )
 }
 
 /// `POST /console/functions/{id}/aliases/{name}/delete`.

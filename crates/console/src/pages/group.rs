@@ -235,12 +235,7 @@ pub async fn render(console: &Console, signed: &Signed, group_id: &str, problem:
                                 td { (env_name(&v.env_id)) }
                                 td { code { (v.variable_value) } }
                                 @if can_vars {
-                                    td {
-                                        form method="post" action=(format!("{base}/variables/{}/delete", v.id)) {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            button.small type="submit" aria-label=(format!("Delete #{}# in {}", v.variable_name, env_name(&v.env_id))) { "Delete" }
-                                        }
-                                    }
+                                    td { a.danger href=(format!("{base}/variables/{}/delete", v.id)) aria-label=(format!("Delete #{}# in {}", v.variable_name, env_name(&v.env_id))) { "Delete" } }
                                 }
                             }
                         }

@@ -211,14 +211,7 @@ async fn show(console: &Console, signed: &Signed, id: &str, error: Option<ApiErr
                                 td { (sp.instance_type.as_str()) }
                                 td { (sp.instance_name) }
                                 td { (sp.call_limits) }
-                                @if can_write {
-                                    td {
-                                        form method="post" action=(format!("{base}/specials/{}/delete", sp.id)) {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            button.small type="submit" aria-label=(format!("Remove the limit of {}", sp.instance_name)) { "Remove" }
-                                        }
-                                    }
-                                }
+                                @if can_write { td { a.danger href=(format!("{base}/specials/{}/delete", sp.id)) aria-label=(format!("Remove the limit of {}", sp.instance_name)) { "Remove" } } }
                             }
                         }
                     }
@@ -277,6 +270,31 @@ pub async fn add_special(State(console): State<Console>, signed: Signed, Path(id
     };
     let outcome = console.service.create_throttle_special(input).await.map(|_| ());
     changed(&console, &signed, &id, "specials", outcome).await
+}
+
+/// `GET /console/throttles/{id}/specials/{special}/delete`: asks first.
+pub async fn confirm_delete_special(State(console): State<Console>, signed: Signed, Path((id, special)): Path<(String, String)>) -> Response {
+    if !signed.may("DELETE", "/throttle-specials") {
+        return forbidden();
+    }
+    let specials = match console.service.list_throttle_specials(&id, None, &Paging::page(1, 500)).await {
+        Ok(s) => s.items,
+        Err(e) => return layout::failed(e),
+    };
+    let Some(sp) = specials.into_iter().find(|s| s.id == special) else { return layout::not_found().await };
+    layout::confirm(
+        &signed,
+        layout::Confirm {
+            title: "Remove the special limit",
+            question: &format!("Remove the limit of {} ({} calls)?", sp.instance_name, sp.call_limits),
+            warning: "From then on the policy's own per-app or per-user limit applies to it.",
+            action: &format!("/console/throttles/{id}/specials/{special}/delete"),
+            fields: &[],
+            button: "Remove the limit",
+            cancel: &format!("/console/throttles/{id}"),
+        },
+        "/console/throttles",
+    )
 }
 
 /// `POST /console/throttles/{id}/specials/{special}/delete`.
