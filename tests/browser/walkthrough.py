@@ -36,8 +36,26 @@ shot_no = 0
 
 def shot(page, name, full_page=True):
     global shot_no
+    labelled(page)
     shot_no += 1
     page.screenshot(path=os.path.join(SHOTS, f"{shot_no:02d}-{name}.png"), full_page=full_page)
+
+
+# Form controls a screen reader could not name: no <label for>, no wrapping <label>, no aria-label.
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(e => !(e.id && document.querySelector(`label[for="${e.id}"]`)) && !e.closest('label') && !e.getAttribute('aria-label'))
+  .map(e => e.name || e.outerHTML.slice(0, 80))"""
+checked_pages = set()
+
+
+def labelled(page):
+    """Every control of the page has a label (each page checked once)."""
+    key = re.sub(r"[0-9a-f]{32}", "{id}", page.url.split("?")[0])
+    if key in checked_pages:
+        return
+    checked_pages.add(key)
+    missing = page.evaluate(UNLABELLED)
+    assert not missing, f"controls without a label on {page.url}: {missing}"
 
 
 def step(text):
@@ -95,8 +113,10 @@ with sync_playwright() as p:
     page.fill("#token", "not the token")
     page.click("button[type=submit]")
     expect(page.locator("p.error")).to_be_visible()
-    page.fill("#token", TOKEN)
-    page.click("button[type=submit]")
+    # By keyboard alone: the token field, then Enter.
+    page.focus("#token")
+    page.keyboard.type(TOKEN)
+    page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/console/overview$"))
     expect(page.locator("h1")).to_have_text("Overview")
     cookie = next(c for c in context.cookies() if c["name"] == "causeway_session")
@@ -265,6 +285,14 @@ with sync_playwright() as p:
     expect(page).to_have_url(re.compile(r"/console/apis$"))
     expect(page.locator("text=get_order")).to_have_count(0)
     shot(page, "apis")
+
+    step("checking the other pages' labels")
+    # The other pages a new user meets, labelled too.
+    for path in ["/console/envs", "/console/throttles", "/console/acls", "/console/signs", "/console/channels",
+                 "/console/authorizers", "/console/functions", "/console/openapi", "/console/apis/new", f"/console/groups/{group_id}"]:
+        page.goto(CONSOLE + path)
+        labelled(page)
+    assert len(checked_pages) >= 19, checked_pages
 
     step("signing out")
     page.click("text=Sign out")
