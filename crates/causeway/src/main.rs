@@ -1,5 +1,6 @@
 //! The `causeway` binary.
 
+mod cli;
 mod client;
 mod config;
 mod functions;
@@ -40,6 +41,31 @@ enum Command {
     Import(Box<transfer::ImportArgs>),
     /// Export a group's APIs as a Swagger 2.0 / OpenAPI 3.0 file.
     Export(Box<transfer::ExportArgs>),
+    /// List resources of a kind, or show one (by name or id).
+    Get(Box<cli::GetArgs>),
+    /// Show a resource's whole definition (YAML by default).
+    Describe(Box<cli::DescribeArgs>),
+    /// Create a resource from a file or from --set FIELD=VALUE.
+    Create(Box<cli::CreateArgs>),
+    /// Change a resource: from a file, --set FIELD=VALUE, or in $EDITOR.
+    Edit(Box<cli::EditArgs>),
+    /// Delete a resource.
+    Delete(Box<cli::DeleteArgs>),
+    /// Publish an API's current definition in an environment.
+    Publish(Box<cli::PublishArgs>),
+    /// Take an API offline in an environment.
+    Offline(Box<cli::OfflineArgs>),
+    /// An API's published versions.
+    Versions(Box<cli::VersionsArgs>),
+    /// Make an earlier version of an API effective again.
+    SwitchVersion(Box<cli::SwitchArgs>),
+    /// Let an app call APIs in an environment.
+    Authorize(Box<cli::AuthorizeArgs>),
+    /// Print a shell completion script: `causeway completions bash > /etc/bash_completion.d/causeway`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -52,6 +78,8 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 
+    // A server's failure goes to its log too; a command's is said once, on stderr.
+    let serving = matches!(cli.command, Command::Serve(_) | Command::RotateSecretKey(_));
     let result = match cli.command {
         Command::Serve(args) => config::Settings::resolve(*args).and_then(|settings| {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -71,11 +99,28 @@ fn main() -> ExitCode {
         Command::Call(args) => client::call(args),
         Command::Import(args) => transfer::import(*args),
         Command::Export(args) => transfer::export(*args),
+        Command::Get(args) => cli::get(*args),
+        Command::Describe(args) => cli::describe(*args),
+        Command::Create(args) => cli::create(*args),
+        Command::Edit(args) => cli::edit(*args),
+        Command::Delete(args) => cli::delete(*args),
+        Command::Publish(args) => cli::publish(*args),
+        Command::Offline(args) => cli::offline(*args),
+        Command::Versions(args) => cli::versions(*args),
+        Command::SwitchVersion(args) => cli::switch_version(*args),
+        Command::Authorize(args) => cli::authorize(*args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "causeway", &mut std::io::stdout());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
+            if serving {
+                tracing::error!("{e}");
+            }
             eprintln!("causeway: {e}");
             ExitCode::FAILURE
         }
