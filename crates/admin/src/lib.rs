@@ -4,6 +4,8 @@
 mod audit;
 mod auth;
 mod describe;
+
+pub use describe::schemas as input_schemas;
 mod http;
 mod routes;
 pub mod service;

@@ -61,6 +61,12 @@ enum Command {
     SwitchVersion(Box<cli::SwitchArgs>),
     /// Let an app call APIs in an environment.
     Authorize(Box<cli::AuthorizeArgs>),
+    /// Write the whole configuration as YAML (names for references, secrets left out).
+    Dump(Box<cli::plan::DumpArgs>),
+    /// Say what applying the files would change.
+    Diff(Box<cli::plan::PlanArgs>),
+    /// Make the installation as the files say (idempotent; --prune deletes what they do not mention).
+    Apply(Box<cli::plan::PlanArgs>),
     /// Print a shell completion script: `causeway completions bash > /etc/bash_completion.d/causeway`.
     Completions {
         #[arg(value_enum)]
@@ -109,6 +115,9 @@ fn main() -> ExitCode {
         Command::Versions(args) => cli::versions(*args),
         Command::SwitchVersion(args) => cli::switch_version(*args),
         Command::Authorize(args) => cli::authorize(*args),
+        Command::Dump(args) => cli::plan::dump(*args),
+        Command::Diff(args) => cli::plan::diff(*args),
+        Command::Apply(args) => cli::plan::apply(*args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "causeway", &mut std::io::stdout());

@@ -22,6 +22,12 @@ const FAMILIES: &[(&str, &str, bool)] = &[
     ("ROMA-V2", "/v2/{project_id}/apic/instances/{instance_id}", true),
 ];
 
+/// The body schemas by type name (`ApiInput`, `GroupInput`, …), with
+/// `#/components/schemas/…` references between them: what each call takes.
+pub fn schemas() -> Value {
+    serde_json::from_str::<Value>(OPERATIONS).map(|d| d["schemas"].clone()).unwrap_or(Value::Null)
+}
+
 /// The document as JSON text (built once per process).
 pub fn document(instance: &Instance) -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();

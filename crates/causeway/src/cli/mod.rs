@@ -6,6 +6,8 @@
 pub mod connect;
 pub mod kinds;
 pub mod output;
+pub mod plan;
+pub mod state;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
