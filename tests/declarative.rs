@@ -84,11 +84,28 @@ async fn build(s: &Server) {
         "backend_params": [{"name": "oid", "location": "PATH", "origin": "REQUEST", "value": "id"}, {"name": "X-Shop", "location": "HEADER", "origin": "CONSTANT", "value": "main"}]})).await;
     let ping = created(s, "/apis", json!({"group_id": g, "name": "ping", "type": 1, "req_method": "GET", "req_uri": "/ping", "auth_type": "NONE", "backend_type": "MOCK",
         "mock_info": {"status_code": 201, "result_content": "{\"pong\":true}"}})).await;
-    created(s, "/apis", json!({"group_id": g, "name": "greet", "type": 1, "req_method": "POST", "req_uri": "/greet", "auth_type": "APP", "backend_type": "FUNCTION",
+    let greet = created(s, "/apis", json!({"group_id": g, "name": "greet", "type": 1, "req_method": "POST", "req_uri": "/greet", "auth_type": "APP", "backend_type": "FUNCTION",
         "func_info": {"function_urn": urn, "invocation_type": "sync", "timeout": 3000}})).await;
-    for (api, env) in [(&orders, RELEASE), (&orders, staging.as_str()), (&ping, RELEASE)] {
+    let mut publications = Vec::new();
+    for (api, env) in [(&orders, RELEASE), (&orders, staging.as_str()), (&ping, RELEASE), (&greet, RELEASE)] {
         let (status, v) = s.post(&format!("/apis/publish/{api}"), &json!({"env_id": env})).await;
         assert_eq!(status, 201, "{v}");
+        publications.push(v["publish_id"].as_str().unwrap().to_string());
+    }
+    // Policies bound to publications, an app authorized.
+    let id_of = |list: Value, key: &str| list[key][0]["id"].as_str().unwrap().to_string();
+    let throttle = id_of(s.get("/throttles?name=per_second").await.1, "throttles");
+    let acl = id_of(s.get("/acls?name=office").await.1, "acls");
+    let sign = id_of(s.get("/signs?name=backend_key").await.1, "signs");
+    let app = id_of(s.get("/apps?name=mobile").await.1, "apps");
+    for (path, body) in [
+        ("/throttle-bindings", json!({"strategy_id": throttle, "publish_ids": [publications[0], publications[1]]})),
+        ("/acl-bindings", json!({"acl_id": acl, "publish_ids": [publications[0]]})),
+        ("/sign-bindings", json!({"sign_id": sign, "publish_ids": [publications[2]]})),
+        ("/app-auths", json!({"app_ids": [app], "api_ids": [greet], "env_id": RELEASE})),
+    ] {
+        let (status, v) = s.post(path, &body).await;
+        assert!(status == 201 || status == 200, "{path}: {status} {v}");
     }
 }
 
@@ -104,7 +121,8 @@ async fn round_trip(target: &Server) {
     let dir = tempfile::tempdir().unwrap();
     let text = dump(&source);
     // Stable, human: names for references, no ids, no secrets.
-    for part in ["name: shop", "authorizer: gate", "channel: pool", "response: partner", "published:", "- RELEASE", "- STAGING", "backend: 10.0.1.8:8080"] {
+    for part in ["name: shop", "authorizer: gate", "channel: pool", "response: partner", "published:", "- RELEASE", "- STAGING", "backend: 10.0.1.8:8080",
+        "policies:", "throttle: per_second", "- office", "sign: backend_key", "- shop/greet"] {
         assert!(text.contains(part), "{part}:\n{text}");
     }
     assert!(!text.contains("_id:") && !text.contains("app_secret") && !text.contains("sign_secret") && !text.contains("register_time"), "{text}");
@@ -174,6 +192,9 @@ async fn bad_files_are_refused_before_anything_changes() {
         ("invalid.yaml", base.replace("req_method: GET", "req_method: FETCH"), "invalid.yaml: groups[shop].apis[orders]: Invalid parameter value,parameterName:req_method"),
         ("env.yaml", format!("{base}    published: [NOWHERE]\n"), "env.yaml: groups[shop].apis[orders].published: no environment named \"NOWHERE\""),
         ("section.yaml", format!("{base}widgets: []\n"), "section.yaml: unknown section \"widgets\""),
+        ("policy.yaml", format!("{base}    published: [RELEASE]\n    policies: {{RELEASE: {{throttle: nothing}}}}\n"), "policy.yaml: groups[shop].apis[orders].policies.RELEASE.throttle: no throttle named \"nothing\""),
+        ("unpublished.yaml", format!("{base}    policies: {{RELEASE: {{acls: []}}}}\n"), "the API is not published in RELEASE"),
+        ("app.yaml", "apps:\n- name: mobile\n  apis: {RELEASE: [shop/nothing]}\n".to_string(), "app.yaml: apps[mobile].apis.RELEASE: no API \"shop/nothing\""),
         ("secret.yaml", "apps:\n- name: a\n  app_secret: ${NOT_SET_ANYWHERE}\n".to_string(), "secret.yaml: ${NOT_SET_ANYWHERE} is not set"),
         ("short.yaml", "signs:\n- {name: k, sign_type: hmac}\n".to_string(), "short.yaml: signs[k]: Invalid parameter value,parameterName:name"),
     ] {

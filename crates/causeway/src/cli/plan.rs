@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::connect::{Admin, ConnectArgs, encode};
 use super::kinds;
-use super::state::{self, API_PARTS, GROUP_PARTS, Origins, SECTIONS, Schemas};
+use super::state::{self, API_PARTS, APP_PARTS, Bindings, GROUP_PARTS, Origins, SECTIONS, Schemas};
 
 /// `causeway dump`.
 #[derive(Debug, Args)]
@@ -101,6 +101,8 @@ struct Walk<'a> {
     /// Names → ids per kind (`group`, `env`, `authorizer`, `channel`, …), kept up to date as things are created.
     ids: BTreeMap<String, BTreeMap<String, String>>,
     planned: usize,
+    /// The policy bindings and app authorizations that run now.
+    bound: Bindings,
 }
 
 impl Walk<'_> {
@@ -170,8 +172,20 @@ fn check(desired: &Value, origins: &Origins, schemas: &Schemas, known: &dyn Fn(&
     for s in SECTIONS {
         for (name, item) in by_name(&desired[s.key], s.name) {
             let label = format!("{}[{name}]", s.key);
-            unknown(&mut problems, &label, s.schema, item, &[]);
-            if let Err(e) = valid(s.kind, item, &limits) {
+            let parts: &[&str] = if s.kind == "app" { APP_PARTS } else { &[] };
+            unknown(&mut problems, &label, s.schema, item, parts);
+            for (env, apis) in item["apis"].as_object().into_iter().flatten() {
+                if !known("env", env, None) {
+                    problems.push(format!("{}: {label}.apis.{env}: no environment named {env:?}", origins.of(&label)));
+                }
+                for api in apis.as_array().into_iter().flatten() {
+                    let named = api.as_str().and_then(|a| a.split_once('/')).is_some_and(|(g, a)| known("api", a, Some(g)));
+                    if !named {
+                        problems.push(format!("{}: {label}.apis.{env}: no API {api} (written group/api)", origins.of(&label)));
+                    }
+                }
+            }
+            if let Err(e) = valid(s.kind, &own(item, parts), &limits) {
                 problems.push(format!("{}: {label}: {e}", origins.of(&label)));
             }
         }
@@ -203,9 +217,32 @@ fn check(desired: &Value, origins: &Origins, schemas: &Schemas, known: &dyn Fn(&
                 problems.push(format!("{}: {alabel}.{b}", origins.of(&glabel)));
             }
             unknown(&mut problems, &alabel, "ApiInput", &body, &[]);
-            for env in api["published"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            let published: Vec<&str> = api["published"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            for env in &published {
                 if !known("env", env, None) {
                     problems.push(format!("{}: {alabel}.published: no environment named {env:?}", origins.of(&glabel)));
+                }
+            }
+            for (env, p) in api["policies"].as_object().into_iter().flatten() {
+                let at = format!("{}: {alabel}.policies.{env}", origins.of(&glabel));
+                if !published.contains(&env.as_str()) {
+                    problems.push(format!("{at}: policies bind to a publication, and the API is not published in {env}"));
+                }
+                for (field, value) in p.as_object().into_iter().flatten() {
+                    let (kind, names): (&str, Vec<&str>) = match field.as_str() {
+                        "throttle" => ("throttle", value.as_str().into_iter().collect()),
+                        "sign" => ("sign", value.as_str().into_iter().collect()),
+                        "acls" => ("acl", value.as_array().into_iter().flatten().filter_map(Value::as_str).collect()),
+                        other => {
+                            problems.push(format!("{at}: unknown field {other} (throttle, acls, sign)"));
+                            continue;
+                        }
+                    };
+                    for n in names {
+                        if !known(kind, n, None) {
+                            problems.push(format!("{at}.{field}: no {kind} named {n:?}"));
+                        }
+                    }
                 }
             }
             body["group_id"] = json!("0".repeat(32));
@@ -291,6 +328,7 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
                 .get(group.unwrap_or_default())
                 .map(|g| by_name(&g["responses"], "name").into_keys().chain(std::iter::once("default".to_string())).collect())
                 .unwrap_or_default(),
+            "api" => by_name(&state["groups"], "name").get(group.unwrap_or_default()).map(|g| by_name(&g["apis"], "name").into_keys().collect()).unwrap_or_default(),
             _ => SECTIONS.iter().find(|s| s.kind == kind).map(|s| by_name(&state[s.key], s.name).into_keys().collect()).unwrap_or_default(),
         }
     };
@@ -309,7 +347,7 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
             return Err("nothing was changed".into());
         }
     }
-    let mut walk = Walk { admin: &admin, act, done: Vec::new(), ids: BTreeMap::new(), planned: 0 };
+    let mut walk = Walk { admin: &admin, act, done: Vec::new(), ids: BTreeMap::new(), planned: 0, bound: state::bindings(&admin)? };
     for s in SECTIONS {
         let kind = kinds::find(s.kind)?;
         for item in kind.list(&admin, None)? {
@@ -338,7 +376,7 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
                 }
                 Some(have) => {
                     // Secrets the files leave out stay as they are.
-                    let mut have = (*have).clone();
+                    let mut have = own(have, APP_PARTS);
                     if let (Value::Object(h), Value::Object(w)) = (&mut have, &want) {
                         let only_given: Vec<String> = h.keys().filter(|k| !w.contains_key(*k) && is_secret(s.kind, k)).cloned().collect();
                         for k in only_given {
@@ -388,6 +426,9 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
         group_parts(&mut walk, &schemas, &gname, &gid, have, want, a.prune && tag.is_none())?;
     }
 
+    if a.group.is_empty() && tag.is_none() {
+        authorizations(&mut walk, &desired, a.prune)?;
+    }
     if a.prune {
         prune(&mut walk, &desired, &current, tag.is_some())?;
     }
@@ -547,6 +588,8 @@ fn group_parts(walk: &mut Walk, schemas: &Schemas, gname: &str, gid: &str, have:
             let env_id = walk.id("env", env).unwrap_or_default();
             walk.step(format!("< offline {gname}/{aname} in {env}"), &[], |adm| adm.json("DELETE", &format!("/apis/publish/{}?env_id={}", encode(&api_id), encode(&env_id)), None))?;
         }
+        walk.ids.entry("api".into()).or_default().insert(format!("{gname}/{aname}"), api_id.clone());
+        policies(walk, gname, &aname, &api_id, have_apis.get(&aname).copied().unwrap_or(&Value::Null), api, &is)?;
     }
     if prune {
         let want_apis = by_name(&want["apis"], "name");
@@ -570,6 +613,71 @@ fn group_parts(walk: &mut Walk, schemas: &Schemas, gname: &str, gid: &str, have:
         for (dname, id) in &domain_ids {
             if !want_domains.contains_key(dname) {
                 walk.step(format!("- domain {gname}/{dname}"), &[], |adm| adm.json("DELETE", &format!("/api-groups/{}/domains/{}", encode(gid), encode(id)), None))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The policies bound to an API's publications: per environment, the
+/// throttle, the access-control lists and the signature key the files name.
+fn policies(walk: &mut Walk, gname: &str, aname: &str, api_id: &str, have: &Value, want: &Value, published: &BTreeSet<String>) -> Result<(), String> {
+    let envs: BTreeSet<String> = have["policies"].as_object().into_iter().flatten().chain(want["policies"].as_object().into_iter().flatten()).map(|(e, _)| e.clone()).collect();
+    let names = |v: &Value, field: &str| -> BTreeSet<String> {
+        match &v[field] {
+            Value::String(s) => std::iter::once(s.clone()).collect(),
+            Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            _ => BTreeSet::new(),
+        }
+    };
+    for env in envs {
+        let (h, w) = (&have["policies"][&env], &want["policies"][&env]);
+        // Off the environment, its bindings went with the publication.
+        let online = published.contains(&env);
+        for (field, kind, path, id_field) in [("throttle", "throttle", "/throttle-bindings", "strategy_id"), ("acls", "acl", "/acl-bindings", "acl_id"), ("sign", "sign", "/sign-bindings", "sign_id")] {
+            let (had, wanted) = (names(h, field), if online { names(w, field) } else { BTreeSet::new() });
+            for gone in had.difference(&wanted) {
+                if !online {
+                    continue;
+                }
+                let key = (kind.to_string(), gname.to_string(), aname.to_string(), env.clone(), gone.clone());
+                let id = walk.bound.ids.get(&key).cloned().unwrap_or_default();
+                walk.step(format!("< unbind {kind} {gone} from {gname}/{aname} in {env}"), &[], |adm| adm.json("DELETE", &format!("{path}/{}", encode(&id)), None))?;
+            }
+            for new in wanted.difference(&had) {
+                let policy = walk.id(kind, new).unwrap_or_default();
+                let env_id = walk.id("env", &env).unwrap_or_default();
+                walk.step(format!("> bind {kind} {new} to {gname}/{aname} in {env}"), &[], |adm| {
+                    let view = adm.get(&format!("/apis/{}", encode(api_id)))?;
+                    let envs: Vec<&str> = view["run_env_id"].as_str().unwrap_or_default().split('|').collect();
+                    let pubs: Vec<&str> = view["publish_id"].as_str().unwrap_or_default().split('|').collect();
+                    let publish_id = envs.iter().position(|e| *e == env_id).and_then(|i| pubs.get(i)).ok_or(format!("{gname}/{aname} is not published in {env}"))?;
+                    adm.json("POST", path, Some(&json!({id_field: policy, "publish_ids": [publish_id]})))
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The APIs each app may call, per environment.
+fn authorizations(walk: &mut Walk, desired: &Value, prune_unlisted: bool) -> Result<(), String> {
+    for (app, item) in by_name(&desired["apps"], "name") {
+        let want: BTreeMap<String, BTreeSet<String>> = item["apis"].as_object().into_iter().flatten().map(|(env, l)| (env.clone(), l.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect())).collect();
+        let have: BTreeMap<String, BTreeSet<String>> = walk.bound.apps.get(&app).cloned().unwrap_or_default().into_iter().map(|(e, l)| (e, l.into_iter().collect())).collect();
+        let envs: BTreeSet<&String> = want.keys().chain(have.keys()).collect();
+        for env in envs {
+            let (w, h) = (want.get(env).cloned().unwrap_or_default(), have.get(env).cloned().unwrap_or_default());
+            for api in w.difference(&h) {
+                let body = json!({"app_ids": [walk.id("app", &app)], "api_ids": [walk.id("api", api)], "env_id": walk.id("env", env)});
+                walk.step(format!("> authorize app {app} to call {api} in {env}"), &[], |adm| adm.json("POST", "/app-auths", Some(&body)))?;
+            }
+            if item.get("apis").is_none() && !prune_unlisted {
+                continue;
+            }
+            for api in h.difference(&w) {
+                let id = walk.bound.auth_ids.get(&(app.clone(), env.clone(), api.clone())).cloned().unwrap_or_default();
+                walk.step(format!("< revoke app {app} from {api} in {env}"), &[], |adm| adm.json("DELETE", &format!("/app-auths/{}", encode(&id)), None))?;
             }
         }
     }

@@ -50,8 +50,65 @@ pub const SECTIONS: &[Section] = &[
 
 /// What a group holds besides its own fields.
 pub const GROUP_PARTS: &[&str] = &["variables", "responses", "domains", "apis"];
-/// What an API holds besides its definition.
-pub const API_PARTS: &[&str] = &["published"];
+/// What an API holds besides its definition: where it is published, and
+/// per environment the policies bound to it there.
+pub const API_PARTS: &[&str] = &["published", "policies"];
+/// What an app holds besides its fields: the APIs it may call, per environment (`group/api`).
+pub const APP_PARTS: &[&str] = &["apis"];
+
+/// Who is bound to what: (group, api, env) → policy names, and the binding ids.
+#[derive(Default)]
+pub struct Bindings {
+    /// (group, api, env) → {"throttle": name, "acls": [names], "sign": name}.
+    pub policies: BTreeMap<(String, String, String), Map<String, Value>>,
+    /// (kind, group, api, env, policy name) → binding id.
+    pub ids: BTreeMap<(String, String, String, String, String), String>,
+    /// app → env → ["group/api"], and (app, env, "group/api") → authorization id.
+    pub apps: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    pub auth_ids: BTreeMap<(String, String, String), String>,
+}
+
+/// Every binding of a policy to a publication, and every app's authorizations.
+pub fn bindings(admin: &Admin) -> Result<Bindings, String> {
+    let mut b = Bindings::default();
+    // (kind, listing, filter, key, name field of the policy, field with the binding id)
+    for (kind, list_path, query, key, name_field, id_field) in [
+        ("throttle", "/throttles", "/throttle-bindings/binded-apis?throttle_id=", "apis", "name", "throttle_apply_id"),
+        ("acl", "/acls", "/acl-bindings/binded-apis?acl_id=", "apis", "acl_name", "id"),
+        ("sign", "/signs", "/sign-bindings/binded-apis?sign_id=", "bindings", "name", "id"),
+    ] {
+        let list_key = kinds::find(kind)?.list_key;
+        for policy in admin.list_all(list_path, list_key)? {
+            let (Some(pid), Some(pname)) = (policy["id"].as_str(), policy[name_field].as_str()) else { continue };
+            for bound in admin.list_all(&format!("{query}{}", encode(pid)), key)? {
+                let at = (bound["group_name"].as_str().unwrap_or_default().to_string(), bound["api_name"].as_str().unwrap_or_default().to_string(), bound["env_name"].as_str().unwrap_or_default().to_string());
+                let entry = b.policies.entry(at.clone()).or_default();
+                if kind == "acl" {
+                    let list = entry.entry("acls").or_insert_with(|| json!([]));
+                    if let Value::Array(l) = list {
+                        l.push(json!(pname));
+                        l.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+                    }
+                } else {
+                    entry.insert(kind.into(), json!(pname));
+                }
+                b.ids.insert((kind.into(), at.0, at.1, at.2, pname.into()), bound[id_field].as_str().unwrap_or_default().into());
+            }
+        }
+    }
+    for app in admin.list_all("/apps", "apps")? {
+        let (Some(aid), Some(aname)) = (app["id"].as_str(), app["name"].as_str()) else { continue };
+        for auth in admin.list_all(&format!("/app-auths/binded-apis?app_id={}", encode(aid)), "auths")? {
+            let env = auth["env_name"].as_str().unwrap_or_default().to_string();
+            let api = format!("{}/{}", auth["group_name"].as_str().unwrap_or_default(), auth["api_name"].as_str().unwrap_or_default());
+            let list = b.apps.entry(aname.into()).or_default().entry(env.clone()).or_default();
+            list.push(api.clone());
+            list.sort();
+            b.auth_ids.insert((aname.into(), env, api), auth["id"].as_str().unwrap_or_default().into());
+        }
+    }
+    Ok(b)
+}
 /// Fields left out of dumps: secrets (referenced from `${ENV}` in files when wanted).
 const SECRETS: &[(&str, &str)] = &[("app", "app_key"), ("app", "app_secret"), ("sign", "sign_key"), ("sign", "sign_secret")];
 /// Fields the management API answers twice under two names: the second is left out.
@@ -378,6 +435,7 @@ fn strip(kind: &str, v: &mut Value, keep_secrets: bool) {
 
 /// The installation as it runs, in the declarative form.
 pub fn dump(admin: &Admin, schemas: &Schemas, keep_secrets: bool) -> Result<Value, String> {
+    let bound = bindings(admin)?;
     let mut state = Map::new();
     let mut names: BTreeMap<&str, Names> = BTreeMap::new();
     for section in SECTIONS {
@@ -392,6 +450,11 @@ pub fn dump(admin: &Admin, schemas: &Schemas, keep_secrets: bool) -> Result<Valu
             let mut item = schemas.project(&schemas.of(section.schema), &full);
             strip(section.kind, &mut item, keep_secrets);
             omit_defaults(section.kind, &mut item);
+            if section.kind == "app"
+                && let Some(apis) = bound.apps.get(full["name"].as_str().unwrap_or_default())
+            {
+                item["apis"] = json!(apis);
+            }
             items.push(item);
         }
         sort_by_name(&mut items, section.name);
@@ -462,6 +525,17 @@ pub fn dump(admin: &Admin, schemas: &Schemas, keep_secrets: bool) -> Result<Valu
             published.sort_unstable();
             if !published.is_empty() {
                 item["published"] = json!(published);
+            }
+            let gname = full["group_name"].as_str().unwrap_or_default().to_string();
+            let aname = full["name"].as_str().unwrap_or_default().to_string();
+            let policies: Map<String, Value> = bound
+                .policies
+                .range((gname.clone(), aname.clone(), String::new())..)
+                .take_while(|((g, a, _), _)| *g == gname && *a == aname)
+                .map(|((_, _, env), p)| (env.clone(), Value::Object(p.clone())))
+                .collect();
+            if !policies.is_empty() {
+                item["policies"] = Value::Object(policies);
             }
             apis.push(item);
         }
