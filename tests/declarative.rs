@@ -226,3 +226,38 @@ async fn bad_files_are_refused_before_anything_changes() {
     assert!(split.path().join("causeway.yaml").exists() && split.path().join("groups/shop.yaml").exists());
     assert!(ok(&s, &["diff", "-f", split.path().to_str().unwrap()]).contains("No changes"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_failure_says_what_was_done_and_a_second_run_continues() {
+    let s = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let api = |name: &str, path: &str| format!("  - {{name: {name}, type: 1, req_method: GET, req_uri: {path}, auth_type: NONE, backend_type: MOCK, mock_info: {{result_content: ok}}}}\n");
+    // Two APIs with one method and path: each is valid alone, the group refuses the second.
+    let clash = format!("environments:\n- {{name: STAGING}}\ngroups:\n- name: shop\n  apis:\n{}{}", api("first", "/same"), api("second", "/same"));
+    let file = write(dir.path(), "causeway.yaml", &clash);
+    let r = causeway(&s, &["apply", "-f", &file]);
+    assert!(!r.ok, "{}", r.out);
+    assert!(r.err.contains("stopped at \"+ api shop/second\"") && r.err.contains("APIG.3301") && r.err.contains("3 step(s) done before it (the last: \"+ api shop/first\")"), "{}", r.err);
+    assert!(r.err.contains("running apply again continues from here"), "{}", r.err);
+    // Fixed, the next run does only what was left.
+    let fixed = write(dir.path(), "causeway.yaml", &format!("environments:\n- {{name: STAGING}}\ngroups:\n- name: shop\n  apis:\n{}{}", api("first", "/same"), api("second", "/other")));
+    let again = ok(&s, &["apply", "-f", &fixed]);
+    assert_eq!(again.lines().filter(|l| l.starts_with(['+', '~', '-'])).collect::<Vec<_>>(), vec!["+ api shop/second"], "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_example_applies_as_written() {
+    let s = Server::start().await;
+    let doc = std::fs::read_to_string(format!("{}/../../docs/declarative.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let format = &doc[doc.find("## The format").unwrap()..];
+    let start = format.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let example = &format[start..start + format[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "example.yaml", example);
+    let applied = ok(&s, &["apply", "-f", &file]);
+    assert!(applied.contains("> bind throttle per_second to shop/orders in RELEASE") && applied.contains("> authorize app mobile to call shop/orders in RELEASE"), "{applied}");
+    let again = ok(&s, &["diff", "-f", &file]);
+    assert!(again.contains("No changes"), "{again}");
+    let (_, orders) = s.get("/apis?name=orders").await;
+    assert_eq!(orders["apis"][0]["run_env_name"], "RELEASE|STAGING", "{orders}");
+}

@@ -137,7 +137,7 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
     ("throttle", "type", "1"),
     ("throttle", "enable_adaptive_control", "\"FALSE\""),
     ("sign", "sign_type", "\"hmac\""),
-    ("domain", "min_ssl_version", "\"TLSv1.2\""),
+    ("domain", "min_ssl_version", "\"TLSv1.1\""),
     ("domain", "is_http_redirect_to_https", "false"),
 ];
 
