@@ -150,6 +150,23 @@ async fn every_kind_is_created_read_by_name_changed_and_deleted() {
     assert!(cli.ok(&["get", "responses", "--group", "shop"]).out.lines().any(|l| l.starts_with("partner ")));
     cli.ok(&["create", "domain", "--group", "shop", "--set", "url_domain=shop.example.com"]);
     assert!(cli.ok(&["get", "domains", "--group", "shop"]).out.contains("shop.example.com"));
+    // A certificate for the domain, its chain and key read from files (`@FILE`).
+    let ca = common::tls::Ca::new("CLI Test CA");
+    let (chain, key, _) = ca.issue(&["shop.example.com"], -1, 60);
+    let (chain_file, key_file) = (cli.home.path().join("chain.pem"), cli.home.path().join("key.pem"));
+    std::fs::write(&chain_file, chain).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let uploaded = cli.ok(&["create", "certificate", "--group", "shop", "--set", "domain=shop.example.com", "--set", "name=shop_cert",
+        "--set", &format!("cert_content=@{}", chain_file.display()), "--set", &format!("private_key=@{}", key_file.display())]);
+    assert!(uploaded.out.contains("certificate shop_cert uploaded for shop.example.com"), "{}", uploaded.out);
+    let certs = cli.ok(&["get", "certificates", "--group", "shop"]).out;
+    let expiry = (time::OffsetDateTime::now_utc() + time::Duration::days(60)).date().to_string();
+    assert!(certs.contains("shop_cert") && certs.contains(&expiry), "{certs}");
+    let described = cli.ok(&["describe", "certificate", "shop.example.com", "--group", "shop"]).out;
+    assert!(described.contains("common_name: shop.example.com") && !described.contains("PRIVATE KEY"), "{described}");
+    assert!(cli.fails(&["create", "certificate", "--group", "shop", "--set", "domain=shop.example.com", "--set", "cert_content=@/nonexistent.pem"]).contains("cannot read /nonexistent.pem"));
+    cli.ok(&["delete", "certificate", "shop.example.com", "--group", "shop"]);
+    assert!(!cli.ok(&["get", "certificates", "--group", "shop"]).out.contains("shop_cert"));
     cli.ok(&["edit", "throttle", "per_second", "--set", "api_call_limits=50"]);
     assert_eq!(cli.ok(&["get", "throttle", "per_second", "-o", "json"]).json()["api_call_limits"], 50);
 

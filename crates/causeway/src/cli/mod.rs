@@ -22,7 +22,7 @@ use output::Format;
 /// `causeway get KIND [NAME|ID]`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// group, api, env, variable, app, throttle, acl, sign, channel, authorizer, function, response, domain.
+    /// group, api, env, variable, app, throttle, acl, sign, channel, authorizer, function, response, domain, certificate.
     pub kind: String,
     /// One of them, by name or id (all of them without it).
     pub key: Option<String>,
@@ -183,8 +183,44 @@ fn id_of(v: &Value) -> Result<String, String> {
     v["id"].as_str().map(str::to_string).ok_or_else(|| "the answer has no id".to_string())
 }
 
+/// Certificates are a domain's: addressed by the domain, in a group.
+fn is_certificate(word: &str) -> bool {
+    matches!(word.to_ascii_lowercase().as_str(), "certificate" | "certificates" | "cert" | "certs")
+}
+
+/// The group's domains with their certificates (`not_after` and the certificate's name).
+fn certificates(admin: &Admin, group: Option<&str>) -> Result<(String, Vec<Value>), String> {
+    let gid = group_of(admin, group)?.ok_or("certificates belong to a group's domains: give --group")?;
+    let g = admin.get(&format!("/api-groups/{}", encode(&gid)))?;
+    let mut rows = Vec::new();
+    for d in g["url_domains"].as_array().into_iter().flatten() {
+        let mut row = json!({"domain": d["domain"], "domain_id": d["id"], "name": d["ssl_name"], "id": d["ssl_id"]});
+        if let (Some(did), Some(cid)) = (d["id"].as_str(), d["ssl_id"].as_str()) {
+            let c = admin.get(&format!("/api-groups/{}/domains/{}/certificate/{}", encode(&gid), encode(did), encode(cid)))?;
+            row = json!({"domain": d["domain"], "domain_id": did, "name": c["name"], "id": cid, "common_name": c["common_name"], "san": c["san"], "not_after": c["not_after"], "cert_content": c["cert_content"]});
+        }
+        rows.push(row);
+    }
+    Ok((gid, rows))
+}
+
+const CERT_COLUMNS: &[(&str, &str)] = &[("DOMAIN", "domain"), ("CERTIFICATE", "name"), ("EXPIRES", "not_after"), ("ID", "id")];
+
+fn certificate_of<'a>(rows: &'a [Value], key: &str) -> Result<&'a Value, String> {
+    rows.iter().find(|r| r["domain"] == key || r["domain_id"] == key || r["id"] == key).ok_or_else(|| format!("no domain {key:?} in the group"))
+}
+
 pub fn get(a: GetArgs) -> Result<(), String> {
     let admin = a.connect.connect()?;
+    if is_certificate(&a.kind) {
+        let (_, rows) = certificates(&admin, a.group.as_deref())?;
+        let rows: Vec<Value> = match &a.key {
+            Some(k) => vec![certificate_of(&rows, k)?.clone()],
+            None => rows,
+        };
+        print(&output::listing(a.output, CERT_COLUMNS, &rows)?);
+        return Ok(());
+    }
     let kind = kinds::find(&a.kind)?;
     let group = group_of(&admin, a.group.as_deref())?;
     match &a.key {
@@ -202,6 +238,11 @@ pub fn get(a: GetArgs) -> Result<(), String> {
 
 pub fn describe(a: DescribeArgs) -> Result<(), String> {
     let admin = a.connect.connect()?;
+    if is_certificate(&a.kind) {
+        let (_, rows) = certificates(&admin, a.group.as_deref())?;
+        print(&output::document(if a.output == Format::Table { Format::Yaml } else { a.output }, certificate_of(&rows, &a.key)?)?);
+        return Ok(());
+    }
     let kind = kinds::find(&a.kind)?;
     let group = group_of(&admin, a.group.as_deref())?;
     let item = kind.find(&admin, &a.key, group.as_deref())?;
@@ -240,8 +281,11 @@ pub fn apply_settings(body: &mut Value, settings: &[String]) -> Result<(), Strin
         if path.is_empty() {
             return Err(format!("--set {s:?}: the field is empty"));
         }
-        // JSON where it reads as JSON (numbers, true/false, null, lists, objects, "quoted"), else the text.
-        let value = serde_json::from_str::<Value>(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+        // `@FILE`: the file's text; JSON where it reads as JSON (numbers, true/false, null, lists, objects, "quoted"), else the text.
+        let value = match raw.strip_prefix('@').filter(|f| !f.is_empty()) {
+            Some(file) => Value::String(std::fs::read_to_string(file).map_err(|e| format!("--set {path}=@{file}: cannot read {file}: {e}"))?),
+            None => serde_json::from_str::<Value>(raw).unwrap_or_else(|_| Value::String(raw.to_string())),
+        };
         let parts: Vec<&str> = path.split('.').collect();
         let Some((last, parents)) = parts.split_last() else { continue };
         let mut at = &mut *body;
@@ -278,13 +322,22 @@ fn resolve_names(admin: &Admin, body: &mut Value) -> Result<(), String> {
 
 pub fn create(a: CreateArgs) -> Result<(), String> {
     let admin = a.connect.connect()?;
-    let kind = kinds::find(&a.kind)?;
     let mut body = match &a.file {
         Some(f) => read_definition(f)?,
         None if a.set.is_empty() => return Err("give the definition: -f FILE, or --set FIELD=VALUE".into()),
         None => json!({}),
     };
     apply_settings(&mut body, &a.set)?;
+    if is_certificate(&a.kind) {
+        // Uploaded for a domain (replacing the one it has): `domain`, `name`, `cert_content`, `private_key` (`@FILE` reads them).
+        let (gid, rows) = certificates(&admin, a.group.as_deref())?;
+        let domain = body.as_object_mut().and_then(|m| m.remove("domain")).and_then(|d| d.as_str().map(str::to_string)).ok_or("give the domain: --set domain=NAME")?;
+        let did = certificate_of(&rows, &domain)?["domain_id"].as_str().unwrap_or_default().to_string();
+        admin.json("POST", &format!("/api-groups/{}/domains/{}/certificate", encode(&gid), encode(&did)), Some(&body))?;
+        println!("certificate {} uploaded for {domain}", body["name"].as_str().unwrap_or_default());
+        return Ok(());
+    }
+    let kind = kinds::find(&a.kind)?;
     resolve_names(&admin, &mut body)?;
     let group = group_of(&admin, a.group.as_deref())?;
     if let (Some(g), Scope::Global, Some(_)) = (&group, kind.scope, kind.group_filter) {
@@ -344,6 +397,14 @@ fn in_editor(kind: &Kind, current: &Value) -> Result<Value, String> {
 
 pub fn delete(a: DeleteArgs) -> Result<(), String> {
     let admin = a.connect.connect()?;
+    if is_certificate(&a.kind) {
+        let (gid, rows) = certificates(&admin, a.group.as_deref())?;
+        let row = certificate_of(&rows, &a.key)?;
+        let (did, cid) = (row["domain_id"].as_str().unwrap_or_default(), row["id"].as_str().ok_or_else(|| format!("{} has no certificate", a.key))?);
+        admin.json("DELETE", &format!("/api-groups/{}/domains/{}/certificate/{}", encode(&gid), encode(did), encode(cid)), None)?;
+        println!("certificate of {} deleted", a.key);
+        return Ok(());
+    }
     let kind = kinds::find(&a.kind)?;
     let group = group_of(&admin, a.group.as_deref())?;
     let item = kind.find(&admin, &a.key, group.as_deref())?;
