@@ -103,6 +103,8 @@ async fn build(s: &Server) {
         ("/acl-bindings", json!({"acl_id": acl, "publish_ids": [publications[0]]})),
         ("/sign-bindings", json!({"sign_id": sign, "publish_ids": [publications[2]]})),
         ("/app-auths", json!({"app_ids": [app], "api_ids": [greet], "env_id": RELEASE})),
+        ("/throttle-specials", json!({"strategy_id": throttle, "instance_id": app, "instance_type": "APP", "call_limits": 50})),
+        ("/throttle-specials", json!({"strategy_id": throttle, "instance_id": "user-7", "instance_type": "USER", "call_limits": 5})),
     ] {
         let (status, v) = s.post(path, &body).await;
         assert!(status == 201 || status == 200, "{path}: {status} {v}");
@@ -122,7 +124,7 @@ async fn round_trip(target: &Server) {
     let text = dump(&source);
     // Stable, human: names for references, no ids, no secrets.
     for part in ["name: shop", "authorizer: gate", "channel: pool", "response: partner", "published:", "- RELEASE", "- STAGING", "backend: 10.0.1.8:8080",
-        "policies:", "throttle: per_second", "- office", "sign: backend_key", "- shop/greet"] {
+        "policies:", "throttle: per_second", "- office", "sign: backend_key", "- shop/greet", "specials:", "app: mobile", "user: user-7"] {
         assert!(text.contains(part), "{part}:\n{text}");
     }
     assert!(!text.contains("_id:") && !text.contains("app_secret") && !text.contains("sign_secret") && !text.contains("register_time"), "{text}");

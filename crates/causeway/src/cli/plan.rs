@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::connect::{Admin, ConnectArgs, encode};
 use super::kinds;
-use super::state::{self, API_PARTS, APP_PARTS, Bindings, GROUP_PARTS, Origins, SECTIONS, Schemas};
+use super::state::{self, API_PARTS, APP_PARTS, Bindings, GROUP_PARTS, Origins, SECTIONS, Schemas, THROTTLE_PARTS};
 
 /// `causeway dump`.
 #[derive(Debug, Args)]
@@ -172,7 +172,22 @@ fn check(desired: &Value, origins: &Origins, schemas: &Schemas, known: &dyn Fn(&
     for s in SECTIONS {
         for (name, item) in by_name(&desired[s.key], s.name) {
             let label = format!("{}[{name}]", s.key);
-            let parts: &[&str] = if s.kind == "app" { APP_PARTS } else { &[] };
+            let parts: &[&str] = match s.kind {
+                "app" => APP_PARTS,
+                "throttle" => THROTTLE_PARTS,
+                _ => &[],
+            };
+            for sp in item["specials"].as_array().into_iter().flatten() {
+                let ok = match (sp.get("app").and_then(Value::as_str), sp.get("user").and_then(Value::as_str)) {
+                    (Some(app), None) => known("app", app, None),
+                    (None, Some(_)) => true,
+                    _ => false,
+                } && sp["call_limits"].is_u64()
+                    && sp.as_object().is_some_and(|m| m.len() == 2);
+                if !ok {
+                    problems.push(format!("{}: {label}.specials: {sp} is not {{app: NAME, call_limits: N}} or {{user: ID, call_limits: N}} (with an app that exists)", origins.of(&label)));
+                }
+            }
             unknown(&mut problems, &label, s.schema, item, parts);
             for (env, apis) in item["apis"].as_object().into_iter().flatten() {
                 if !known("env", env, None) {
@@ -376,7 +391,7 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
                 }
                 Some(have) => {
                     // Secrets the files leave out stay as they are.
-                    let mut have = own(have, APP_PARTS);
+                    let mut have = own(have, if s.kind == "throttle" { THROTTLE_PARTS } else { APP_PARTS });
                     if let (Value::Object(h), Value::Object(w)) = (&mut have, &want) {
                         let only_given: Vec<String> = h.keys().filter(|k| !w.contains_key(*k) && is_secret(s.kind, k)).cloned().collect();
                         for k in only_given {
@@ -400,6 +415,40 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
                     }
                 }
             }
+        }
+    }
+
+    // Throttling policies' special limits (once the apps they name exist).
+    for (name, item) in by_name(&desired["throttles"], "name") {
+        let Some(want) = item.get("specials").and_then(Value::as_array) else { continue };
+        let throttle = walk.id("throttle", &name).unwrap_or_default();
+        let (have, ids) = if throttle.starts_with('(') { (vec![], BTreeMap::new()) } else { state::specials(&admin, &throttle)? };
+        let key = |sp: &Value| -> (String, String) {
+            match sp.get("app") {
+                Some(a) => ("app".into(), a.as_str().unwrap_or_default().into()),
+                None => ("user".into(), sp["user"].as_str().unwrap_or_default().into()),
+            }
+        };
+        let have_by: BTreeMap<(String, String), &Value> = have.iter().map(|sp| (key(sp), sp)).collect();
+        let want_by: BTreeMap<(String, String), &Value> = want.iter().map(|sp| (key(sp), sp)).collect();
+        for ((who, n), sp) in &want_by {
+            match have_by.get(&(who.clone(), n.clone())) {
+                None => {
+                    let instance = if who == "app" { walk.id("app", n).unwrap_or_default() } else { n.clone() };
+                    let body = json!({"strategy_id": throttle, "instance_id": instance, "instance_type": who.to_ascii_uppercase(), "call_limits": sp["call_limits"]});
+                    walk.step(format!("+ special limit of {who} {n} in throttle {name}"), &[], |adm| adm.json("POST", "/throttle-specials", Some(&body)))?;
+                }
+                Some(old) if old["call_limits"] != sp["call_limits"] => {
+                    let id = ids.get(&(who.clone(), n.clone())).cloned().unwrap_or_default();
+                    let what = [format!("call_limits: {} → {}", old["call_limits"], sp["call_limits"])];
+                    walk.step(format!("~ special limit of {who} {n} in throttle {name}"), &what, |adm| adm.json("PUT", &format!("/throttle-specials/{}", encode(&id)), Some(&json!({"call_limits": sp["call_limits"]}))))?;
+                }
+                Some(_) => {}
+            }
+        }
+        for (who, n) in have_by.keys().filter(|k| !want_by.contains_key(*k)) {
+            let id = ids.get(&(who.clone(), n.clone())).cloned().unwrap_or_default();
+            walk.step(format!("- special limit of {who} {n} in throttle {name}"), &[], |adm| adm.json("DELETE", &format!("/throttle-specials/{}", encode(&id)), None))?;
         }
     }
 

@@ -55,6 +55,26 @@ pub const GROUP_PARTS: &[&str] = &["variables", "responses", "domains", "apis"];
 pub const API_PARTS: &[&str] = &["published", "policies"];
 /// What an app holds besides its fields: the APIs it may call, per environment (`group/api`).
 pub const APP_PARTS: &[&str] = &["apis"];
+/// What a throttling policy holds besides its fields: its special limits
+/// (`{app: NAME, call_limits: N}` or `{user: ID, call_limits: N}`).
+pub const THROTTLE_PARTS: &[&str] = &["specials"];
+
+/// Special limits' ids by (`app`|`user`, name).
+pub type SpecialIds = BTreeMap<(String, String), String>;
+
+/// A throttling policy's special limits as the files write them, sorted, with their ids.
+pub fn specials(admin: &Admin, throttle_id: &str) -> Result<(Vec<Value>, SpecialIds), String> {
+    let mut list = Vec::new();
+    let mut ids = BTreeMap::new();
+    for sp in admin.get(&format!("/throttle-specials/{}?page_size=500", encode(throttle_id)))?["throttle_specials"].as_array().into_iter().flatten() {
+        let who = if sp["instance_type"] == "USER" { "user" } else { "app" };
+        let name = sp["instance_name"].as_str().unwrap_or_default().to_string();
+        list.push(json!({who: name, "call_limits": sp["call_limits"]}));
+        ids.insert((who.to_string(), name), sp["id"].as_str().unwrap_or_default().to_string());
+    }
+    list.sort_by_key(|v| v.to_string());
+    Ok((list, ids))
+}
 
 /// Who is bound to what: (group, api, env) → policy names, and the binding ids.
 #[derive(Default)]
@@ -454,6 +474,12 @@ pub fn dump(admin: &Admin, schemas: &Schemas, keep_secrets: bool) -> Result<Valu
                 && let Some(apis) = bound.apps.get(full["name"].as_str().unwrap_or_default())
             {
                 item["apis"] = json!(apis);
+            }
+            if section.kind == "throttle" {
+                let (list, _) = specials(admin, full["id"].as_str().unwrap_or_default())?;
+                if !list.is_empty() {
+                    item["specials"] = Value::Array(list);
+                }
             }
             items.push(item);
         }
