@@ -220,6 +220,9 @@ pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
 /// Writes through this node's admin API wake its gateway at once; the poll is
 /// for changes made through other nodes, and each poll costs a store query.
 pub const DEFAULT_WATCH_INTERVAL_MS: u64 = 250;
+/// On PostgreSQL other nodes' commits are announced (`LISTEN`/`NOTIFY`): the
+/// poll is only the fallback for an announcement lost with a connection.
+pub const DEFAULT_WATCH_INTERVAL_ANNOUNCED_MS: u64 = 2_000;
 
 fn addr(s: &str) -> SocketAddr {
     // The literals below are valid socket addresses.
@@ -274,7 +277,9 @@ impl Settings {
             n @ 0.. => n,
             _ => return Err("change_feed_keep must be 0 (keep everything) or more".into()),
         };
-        let watch_interval = match args.watch_interval.or(file.watch_interval).unwrap_or(DEFAULT_WATCH_INTERVAL_MS) {
+        let announced = store.starts_with("postgres:") || store.starts_with("postgresql:");
+        let default_interval = if announced { DEFAULT_WATCH_INTERVAL_ANNOUNCED_MS } else { DEFAULT_WATCH_INTERVAL_MS };
+        let watch_interval = match args.watch_interval.or(file.watch_interval).unwrap_or(default_interval) {
             ms @ 1..=3_600_000 => std::time::Duration::from_millis(ms),
             _ => return Err("watch_interval must be within 1..=3600000 milliseconds".into()),
         };

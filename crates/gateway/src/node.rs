@@ -104,6 +104,7 @@ impl Gateway {
             }
             None => (None, None),
         };
+        let announcer = store.clone();
         let watcher = Watcher::start(store, config.base_domain.clone(), runtime, domain_certs, config.change_feed_keep)
             .await
             .map_err(|e| format!("cannot load published APIs: {e}"))?;
@@ -127,6 +128,9 @@ impl Gateway {
         let channels = shared.clone();
         tokio::spawn(health_check::run(move || channels.load().channels.clone(), stop.clone()));
         let (wake, served) = (watcher.wake(), watcher.served());
+        // Other nodes' commits wake the watcher at once where the store announces them (PostgreSQL); it polls besides.
+        let (woken, stopping) = (wake.clone(), stop.clone());
+        tokio::spawn(async move { announcer.watch_changes(woken, stopping).await });
         tokio::spawn(watcher.run(config.watch_interval, stop));
         Ok(Gateway { listeners, wake, served, health, debugger })
     }

@@ -147,6 +147,12 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_entries(&self, query: &AuditQuery) -> Result<(i64, Vec<AuditEntry>)>;
     /// Drops audit entries older than `before_micros`; returns how many went.
     async fn prune_audit(&self, before_micros: i64) -> Result<u64>;
+    /// Wakes `wake` whenever another process commits a change, until `stop`
+    /// changes (PostgreSQL: `LISTEN`); returns at once where the store cannot
+    /// tell (SQLite), leaving the readers to poll.
+    async fn watch_changes(&self, wake: std::sync::Arc<tokio::sync::Notify>, stop: tokio::sync::watch::Receiver<bool>) {
+        let _ = (wake, stop);
+    }
     async fn close(&self);
 }
 

@@ -164,6 +164,10 @@ impl Store for SealingStore {
         self.inner.prune_audit(before_micros).await
     }
 
+    async fn watch_changes(&self, wake: std::sync::Arc<tokio::sync::Notify>, stop: tokio::sync::watch::Receiver<bool>) {
+        self.inner.watch_changes(wake, stop).await
+    }
+
     async fn close(&self) {
         self.inner.close().await
     }

@@ -55,6 +55,11 @@ const LIST_KEYS: &str = "SELECT key, id FROM doc_keys WHERE kind = $1 ORDER BY k
 const APPLIED: &str = "SELECT version FROM schema_migrations";
 const MARK_APPLIED: &str = "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, CURRENT_TIMESTAMP)";
 
+/// Announces a committed revision to the nodes listening on the channel.
+const NOTIFY: &str = "SELECT pg_notify($1, $2)";
+/// The channel's name: one per store (schema), so stores sharing a database do not wake each other.
+const CHANNEL: &str = "causeway_changes";
+
 /// Any key for PostgreSQL's advisory lock that serialises Causeway's writers.
 const PG_WRITE_LOCK: i64 = 0x4361_7573_6577_6179; // "Causeway"
 
@@ -84,12 +89,15 @@ macro_rules! sql_store {
         /// A store on this database; cheap to share behind an `Arc`.
         pub struct $store {
             pool: Pool<$db>,
+            /// PostgreSQL: the channel committed revisions are announced on (`NOTIFY`).
+            notify: Option<String>,
         }
 
         /// A serialised write transaction on this database.
         pub struct $txn {
             tx: Transaction<'static, $db>,
             revision: Option<i64>,
+            notify: Option<String>,
         }
 
         impl $store {
@@ -191,7 +199,7 @@ macro_rules! sql_store {
             }
 
             async fn begin(&self) -> Result<Box<dyn Txn>> {
-                Ok(Box::new($txn { tx: self.begin_write().await?, revision: None }))
+                Ok(Box::new($txn { tx: self.begin_write().await?, revision: None, notify: self.notify.clone() }))
             }
 
             async fn scrub(&self) -> Result<()> {
@@ -256,6 +264,10 @@ macro_rules! sql_store {
 
             async fn prune_audit(&self, before_micros: i64) -> Result<u64> {
                 Ok(sqlx::query(PRUNE_AUDIT).bind(before_micros).execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn watch_changes(&self, wake: std::sync::Arc<tokio::sync::Notify>, stop: tokio::sync::watch::Receiver<bool>) {
+                self.listen_for_changes(wake, stop).await
             }
 
             async fn close(&self) {
@@ -374,6 +386,10 @@ macro_rules! sql_store {
                     Some(r) => r,
                     None => sqlx::query(REVISION).fetch_one(&mut *self.tx).await?.try_get(0)?,
                 };
+                // Other nodes hear of a change when it commits (NOTIFY is delivered on commit).
+                if let (Some(_), Some(channel)) = (self.revision, &self.notify) {
+                    sqlx::query(NOTIFY).bind(channel.as_str()).bind(revision.to_string()).execute(&mut *self.tx).await?;
+                }
                 self.tx.commit().await?;
                 Ok(revision)
             }
@@ -385,6 +401,9 @@ sql_store!(SqliteStore, SqliteTxn, Sqlite, sqlx::sqlite::SqliteRow, "sqlite");
 sql_store!(PostgresStore, PostgresTxn, Postgres, sqlx::postgres::PgRow, "postgres");
 
 impl SqliteStore {
+    /// Other processes' commits are not announced on SQLite: readers poll.
+    pub async fn listen_for_changes(&self, _wake: std::sync::Arc<tokio::sync::Notify>, _stop: tokio::sync::watch::Receiver<bool>) {}
+
     /// Opens (creating if needed) the database file of a `sqlite://PATH` URL, in WAL mode.
     pub async fn open(url: &str) -> Result<Self> {
         let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
@@ -405,7 +424,7 @@ impl SqliteStore {
             // Deleted and overwritten content is zeroed, so a sealed secret's clear predecessor does not linger in free pages.
             .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        let store = Self { pool };
+        let store = Self { pool, notify: None };
         store.migrate().await?;
         Ok(store)
     }
@@ -445,7 +464,11 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        let store = Self { pool };
+        let channel = match &schema {
+            Some(schema) => format!("{CHANNEL}_{schema}"),
+            None => CHANNEL.to_string(),
+        };
+        let store = Self { pool, notify: Some(channel) };
         if let Some(schema) = &schema {
             let mut tx = store.begin_write().await?;
             // The name was checked by `split_schema` to be a plain identifier.
@@ -459,6 +482,50 @@ impl PostgresStore {
 
     async fn scrub_files(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// Listens for committed revisions on a connection of its own, waking
+    /// `wake` at each, until `stop` changes. A lost connection is opened
+    /// again (after a second, then up to every 10 s); `wake` is woken
+    /// whenever listening (re)starts, for what was committed meanwhile.
+    pub async fn listen_for_changes(&self, wake: std::sync::Arc<tokio::sync::Notify>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let Some(channel) = self.notify.clone() else { return };
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            match Self::listener(&self.pool, &channel).await {
+                Ok(mut listener) => {
+                    tracing::debug!(channel, "listening for store changes");
+                    backoff = Duration::from_secs(1);
+                    wake.notify_one();
+                    loop {
+                        tokio::select! {
+                            _ = stop.changed() => return,
+                            got = listener.try_recv() => match got {
+                                Ok(Some(_)) => wake.notify_one(),
+                                // The connection was lost and opened again: notifications may have been missed.
+                                Ok(None) => wake.notify_one(),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "lost the store's change notifications; polling until they are back");
+                                    break;
+                                }
+                            },
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot listen for the store's changes; polling until it can"),
+            }
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    async fn listener(pool: &Pool<Postgres>, channel: &str) -> Result<sqlx::postgres::PgListener> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(channel).await?;
+        Ok(listener)
     }
 
     /// Writers on every node take one transaction-scoped advisory lock.
