@@ -61,3 +61,55 @@ async fn a_publish_reaches_the_other_nodes_at_once() {
     assert!(took < Duration::from_secs(8), "served after {took:?}");
 }
 
+
+#[tokio::test]
+async fn nodes_list_themselves_with_their_revisions_and_state() {
+    let Some(backend) = Backend::postgres() else { return };
+    let fast = ["--heartbeat-interval", "200"];
+    let admin = Server::start_with(backend, &["--role", "admin", "--heartbeat-interval", "200"]).await;
+    let first = admin.start_sharing(&[&["--role", "gateway"][..], &fast].concat()).await;
+    let mut second = admin.start_sharing(&[&["--role", "gateway"][..], &fast].concat()).await;
+    // Health for load balancers, on every node's admin listener, without credentials.
+    for node in [&admin, &first] {
+        for (path, said) in [("/healthz", "ok\n"), ("/readyz", "ready\n")] {
+            let res = reqwest::get(format!("{}{path}", node.admin)).await.unwrap();
+            assert_eq!((res.status().as_u16(), res.text().await.unwrap()), (200, said.to_string()), "{path}");
+        }
+    }
+    let g = admin.group("listed").await;
+    admin.create_and_publish(&mock(&g, "listed", "/listed"), RELEASE).await;
+    served_after(&first, &g, "/listed").await;
+    served_after(&second, &g, "/listed").await;
+    let nodes = |list: &serde_json::Value| list["nodes"].as_array().cloned().unwrap_or_default();
+    // Three nodes, the gateways up to date.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        let (status, list) = admin.get("/nodes").await;
+        assert_eq!(status, 200, "{list}");
+        let all = nodes(&list);
+        let gateways_current = all.iter().filter(|n| n["role"] == "gateway" && n["lag"] == 0 && n["status"] == "up").count() == 2;
+        if all.len() == 3 && gateways_current {
+            break all;
+        }
+        assert!(Instant::now() < deadline, "nodes never all listed and current: {list}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let admin_node = listed.iter().find(|n| n["role"] == "admin").expect("the admin node");
+    assert!(admin_node["revision"].is_null() && admin_node["admin"].as_str().is_some_and(|a| admin.admin.ends_with(a)), "{admin_node}");
+    assert!(listed.iter().all(|n| n["version"] == env!("CARGO_PKG_VERSION") && n["started_at"].is_string() && n["last_heartbeat"].is_string()));
+    // One killed: silent; one stopped: stopped.
+    first.signal("KILL");
+    second.stop();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, list) = admin.get("/nodes").await;
+        let states: Vec<&str> = nodes(&list).iter().filter(|n| n["role"] == "gateway").filter_map(|n| n["status"].as_str().map(|s| if s == "silent" { "silent" } else if s == "stopped" { "stopped" } else { "up" })).collect();
+        let mut sorted = states.clone();
+        sorted.sort_unstable();
+        if sorted == ["silent", "stopped"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "states: {states:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

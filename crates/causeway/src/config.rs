@@ -74,6 +74,9 @@ pub struct ServeArgs {
     /// How often a gateway checks the store for published changes, in milliseconds.
     #[arg(long, env = "CAUSEWAY_WATCH_INTERVAL", value_name = "MS")]
     pub watch_interval: Option<u64>,
+    /// How often the node records itself in the store (the node list marks it silent after three missed), in milliseconds.
+    #[arg(long, env = "CAUSEWAY_HEARTBEAT_INTERVAL", value_name = "MS")]
+    pub heartbeat_interval: Option<u64>,
     /// Gateway access log: `stdout` (default), `off`, or a file to append to.
     #[arg(long, env = "CAUSEWAY_ACCESS_LOG", value_name = "TARGET")]
     pub access_log: Option<String>,
@@ -157,6 +160,7 @@ struct FileConfig {
     instance_name: Option<String>,
     change_feed_keep: Option<i64>,
     watch_interval: Option<u64>,
+    heartbeat_interval: Option<u64>,
     access_log: Option<String>,
     allow_app_code_over_http: Option<bool>,
     real_ip_from_xff: Option<i32>,
@@ -201,6 +205,7 @@ pub struct Settings {
     pub instance: causeway_admin::service::Instance,
     pub change_feed_keep: i64,
     pub watch_interval: std::time::Duration,
+    pub heartbeat_interval: std::time::Duration,
     pub access_log: causeway_gateway::AccessLogTarget,
     pub allow_app_code_over_http: bool,
     pub real_ip_from_xff: Option<i32>,
@@ -220,6 +225,8 @@ pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
 /// Writes through this node's admin API wake its gateway at once; the poll is
 /// for changes made through other nodes, and each poll costs a store query.
 pub const DEFAULT_WATCH_INTERVAL_MS: u64 = 250;
+/// Nodes record themselves this often.
+pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u64 = 5_000;
 /// On PostgreSQL other nodes' commits are announced (`LISTEN`/`NOTIFY`): the
 /// poll is only the fallback for an announcement lost with a connection.
 pub const DEFAULT_WATCH_INTERVAL_ANNOUNCED_MS: u64 = 2_000;
@@ -283,6 +290,10 @@ impl Settings {
             ms @ 1..=3_600_000 => std::time::Duration::from_millis(ms),
             _ => return Err("watch_interval must be within 1..=3600000 milliseconds".into()),
         };
+        let heartbeat_interval = match args.heartbeat_interval.or(file.heartbeat_interval).unwrap_or(DEFAULT_HEARTBEAT_INTERVAL_MS) {
+            ms @ 100..=600_000 => std::time::Duration::from_millis(ms),
+            _ => return Err("heartbeat_interval must be within 100..=600000 milliseconds".into()),
+        };
         let access_log = args
             .access_log
             .or(file.access_log)
@@ -308,6 +319,7 @@ impl Settings {
             instance,
             change_feed_keep,
             watch_interval,
+            heartbeat_interval,
             access_log,
             allow_app_code_over_http: args.allow_app_code_over_http || file.allow_app_code_over_http.unwrap_or(false),
             real_ip_from_xff: args.real_ip_from_xff.or(file.real_ip_from_xff),

@@ -5,6 +5,7 @@ mod client;
 mod config;
 mod functions;
 mod metrics;
+mod node;
 mod rekey;
 mod serve;
 mod token;

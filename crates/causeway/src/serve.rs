@@ -106,6 +106,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     };
 
     // The admin listener: management API and /metrics (only /metrics for a gateway-only node).
+    let admin_addr;
     let admin = {
         let app = if settings.role == Role::Gateway {
             axum::Router::new()
@@ -135,12 +136,26 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             let node = console_node(&settings, gateway.as_ref(), started);
             causeway_admin::router(service.clone(), auth.clone()).merge(causeway_console::router(service, auth, node))
         };
-        let app = app.route("/metrics", axum::routing::get(move || std::future::ready(metrics.render())));
+        // For load balancers and orchestrators: alive, and ready (not while stopping).
+        let draining = stopping.clone();
+        let app = app
+            .route("/metrics", axum::routing::get(move || std::future::ready(metrics.render())))
+            .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+            .route(
+                "/readyz",
+                axum::routing::get(move || {
+                    let stopping = *draining.borrow();
+                    async move {
+                        if stopping { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "draining\n") } else { (axum::http::StatusCode::OK, "ready\n") }
+                    }
+                }),
+            );
         let listener = TcpListener::bind(settings.admin_listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", settings.admin_listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%addr, "admin API listening");
+        admin_addr = Some(addr.to_string());
         // Under the same client limits as the gateway's listeners.
         // Each connection's requests carry its peer address (failed sign-ins are limited per address, the audit log names it).
         let service_for = move |peer| {
@@ -149,9 +164,22 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         tokio::spawn(causeway_gateway::serve_http1(listener, service_for, settings.client_limits, stopping.clone()))
     };
 
+    // This node in the installation's node list.
+    let node = crate::node::describe(
+        &crate::node::id(&settings.data_dir)?,
+        &format!("{:?}", settings.role).to_lowercase(),
+        admin_addr,
+        gateway.as_ref().map(|g| g.local_addr().to_string()),
+        gateway.as_ref().and_then(|g| g.tls_addr()).map(|a| a.to_string()),
+        settings.heartbeat_interval,
+    );
+    let served = gateway.as_ref().map(|g| g.snapshot_sync().1);
+    let heartbeat = tokio::spawn(crate::node::heartbeat(store.clone(), node, served, settings.heartbeat_interval, stopping.clone()));
+
     tokio::spawn(reopen_logs_on_hangup());
     shutdown_signal().await;
     let _ = stop.send(true);
+    let _ = heartbeat.await;
     if let Err(e) = admin.await {
         tracing::error!(error = %e, "admin listener task failed");
     }
@@ -177,6 +205,7 @@ fn console_node(settings: &Settings, gateway: Option<&Gateway>, started: std::ti
     });
     let listeners = gateway.map(|g| [Some(g.local_addr()), g.tls_addr()].into_iter().flatten().map(|a| a.to_string()).collect()).unwrap_or_default();
     causeway_console::NodeInfo {
+        id: crate::node::id(&settings.data_dir).unwrap_or_default(),
         role: format!("{:?}", settings.role).to_lowercase(),
         version: env!("CARGO_PKG_VERSION"),
         started,

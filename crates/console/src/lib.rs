@@ -36,6 +36,8 @@ pub struct Console {
 
 /// The node the console runs on, as the overview shows it.
 pub struct NodeInfo {
+    /// This node's id (as the node list has it).
+    pub id: String,
     /// `all`, `admin`, …
     pub role: String,
     pub version: &'static str,

@@ -147,6 +147,13 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_entries(&self, query: &AuditQuery) -> Result<(i64, Vec<AuditEntry>)>;
     /// Drops audit entries older than `before_micros`; returns how many went.
     async fn prune_audit(&self, before_micros: i64) -> Result<u64>;
+    /// Records (or refreshes) a node of the installation: what it says of
+    /// itself, and when it last did (microseconds since the epoch).
+    async fn put_node(&self, id: &str, body: &serde_json::Value, heartbeat_micros: i64) -> Result<()>;
+    /// Every node recorded, with its last heartbeat.
+    async fn nodes(&self) -> Result<Vec<(serde_json::Value, i64)>>;
+    /// Forgets nodes silent since before `before_micros`; returns how many.
+    async fn forget_nodes(&self, before_micros: i64) -> Result<u64>;
     /// Wakes `wake` whenever another process commits a change, until `stop`
     /// changes (PostgreSQL: `LISTEN`); returns at once where the store cannot
     /// tell (SQLite), leaving the readers to poll.

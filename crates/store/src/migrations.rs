@@ -64,6 +64,16 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_time ON audit_log (at_micros);
 "#,
+), (
+    4,
+    // The nodes of an installation, each recording itself (not in the change feed: heartbeats are not changes).
+    r#"
+CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    heartbeat_micros BIGINT NOT NULL
+);
+"#,
 )];
 
 pub const CREATE_MIGRATIONS_TABLE: &str =

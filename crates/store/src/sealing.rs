@@ -164,6 +164,18 @@ impl Store for SealingStore {
         self.inner.prune_audit(before_micros).await
     }
 
+    async fn put_node(&self, id: &str, body: &serde_json::Value, heartbeat_micros: i64) -> Result<()> {
+        self.inner.put_node(id, body, heartbeat_micros).await
+    }
+
+    async fn nodes(&self) -> Result<Vec<(serde_json::Value, i64)>> {
+        self.inner.nodes().await
+    }
+
+    async fn forget_nodes(&self, before_micros: i64) -> Result<u64> {
+        self.inner.forget_nodes(before_micros).await
+    }
+
     async fn watch_changes(&self, wake: std::sync::Arc<tokio::sync::Notify>, stop: tokio::sync::watch::Receiver<bool>) {
         self.inner.watch_changes(wake, stop).await
     }

@@ -55,6 +55,11 @@ const LIST_KEYS: &str = "SELECT key, id FROM doc_keys WHERE kind = $1 ORDER BY k
 const APPLIED: &str = "SELECT version FROM schema_migrations";
 const MARK_APPLIED: &str = "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, CURRENT_TIMESTAMP)";
 
+const PUT_NODE: &str = "INSERT INTO nodes (id, body, heartbeat_micros) VALUES ($1, $2, $3) \
+     ON CONFLICT (id) DO UPDATE SET body = excluded.body, heartbeat_micros = excluded.heartbeat_micros";
+const LIST_NODES: &str = "SELECT body, heartbeat_micros FROM nodes ORDER BY id";
+const FORGET_NODES: &str = "DELETE FROM nodes WHERE heartbeat_micros < $1";
+
 /// Announces a committed revision to the nodes listening on the channel.
 const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 /// The channel's name: one per store (schema), so stores sharing a database do not wake each other.
@@ -264,6 +269,26 @@ macro_rules! sql_store {
 
             async fn prune_audit(&self, before_micros: i64) -> Result<u64> {
                 Ok(sqlx::query(PRUNE_AUDIT).bind(before_micros).execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn put_node(&self, id: &str, body: &serde_json::Value, heartbeat_micros: i64) -> Result<()> {
+                sqlx::query(PUT_NODE).bind(id).bind(body.to_string()).bind(heartbeat_micros).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn nodes(&self) -> Result<Vec<(serde_json::Value, i64)>> {
+                let rows = sqlx::query(LIST_NODES).fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        let body: String = r.try_get(0)?;
+                        let body = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt { kind: "node".into(), id: String::new(), reason: e.to_string() })?;
+                        Ok((body, r.try_get(1)?))
+                    })
+                    .collect()
+            }
+
+            async fn forget_nodes(&self, before_micros: i64) -> Result<u64> {
+                Ok(sqlx::query(FORGET_NODES).bind(before_micros).execute(&self.pool).await?.rows_affected())
             }
 
             async fn watch_changes(&self, wake: std::sync::Arc<tokio::sync::Notify>, stop: tokio::sync::watch::Receiver<bool>) {

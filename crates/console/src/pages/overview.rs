@@ -1,7 +1,8 @@
 //! The overview: requests per second, error rate and p50/p99 latency over
 //! the last minutes, overall (with a chart) and per API (the top APIs by
-//! traffic and by errors), from the gateway's own counters; and the node,
-//! with the store revision it serves. The page reloads itself every 10 s.
+//! traffic and by errors), from the gateway's own counters; and every node
+//! of the installation, with its state and the store revision it serves.
+//! The page reloads itself every 10 s.
 
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ const TOP: usize = 10;
 pub async fn show(State(console): State<Console>, signed: Signed, QueryMap(q): QueryMap) -> Response {
     let minutes = q.get("minutes").and_then(|m| m.parse::<u64>().ok()).filter(|m| WINDOWS.contains(m)).unwrap_or(5);
     let view = console.node.traffic.as_ref().map(|t| t.view(Duration::from_secs(minutes * 60)));
-    let revisions = console.service.revisions().await;
+    let nodes = console.service.list_nodes(&causeway_admin::service::Paging::page(1, 100)).await.map(|p| p.items);
     let mut by_traffic: Vec<&RouteStats> = view.iter().flat_map(|v| &v.routes).collect();
     by_traffic.sort_by(|a, b| b.stats.requests.cmp(&a.stats.requests).then_with(|| a.api_id.cmp(&b.api_id)));
     let mut by_errors: Vec<&RouteStats> = by_traffic.iter().copied().filter(|r| r.stats.errors() > 0).collect();
@@ -86,30 +87,39 @@ pub async fn show(State(console): State<Console>, signed: Signed, QueryMap(q): Q
         }
         section.card.wide aria-labelledby="nodes" {
             h2 id="nodes" { "Nodes" }
-            table {
-                thead { tr { th { "Node" } th { "Role" } th { "Version" } th { "Up for" } th { "Gateway listeners" } th { "Store revision" } th { "Serving revision" } } }
-                tbody {
-                    tr {
-                        td { "this node" }
-                        td { (node.role) }
-                        td { (node.version) }
-                        td { (uptime(node.started.elapsed())) }
-                        td { @if node.listeners.is_empty() { span.muted { "none" } } @else { (node.listeners.join(", ")) } }
-                        @match &revisions {
-                            Ok((store, served)) => {
-                                td { (store) }
-                                td {
-                                    @match served {
-                                        Some(s) if s >= store => { (s) " " span.ok { "up to date" } }
-                                        Some(s) => { (s) " " span.error { (store - s) " behind" } }
-                                        None => span.muted { "no gateway" },
+            @match &nodes {
+                Ok(list) if !list.is_empty() => {
+                    table {
+                        thead { tr { th { "Node" } th { "Role" } th { "State" } th { "Version" } th { "Listens on" } th { "Serving revision" } th { "Last heard of" } } }
+                        tbody {
+                            @for n in list {
+                                @let r = &n.reported;
+                                @let id = r.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+                                tr {
+                                    td { code { (id.get(..8).unwrap_or(id)) } @if node.id == id { " " span.muted { "(this node)" } } }
+                                    td { (r.get("role").and_then(|v| v.as_str()).unwrap_or_default()) }
+                                    td { @match n.status { "up" => span.ok { "up" }, other => span.error { (other) } } }
+                                    td { (r.get("version").and_then(|v| v.as_str()).unwrap_or_default()) }
+                                    td {
+                                        @for key in ["gateway", "gateway_tls", "admin"] {
+                                            @if let Some(a) = r.get(key).and_then(|v| v.as_str()) { (key.replace('_', " ")) " " code { (a) } br; }
+                                        }
                                     }
+                                    td {
+                                        @match (r.get("revision").and_then(|v| v.as_i64()), n.lag) {
+                                            (Some(rev), Some(0)) => { (rev) " " span.ok { "up to date" } },
+                                            (Some(rev), Some(lag)) => { (rev) " " span.error { (lag) " behind" } },
+                                            _ => span.muted { "no gateway" },
+                                        }
+                                    }
+                                    td { (n.last_heartbeat.replace('T', " ").split('.').next().unwrap_or_default()) }
                                 }
                             }
-                            Err(e) => td colspan="2" { span.error { (e.message) } },
                         }
                     }
-                }
+                },
+                Ok(_) => p.muted { "No node has recorded itself yet (nodes do every few seconds)." },
+                Err(e) => p.error { (e.message) },
             }
         }
     };

@@ -14,6 +14,7 @@ mod envs;
 mod functions;
 mod groups;
 mod iam_issuers;
+mod nodes;
 mod openapi;
 mod publish;
 mod responses;
@@ -140,6 +141,7 @@ pub(crate) fn resources() -> Router<Arc<Service>> {
         )
         .route("/admin-credentials/{id}/secret", put(admin_credentials::rotate))
         .route("/audit-logs", get(audit_logs::list))
+        .route("/nodes", get(nodes::list))
         .route("/openapi", get(openapi::export_group).post(openapi::import_new).put(openapi::import_existing))
         .route("/openapi/apis", post(openapi::export_apis))
         .route("/openapi/import", post(openapi::import_form))
