@@ -81,7 +81,7 @@ def log(*a):
 class Server:
     """`causeway serve` on ephemeral ports; its stderr drained by a thread."""
 
-    def __init__(self, binary, token):
+    def __init__(self, binary, token, extra=()):
         self.work = tempfile.mkdtemp(prefix="causeway-console-bench-")
         self.data = os.path.join(self.work, "data")
         os.makedirs(self.data)
@@ -94,11 +94,12 @@ class Server:
         env.update(CAUSEWAY_ADMIN_TOKEN=token, CAUSEWAY_LOG="info")
         self.tail = collections.deque(maxlen=50)
         self.admin = None
+        self.gateway = None
         self._ready = threading.Event()
         try:
             self.proc = subprocess.Popen(
                 [binary, "serve", "--data-dir", self.data, "--admin-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0",
-                 "--listen-tls", "127.0.0.1:0", "--workers", "1", "--config", config],
+                 "--listen-tls", "127.0.0.1:0", "--workers", "1", "--config", config, *extra],
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         except OSError:
             shutil.rmtree(self.work, ignore_errors=True)
@@ -110,6 +111,8 @@ class Server:
         for raw in self.proc.stderr:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self.tail.append(line)
+            if self.gateway is None and "gateway listening" in line and "addr=" in line:
+                self.gateway = line.split("addr=", 1)[1].split()[0]
             if self.admin is None and "admin API listening" in line and "addr=" in line:
                 addr = line.split("addr=", 1)[1].split()
                 if addr:
