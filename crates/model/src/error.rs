@@ -130,6 +130,8 @@ catalogue! {
     DEFAULT_RESPONSE_UNDELETABLE = ("APIG.3491", 409, "The default gateway response cannot be deleted");
     DEFAULT_RESPONSE_UNRENAMABLE = ("APIG.3492", 409, "The default gateway response cannot be renamed");
     // 500
+    // 503: the store cannot be reached (Causeway)
+    STORE_UNAVAILABLE = ("APIG.9998", 503, "The configuration store cannot be reached. Try again shortly");
     SYSTEM = ("APIG.9999", 500, "System error");
 }
 

@@ -34,6 +34,17 @@ pub enum StoreError {
     Setup(String),
 }
 
+impl StoreError {
+    /// The database could not be reached (down, restarting, failing over,
+    /// or no connection free in time), as opposed to refusing the request.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed)
+        )
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// A stored document.

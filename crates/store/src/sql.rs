@@ -484,9 +484,10 @@ impl PostgresStore {
         if let Some(schema) = &schema {
             options = options.options([("search_path", schema.as_str())]);
         }
+        // A store that cannot be reached is answered in seconds (503), not waited on.
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(3))
             .connect_with(options)
             .await?;
         let channel = match &schema {

@@ -186,8 +186,13 @@ impl Names {
     }
 }
 
-/// Logs a store failure and hides it behind `APIG.9999`.
+/// Logs a store failure and answers it: `503 APIG.9998` when the store
+/// cannot be reached (try again), else `500 APIG.9999` (the cause is in the log).
 pub(crate) fn system(e: StoreError) -> ApiError {
+    if e.is_unavailable() {
+        tracing::warn!(error = %e, "the store cannot be reached");
+        return ApiError::new(causeway_model::error::codes::STORE_UNAVAILABLE);
+    }
     tracing::error!(error = %e, "store failure");
     ApiError::system()
 }
