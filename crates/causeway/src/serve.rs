@@ -15,9 +15,10 @@ use crate::config::{Role, Settings};
 use crate::{metrics, token};
 
 pub async fn run(settings: Settings) -> Result<(), String> {
-    let started = std::time::Instant::now();
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| format!("cannot create data directory {}: {e}", settings.data_dir.display()))?;
+    // This node's lasting id in the installation's node list.
+    let node_id = crate::node::id(&settings.data_dir)?;
     // Secrets in the store (certificates' private keys, app, AppCode, signature-key and
     // IAM secrets, admin access keys' secrets) are sealed with the installation's secret key.
     let (sealer, source) = causeway_tls::Sealer::load_or_create(&settings.data_dir)?;
@@ -133,7 +134,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             }
             let auth = AdminAuth::new(token.into(), access_key.into(), secret_key.into(), service.clone());
             // The management API, and the web console beside it (`/console/`, `/` redirects there).
-            let node = console_node(&settings, gateway.as_ref(), started);
+            let node = console_node(&node_id, gateway.as_ref());
             causeway_admin::router(service.clone(), auth.clone()).merge(causeway_console::router(service, auth, node))
         };
         // For load balancers and orchestrators: alive, and ready (not while stopping).
@@ -166,7 +167,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
 
     // This node in the installation's node list.
     let node = crate::node::describe(
-        &crate::node::id(&settings.data_dir)?,
+        &node_id,
         &format!("{:?}", settings.role).to_lowercase(),
         admin_addr,
         gateway.as_ref().map(|g| g.local_addr().to_string()),
@@ -192,7 +193,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
 }
 
 /// What the console's overview shows of this node, and where it reads the gateway's counters.
-fn console_node(settings: &Settings, gateway: Option<&Gateway>, started: std::time::Instant) -> causeway_console::NodeInfo {
+fn console_node(node_id: &str, gateway: Option<&Gateway>) -> causeway_console::NodeInfo {
     use causeway_console::traffic::{Counts, Traffic};
     let traffic = gateway.map(|_| {
         let read = || {
@@ -203,15 +204,7 @@ fn console_node(settings: &Settings, gateway: Option<&Gateway>, started: std::ti
         };
         Traffic::new(Arc::new(read), causeway_gateway::DURATION_BUCKETS.to_vec())
     });
-    let listeners = gateway.map(|g| [Some(g.local_addr()), g.tls_addr()].into_iter().flatten().map(|a| a.to_string()).collect()).unwrap_or_default();
-    causeway_console::NodeInfo {
-        id: crate::node::id(&settings.data_dir).unwrap_or_default(),
-        role: format!("{:?}", settings.role).to_lowercase(),
-        version: env!("CARGO_PKG_VERSION"),
-        started,
-        listeners,
-        traffic,
-    }
+    causeway_console::NodeInfo { id: node_id.to_string(), traffic }
 }
 
 /// Towards backends: the public roots and the operator's CA; a client certificate if given.

@@ -38,12 +38,6 @@ pub struct Console {
 pub struct NodeInfo {
     /// This node's id (as the node list has it).
     pub id: String,
-    /// `all`, `admin`, …
-    pub role: String,
-    pub version: &'static str,
-    pub started: std::time::Instant,
-    /// The gateway's listening addresses (none on an admin-only node).
-    pub listeners: Vec<String>,
     /// The gateway's counters (on a node that runs a gateway).
     pub traffic: Option<Arc<traffic::Traffic>>,
 }

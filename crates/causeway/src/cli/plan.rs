@@ -337,17 +337,21 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
     narrow(&mut desired, &a.group, tag.as_deref());
     narrow(&mut current, &a.group, tag.as_deref());
     // What references may name: what runs now, and what the files make.
-    let names_in = |state: &Value, kind: &str, group: Option<&str>| -> BTreeSet<String> {
-        match kind {
-            "response" => by_name(&state["groups"], "name")
-                .get(group.unwrap_or_default())
-                .map(|g| by_name(&g["responses"], "name").into_keys().chain(std::iter::once("default".to_string())).collect())
-                .unwrap_or_default(),
-            "api" => by_name(&state["groups"], "name").get(group.unwrap_or_default()).map(|g| by_name(&g["apis"], "name").into_keys().collect()).unwrap_or_default(),
-            _ => SECTIONS.iter().find(|s| s.kind == kind).map(|s| by_name(&state[s.key], s.name).into_keys().collect()).unwrap_or_default(),
+    // What references may name: what runs now, and what the files make — (kind, group, name), read once.
+    let mut names: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for state in [&desired, &current] {
+        for sec in SECTIONS {
+            names.extend(by_name(&state[sec.key], sec.name).into_keys().map(|n| (sec.kind.to_string(), String::new(), n)));
         }
+        for (g, group) in by_name(&state["groups"], "name") {
+            names.extend(by_name(&group["responses"], "name").into_keys().map(|n| ("response".to_string(), g.clone(), n)));
+            names.extend(by_name(&group["apis"], "name").into_keys().map(|n| ("api".to_string(), g.clone(), n)));
+        }
+    }
+    let known = |kind: &str, name: &str, group: Option<&str>| {
+        let group = if matches!(kind, "response" | "api") { group.unwrap_or_default() } else { "" };
+        (kind == "response" && name == "default") || names.contains(&(kind.to_string(), group.to_string(), name.to_string()))
     };
-    let known = |kind: &str, name: &str, group: Option<&str>| names_in(&desired, kind, group).contains(name) || names_in(&current, kind, group).contains(name) || (kind == "response" && name == "default");
     check(&desired, &origins, &schemas, &known)?;
     if a.prune && act && !a.yes {
         use std::io::{BufRead, IsTerminal, Write};
@@ -393,7 +397,7 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
                     // Secrets the files leave out stay as they are.
                     let mut have = own(have, if s.kind == "throttle" { THROTTLE_PARTS } else { APP_PARTS });
                     if let (Value::Object(h), Value::Object(w)) = (&mut have, &want) {
-                        let only_given: Vec<String> = h.keys().filter(|k| !w.contains_key(*k) && is_secret(s.kind, k)).cloned().collect();
+                        let only_given: Vec<String> = h.keys().filter(|k| !w.contains_key(*k) && state::is_secret(s.kind, k)).cloned().collect();
                         for k in only_given {
                             h.remove(&k);
                         }
@@ -406,7 +410,7 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
                         let mut body = want.clone();
                         if let (Value::Object(b), Value::Object(n)) = (&mut body, now[&name]) {
                             for (k, v) in n {
-                                if is_secret(s.kind, k) && !b.contains_key(k) {
+                                if state::is_secret(s.kind, k) && !b.contains_key(k) {
                                     b.insert(k.clone(), v.clone());
                                 }
                             }
@@ -479,7 +483,7 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
         authorizations(&mut walk, &desired, a.prune)?;
     }
     if a.prune {
-        prune(&mut walk, &desired, &current, tag.is_some())?;
+        prune(&mut walk, &schemas, &desired, &current, tag.is_some())?;
     }
     if walk.planned == 0 {
         println!("No changes: the installation is as the files say.");
@@ -489,10 +493,6 @@ fn run(a: PlanArgs, act: bool) -> Result<(), String> {
         println!("{} change(s) to make.", walk.planned);
     }
     Ok(())
-}
-
-fn is_secret(kind: &str, field: &str) -> bool {
-    matches!((kind, field), ("app", "app_key" | "app_secret") | ("sign", "sign_key" | "sign_secret"))
 }
 
 /// A group's variables, gateway responses, domains and APIs (and their publications).
@@ -734,7 +734,7 @@ fn authorizations(walk: &mut Walk, desired: &Value, prune_unlisted: bool) -> Res
 }
 
 /// Deletes what the files do not mention: groups (after their APIs), then the global sections in reverse order.
-fn prune(walk: &mut Walk, desired: &Value, current: &Value, selected: bool) -> Result<(), String> {
+fn prune(walk: &mut Walk, schemas: &Schemas, desired: &Value, current: &Value, selected: bool) -> Result<(), String> {
     if selected {
         return Ok(());
     }
@@ -744,11 +744,8 @@ fn prune(walk: &mut Walk, desired: &Value, current: &Value, selected: bool) -> R
             continue;
         }
         let gid = walk.id("group", &gname).unwrap_or_default();
-        group_parts(walk, &Schemas::load(), &gname, &gid, have, &json!({"name": gname}), true)?;
+        group_parts(walk, schemas, &gname, &gid, have, &json!({"name": gname}), true)?;
         walk.step(format!("- group {gname}"), &[], |adm| adm.json("DELETE", &format!("/api-groups/{}", encode(&gid)), None))?;
-    }
-    if desired.get("environments").is_none() && SECTIONS.iter().all(|s| desired.get(s.key).is_none()) && !current.as_object().is_some_and(|m| m.keys().any(|k| k != "groups")) {
-        return Ok(());
     }
     for s in SECTIONS.iter().rev() {
         let want = by_name(&desired[s.key], s.name);

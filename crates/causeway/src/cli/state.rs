@@ -442,6 +442,11 @@ fn sort_by_name(list: &mut [Value], field: &str) {
     list.sort_by(|a, b| a[field].as_str().unwrap_or_default().cmp(b[field].as_str().unwrap_or_default()));
 }
 
+/// Whether `field` of `kind` is a secret (left out of dumps, kept as it runs when files leave it out).
+pub fn is_secret(kind: &str, field: &str) -> bool {
+    SECRETS.contains(&(kind, field))
+}
+
 fn strip(kind: &str, v: &mut Value, keep_secrets: bool) {
     if let Value::Object(map) = v {
         let secrets = if keep_secrets { &[][..] } else { SECRETS };
