@@ -263,6 +263,9 @@ with sync_playwright() as p:
     expect(page.locator("h1")).to_have_text("Compare versions")
     expect(page.locator("pre.diff del", has_text='"auth_type": "NONE"')).to_be_visible()
     expect(page.locator("pre.diff ins", has_text='"auth_type": "APP"')).to_be_visible()
+    # Only what the user changed: no ids or save times.
+    expect(page.locator("pre.diff del, pre.diff ins").filter(has_text="update_time")).to_have_count(0)
+    expect(page.locator("pre.diff")).to_have_count(1)
     shot(page, "diff")
     page.goto(api_url)
     page.click("text=Make effective")

@@ -11,13 +11,33 @@ use similar::{ChangeTag, TextDiff};
 use super::layout::{self, page};
 use crate::{Console, QueryMap, Signed};
 
-/// The definition a version published, as lines.
+/// Fields every save changes or the store assigns: not what a user changed.
+const BOOKKEEPING: &[&str] = &["id", "register_time", "update_time", "req_param_id"];
+
+fn without_bookkeeping(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for k in BOOKKEEPING {
+                m.remove(*k);
+            }
+            m.values_mut().for_each(without_bookkeeping);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_bookkeeping),
+        _ => {}
+    }
+}
+
+/// The definition a version published, as lines (without ids and save times).
 fn definition(v: &VersionDetail) -> String {
-    serde_json::to_string_pretty(&v.api.api).unwrap_or_default() + "\n"
+    let mut api = serde_json::to_value(&v.api.api).unwrap_or_default();
+    without_bookkeeping(&mut api);
+    serde_json::to_string_pretty(&api).unwrap_or_default() + "\n"
 }
 
 fn label(v: &VersionDetail) -> String {
-    format!("{} in {} ({})", v.version_no, v.env_name, v.publish_time.replace('T', " ").trim_end_matches('Z'))
+    // To the second: `2026-12-05 15:43:01`.
+    let time = v.publish_time.replace('T', " ");
+    format!("{} in {} ({})", v.version_no, v.env_name, time.split('.').next().unwrap_or(&time).trim_end_matches('Z'))
 }
 
 /// `GET /console/apis/{id}/diff?from=&to=` (version ids).
