@@ -46,6 +46,10 @@ pub async fn record(State(service): State<Arc<Service>>, req: Request, next: Nex
         return res;
     }
     let error_code = res.extensions().get::<ErrorCode>().map(|c| c.0.to_string()).unwrap_or_default();
+    // With the store out of reach nothing was written, and the entry could not be stored either: answer at once.
+    if error_code == codes::STORE_UNAVAILABLE.code {
+        return res;
+    }
     let status = res.status();
     let (res, resource_id) = match path_id {
         Some(id) => (res, id),

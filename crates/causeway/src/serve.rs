@@ -29,25 +29,42 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         causeway_tls::seal::KeySource::File => tracing::info!(file = %secret_file.display(), "secret key loaded"),
         causeway_tls::seal::KeySource::Generated => tracing::info!(file = %secret_file.display(), "secret key created (nodes sharing a store need the same key: set CAUSEWAY_SECRET_KEY)"),
     }
-    let raw = causeway_store::open(&settings.store)
-        .await
-        .map_err(|e| format!("cannot open store {}: {e}", redact(&settings.store)))?;
-    let store = causeway_store::SealingStore::new(raw, Arc::new(StoreCipher(sealer.clone())));
-    match store.seal_in_place().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(documents = n, "secrets stored in clear are now sealed"),
-        Err(e) => return Err(format!("cannot seal the secrets in the store: {e}")),
+    // A gateway node that has served before starts while PostgreSQL cannot be
+    // reached, from the published state saved in its data directory.
+    let saved_snapshot = causeway_gateway::SavedSnapshot { path: settings.data_dir.join(causeway_gateway::SAVED_SNAPSHOT_FILE), sealer: sealer.clone() };
+    let (raw, deferred) = match causeway_store::open(&settings.store).await {
+        Ok(store) => (store, false),
+        Err(e) if e.is_unavailable() && settings.role != Role::Admin && saved_snapshot.path.is_file() => {
+            tracing::warn!(error = %e, store = %redact(&settings.store), "the store cannot be reached: starting from the saved snapshot, catching up once it can be reached");
+            let store = causeway_store::open_deferred(&settings.store).map_err(|e| format!("cannot open store {}: {e}", redact(&settings.store)))?;
+            (store, true)
+        }
+        Err(e) => return Err(format!("cannot open store {}: {e}", redact(&settings.store))),
+    };
+    let store = Arc::new(causeway_store::SealingStore::new(raw, Arc::new(StoreCipher(sealer.clone()))));
+    if !deferred {
+        match store.seal_in_place().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(documents = n, "secrets stored in clear are now sealed"),
+            Err(e) => return Err(format!("cannot seal the secrets in the store: {e}")),
+        }
     }
-    let store: Arc<dyn causeway_store::Store> = Arc::new(store);
+    let sealing = store.clone();
+    let store: Arc<dyn causeway_store::Store> = store;
     tracing::info!(backend = store.backend(), store = %redact(&settings.store), "store ready");
 
     let mut service = Service::new(
         store.clone(),
         ServiceConfig { base_domain: settings.base_domain.clone(), limits: settings.limits.clone(), instance: settings.instance.clone() },
     );
-    service.bootstrap().await.map_err(|e| format!("cannot prepare built-in resources: {e}"))?;
-    // What sealing and re-keying replaced is not left in the database's files.
-    store.scrub().await.map_err(|e| format!("cannot checkpoint the store: {e}"))?;
+    if deferred {
+        // Built-in resources exist: the saved snapshot came from this store.
+        tokio::spawn(prepare_when_reachable(sealing));
+    } else {
+        service.bootstrap().await.map_err(|e| format!("cannot prepare built-in resources: {e}"))?;
+        // What sealing and re-keying replaced is not left in the database's files.
+        store.scrub().await.map_err(|e| format!("cannot checkpoint the store: {e}"))?;
+    }
     service = service.with_sealer(sealer.clone());
     // Function code is checked, test-run and served by the same engine.
     let functions = Arc::new(
@@ -96,6 +113,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             watch_interval: settings.watch_interval,
             change_feed_keep: settings.change_feed_keep,
             access_log: settings.access_log.clone(),
+            saved_snapshot: Some(saved_snapshot),
         };
         let gateway = Gateway::start(store.clone(), config, stopping.clone()).await?;
         // With the admin API in this process, a write answers once the gateway serves it.
@@ -254,6 +272,28 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+/// For a node started while the store could not be reached: prepares the
+/// database (migrations) and seals secrets left in clear once it can be.
+async fn prepare_when_reachable(store: Arc<causeway_store::SealingStore>) {
+    use causeway_store::Store;
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        tokio::time::sleep(wait).await;
+        match store.prepare().await {
+            Ok(()) => break,
+            Err(e) if e.is_unavailable() => wait = (wait * 2).min(std::time::Duration::from_secs(10)),
+            Err(e) => {
+                tracing::error!(error = %e, "the store is reachable again but cannot be prepared");
+                return;
+            }
+        }
+    }
+    match store.seal_in_place().await {
+        Ok(n) => tracing::info!(sealed = n, "the store is reachable again"),
+        Err(e) => tracing::warn!(error = %e, "cannot seal the secrets in the store"),
+    }
 }
 
 /// Drops audit entries older than the retention, at start and hourly after.

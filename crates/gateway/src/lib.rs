@@ -23,6 +23,7 @@ mod stages;
 mod upstream;
 
 pub use backend::http::websocket::WebSocketLimits;
+pub use config::saved::{FILE as SAVED_SNAPSHOT_FILE, SavedSnapshot};
 pub use config::watch::DEFAULT_KEEP_CHANGES;
 pub use debug::Debugger;
 pub use node::{Gateway, GatewayConfig, HttpsConfig};

@@ -15,6 +15,7 @@ use tokio::sync::{Notify, watch};
 use crate::backend::http::websocket::WebSocketLimits;
 use crate::config::domain_certs::DomainCerts;
 use crate::config::runtime::Runtime;
+use crate::config::saved::SavedSnapshot;
 use crate::config::watch::Watcher;
 use crate::debug::Debugger;
 use crate::functions::async_queue::AsyncQueue;
@@ -56,6 +57,8 @@ pub struct GatewayConfig {
     /// Revisions of the change feed kept (0: all).
     pub change_feed_keep: i64,
     pub access_log: access_log::Target,
+    /// Where the published state is saved, to start from while the store cannot be reached.
+    pub saved_snapshot: Option<SavedSnapshot>,
 }
 
 /// The HTTPS listener: certificates of bound domains by SNI, else the
@@ -105,7 +108,7 @@ impl Gateway {
             None => (None, None),
         };
         let announcer = store.clone();
-        let watcher = Watcher::start(store, config.base_domain.clone(), runtime, domain_certs, config.change_feed_keep)
+        let watcher = Watcher::start(store, config.base_domain.clone(), runtime, domain_certs, config.change_feed_keep, config.saved_snapshot.clone())
             .await
             .map_err(|e| format!("cannot load published APIs: {e}"))?;
         let shared = watcher.shared();

@@ -172,6 +172,9 @@ pub trait Store: Send + Sync + 'static {
         let _ = (wake, stop);
     }
     async fn close(&self);
+    /// Prepares the database (creates the schema, applies migrations): done
+    /// by opening, again for a store opened deferred once it can be reached.
+    async fn prepare(&self) -> Result<()>;
 }
 
 /// A serialised write transaction.
@@ -213,11 +216,23 @@ pub fn redact_url(url: &str) -> String {
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    } else if is_postgres(url) {
         Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
         Err(StoreError::BadUrl(url.to_string()))
     }
+}
+
+/// A PostgreSQL store opened without connecting (a node starting while the
+/// database is down): its calls fail as unavailable until the database can be
+/// reached, and [`Store::prepare`] must succeed once it can. Only PostgreSQL
+/// can be out of reach; other URLs are refused.
+pub fn open_deferred(url: &str) -> Result<Arc<dyn Store>> {
+    if is_postgres(url) { Ok(Arc::new(PostgresStore::open_deferred(url)?)) } else { Err(StoreError::BadUrl(url.to_string())) }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 #[cfg(test)]

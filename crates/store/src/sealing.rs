@@ -183,6 +183,10 @@ impl Store for SealingStore {
     async fn close(&self) {
         self.inner.close().await
     }
+
+    async fn prepare(&self) -> Result<()> {
+        self.inner.prepare().await
+    }
 }
 
 struct SealingTxn {

@@ -96,6 +96,9 @@ macro_rules! sql_store {
             pool: Pool<$db>,
             /// PostgreSQL: the channel committed revisions are announced on (`NOTIFY`).
             notify: Option<String>,
+            /// PostgreSQL: the schema Causeway's tables are kept in, if not the default.
+            #[allow(dead_code, reason = "SQLite has no schemas")]
+            schema: Option<String>,
         }
 
         /// A serialised write transaction on this database.
@@ -298,6 +301,10 @@ macro_rules! sql_store {
             async fn close(&self) {
                 self.pool.close().await;
             }
+
+            async fn prepare(&self) -> Result<()> {
+                self.prepare_database().await
+            }
         }
 
         impl $txn {
@@ -449,9 +456,14 @@ impl SqliteStore {
             // Deleted and overwritten content is zeroed, so a sealed secret's clear predecessor does not linger in free pages.
             .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        let store = Self { pool, notify: None };
-        store.migrate().await?;
+        let store = Self { pool, notify: None, schema: None };
+        store.prepare_database().await?;
         Ok(store)
+    }
+
+    /// Applies the migrations not yet applied.
+    pub async fn prepare_database(&self) -> Result<()> {
+        self.migrate().await
     }
 
     /// Copies the write-ahead log into the database file and empties it. A
@@ -479,31 +491,39 @@ impl SqliteStore {
 impl PostgresStore {
     /// Connects to a `postgres://` URL; `schema=NAME` selects (and creates) a schema.
     pub async fn open(url: &str) -> Result<Self> {
+        let store = Self::open_deferred(url)?;
+        store.prepare_database().await?;
+        Ok(store)
+    }
+
+    /// The store of a `postgres://` URL without connecting yet: calls fail as
+    /// unavailable until the database can be reached, and [`Self::prepare`]
+    /// must succeed once it can (a node starting while the database is down).
+    pub fn open_deferred(url: &str) -> Result<Self> {
         let (url, schema) = split_schema(url)?;
         let mut options = PgConnectOptions::from_str(&url)?;
         if let Some(schema) = &schema {
             options = options.options([("search_path", schema.as_str())]);
         }
         // A store that cannot be reached is answered in seconds (503), not waited on.
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect_with(options)
-            .await?;
-        let channel = match &schema {
+        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(3)).connect_lazy_with(options);
+        let notify = Some(match &schema {
             Some(schema) => format!("{CHANNEL}_{schema}"),
             None => CHANNEL.to_string(),
-        };
-        let store = Self { pool, notify: Some(channel) };
-        if let Some(schema) = &schema {
-            let mut tx = store.begin_write().await?;
+        });
+        Ok(Self { pool, notify, schema })
+    }
+
+    /// Creates the schema if named and missing, and applies the migrations not yet applied.
+    pub async fn prepare_database(&self) -> Result<()> {
+        if let Some(schema) = &self.schema {
+            let mut tx = self.begin_write().await?;
             // The name was checked by `split_schema` to be a plain identifier.
             let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
             sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *tx).await?;
             tx.commit().await?;
         }
-        store.migrate().await?;
-        Ok(store)
+        self.migrate().await
     }
 
     async fn scrub_files(&self) -> Result<()> {

@@ -23,13 +23,16 @@ use causeway_model::sign_key::{SignBinding, SignKey};
 use causeway_model::throttle::{Throttle, ThrottleBinding, ThrottleSpecial};
 use causeway_store::{Document, Store, StoreError};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// Declares [`Source`] with a map per served kind, [`SERVED_KINDS`], and
 /// the lookup of a kind's map.
 macro_rules! served_kinds {
     ($($field:ident: $ty:ty = $kind:path,)+) => {
-        /// Everything a snapshot is built from.
-        #[derive(Debug, Default, Clone)]
+        /// Everything a snapshot is built from (also what a node saves to
+        /// start from while the store is down: a kind missing in a saved one is empty).
+        #[derive(Debug, Default, Clone, Serialize, Deserialize)]
+        #[serde(default)]
         pub struct Source {
             $(pub $field: HashMap<String, $ty>,)+
             /// The API versions publications refer to, by id (read as publications name them).

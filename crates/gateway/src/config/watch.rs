@@ -11,6 +11,7 @@ use causeway_store::{ChangeOp, Store, StoreError};
 use crate::config::Shared;
 use crate::config::domain_certs::DomainCerts;
 use crate::config::runtime::Runtime;
+use crate::config::saved::{SavedSnapshot, ToSave};
 use crate::config::snapshot::Snapshot;
 use crate::config::source::{SERVED_KINDS, Source};
 use crate::observe::metrics::{ROUTES_LOADED, SNAPSHOT_BUILDS, SNAPSHOT_REVISION};
@@ -44,22 +45,40 @@ pub struct Watcher {
     keep_changes: i64,
     /// The HTTPS listener's certificates, when this node serves HTTPS.
     domain_certs: Option<DomainCerts>,
+    /// Each new published state, for the copy kept in the data directory.
+    to_save: Option<(SavedSnapshot, tokio::sync::watch::Sender<ToSave>)>,
 }
 
 impl Watcher {
     /// Loads everything published and builds the first snapshot with `runtime`;
     /// keeps the last `keep_changes` revisions of the feed (0: all of them).
+    /// With `saved`, each new published state is saved there, and a store that
+    /// cannot be reached is started from what was saved (then caught up from
+    /// its revision once it can be).
     pub async fn start(
         store: Arc<dyn Store>,
         base_domain: String,
         runtime: Runtime,
         domain_certs: Option<DomainCerts>,
         keep_changes: i64,
+        saved: Option<SavedSnapshot>,
     ) -> Result<Self, StoreError> {
-        // Read the revision first: changes made while loading are applied again later, harmlessly.
-        let revision = store.revision().await?;
-        let mut source = Source::load(&*store).await?;
-        source.load_versions(&*store).await?;
+        let (revision, source, from_store) = match Self::load(&*store).await {
+            Ok((revision, source)) => (revision, source, true),
+            Err(e) if e.is_unavailable() => match saved.as_ref().map(SavedSnapshot::load) {
+                Some(Ok(Some(loaded))) => {
+                    tracing::warn!(error = %e, revision = loaded.revision, saved_at = %loaded.saved_at,
+                        "the store cannot be reached: serving the published snapshot saved in the data directory until it can");
+                    (loaded.revision, loaded.source, false)
+                }
+                Some(Err(read)) => {
+                    tracing::error!(error = %read, "the store cannot be reached and the saved snapshot cannot be read");
+                    return Err(e);
+                }
+                _ => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
         let mut cache = RouteCache::default();
         let started = std::time::Instant::now();
         let first = Snapshot::build(&source, &runtime, &base_domain, &mut cache);
@@ -79,9 +98,29 @@ impl Watcher {
             jwks_changed: Arc::new(tokio::sync::Notify::new()),
             keep_changes,
             domain_certs,
+            to_save: saved.map(|s| (s, tokio::sync::watch::Sender::new(None))),
         };
         watcher.published();
+        if from_store {
+            watcher.save();
+        }
         Ok(watcher)
+    }
+
+    /// Every served document and the store's revision.
+    async fn load(store: &dyn Store) -> Result<(i64, Source), StoreError> {
+        // Read the revision first: changes made while loading are applied again later, harmlessly.
+        let revision = store.revision().await?;
+        let mut source = Source::load(store).await?;
+        source.load_versions(store).await?;
+        Ok((revision, source))
+    }
+
+    /// Hands the published state to the saver (which writes the latest at most once a second).
+    fn save(&self) {
+        if let Some((_, latest)) = &self.to_save {
+            latest.send_replace(Some(Arc::new((self.revision, self.source.clone()))));
+        }
     }
 
     pub fn shared(&self) -> Shared {
@@ -105,6 +144,7 @@ impl Watcher {
         tracing::info!(revision = self.revision, routes = snapshot.routes.routes(), build_ms = started.elapsed().as_millis() as u64, "snapshot ready");
         self.shared.store(Arc::new(snapshot));
         self.published();
+        self.save();
     }
 
     /// What follows a new snapshot: its gauges, the listener's certificates, the JWK sets to fetch.
@@ -131,7 +171,15 @@ impl Watcher {
 
     /// Applies new changes, if any; returns whether the snapshot was rebuilt.
     pub async fn poll(&mut self) -> Result<bool, StoreError> {
-        if self.store.revision().await? <= self.revision {
+        let current = self.store.revision().await?;
+        if current < self.revision {
+            // The store is behind what this node serves (restored from a backup, or
+            // another database): its feed cannot bring this node there, so load it all.
+            tracing::warn!(serving = self.revision, store = current, "the store is at an earlier revision than this node's snapshot");
+            self.reload().await?;
+            return Ok(true);
+        }
+        if current == self.revision {
             return Ok(false);
         }
         let from = self.revision;
@@ -150,6 +198,7 @@ impl Watcher {
         // Changes after `from` were pruned before they were read: what was
         // read may have gaps, so load everything again.
         if self.store.pruned().await? > from {
+            tracing::warn!(from, "the change feed was pruned past this node's revision");
             self.reload().await?;
             return Ok(true);
         }
@@ -166,7 +215,7 @@ impl Watcher {
     async fn reload(&mut self) -> Result<(), StoreError> {
         let revision = self.store.revision().await?;
         let fresh = Source::load(&*self.store).await?;
-        tracing::warn!(from = self.revision, to = revision, "the change feed was pruned past this node's revision; loaded everything again");
+        tracing::warn!(from = self.revision, to = revision, "loaded everything published again");
         let s = &mut self.source;
         // Versions already read are kept; those of new publications are read.
         *s = Source { versions: std::mem::take(&mut s.versions), fetched_jwks: std::mem::take(&mut s.fetched_jwks), ..fresh };
@@ -192,6 +241,9 @@ impl Watcher {
 
     /// Checks the store every `interval` (and whenever woken) until `stop` changes.
     pub async fn run(mut self, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if let Some((saved, latest)) = &self.to_save {
+            tokio::spawn(saved.clone().run(latest.subscribe()));
+        }
         tokio::spawn(jwks::run(self.jwks.clone(), self.jwks_wanted.subscribe(), self.jwks_changed.clone(), stop.clone()));
         let mut failing = false;
         let mut next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
@@ -257,7 +309,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = causeway_store::open(&format!("sqlite://{}/c.db", dir.path().display())).await.unwrap();
         put_acl(&*store, "first").await;
-        let mut watcher = Watcher::start(store.clone(), "apigw.localhost".into(), Runtime::default(), None, DEFAULT_KEEP_CHANGES).await.unwrap();
+        let mut watcher = Watcher::start(store.clone(), "apigw.localhost".into(), Runtime::default(), None, DEFAULT_KEEP_CHANGES, None).await.unwrap();
         assert!(watcher.source.acls.contains_key("first"));
 
         // Followed through the feed.
