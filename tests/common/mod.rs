@@ -182,6 +182,30 @@ impl Server {
         }
     }
 
+    /// Starts a new process on the same data directory and settings while
+    /// this one runs: it takes the listening sockets over, and the old one
+    /// drains and exits (waited for; panics if it fails or lingers past `within`).
+    pub fn take_over(&mut self, within: Duration) {
+        let old = self.child.take();
+        self.spawn();
+        if let Some(mut old) = old {
+            let deadline = std::time::Instant::now() + within;
+            loop {
+                match old.try_wait() {
+                    Ok(Some(status)) => {
+                        assert!(status.success(), "the old process exited with {status}");
+                        break;
+                    }
+                    Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                    _ => {
+                        let _ = old.kill();
+                        panic!("the old process did not exit within {within:?} of the take-over");
+                    }
+                }
+            }
+        }
+    }
+
     /// Stops and starts again on the same data.
     pub fn restart(&mut self) {
         self.stop();

@@ -77,6 +77,9 @@ pub struct ServeArgs {
     /// How often the node records itself in the store (the node list marks it silent after three missed), in milliseconds.
     #[arg(long, env = "CAUSEWAY_HEARTBEAT_INTERVAL", value_name = "MS")]
     pub heartbeat_interval: Option<u64>,
+    /// On stop or hand-over, how long open connections get to finish; WebSocket connections are closed (1001) when it ends (seconds; default 10).
+    #[arg(long, env = "CAUSEWAY_DRAIN_TIMEOUT", value_name = "SECONDS")]
+    pub drain_timeout: Option<u64>,
     /// Gateway access log: `stdout` (default), `off`, or a file to append to.
     #[arg(long, env = "CAUSEWAY_ACCESS_LOG", value_name = "TARGET")]
     pub access_log: Option<String>,
@@ -161,6 +164,7 @@ struct FileConfig {
     change_feed_keep: Option<i64>,
     watch_interval: Option<u64>,
     heartbeat_interval: Option<u64>,
+    drain_timeout: Option<u64>,
     access_log: Option<String>,
     allow_app_code_over_http: Option<bool>,
     real_ip_from_xff: Option<i32>,
@@ -206,6 +210,7 @@ pub struct Settings {
     pub change_feed_keep: i64,
     pub watch_interval: std::time::Duration,
     pub heartbeat_interval: std::time::Duration,
+    pub drain_timeout: std::time::Duration,
     pub access_log: causeway_gateway::AccessLogTarget,
     pub allow_app_code_over_http: bool,
     pub real_ip_from_xff: Option<i32>,
@@ -294,6 +299,11 @@ impl Settings {
             ms @ 100..=600_000 => std::time::Duration::from_millis(ms),
             _ => return Err("heartbeat_interval must be within 100..=600000 milliseconds".into()),
         };
+        let drain_timeout = match args.drain_timeout.or(file.drain_timeout) {
+            None => causeway_gateway::DEFAULT_DRAIN,
+            Some(s @ 1..=3_600) => std::time::Duration::from_secs(s),
+            Some(_) => return Err("drain_timeout must be within 1..=3600 seconds".into()),
+        };
         let access_log = args
             .access_log
             .or(file.access_log)
@@ -320,6 +330,7 @@ impl Settings {
             change_feed_keep,
             watch_interval,
             heartbeat_interval,
+            drain_timeout,
             access_log,
             allow_app_code_over_http: args.allow_app_code_over_http || file.allow_app_code_over_http.unwrap_or(false),
             real_ip_from_xff: args.real_ip_from_xff.or(file.real_ip_from_xff),

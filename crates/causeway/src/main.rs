@@ -4,6 +4,7 @@ mod cli;
 mod client;
 mod config;
 mod functions;
+mod handover;
 mod metrics;
 mod node;
 mod rekey;

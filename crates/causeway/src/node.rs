@@ -41,8 +41,16 @@ pub fn describe(id: &str, role: &str, admin: Option<String>, gateway: Option<Str
 }
 
 /// Records the node every `interval` (and when its gateway serves a new
-/// revision) until `stop` changes, then once more as stopped.
-pub async fn heartbeat(store: Arc<dyn Store>, node: Value, mut served: Option<watch::Receiver<i64>>, interval: Duration, mut stop: watch::Receiver<bool>) {
+/// revision) until `stop` changes, then once more as stopped — unless
+/// `replaced`: a new process of the same node took over and records it.
+pub async fn heartbeat(
+    store: Arc<dyn Store>,
+    node: Value,
+    mut served: Option<watch::Receiver<i64>>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+    replaced: watch::Receiver<bool>,
+) {
     let id = node["id"].as_str().unwrap_or_default().to_string();
     let record = |state: &str, revision: Option<i64>| {
         let mut body = node.clone();
@@ -88,6 +96,9 @@ pub async fn heartbeat(store: Arc<dyn Store>, node: Value, mut served: Option<wa
             _ = newer => {}
             _ = stop.changed() => break,
         }
+    }
+    if *replaced.borrow() {
+        return;
     }
     let revision = served.as_mut().map(|s| *s.borrow());
     if let Err(e) = store.put_node(&id, &record("stopped", revision), micros()).await {

@@ -12,11 +12,19 @@ use tokio::sync::watch;
 use causeway_store::redact_url as redact;
 
 use crate::config::{Role, Settings};
+use crate::handover::Kind;
+use std::os::fd::AsFd;
 use crate::{metrics, token};
 
 pub async fn run(settings: Settings) -> Result<(), String> {
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| format!("cannot create data directory {}: {e}", settings.data_dir.display()))?;
+    // A process already serving this installation hands its listening sockets over;
+    // it stops once this one is ready (restarts and upgrades refuse no connection).
+    let mut predecessor = crate::handover::take_over(&settings.data_dir)?;
+    if let Some(p) = &predecessor {
+        tracing::info!(pid = p.pid, "taking over the listening sockets of the running process");
+    }
     // This node's lasting id in the installation's node list.
     let node_id = crate::node::id(&settings.data_dir)?;
     // Secrets in the store (certificates' private keys, app, AppCode, signature-key and
@@ -114,8 +122,13 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             change_feed_keep: settings.change_feed_keep,
             access_log: settings.access_log.clone(),
             saved_snapshot: Some(saved_snapshot),
+            drain_timeout: settings.drain_timeout,
         };
-        let gateway = Gateway::start(store.clone(), config, stopping.clone()).await?;
+        let inherited = match &mut predecessor {
+            Some(p) => causeway_gateway::Inherited { plain: p.take(Kind::Gateway, settings.listen), tls: p.take(Kind::GatewayTls, settings.listen_tls) },
+            None => causeway_gateway::Inherited::default(),
+        };
+        let gateway = Gateway::start(store.clone(), config, inherited, stopping.clone()).await?;
         // With the admin API in this process, a write answers once the gateway serves it.
         let (wake, served) = gateway.snapshot_sync();
         service = service.with_snapshot_sync(SnapshotSync { wake, served });
@@ -123,6 +136,18 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         service = service.with_debugger(debug_calls(gateway.debugger()));
         Some(gateway)
     };
+
+    // The listening sockets a successor process would take over.
+    let mut offered = Vec::new();
+    if let Some(g) = &gateway {
+        for (kind, fd) in g.sockets() {
+            let (kind, addr) = match kind {
+                causeway_gateway::SocketKind::Plain => (Kind::Gateway, g.local_addr()),
+                causeway_gateway::SocketKind::Tls => (Kind::GatewayTls, g.tls_addr().unwrap_or(settings.listen_tls)),
+            };
+            offered.push((kind, addr, fd.try_clone_to_owned().map_err(|e| format!("cannot keep a listening socket for hand-over: {e}"))?));
+        }
+    }
 
     // The admin listener: management API and /metrics (only /metrics for a gateway-only node).
     let admin_addr;
@@ -169,10 +194,14 @@ pub async fn run(settings: Settings) -> Result<(), String> {
                     }
                 }),
             );
-        let listener = TcpListener::bind(settings.admin_listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", settings.admin_listen))?;
+        let inherited = predecessor.as_mut().and_then(|p| p.take(Kind::Admin, settings.admin_listen).pop());
+        let listener = match inherited {
+            Some(socket) => socket.set_nonblocking(true).and_then(|()| TcpListener::from_std(socket)),
+            None => TcpListener::bind(settings.admin_listen).await,
+        }
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.admin_listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        offered.push((Kind::Admin, addr, listener.as_fd().try_clone_to_owned().map_err(|e| e.to_string())?));
         tracing::info!(%addr, "admin API listening");
         admin_addr = Some(addr.to_string());
         // Under the same client limits as the gateway's listeners.
@@ -180,7 +209,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let service_for = move |peer| {
             hyper_util::service::TowerToHyperService::new(app.clone().layer(axum::Extension(axum::extract::ConnectInfo::<std::net::SocketAddr>(peer))))
         };
-        tokio::spawn(causeway_gateway::serve_http1(listener, service_for, settings.client_limits, stopping.clone()))
+        tokio::spawn(causeway_gateway::serve_http1(listener, service_for, settings.client_limits, stopping.clone(), settings.drain_timeout))
     };
 
     // This node in the installation's node list.
@@ -193,17 +222,35 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         settings.heartbeat_interval,
     );
     let served = gateway.as_ref().map(|g| g.snapshot_sync().1);
-    let heartbeat = tokio::spawn(crate::node::heartbeat(store.clone(), node, served, settings.heartbeat_interval, stopping.clone()));
+    let (replaced, replaced_rx) = watch::channel(false);
+    let heartbeat = tokio::spawn(crate::node::heartbeat(store.clone(), node, served, settings.heartbeat_interval, stopping.clone(), replaced_rx.clone()));
+
+    // Serving: the process this one replaces may stop now; then this one offers its sockets in turn.
+    if let Some(p) = predecessor {
+        let pid = p.pid;
+        match tokio::task::spawn_blocking(move || p.ready()).await {
+            Ok(Ok(())) => tracing::info!(pid, "the process taken over from is draining"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "the process taken over from did not answer; it may still be serving"),
+            Err(e) => tracing::warn!(error = %e, "the hand-over did not finish"),
+        }
+    }
+    tokio::spawn(crate::handover::offer(settings.data_dir.clone(), offered, replaced, stopping.clone()));
 
     tokio::spawn(reopen_logs_on_hangup());
-    shutdown_signal().await;
+    let mut replaced_rx = replaced_rx;
+    tokio::select! {
+        _ = shutdown_signal() => {}
+        _ = replaced_rx.wait_for(|r| *r) => {}
+    }
+    // Stop accepting everywhere at once, then drain: admin connections and gateway workers side by side.
     let _ = stop.send(true);
+    let draining = gateway.map(|g| tokio::task::spawn_blocking(move || g.stop()));
     let _ = heartbeat.await;
     if let Err(e) = admin.await {
         tracing::error!(error = %e, "admin listener task failed");
     }
-    if let Some(gateway) = gateway {
-        let _ = tokio::task::spawn_blocking(move || gateway.stop()).await;
+    if let Some(draining) = draining {
+        let _ = draining.await;
     }
     store.close().await;
     tracing::info!("stopped");

@@ -27,7 +27,7 @@ pub use config::saved::{FILE as SAVED_SNAPSHOT_FILE, SavedSnapshot};
 pub use config::watch::DEFAULT_KEEP_CHANGES;
 pub use debug::Debugger;
 pub use node::{Gateway, GatewayConfig, HttpsConfig};
-pub use listen::serve_http1;
+pub use listen::{DEFAULT_DRAIN, Inherited, SocketKind, serve_http1};
 pub use pipeline::conn::ConnLimits;
 pub use observe::access_log::{Target as AccessLogTarget, reopen as reopen_access_log};
 pub use observe::metrics::{DURATION_BUCKETS, RouteCounts, describe as describe_metrics, render_routes as render_route_metrics, route_counts};

@@ -20,7 +20,7 @@ use crate::config::watch::Watcher;
 use crate::debug::Debugger;
 use crate::functions::async_queue::AsyncQueue;
 use crate::functions::async_runner;
-use crate::listen::{self, ListenConfig, Listeners};
+use crate::listen::{self, Inherited, ListenConfig, Listeners, SocketKind};
 use crate::observe::access_log;
 use crate::pipeline::conn::{ConnLimits, ConnOptions};
 use crate::stages::throttle::limiter::{Engine, Redis};
@@ -59,6 +59,8 @@ pub struct GatewayConfig {
     pub access_log: access_log::Target,
     /// Where the published state is saved, to start from while the store cannot be reached.
     pub saved_snapshot: Option<SavedSnapshot>,
+    /// How long open connections get to finish when the node stops.
+    pub drain_timeout: Duration,
 }
 
 /// The HTTPS listener: certificates of bound domains by SNI, else the
@@ -83,8 +85,10 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Starts a node on `store`; its background tasks run until `stop` changes.
-    pub async fn start(store: Arc<dyn Store>, config: GatewayConfig, stop: watch::Receiver<bool>) -> Result<Gateway, String> {
+    /// Starts a node on `store`, listening on the `inherited` sockets (handed
+    /// over by a process it replaces) or on new ones; its background tasks run
+    /// until `stop` changes.
+    pub async fn start(store: Arc<dyn Store>, config: GatewayConfig, inherited: Inherited, stop: watch::Receiver<bool>) -> Result<Gateway, String> {
         access_log::open(&config.access_log).map_err(|e| format!("cannot open the access log {:?}: {e}", config.access_log))?;
         upstream::configure_tls(&config.upstream_trust)?;
         let queue = AsyncQueue { store: store.clone(), wake: Arc::new(Notify::new()), retention: config.invocation_retention };
@@ -120,8 +124,8 @@ impl Gateway {
             limits: config.limits,
         };
         let debugger = Debugger::new(debug_store, debug_runtime, config.base_domain.clone(), connections);
-        let listen = ListenConfig { listen: config.listen, tls, workers: config.workers, connections };
-        let listeners = listen::start(&listen, shared.clone()).map_err(|e| match &config.https {
+        let listen = ListenConfig { listen: config.listen, tls, workers: config.workers, connections, inherited, drain: config.drain_timeout };
+        let listeners = listen::start(listen, shared.clone()).map_err(|e| match &config.https {
             Some(https) => format!("cannot listen on {} / {}: {e}", config.listen, https.listen),
             None => format!("cannot listen on {}: {e}", config.listen),
         })?;
@@ -146,6 +150,11 @@ impl Gateway {
         self.listeners.tls_addr
     }
 
+    /// Every listening socket, to hand over to a process replacing this one.
+    pub fn sockets(&self) -> impl Iterator<Item = (SocketKind, std::os::fd::BorrowedFd<'_>)> {
+        self.listeners.sockets()
+    }
+
     /// Notifying this makes the node read the store's changes now; the
     /// receiver tells which revision it serves (so a write through the admin
     /// API in this process can answer once the gateway serves it).
@@ -159,12 +168,12 @@ impl Gateway {
         move |channel, member| health.get(channel, member)
     }
 
-    /// Stops accepting, lets open connections finish (up to a deadline) and joins the listener threads.
     /// Runs debug calls with this node's runtime.
     pub fn debugger(&self) -> Debugger {
         self.debugger.clone()
     }
 
+    /// Stops accepting, drains open connections (up to the drain timeout) and joins the listener threads.
     pub fn stop(self) {
         self.listeners.stop();
     }

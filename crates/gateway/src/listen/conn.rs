@@ -11,7 +11,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -74,20 +75,34 @@ pub(super) async fn tls(stream: TcpStream, peer: SocketAddr, acceptor: TlsAccept
     serve_connection(tls, is_h2, conn, shared, stop, &options.limits).await;
 }
 
-/// Serves requests on `io` until the connection ends; on stop, finishes the request in flight and closes.
+/// While draining, how long an HTTP/1 connection goes on, its answers saying
+/// `Connection: close`, before it is closed if idle: a caller in the middle
+/// of a request gets its answer and closes the connection itself, so no
+/// request races the close.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Serves requests on `io` until the connection ends; on stop, finishes the
+/// requests in flight and closes (HTTP/1: after the answers said so, or a
+/// moment of idleness; HTTP/2: after a GOAWAY).
 async fn serve_connection<I>(io: I, is_h2: bool, conn: Arc<Conn>, shared: Shared, mut stop: watch::Receiver<bool>, limits: &ConnLimits)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     macro_rules! serve_until_stopped {
-        ($conn:expr, $idle:expr) => {{
+        ($conn:expr, $idle:expr, $drain:expr) => {{
             let conn = $conn;
             tokio::pin!(conn);
             tokio::select! {
                 ended = conn.as_mut() => ended,
                 _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+                    // The connection goes on until `$drain` resolves, then is shut down gracefully.
+                    tokio::select! {
+                        ended = conn.as_mut() => ended,
+                        _ = $drain => {
+                            conn.as_mut().graceful_shutdown();
+                            conn.await
+                        }
+                    }
                 }
                 _ = $idle => {
                     // A GOAWAY, and the close once the client has seen it (h2 waits for a PING's answer) or the timeout has passed again.
@@ -120,14 +135,22 @@ where
             .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
             .max_local_error_reset_streams(H2_MAX_ERROR_RESETS);
         let io = TokioIo::new(FrameGuard::new(io));
-        if let Err(e) = serve_until_stopped!(builder.serve_connection(io, service), activity.idle_for(limits.header_timeout)) {
+        // Draining: a GOAWAY at once (the client opens a new connection for new requests).
+        if let Err(e) = serve_until_stopped!(builder.serve_connection(io, service), activity.idle_for(limits.header_timeout), std::future::ready(())) {
             count_h2_error(&e);
         }
     } else {
+        let draining = conn.clone();
         let service = service_fn(move |req| {
             let conn = conn.clone();
             let snapshot = shared.load_full();
-            async move { Ok::<_, std::convert::Infallible>(pipeline::handle(req, &conn, snapshot).await) }
+            async move {
+                let mut response = pipeline::handle(req, &conn, snapshot).await;
+                if conn.draining.load(Ordering::Relaxed) && response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+                    response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
@@ -138,16 +161,21 @@ where
         if limits.max_headers != HYPER_MAX_HEADERS {
             builder.max_headers(limits.max_headers);
         }
+        let drain = async {
+            draining.draining.store(true, Ordering::Relaxed);
+            tokio::time::sleep(LINGER).await;
+        };
         // With upgrades: WebSocket APIs take the connection over after the 101.
         // hyper's header timer closes an idle kept-alive HTTP/1 connection itself.
-        if let Err(e) = serve_until_stopped!(builder.serve_connection(TokioIo::new(HeadGuard::new(io)), service).with_upgrades(), std::future::pending::<()>()) {
+        if let Err(e) = serve_until_stopped!(builder.serve_connection(TokioIo::new(HeadGuard::new(io)), service).with_upgrades(), std::future::pending::<()>(), drain) {
             count_h1_error(&e);
         }
     }
 }
 
 /// Serves HTTP/1.1 on `stream` with `service` under the client limits (the
-/// admin listener's connections) until it ends or `stop` changes.
+/// admin listener's connections) until it ends or `stop` changes; drains
+/// like the gateway's HTTP/1 connections.
 pub(super) async fn http1_service<S, B>(stream: TcpStream, service: S, limits: ConnLimits, mut stop: watch::Receiver<bool>)
 where
     S: hyper::service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>> + Send + 'static,
@@ -158,6 +186,19 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let _ = stream.set_nodelay(true);
+    let draining = Arc::new(AtomicBool::new(false));
+    let flag = draining.clone();
+    let service = service_fn(move |req| {
+        let answer = hyper::service::Service::call(&service, req);
+        let flag = flag.clone();
+        async move {
+            let mut response = answer.await?;
+            if flag.load(Ordering::Relaxed) {
+                response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+            }
+            Ok::<_, S::Error>(response)
+        }
+    });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).max_header_size(limits.max_header_size);
     if limits.max_headers != HYPER_MAX_HEADERS {
@@ -168,8 +209,14 @@ where
     let ended = tokio::select! {
         ended = conn.as_mut() => ended,
         _ = stop.changed() => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
+            draining.store(true, Ordering::Relaxed);
+            tokio::select! {
+                ended = conn.as_mut() => ended,
+                _ = tokio::time::sleep(LINGER) => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            }
         }
     };
     if let Err(e) = ended {

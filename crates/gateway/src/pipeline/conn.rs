@@ -36,6 +36,9 @@ pub struct Conn {
     pub local_port_value: HeaderValue,
     /// A debug call's connection: the steps the pipeline takes.
     pub steps: Option<std::sync::Arc<crate::pipeline::notes::Steps>>,
+    /// The node is draining: HTTP/1 answers say `Connection: close`, so
+    /// callers close the connection themselves once they have their answer.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl Conn {
@@ -55,6 +58,7 @@ impl Conn {
             local_ip: local.ip().to_string().into(),
             local_port_value: HeaderValue::from(local.port()),
             steps: None,
+            draining: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

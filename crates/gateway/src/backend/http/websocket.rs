@@ -80,7 +80,9 @@ async fn finish(endpoint: Endpoint<'_>, req: Request<UpBody>, caller: OnUpgrade,
     }
     let backend = parts.extensions.remove::<OnUpgrade>().ok_or_else(|| errors::BACKEND_UNAVAILABLE.with_message("Backend unavailable: the backend's upgrade cannot be taken over".into()))?;
     let (log_tx, log_rx) = tokio::sync::oneshot::channel::<Box<Exchange>>();
+    let open = Open::new();
     tokio::spawn(async move {
+        let _open = open;
         let _lease = lease;
         let sent = match tokio::try_join!(caller, backend) {
             Ok((caller, backend)) => relay(TokioIo::new(caller), TokioIo::new(backend), limits).await,
@@ -158,6 +160,14 @@ where
     let last = Arc::new(AtomicU64::new(0));
     let mut caller = Watched { inner: caller, last: last.clone(), started, frames: Some(FrameScanner::new(limits.max_message)), read: 0 };
     let mut backend = Watched { inner: backend, last: last.clone(), started, frames: None, read: 0 };
+    let mut going_away = GOING_AWAY.subscribe();
+    let stopping = async {
+        while !*going_away.borrow_and_update() {
+            if going_away.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
     let idle = async {
         loop {
             let quiet = started.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
@@ -177,6 +187,11 @@ where
             }
         },
         _ = idle => Some(CLOSE_GOING_AWAY),
+        _ = stopping => {
+            // The node stops: both sides are told (a client's frame is masked, here with a zero key).
+            let _ = backend.inner.write_all(CLOSE_GOING_AWAY_MASKED).await;
+            Some(CLOSE_GOING_AWAY)
+        }
     };
     // The caller is told why (a close frame from the server side is unmasked); the backend's connection just ends.
     if let Some(frame) = close {
@@ -187,9 +202,50 @@ where
     backend.read
 }
 
-/// Close frames the gateway sends callers: 1009 (message too big), 1001 (going away: idle).
+/// Close frames the gateway sends callers: 1009 (message too big), 1001 (going away: idle, or the node stops).
 const CLOSE_TOO_BIG: &[u8] = &[0x88, 0x02, 0x03, 0xf1];
 const CLOSE_GOING_AWAY: &[u8] = &[0x88, 0x02, 0x03, 0xe9];
+/// 1001 towards a backend, masked as a client's frames must be (a zero key leaves the payload as it is).
+const CLOSE_GOING_AWAY_MASKED: &[u8] = &[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe9];
+
+/// Set when the node stops: every relayed connection is closed with 1001.
+static GOING_AWAY: std::sync::LazyLock<tokio::sync::watch::Sender<bool>> = std::sync::LazyLock::new(|| tokio::sync::watch::Sender::new(false));
+/// Relayed connections open in this process, and a wake-up when one closes.
+static OPEN: AtomicU64 = AtomicU64::new(0);
+static CLOSED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// One relayed connection, counted while it lasts.
+struct Open;
+
+impl Open {
+    fn new() -> Self {
+        OPEN.fetch_add(1, Ordering::Relaxed);
+        Open
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::Relaxed);
+        CLOSED.notify_waiters();
+    }
+}
+
+/// Closes every relayed connection with 1001 "going away" (the node stops).
+pub(crate) fn close_all() {
+    GOING_AWAY.send_replace(true);
+}
+
+/// Resolves once no relayed connection is open.
+pub(crate) async fn all_closed() {
+    loop {
+        let closed = CLOSED.notified();
+        if OPEN.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        closed.await;
+    }
+}
 
 /// A side of the relay: notes when data last came, and (the caller's side) checks message sizes.
 struct Watched<T> {
