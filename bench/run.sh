@@ -23,4 +23,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 cargo build --release --locked -p causeway
-exec python3 bench/bench.py "$@"
+python3 bench/bench.py "$@"
+# Restarts under load: ten take-overs, no failed request.
+python3 bench/takeover.py
