@@ -41,9 +41,12 @@ pub struct ServeArgs {
     /// Store URL: sqlite://PATH or postgres://...
     #[arg(long, env = "CAUSEWAY_STORE", value_name = "URL")]
     pub store: Option<String>,
-    /// Redis URL for cluster-wide throttling.
+    /// Redis for cluster-wide throttling: redis://, rediss:// (TLS), or redis-sentinel:// / rediss-sentinel:// (the primary Sentinel names).
     #[arg(long, env = "CAUSEWAY_REDIS", value_name = "URL")]
     pub redis: Option<String>,
+    /// PEM certificates a rediss:// Redis (or its Sentinels) is trusted by, instead of the system's roots.
+    #[arg(long, env = "CAUSEWAY_REDIS_CA", value_name = "FILE")]
+    pub redis_ca: Option<PathBuf>,
     /// What this process runs.
     #[arg(long, env = "CAUSEWAY_ROLE", value_enum)]
     pub role: Option<Role>,
@@ -153,6 +156,7 @@ struct FileConfig {
     admin_listen: Option<SocketAddr>,
     store: Option<String>,
     redis: Option<String>,
+    redis_ca: Option<PathBuf>,
     role: Option<Role>,
     base_domain: Option<String>,
     workers: Option<usize>,
@@ -198,6 +202,7 @@ pub struct Settings {
     pub admin_listen: SocketAddr,
     pub store: String,
     pub redis: Option<String>,
+    pub redis_ca: Option<PathBuf>,
     pub role: Role,
     pub base_domain: String,
     pub workers: usize,
@@ -320,6 +325,7 @@ impl Settings {
             admin_listen: args.admin_listen.or(file.admin_listen).unwrap_or_else(|| addr("127.0.0.1:9180")),
             store,
             redis: args.redis.or(file.redis),
+            redis_ca: args.redis_ca.or(file.redis_ca),
             role: args.role.or(file.role).unwrap_or(Role::All),
             base_domain,
             workers,

@@ -116,6 +116,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             limits: settings.client_limits,
             upstream_trust: upstream_trust(&settings)?,
             redis: settings.redis.clone(),
+            redis_ca: match &settings.redis_ca {
+                Some(path) => Some(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?),
+                None => None,
+            },
             function_runtime: Some(functions.clone()),
             invocation_retention: settings.invocation_retention,
             watch_interval: settings.watch_interval,

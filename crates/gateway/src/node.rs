@@ -48,6 +48,8 @@ pub struct GatewayConfig {
     pub upstream_trust: causeway_tls::UpstreamTrust,
     /// Throttling counted across nodes in this Redis (else on this node).
     pub redis: Option<String>,
+    /// Certificates (PEM) a `rediss://` Redis is trusted by, instead of the system's roots.
+    pub redis_ca: Option<Vec<u8>>,
     /// The function runtime, shared with the admin API's test invocations.
     pub function_runtime: Option<Arc<causeway_functions::Pool>>,
     /// How long finished asynchronous invocations are kept.
@@ -94,7 +96,7 @@ impl Gateway {
         let queue = AsyncQueue { store: store.clone(), wake: Arc::new(Notify::new()), retention: config.invocation_retention };
         let runtime = Runtime {
             limiter: match &config.redis {
-                Some(url) => Engine::Redis(Arc::new(Redis::new(url).map_err(|e| format!("--redis {}: {e}", causeway_store::redact_url(url)))?)),
+                Some(url) => Engine::Redis(Arc::new(Redis::new(url, config.redis_ca.as_deref()).map_err(|e| format!("--redis {}: {e}", causeway_store::redact_url(url)))?)),
                 None => Engine::default(),
             },
             function_pool: config.function_runtime.clone(),
