@@ -83,6 +83,9 @@ pub struct ServeArgs {
     /// On stop or hand-over, how long open connections get to finish; WebSocket connections are closed (1001) when it ends (seconds; default 10).
     #[arg(long, env = "CAUSEWAY_DRAIN_TIMEOUT", value_name = "SECONDS")]
     pub drain_timeout: Option<u64>,
+    /// Export each request's span over OTLP/HTTP to this collector (`http://collector:4318`).
+    #[arg(long, env = "CAUSEWAY_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// Gateway access log: `stdout` (default), `off`, or a file to append to.
     #[arg(long, env = "CAUSEWAY_ACCESS_LOG", value_name = "TARGET")]
     pub access_log: Option<String>,
@@ -169,6 +172,7 @@ struct FileConfig {
     watch_interval: Option<u64>,
     heartbeat_interval: Option<u64>,
     drain_timeout: Option<u64>,
+    otlp_endpoint: Option<String>,
     access_log: Option<String>,
     allow_app_code_over_http: Option<bool>,
     real_ip_from_xff: Option<i32>,
@@ -216,6 +220,8 @@ pub struct Settings {
     pub watch_interval: std::time::Duration,
     pub heartbeat_interval: std::time::Duration,
     pub drain_timeout: std::time::Duration,
+    /// The OTLP/HTTP collector spans are exported to.
+    pub otlp_endpoint: Option<String>,
     pub access_log: causeway_gateway::AccessLogTarget,
     pub allow_app_code_over_http: bool,
     pub real_ip_from_xff: Option<i32>,
@@ -309,6 +315,12 @@ impl Settings {
             Some(s @ 1..=3_600) => std::time::Duration::from_secs(s),
             Some(_) => return Err("drain_timeout must be within 1..=3600 seconds".into()),
         };
+        let otlp_endpoint = args.otlp_endpoint.or(file.otlp_endpoint);
+        if let Some(url) = &otlp_endpoint
+            && !(url.starts_with("http://") && url.parse::<http::Uri>().is_ok_and(|u| u.host().is_some()))
+        {
+            return Err(format!("otlp_endpoint {url:?} must be an http:// URL (the collector's OTLP/HTTP address)"));
+        }
         let access_log = args
             .access_log
             .or(file.access_log)
@@ -337,6 +349,7 @@ impl Settings {
             watch_interval,
             heartbeat_interval,
             drain_timeout,
+            otlp_endpoint,
             access_log,
             allow_app_code_over_http: args.allow_app_code_over_http || file.allow_app_code_over_http.unwrap_or(false),
             real_ip_from_xff: args.real_ip_from_xff.or(file.real_ip_from_xff),

@@ -127,6 +127,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             access_log: settings.access_log.clone(),
             saved_snapshot: Some(saved_snapshot),
             drain_timeout: settings.drain_timeout,
+            otlp: settings.otlp_endpoint.clone().map(|endpoint| causeway_gateway::OtlpConfig { endpoint, instance: node_id.clone() }),
         };
         let inherited = match &mut predecessor {
             Some(p) => causeway_gateway::Inherited { plain: p.take(Kind::Gateway, settings.listen), tls: p.take(Kind::GatewayTls, settings.listen_tls) },
@@ -255,6 +256,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     }
     if let Some(draining) = draining {
         let _ = draining.await;
+        // The last requests' spans, before the runtime ends.
+        causeway_gateway::flush_spans(std::time::Duration::from_secs(5)).await;
     }
     store.close().await;
     tracing::info!("stopped");

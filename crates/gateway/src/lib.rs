@@ -30,6 +30,7 @@ pub use node::{Gateway, GatewayConfig, HttpsConfig};
 pub use listen::{DEFAULT_DRAIN, Inherited, SocketKind, serve_http1};
 pub use pipeline::conn::ConnLimits;
 pub use observe::access_log::{Target as AccessLogTarget, reopen as reopen_access_log};
+pub use observe::spans::{OtlpConfig, flush as flush_spans};
 pub use observe::metrics::{DURATION_BUCKETS, RouteCounts, describe as describe_metrics, render_routes as render_route_metrics, route_counts};
 
 #[cfg(test)]

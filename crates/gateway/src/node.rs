@@ -21,6 +21,7 @@ use crate::debug::Debugger;
 use crate::functions::async_queue::AsyncQueue;
 use crate::functions::async_runner;
 use crate::listen::{self, Inherited, ListenConfig, Listeners, SocketKind};
+use crate::observe::spans::{self, OtlpConfig};
 use crate::observe::access_log;
 use crate::pipeline::conn::{ConnLimits, ConnOptions};
 use crate::stages::throttle::limiter::{Engine, Redis};
@@ -63,6 +64,8 @@ pub struct GatewayConfig {
     pub saved_snapshot: Option<SavedSnapshot>,
     /// How long open connections get to finish when the node stops.
     pub drain_timeout: Duration,
+    /// Spans exported over OTLP to this collector.
+    pub otlp: Option<OtlpConfig>,
 }
 
 /// The HTTPS listener: certificates of bound domains by SNI, else the
@@ -92,6 +95,10 @@ impl Gateway {
     /// until `stop` changes.
     pub async fn start(store: Arc<dyn Store>, config: GatewayConfig, inherited: Inherited, stop: watch::Receiver<bool>) -> Result<Gateway, String> {
         access_log::open(&config.access_log).map_err(|e| format!("cannot open the access log {:?}: {e}", config.access_log))?;
+        if let Some(otlp) = &config.otlp {
+            spans::start(otlp)?;
+            tracing::info!(endpoint = %otlp.endpoint, "exporting spans over OTLP");
+        }
         upstream::configure_tls(&config.upstream_trust)?;
         let queue = AsyncQueue { store: store.clone(), wake: Arc::new(Notify::new()), retention: config.invocation_retention };
         let runtime = Runtime {

@@ -9,13 +9,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::observe::access_log;
+use crate::observe::spans;
 use crate::observe::metrics::{self, RouteMetrics};
 use crate::observe::request_id::RequestId;
+use crate::observe::trace::TraceContext;
 
 /// One request and its answer, finished when the response body is done.
 pub struct Exchange {
     pub started: Instant,
     pub request_id: RequestId,
+    pub trace: TraceContext,
     pub client: IpAddr,
     pub method: http::Method,
     pub uri: http::Uri,
@@ -29,6 +32,8 @@ pub struct Exchange {
     pub user: Option<String>,
     /// Response body bytes sent.
     pub bytes: u64,
+    /// The API's path template, for its span's name (only when spans are exported).
+    pub route_template: Option<Box<str>>,
 }
 
 impl Exchange {
@@ -36,14 +41,59 @@ impl Exchange {
         let latency = self.started.elapsed();
         self.route.as_ref().unwrap_or(metrics::unmatched()).record(self.status, latency, self.upstream);
         access_log::write(|buf| self.log_line(buf, latency));
+        if spans::enabled() {
+            self.record_span(latency);
+        }
     }
 
-    /// `{"time","request_id","client","group","api","env","app","user","method","path","status","latency_ms","upstream_latency_ms","bytes"}`
+    /// The request's server span, with the HTTP semantic conventions' attributes and Causeway's own.
+    fn record_span(&self, latency: Duration) {
+        use opentelemetry::KeyValue;
+        let ended = std::time::SystemTime::now();
+        let route = self.route.as_deref();
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", self.method.as_str().to_string()),
+            KeyValue::new("url.path", self.uri.path().to_string()),
+            KeyValue::new("http.response.status_code", i64::from(self.status)),
+            KeyValue::new("client.address", self.client.to_string()),
+            KeyValue::new("causeway.request_id", self.request_id.as_str().to_string()),
+        ];
+        if let Some(template) = &self.route_template {
+            attributes.push(KeyValue::new("http.route", template.to_string()));
+        }
+        if let Some(r) = route {
+            attributes.push(KeyValue::new("causeway.api_id", r.api_id.to_string()));
+            attributes.push(KeyValue::new("causeway.env", r.env_name.to_string()));
+        }
+        if let Some(g) = &self.group {
+            attributes.push(KeyValue::new("causeway.group_id", g.to_string()));
+        }
+        if let Some(app) = &self.app {
+            attributes.push(KeyValue::new("causeway.app_id", app.to_string()));
+        }
+        if let Some(u) = self.upstream {
+            attributes.push(KeyValue::new("causeway.upstream_latency_ms", millis(u)));
+        }
+        let name = match &self.route_template {
+            Some(t) => format!("{} {t}", self.method),
+            None => self.method.as_str().to_string(),
+        };
+        spans::record(spans::Served { trace: &self.trace, name: name.into(), started: ended - latency, ended, status: self.status, attributes });
+    }
+
+    /// `{"time","request_id","trace_id","span_id","client","group","api","env","app","user","method","path","status","latency_ms","upstream_latency_ms","bytes"}`
     fn log_line(&self, buf: &mut Vec<u8>, latency: Duration) {
         let route = self.route.as_deref();
         buf.extend_from_slice(b"{\"time\":\"");
         access_log::now_rfc3339(buf);
-        let _ = write!(buf, "\",\"request_id\":\"{}\",\"client\":\"{}\",\"group\":", self.request_id.as_str(), self.client);
+        let _ = write!(
+            buf,
+            "\",\"request_id\":\"{}\",\"trace_id\":\"{}\",\"span_id\":\"{}\",\"client\":\"{}\",\"group\":",
+            self.request_id.as_str(),
+            self.trace.trace_id(),
+            self.trace.span_id(),
+            self.client
+        );
         access_log::json_str(buf, self.group.as_deref().unwrap_or_default());
         buf.extend_from_slice(b",\"api\":");
         access_log::json_str(buf, route.map_or("", |r| &*r.api_id));

@@ -25,6 +25,7 @@ use crate::http::body::Body;
 use crate::http::error::{GatewayError, errors};
 use crate::http::headers::X_APIG_MODE;
 use crate::observe::request_id::{self, RequestId};
+use crate::observe::trace::TraceContext;
 use crate::pipeline::conn::{Client, Conn};
 use crate::routing::route::Route;
 use crate::routing::table::GroupRoutes;
@@ -58,6 +59,8 @@ pub(crate) struct RequestCtx<'s> {
     pub conn: &'s Conn,
     pub client: Client<'s>,
     pub request_id: RequestId,
+    /// The trace the request belongs to (the caller's, or one started here) and the gateway's span in it.
+    pub trace: TraceContext,
     pub started: Instant,
     /// When it came, in seconds since the epoch: its throttling window, the
     /// hash of a channel member. (Signatures read the clock when they are made or checked.)
@@ -86,11 +89,13 @@ pub(crate) struct RequestCtx<'s> {
 
 impl<'s> RequestCtx<'s> {
     pub fn new(snapshot: &'s Snapshot, conn: &'s Conn, headers: &HeaderMap) -> Self {
+        let request_id = request_id::next();
         Self {
             snapshot,
             conn,
             client: Client::of(headers, conn),
-            request_id: request_id::next(),
+            trace: TraceContext::of(headers, &request_id),
+            request_id,
             started: Instant::now(),
             now_secs: unix_now().max(0) as u64,
             debug: headers.get(X_APIG_MODE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug")),
@@ -341,6 +346,7 @@ impl<'s> RequestCtx<'s> {
             client_ip_value: &self.client.value,
             local_port_value: &self.conn.local_port_value,
             https: self.conn.https,
+            traceparent: self.trace.traceparent(),
             frontend_authorizer: self.frontend_authorizer.as_deref(),
             backend_authorizer: self.backend_authorizer.as_deref(),
         }
@@ -354,6 +360,7 @@ impl<'s> RequestCtx<'s> {
             SystemValue::ApiId => Cow::Borrowed(&route.def().id),
             SystemValue::ApiName => Cow::Borrowed(&route.def().name),
             SystemValue::RequestId => Cow::Owned(self.request_id.as_str().to_string()),
+            SystemValue::TraceId => Cow::Borrowed(self.trace.trace_id()),
             SystemValue::ServerAddr => Cow::Borrowed(&self.conn.local_ip),
             SystemValue::ServerName => Cow::Borrowed(server_name()),
             SystemValue::HandleTime => Cow::Owned(

@@ -55,6 +55,7 @@ pub(super) fn finish(ctx: &mut RequestCtx<'_>, parts: &mut Parts, answer: Result
     let exchange = Exchange {
         started: ctx.started,
         request_id: ctx.request_id,
+        trace: ctx.trace,
         client: ctx.client.ip,
         method: std::mem::take(&mut parts.method),
         uri: std::mem::take(&mut parts.uri),
@@ -65,6 +66,7 @@ pub(super) fn finish(ctx: &mut RequestCtx<'_>, parts: &mut Parts, answer: Result
         app: ctx.app.map(|a| a.id.clone()),
         user: ctx.user.take(),
         bytes: 0,
+        route_template: if crate::observe::spans::enabled() { ctx.route.map(|r| r.def().req_uri.as_str().into()) } else { None },
     };
     // A WebSocket connection is logged when it closes; other requests when their body is sent.
     match res.extensions_mut().remove::<LogOnClose>() {
@@ -79,6 +81,7 @@ fn error_response(ctx: &RequestCtx<'_>, parts: &Parts, e: &GatewayError) -> Resp
     let api = ctx.route.map(|r| r.def());
     let template = TemplateContext {
         request_id: ctx.request_id.as_str(),
+        trace_id: ctx.trace.trace_id(),
         api_id: api.map_or("", |a| a.id.as_str()),
         api_name: api.map_or("", |a| a.name.as_str()),
         stage: ctx.stage,
@@ -96,6 +99,7 @@ fn error_response(ctx: &RequestCtx<'_>, parts: &Parts, e: &GatewayError) -> Resp
 #[derive(Default)]
 pub struct TemplateContext<'a> {
     pub request_id: &'a str,
+    pub trace_id: &'a str,
     pub api_id: &'a str,
     pub api_name: &'a str,
     pub stage: &'a str,
@@ -123,6 +127,7 @@ pub(crate) fn fill_template(template: &str, e: &GatewayError, ctx: &TemplateCont
             "error.message" => Some(&e.message),
             "error.type" => Some(e.kind.name()),
             "requestId" => Some(ctx.request_id),
+            "traceId" => Some(ctx.trace_id),
             "apiId" => Some(ctx.api_id),
             "apiName" => Some(ctx.api_name),
             "stage" => Some(ctx.stage),

@@ -100,6 +100,7 @@ pub const SYSTEM_PARAMS: &[&str] = &[
     "$context.appId",
     "$context.appName",
     "$context.requestId",
+    "$context.traceId",
     "$context.serverAddr",
     "$context.serverName",
     "$context.handleTime",

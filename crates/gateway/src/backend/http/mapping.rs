@@ -13,6 +13,7 @@ use http::{HeaderMap, Request};
 
 use crate::http::error::{GatewayError, errors};
 use crate::http::headers::{X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_REAL_IP, remove_hop_by_hop};
+use crate::observe::trace::TRACEPARENT;
 use crate::http::query::{encode_path, encode_query, query_pairs};
 use crate::stages::authn::context::AuthContext;
 use crate::stages::params::InputParam;
@@ -34,6 +35,7 @@ pub enum SystemValue {
     AppId,
     AppName,
     RequestId,
+    TraceId,
     ServerAddr,
     ServerName,
     HandleTime,
@@ -69,6 +71,7 @@ fn system_value(name: &str) -> SystemValue {
         "$context.appId" => SystemValue::AppId,
         "$context.appName" => SystemValue::AppName,
         "$context.requestId" => SystemValue::RequestId,
+        "$context.traceId" => SystemValue::TraceId,
         "$context.serverAddr" => SystemValue::ServerAddr,
         "$context.serverName" => SystemValue::ServerName,
         "$context.handleTime" => SystemValue::HandleTime,
@@ -134,6 +137,8 @@ pub struct MappingInput<'a> {
     pub client_ip_value: &'a HeaderValue,
     pub local_port_value: &'a HeaderValue,
     pub https: bool,
+    /// `traceparent` for the backend: the request's trace, the gateway's span as parent.
+    pub traceparent: HeaderValue,
     /// What the frontend and backend custom authorizers returned.
     pub frontend_authorizer: Option<&'a AuthContext>,
     pub backend_authorizer: Option<&'a AuthContext>,
@@ -283,7 +288,7 @@ impl Mapping {
             }
         }
         // Room for the forwarding headers at once rather than growing twice.
-        headers.reserve(5);
+        headers.reserve(6);
         let host = match headers.get(header::HOST) {
             Some(h) => Some(h.clone()),
             None => {
@@ -307,6 +312,7 @@ impl Mapping {
         if let Some(h) = host {
             headers.insert(X_FORWARDED_HOST, h);
         }
+        headers.insert(TRACEPARENT, ctx.traceparent.clone());
         Ok(headers)
     }
 }

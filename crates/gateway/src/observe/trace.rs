@@ -1,0 +1,160 @@
+//! W3C Trace Context (<https://www.w3.org/TR/trace-context/>): a request's
+//! place in a distributed trace. A valid `traceparent` from the caller is
+//! kept — its trace id and flags — and the gateway's own span (a new span
+//! id, the caller's as its parent) is what backends and functions are told
+//! in the `traceparent` they get; without one (or with a malformed one) the
+//! gateway starts a trace, its id the request's id. `tracestate` passes
+//! through untouched, as the recommendation asks of a participant that adds
+//! nothing to it. Everything here is on the stack: no allocation until the
+//! header for the backend is made.
+
+use http::{HeaderMap, HeaderValue};
+
+use crate::observe::request_id::{self, RequestId};
+
+pub const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+
+/// The trace a request belongs to, and the gateway's span in it (ASCII hex throughout).
+#[derive(Clone, Copy)]
+pub struct TraceContext {
+    trace_id: [u8; 32],
+    /// The caller's span: the gateway span's parent (none when the gateway started the trace).
+    parent_id: Option<[u8; 16]>,
+    span_id: [u8; 16],
+    flags: [u8; 2],
+}
+
+fn hex_str(bytes: &[u8]) -> &str {
+    // Only lower-case hex digits are ever stored.
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+fn is_lower_hex(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
+impl TraceContext {
+    /// The caller's trace if its `traceparent` is valid, else a new one with `request_id` as its id.
+    pub fn of(headers: &HeaderMap, request_id: &RequestId) -> Self {
+        let span_id = request_id::span_id();
+        let mut values = headers.get_all(TRACEPARENT).iter();
+        // Exactly one header: two would leave the caller's trace in doubt.
+        if let (Some(value), None) = (values.next(), values.next())
+            && let Some((trace_id, parent_id, flags)) = parse(value.as_bytes())
+        {
+            return Self { trace_id, parent_id: Some(parent_id), span_id, flags };
+        }
+        let mut trace_id = [0u8; 32];
+        trace_id.copy_from_slice(request_id.as_str().as_bytes());
+        // Started here, and recorded: backends are asked to sample it too.
+        Self { trace_id, parent_id: None, span_id, flags: *b"01" }
+    }
+
+    pub fn trace_id(&self) -> &str {
+        hex_str(&self.trace_id)
+    }
+
+    pub fn span_id(&self) -> &str {
+        hex_str(&self.span_id)
+    }
+
+    pub fn parent_id(&self) -> Option<&str> {
+        self.parent_id.as_ref().map(|p| hex_str(p))
+    }
+
+    /// The caller (or the gateway, starting the trace) asked for it to be recorded.
+    pub fn sampled(&self) -> bool {
+        u8::from_str_radix(hex_str(&self.flags), 16).is_ok_and(|f| f & 1 == 1)
+    }
+
+    /// `traceparent` for what the gateway calls: this trace, the gateway's span as parent.
+    pub fn traceparent(&self) -> HeaderValue {
+        let mut out = [0u8; 55];
+        out[..3].copy_from_slice(b"00-");
+        out[3..35].copy_from_slice(&self.trace_id);
+        out[35] = b'-';
+        out[36..52].copy_from_slice(&self.span_id);
+        out[52] = b'-';
+        out[53..].copy_from_slice(&self.flags);
+        // Hex digits and dashes are always a valid header value.
+        HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static(""))
+    }
+}
+
+/// `version-traceid-parentid-flags`: version 00 is exactly that; a later
+/// version may add fields after another dash (its first four are read as 00's).
+fn parse(v: &[u8]) -> Option<([u8; 32], [u8; 16], [u8; 2])> {
+    if v.len() < 55 || v[2] != b'-' || v[35] != b'-' || v[52] != b'-' {
+        return None;
+    }
+    let (version, trace, parent, flags) = (&v[..2], &v[3..35], &v[36..52], &v[53..55]);
+    if !is_lower_hex(version) || version == b"ff" || (version == b"00" && v.len() != 55) || (v.len() > 55 && v[55] != b'-') {
+        return None;
+    }
+    if !is_lower_hex(trace) || !is_lower_hex(parent) || !is_lower_hex(flags) || trace.iter().all(|&b| b == b'0') || parent.iter().all(|&b| b == b'0') {
+        return None;
+    }
+    let mut t = [0u8; 32];
+    t.copy_from_slice(trace);
+    let mut p = [0u8; 16];
+    p.copy_from_slice(parent);
+    Some((t, p, [flags[0], flags[1]]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(TRACEPARENT, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    const CALLER: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+    #[test]
+    fn a_callers_trace_is_kept_with_the_gateway_as_the_new_parent() {
+        let id = request_id::next();
+        let t = TraceContext::of(&with(&[CALLER]), &id);
+        assert_eq!(t.trace_id(), "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(t.parent_id(), Some("b7ad6b7169203331"));
+        assert!(t.sampled());
+        let sent = t.traceparent();
+        let sent = sent.to_str().unwrap();
+        assert_eq!(&sent[..36], "00-0af7651916cd43dd8448eb211c80319c-");
+        assert_eq!(&sent[36..52], t.span_id());
+        assert_ne!(t.span_id(), "b7ad6b7169203331");
+        assert!(sent.ends_with("-01"));
+        // Not sampled stays not sampled.
+        let t = TraceContext::of(&with(&["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"]), &id);
+        assert!(!t.sampled());
+        assert!(t.traceparent().to_str().unwrap().ends_with("-00"));
+        // A later version with more fields: its first four are read.
+        let t = TraceContext::of(&with(&["01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future"]), &id);
+        assert_eq!(t.trace_id(), "0af7651916cd43dd8448eb211c80319c");
+    }
+
+    #[test]
+    fn without_a_valid_one_the_gateway_starts_a_trace_named_by_the_request_id() {
+        let id = request_id::next();
+        for bad in [
+            &[][..],
+            &["00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01"][..], // upper case
+            &["00-00000000000000000000000000000000-b7ad6b7169203331-01"][..], // zero trace id
+            &["00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01"][..], // zero parent
+            &["ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"][..], // version ff
+            &["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x"][..], // 00 with more
+            &["00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333-01"][..], // short parent
+            &[CALLER, CALLER][..], // two headers
+        ] {
+            let t = TraceContext::of(&with(bad), &id);
+            assert_eq!(t.trace_id(), id.as_str(), "{bad:?}");
+            assert_eq!(t.parent_id(), None);
+            assert!(t.sampled());
+            assert_eq!(t.traceparent().len(), 55);
+        }
+    }
+}
