@@ -38,10 +38,13 @@ impl StoreError {
     /// The database could not be reached (down, restarting, failing over,
     /// or no connection free in time), as opposed to refusing the request.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed)
-        )
+        match self {
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed) => true,
+            // The server ended the connection: class 08 (connection exception), or it is
+            // shutting down, crashed or starting (57P01–57P03) — a failover as a client sees it.
+            StoreError::Database(sqlx::Error::Database(e)) => e.code().is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+            _ => false,
+        }
     }
 }
 

@@ -329,3 +329,52 @@ async fn postgres_conformance() {
     let pool = sqlx::PgPool::connect(&base).await.unwrap();
     pool.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"))).await.unwrap();
 }
+
+/// A failover as a writer sees it: the connection of its transaction is cut
+/// (as a primary that goes away, or an administrator, cuts it) before the
+/// commit. The write is reported as the store being unavailable — never
+/// half-applied: nothing of it is there, the revision has not moved, and the
+/// next write succeeds on a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connection_cut_mid_transaction_applies_nothing() {
+    let Ok(base) = std::env::var("CAUSEWAY_TEST_POSTGRES") else {
+        assert!(std::env::var_os("CI").is_none(), "CAUSEWAY_TEST_POSTGRES is not set, and CI is");
+        eprintln!("CAUSEWAY_TEST_POSTGRES is not set: skipping");
+        return;
+    };
+    let schema = format!("cw_cut_{}", uuid::Uuid::new_v4().simple());
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let store = causeway_store::open(&format!("{base}{sep}schema={schema}")).await.unwrap();
+    let admin = sqlx::PgPool::connect(&base).await.unwrap();
+    let body = serde_json::json!({"n": 1});
+    let mut tx = store.begin().await.unwrap();
+    tx.put(doc("thing", "first", None, &["name:first"], &body)).await.unwrap();
+    tx.put(doc("thing", "second", None, &["name:second"], &body)).await.unwrap();
+    let before = store.revision().await.unwrap();
+    // The writer holds the one advisory lock Causeway's writers take: its backend is the holder.
+    let cut: i64 = sqlx::Row::try_get(
+        &sqlx::query("SELECT count(pg_terminate_backend(pid))::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND objid::bigint = $2")
+            .bind(0x4361_7573_i64)
+            .bind(0x6577_6179_i64)
+            .fetch_one(&admin)
+            .await
+            .unwrap(),
+        0,
+    )
+    .unwrap();
+    assert_eq!(cut, 1, "the writer's connection was found and cut");
+    let failed = tx.commit().await.expect_err("a commit on a cut connection fails");
+    assert!(failed.is_unavailable(), "reported as the store being unavailable (503, try again): {failed:?}");
+    // Nothing of it was applied.
+    assert_eq!(store.revision().await.unwrap(), before);
+    assert!(store.get("thing", "first").await.unwrap().is_none());
+    assert!(store.get("thing", "second").await.unwrap().is_none());
+    // The next write goes through on a new connection.
+    let mut tx = store.begin().await.unwrap();
+    tx.put(doc("thing", "first", None, &["name:first"], &body)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.get("thing", "first").await.unwrap().is_some());
+    store.close().await;
+    use sqlx::Executor;
+    admin.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"))).await.unwrap();
+}

@@ -78,7 +78,7 @@ impl Exchange {
             Some(t) => format!("{} {t}", self.method),
             None => self.method.as_str().to_string(),
         };
-        spans::record(spans::Served { trace: &self.trace, name: name.into(), started: ended - latency, ended, status: self.status, attributes });
+        spans::record(spans::Served { trace: &self.trace, request_id: &self.request_id, name: name.into(), started: ended - latency, ended, status: self.status, attributes });
     }
 
     /// `{"time","request_id","trace_id","span_id","client","group","api","env","app","user","method","path","status","latency_ms","upstream_latency_ms","bytes"}`
@@ -90,8 +90,8 @@ impl Exchange {
             buf,
             "\",\"request_id\":\"{}\",\"trace_id\":\"{}\",\"span_id\":\"{}\",\"client\":\"{}\",\"group\":",
             self.request_id.as_str(),
-            self.trace.trace_id(),
-            self.trace.span_id(),
+            self.trace.trace_id(&self.request_id),
+            TraceContext::span_id(&self.request_id),
             self.client
         );
         access_log::json_str(buf, self.group.as_deref().unwrap_or_default());

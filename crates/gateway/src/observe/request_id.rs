@@ -36,17 +36,6 @@ impl RequestId {
     }
 }
 
-/// A span id: 16 hex digits (never all zeros).
-pub fn span_id() -> [u8; 16] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let n = next_u64().max(1);
-    let mut out = [0u8; 16];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = HEX[((n >> (60 - 4 * i)) & 0xF) as usize];
-    }
-    out
-}
-
 pub fn next() -> RequestId {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 32];

@@ -17,6 +17,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::observe::metrics::TRACE_SPANS_DROPPED;
+use crate::observe::request_id::RequestId;
 use crate::observe::trace::TraceContext;
 
 /// Spans waiting for export; more are dropped.
@@ -123,6 +124,7 @@ pub async fn flush(within: Duration) {
 /// One request, as its span says it.
 pub struct Served<'a> {
     pub trace: &'a TraceContext,
+    pub request_id: &'a RequestId,
     pub name: Cow<'static, str>,
     pub started: SystemTime,
     pub ended: SystemTime,
@@ -142,10 +144,10 @@ pub fn record(served: Served<'_>) {
         return;
     }
     let id = |hex: &str| u64::from_str_radix(hex, 16).map(|n| SpanId::from_bytes(n.to_be_bytes())).unwrap_or(SpanId::INVALID);
-    let trace_id = u128::from_str_radix(served.trace.trace_id(), 16).map(|n| TraceId::from_bytes(n.to_be_bytes())).unwrap_or(TraceId::INVALID);
+    let trace_id = u128::from_str_radix(served.trace.trace_id(served.request_id), 16).map(|n| TraceId::from_bytes(n.to_be_bytes())).unwrap_or(TraceId::INVALID);
     let parent = served.trace.parent_id().map(id);
     let span = SpanData {
-        span_context: SpanContext::new(trace_id, id(served.trace.span_id()), TraceFlags::SAMPLED, false, TraceState::default()),
+        span_context: SpanContext::new(trace_id, id(TraceContext::span_id(served.request_id)), TraceFlags::SAMPLED, false, TraceState::default()),
         parent_span_id: parent.unwrap_or(SpanId::INVALID),
         parent_span_is_remote: parent.is_some(),
         span_kind: SpanKind::Server,

@@ -1,31 +1,37 @@
 //! W3C Trace Context (<https://www.w3.org/TR/trace-context/>): a request's
 //! place in a distributed trace. A valid `traceparent` from the caller is
-//! kept — its trace id and flags — and the gateway's own span (a new span
-//! id, the caller's as its parent) is what backends and functions are told
-//! in the `traceparent` they get; without one (or with a malformed one) the
-//! gateway starts a trace, its id the request's id. `tracestate` passes
-//! through untouched, as the recommendation asks of a participant that adds
-//! nothing to it. Everything here is on the stack: no allocation until the
-//! header for the backend is made.
+//! kept — its trace id and flags — and the gateway's own span (the caller's
+//! as its parent) is what backends and functions are told in the
+//! `traceparent` they get; without one (or with a malformed one) the
+//! gateway starts a trace. `tracestate` passes through untouched, as the
+//! recommendation asks of a participant that adds nothing to it.
+//!
+//! Nothing is generated per request: the request id (32 random hex digits)
+//! names a trace the gateway starts, and its second half is the gateway's
+//! span id. What a request carries is only what the caller sent.
 
 use http::{HeaderMap, HeaderValue};
 
-use crate::observe::request_id::{self, RequestId};
+use crate::observe::request_id::RequestId;
 
 pub const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
 
-/// The trace a request belongs to, and the gateway's span in it (ASCII hex throughout).
+/// The caller's trace, if it sent a valid `traceparent` (ASCII hex throughout).
 #[derive(Clone, Copy)]
 pub struct TraceContext {
+    caller: Option<Caller>,
+}
+
+#[derive(Clone, Copy)]
+struct Caller {
     trace_id: [u8; 32],
-    /// The caller's span: the gateway span's parent (none when the gateway started the trace).
-    parent_id: Option<[u8; 16]>,
-    span_id: [u8; 16],
+    /// The caller's span: the gateway span's parent.
+    parent_id: [u8; 16],
     flags: [u8; 2],
 }
 
 fn hex_str(bytes: &[u8]) -> &str {
-    // Only lower-case hex digits are ever stored.
+    // Only lower-case hex digits are ever stored (request ids are too).
     std::str::from_utf8(bytes).unwrap_or_default()
 }
 
@@ -34,48 +40,51 @@ fn is_lower_hex(bytes: &[u8]) -> bool {
 }
 
 impl TraceContext {
-    /// The caller's trace if its `traceparent` is valid, else a new one with `request_id` as its id.
-    pub fn of(headers: &HeaderMap, request_id: &RequestId) -> Self {
-        let span_id = request_id::span_id();
+    /// The caller's trace if its `traceparent` is valid, else none: the gateway starts one.
+    pub fn of(headers: &HeaderMap) -> Self {
         let mut values = headers.get_all(TRACEPARENT).iter();
         // Exactly one header: two would leave the caller's trace in doubt.
-        if let (Some(value), None) = (values.next(), values.next())
-            && let Some((trace_id, parent_id, flags)) = parse(value.as_bytes())
-        {
-            return Self { trace_id, parent_id: Some(parent_id), span_id, flags };
+        let caller = match (values.next(), values.next()) {
+            (Some(value), None) => parse(value.as_bytes()),
+            _ => None,
+        };
+        Self { caller }
+    }
+
+    /// The trace: the caller's, or the request's id.
+    pub fn trace_id<'a>(&'a self, request: &'a RequestId) -> &'a str {
+        match &self.caller {
+            Some(c) => hex_str(&c.trace_id),
+            None => request.as_str(),
         }
-        let mut trace_id = [0u8; 32];
-        trace_id.copy_from_slice(request_id.as_str().as_bytes());
-        // Started here, and recorded: backends are asked to sample it too.
-        Self { trace_id, parent_id: None, span_id, flags: *b"01" }
     }
 
-    pub fn trace_id(&self) -> &str {
-        hex_str(&self.trace_id)
+    /// The gateway's span in it: the second half of the request id.
+    pub fn span_id(request: &RequestId) -> &str {
+        let half = &request.as_str()[16..];
+        // An all-zero id is invalid; one in 2^64 requests would have it.
+        if half.bytes().all(|b| b == b'0') { "0000000000000001" } else { half }
     }
 
-    pub fn span_id(&self) -> &str {
-        hex_str(&self.span_id)
-    }
-
+    /// The caller's span, the gateway span's parent (none when the gateway started the trace).
     pub fn parent_id(&self) -> Option<&str> {
-        self.parent_id.as_ref().map(|p| hex_str(p))
+        self.caller.as_ref().map(|c| hex_str(&c.parent_id))
     }
 
-    /// The caller (or the gateway, starting the trace) asked for it to be recorded.
+    /// The caller asked for the trace to be recorded (a trace the gateway starts is).
     pub fn sampled(&self) -> bool {
-        u8::from_str_radix(hex_str(&self.flags), 16).is_ok_and(|f| f & 1 == 1)
+        self.caller.as_ref().is_none_or(|c| u8::from_str_radix(hex_str(&c.flags), 16).is_ok_and(|f| f & 1 == 1))
     }
 
     /// `traceparent` for what the gateway calls: this trace, the gateway's span as parent.
-    pub fn traceparent(&self) -> HeaderValue {
+    pub fn traceparent(&self, request: &RequestId) -> HeaderValue {
         let mut out = [0u8; 55];
         out[..3].copy_from_slice(b"00-");
-        out[3..35].copy_from_slice(&self.trace_id);
+        out[3..35].copy_from_slice(self.trace_id(request).as_bytes());
         out[35] = b'-';
-        out[36..52].copy_from_slice(&self.span_id);
+        out[36..52].copy_from_slice(Self::span_id(request).as_bytes());
         out[52] = b'-';
-        out[53..].copy_from_slice(&self.flags);
+        out[53..].copy_from_slice(self.caller.as_ref().map_or(b"01", |c| &c.flags));
         // Hex digits and dashes are always a valid header value.
         HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static(""))
     }
@@ -83,7 +92,7 @@ impl TraceContext {
 
 /// `version-traceid-parentid-flags`: version 00 is exactly that; a later
 /// version may add fields after another dash (its first four are read as 00's).
-fn parse(v: &[u8]) -> Option<([u8; 32], [u8; 16], [u8; 2])> {
+fn parse(v: &[u8]) -> Option<Caller> {
     if v.len() < 55 || v[2] != b'-' || v[35] != b'-' || v[52] != b'-' {
         return None;
     }
@@ -98,12 +107,13 @@ fn parse(v: &[u8]) -> Option<([u8; 32], [u8; 16], [u8; 2])> {
     t.copy_from_slice(trace);
     let mut p = [0u8; 16];
     p.copy_from_slice(parent);
-    Some((t, p, [flags[0], flags[1]]))
+    Some(Caller { trace_id: t, parent_id: p, flags: [flags[0], flags[1]] })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observe::request_id;
 
     fn with(values: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -118,23 +128,23 @@ mod tests {
     #[test]
     fn a_callers_trace_is_kept_with_the_gateway_as_the_new_parent() {
         let id = request_id::next();
-        let t = TraceContext::of(&with(&[CALLER]), &id);
-        assert_eq!(t.trace_id(), "0af7651916cd43dd8448eb211c80319c");
+        let t = TraceContext::of(&with(&[CALLER]));
+        assert_eq!(t.trace_id(&id), "0af7651916cd43dd8448eb211c80319c");
         assert_eq!(t.parent_id(), Some("b7ad6b7169203331"));
         assert!(t.sampled());
-        let sent = t.traceparent();
+        let sent = t.traceparent(&id);
         let sent = sent.to_str().unwrap();
         assert_eq!(&sent[..36], "00-0af7651916cd43dd8448eb211c80319c-");
-        assert_eq!(&sent[36..52], t.span_id());
-        assert_ne!(t.span_id(), "b7ad6b7169203331");
+        assert_eq!(&sent[36..52], TraceContext::span_id(&id));
+        assert_eq!(TraceContext::span_id(&id), &id.as_str()[16..]);
         assert!(sent.ends_with("-01"));
         // Not sampled stays not sampled.
-        let t = TraceContext::of(&with(&["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"]), &id);
+        let t = TraceContext::of(&with(&["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"]));
         assert!(!t.sampled());
-        assert!(t.traceparent().to_str().unwrap().ends_with("-00"));
+        assert!(t.traceparent(&id).to_str().unwrap().ends_with("-00"));
         // A later version with more fields: its first four are read.
-        let t = TraceContext::of(&with(&["01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future"]), &id);
-        assert_eq!(t.trace_id(), "0af7651916cd43dd8448eb211c80319c");
+        let t = TraceContext::of(&with(&["01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future"]));
+        assert_eq!(t.trace_id(&id), "0af7651916cd43dd8448eb211c80319c");
     }
 
     #[test]
@@ -150,11 +160,12 @@ mod tests {
             &["00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333-01"][..], // short parent
             &[CALLER, CALLER][..], // two headers
         ] {
-            let t = TraceContext::of(&with(bad), &id);
-            assert_eq!(t.trace_id(), id.as_str(), "{bad:?}");
+            let t = TraceContext::of(&with(bad));
+            assert_eq!(t.trace_id(&id), id.as_str(), "{bad:?}");
             assert_eq!(t.parent_id(), None);
             assert!(t.sampled());
-            assert_eq!(t.traceparent().len(), 55);
+            let sent = t.traceparent(&id);
+            assert_eq!(sent.to_str().unwrap(), format!("00-{}-{}-01", id.as_str(), &id.as_str()[16..]));
         }
     }
 }

@@ -89,13 +89,12 @@ pub(crate) struct RequestCtx<'s> {
 
 impl<'s> RequestCtx<'s> {
     pub fn new(snapshot: &'s Snapshot, conn: &'s Conn, headers: &HeaderMap) -> Self {
-        let request_id = request_id::next();
         Self {
             snapshot,
             conn,
             client: Client::of(headers, conn),
-            trace: TraceContext::of(headers, &request_id),
-            request_id,
+            trace: TraceContext::of(headers),
+            request_id: request_id::next(),
             started: Instant::now(),
             now_secs: unix_now().max(0) as u64,
             debug: headers.get(X_APIG_MODE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug")),
@@ -346,7 +345,7 @@ impl<'s> RequestCtx<'s> {
             client_ip_value: &self.client.value,
             local_port_value: &self.conn.local_port_value,
             https: self.conn.https,
-            traceparent: self.trace.traceparent(),
+            traceparent: self.trace.traceparent(&self.request_id),
             frontend_authorizer: self.frontend_authorizer.as_deref(),
             backend_authorizer: self.backend_authorizer.as_deref(),
         }
@@ -360,7 +359,7 @@ impl<'s> RequestCtx<'s> {
             SystemValue::ApiId => Cow::Borrowed(&route.def().id),
             SystemValue::ApiName => Cow::Borrowed(&route.def().name),
             SystemValue::RequestId => Cow::Owned(self.request_id.as_str().to_string()),
-            SystemValue::TraceId => Cow::Borrowed(self.trace.trace_id()),
+            SystemValue::TraceId => Cow::Borrowed(self.trace.trace_id(&self.request_id)),
             SystemValue::ServerAddr => Cow::Borrowed(&self.conn.local_ip),
             SystemValue::ServerName => Cow::Borrowed(server_name()),
             SystemValue::HandleTime => Cow::Owned(

@@ -81,7 +81,7 @@ fn error_response(ctx: &RequestCtx<'_>, parts: &Parts, e: &GatewayError) -> Resp
     let api = ctx.route.map(|r| r.def());
     let template = TemplateContext {
         request_id: ctx.request_id.as_str(),
-        trace_id: ctx.trace.trace_id(),
+        trace_id: ctx.trace.trace_id(&ctx.request_id),
         api_id: api.map_or("", |a| a.id.as_str()),
         api_name: api.map_or("", |a| a.name.as_str()),
         stage: ctx.stage,
