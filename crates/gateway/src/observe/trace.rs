@@ -10,7 +10,7 @@
 //! names a trace the gateway starts, and its second half is the gateway's
 //! span id. What a request carries is only what the caller sent.
 
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
 
 use crate::observe::request_id::RequestId;
 
@@ -76,8 +76,9 @@ impl TraceContext {
         self.caller.as_ref().is_none_or(|c| u8::from_str_radix(hex_str(&c.flags), 16).is_ok_and(|f| f & 1 == 1))
     }
 
-    /// `traceparent` for what the gateway calls: this trace, the gateway's span as parent.
-    pub fn traceparent(&self, request: &RequestId) -> HeaderValue {
+    /// `traceparent` for what the gateway calls: this trace, the gateway's span as parent
+    /// (on the stack: made into a header value only where it is sent).
+    pub fn traceparent(&self, request: &RequestId) -> [u8; 55] {
         let mut out = [0u8; 55];
         out[..3].copy_from_slice(b"00-");
         out[3..35].copy_from_slice(self.trace_id(request).as_bytes());
@@ -85,8 +86,7 @@ impl TraceContext {
         out[36..52].copy_from_slice(Self::span_id(request).as_bytes());
         out[52] = b'-';
         out[53..].copy_from_slice(self.caller.as_ref().map_or(b"01", |c| &c.flags));
-        // Hex digits and dashes are always a valid header value.
-        HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static(""))
+        out
     }
 }
 
@@ -114,6 +114,7 @@ fn parse(v: &[u8]) -> Option<Caller> {
 mod tests {
     use super::*;
     use crate::observe::request_id;
+    use http::HeaderValue;
 
     fn with(values: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -133,7 +134,7 @@ mod tests {
         assert_eq!(t.parent_id(), Some("b7ad6b7169203331"));
         assert!(t.sampled());
         let sent = t.traceparent(&id);
-        let sent = sent.to_str().unwrap();
+        let sent = std::str::from_utf8(&sent).unwrap();
         assert_eq!(&sent[..36], "00-0af7651916cd43dd8448eb211c80319c-");
         assert_eq!(&sent[36..52], TraceContext::span_id(&id));
         assert_eq!(TraceContext::span_id(&id), &id.as_str()[16..]);
@@ -141,7 +142,7 @@ mod tests {
         // Not sampled stays not sampled.
         let t = TraceContext::of(&with(&["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"]));
         assert!(!t.sampled());
-        assert!(t.traceparent(&id).to_str().unwrap().ends_with("-00"));
+        assert!(t.traceparent(&id).ends_with(b"-00"));
         // A later version with more fields: its first four are read.
         let t = TraceContext::of(&with(&["01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future"]));
         assert_eq!(t.trace_id(&id), "0af7651916cd43dd8448eb211c80319c");
@@ -165,7 +166,7 @@ mod tests {
             assert_eq!(t.parent_id(), None);
             assert!(t.sampled());
             let sent = t.traceparent(&id);
-            assert_eq!(sent.to_str().unwrap(), format!("00-{}-{}-01", id.as_str(), &id.as_str()[16..]));
+            assert_eq!(std::str::from_utf8(&sent).unwrap(), format!("00-{}-{}-01", id.as_str(), &id.as_str()[16..]));
         }
     }
 }

@@ -138,7 +138,7 @@ pub struct MappingInput<'a> {
     pub local_port_value: &'a HeaderValue,
     pub https: bool,
     /// `traceparent` for the backend: the request's trace, the gateway's span as parent.
-    pub traceparent: HeaderValue,
+    pub traceparent: [u8; 55],
     /// What the frontend and backend custom authorizers returned.
     pub frontend_authorizer: Option<&'a AuthContext>,
     pub backend_authorizer: Option<&'a AuthContext>,
@@ -312,7 +312,9 @@ impl Mapping {
         if let Some(h) = host {
             headers.insert(X_FORWARDED_HOST, h);
         }
-        headers.insert(TRACEPARENT, ctx.traceparent.clone());
+        if let Ok(v) = HeaderValue::from_bytes(&ctx.traceparent) {
+            headers.insert(TRACEPARENT, v);
+        }
         Ok(headers)
     }
 }
