@@ -291,7 +291,7 @@ async fn every_api_rule_rejects_with_its_code_and_field() {
         ("/req_uri", Some(json!("/orders/{id}?x=1")), 400, "APIG.2011", "req_uri"),
         ("/req_uri", Some(json!("/orders/{id}/{item}")), 400, "APIG.2026", "req_uri"),
         ("/req_uri", Some(json!("/orders")), 400, "APIG.2026", "req_params[0].location"),
-        ("/match_mode", Some(json!("PREFIX")), 400, "APIG.2011", "match_mode"),
+        ("/match_mode", Some(json!("FUZZY")), 400, "APIG.2011", "match_mode"),
         ("/remark", Some(json!(long)), 400, "APIG.2011", "remark"),
         ("/auth_type", None, 400, "APIG.2001", "auth_type"),
         ("/auth_type", Some(json!("OAUTH")), 400, "APIG.2011", "auth_type"),

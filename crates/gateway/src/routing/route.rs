@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use causeway_model::api::route::PathMatch;
 use causeway_model::api::{Api, MatchMode, ParamLocation, ReqProtocol};
 use causeway_model::publish::{ApiVersion, Publication};
 use http::HeaderMap;
@@ -59,10 +60,13 @@ impl Route {
         let path_regex = (api.match_mode == MatchMode::Regex && api.req_params.iter().any(|p| p.location == ParamLocation::Path))
             .then(|| causeway_model::api::uri::compile_path_regex(&api.req_uri))
             .flatten();
-        let inputs: Vec<InputParam> = api.req_params.iter().map(|p| InputParam::compile(p, &api.req_uri, path_regex.as_ref())).collect();
+        // The path as routed: `[name]` parameters as `{name}`, without a `=` or `^~` marker.
+        let routed = api.route_path();
+        let inputs: Vec<InputParam> = api.req_params.iter().map(|p| InputParam::compile(p, &routed.path, path_regex.as_ref())).collect();
         let input_names: Vec<String> = api.req_params.iter().map(|p| p.name.clone()).collect();
-        let prefix_segments = (api.match_mode == MatchMode::Swa).then(|| {
-            let trimmed = api.req_uri.trim_end_matches('/');
+        // An SWA route passes what follows its prefix on to the backend (string prefixes do not).
+        let prefix_segments = (routed.kind == PathMatch::SegmentPrefix).then(|| {
+            let trimmed = routed.path.trim_end_matches('/');
             if trimmed.is_empty() { 0 } else { trimmed.trim_start_matches('/').split('/').count() }
         });
         let default = api.default_backend();

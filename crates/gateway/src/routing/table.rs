@@ -195,7 +195,7 @@ impl RouteTable {
             let route = cache.get_or_compile(p, &env_routes.env_name, version, env_vars);
             let id = env_routes.routes.len() as u32;
             let api = route.def();
-            if env_routes.router.insert(api.req_method, &api.req_uri, api.match_mode, id) {
+            if env_routes.router.insert(api.req_method, &api.route_path(), id) {
                 env_routes.routes.push(route);
                 routes += 1;
             } else {

@@ -8,6 +8,7 @@
 mod backends;
 mod ids;
 pub mod input;
+pub mod route;
 pub mod uri;
 mod validate;
 
@@ -33,12 +34,13 @@ wire_enum!(
     BackendProtocol { Http => "HTTP", Https => "HTTPS" }
 );
 wire_enum!(
-    /// Request method; `ANY` matches every method.
-    Method { Get => "GET", Post => "POST", Put => "PUT", Delete => "DELETE", Head => "HEAD", Patch => "PATCH", Options => "OPTIONS", Any => "ANY" }
+    /// Request method; `ANY` matches every method (`TRACE` and `CONNECT` as Baidu allows them).
+    Method { Get => "GET", Post => "POST", Put => "PUT", Delete => "DELETE", Head => "HEAD", Patch => "PATCH", Options => "OPTIONS", Trace => "TRACE", Connect => "CONNECT", Any => "ANY" }
 );
 wire_enum!(
-    /// `NORMAL` = exact path, `SWA` = prefix on segment boundaries.
-    MatchMode { Normal => "NORMAL", Swa => "SWA", Regex => "REGEX" }
+    /// `NORMAL` = exact path, `SWA` = prefix on segment boundaries, `PREFIX` =
+    /// string prefix (Tencent's plain paths), `REGEX` = a regular expression (see [`route`]).
+    MatchMode { Normal => "NORMAL", Swa => "SWA", Prefix => "PREFIX", Regex => "REGEX" }
 );
 wire_enum!(
     AuthType { None => "NONE", App => "APP", Iam => "IAM", Authorizer => "AUTHORIZER" }
@@ -459,12 +461,14 @@ pub struct PolicyFunction {
 }
 
 /// What makes two APIs of a group the same route (see [`Api::route_key`]).
+/// (`=/a` and `/a` are one route; `^~/a` is its own, beside `SWA` and `PREFIX` ones.)
 pub fn route_key(method: Method, req_uri: &str, match_mode: MatchMode) -> String {
-    let shape = match match_mode {
-        MatchMode::Regex => req_uri.to_string(),
-        _ => uri::route_shape(req_uri),
-    };
-    format!("{method} {shape} {match_mode}")
+    let routed = route::route_path(req_uri, match_mode);
+    match routed.kind {
+        route::PathMatch::Regex => format!("{method} {req_uri} {match_mode}"),
+        route::PathMatch::PriorityPrefix => format!("{method} {} PRIORITY_PREFIX", routed.path),
+        _ => format!("{method} {} {match_mode}", uri::route_shape(&routed.path)),
+    }
 }
 
 impl Api {
@@ -472,6 +476,11 @@ impl Api {
     /// names do not matter: `/a/{x}` and `/a/{y}` collide) and match mode.
     pub fn route_key(&self) -> String {
         route_key(self.req_method, &self.req_uri, self.match_mode)
+    }
+
+    /// How its request path is routed (its written syntax read; see [`route`]).
+    pub fn route_path(&self) -> route::RoutePath {
+        route::route_path(&self.req_uri, self.match_mode)
     }
 
     /// Names of the environment variables (`#name#`) the backends use.

@@ -59,9 +59,20 @@ pub fn parse_backend_uri(field: &str, s: &str) -> Result<(Vec<String>, Vec<Strin
     parse_path(field, s, true)
 }
 
+/// Checks a request path already in canonical form (see
+/// [`super::route::canonical`]; its written length was checked): `{param}`
+/// segments and path characters.
+pub fn parse_canonical_path(field: &str, s: &str) -> Result<Vec<String>> {
+    parse_path_within(field, s, false, usize::MAX).map(|(params, _)| params)
+}
+
 fn parse_path(field: &str, s: &str, allow_vars: bool) -> Result<(Vec<String>, Vec<String>)> {
+    parse_path_within(field, s, allow_vars, MAX_URI_LEN)
+}
+
+fn parse_path_within(field: &str, s: &str, allow_vars: bool, max_len: usize) -> Result<(Vec<String>, Vec<String>)> {
     let invalid = || ApiError::invalid(field);
-    if !s.starts_with('/') || s.chars().count() > MAX_URI_LEN {
+    if !s.starts_with('/') || s.chars().count() > max_len {
         return Err(invalid());
     }
     let (vars, plain) = if allow_vars { split_variables(field, s)? } else { (Vec::new(), s.to_string()) };

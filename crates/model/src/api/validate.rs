@@ -51,7 +51,7 @@ impl ApiInput {
         // A REGEX path's PATH parameters are its named groups.
         let path_params = match match_mode {
             MatchMode::Regex => uri::parse_req_regex("req_uri", &req_uri)?,
-            _ => uri::parse_req_uri("req_uri", &req_uri)?,
+            _ => super::route::parse_req_path("req_uri", &req_uri, match_mode)?,
         };
         let remark = rules::optional_str(self.remark);
         self.dialect.check_remark("remark", remark.as_deref())?;

@@ -1,0 +1,102 @@
+//! Request paths as the other clouds' documents write them, end to end:
+//! Tencent's `=/path` (exact, first), `^~/path` (prefix, before templates)
+//! and plain paths that match as string prefixes (`match_mode` `PREFIX`),
+//! per seed 000 "URL path"; Baidu's `[param]` segments, unescaped UTF-8
+//! paths, subpath matching on segment boundaries and its TRACE method, per
+//! seed 003 "Request Path". Paths are shown as written.
+
+mod common;
+
+use common::{Server, assert_error, echo::Echo};
+use serde_json::{Value, json};
+
+const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
+
+fn mock(group: &str, name: &str, path: &str, mode: &str, answer: &str) -> Value {
+    json!({"group_id": group, "name": name, "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": path, "match_mode": mode,
+        "auth_type": "NONE", "backend_type": "MOCK", "mock_info": {"result_content": answer},
+        "req_params": if path.contains("{id}") { json!([{"name": "id", "type": "STRING", "location": "PATH", "required": 1}]) } else { json!([]) }})
+}
+
+/// Which API answered (the mock's text), or the status when none did.
+async fn answered(s: &Server, host: &str, path: &str) -> String {
+    let c = s.call_gateway("GET", host, path, &[]).await;
+    if c.status == 200 { c.body } else { c.status.to_string() }
+}
+
+#[tokio::test]
+async fn tencent_exact_priority_prefix_and_plain_paths() {
+    let s = Server::start().await;
+    let g = s.group("tencent_paths").await;
+    let host = Server::group_host(&g);
+    let exact = s.create_and_publish(&mock(&g, "exact_user", "=/user", "NORMAL", "exact"), RELEASE).await;
+    s.create_and_publish(&mock(&g, "user_by_id", "/user/{id}", "NORMAL", "template"), RELEASE).await;
+    s.create_and_publish(&mock(&g, "plain_user", "/user", "PREFIX", "plain"), RELEASE).await;
+    // Seed 000: "/user, /usertest, and /user/test/a all can access APIs with the path of /user";
+    // "=/user … the highest matching priority"; a dynamic parameter the third.
+    s.eventually("GET", &host, "/user", &[], |c| c.status == 200).await;
+    for (path, want) in [("/user", "exact"), ("/usertest", "plain"), ("/user/test/a", "plain"), ("/user/5", "template")] {
+        assert_eq!(answered(&s, &host, path).await, want, "{path}");
+    }
+    // "^~/user … the second highest matching priority": above the template.
+    s.create_and_publish(&mock(&g, "admin_prefix", "^~/user/adm", "NORMAL", "priority prefix"), RELEASE).await;
+    s.eventually("GET", &host, "/user/admin", &[], |c| c.body == "priority prefix").await;
+    for (path, want) in [("/user/admin", "priority prefix"), ("/user/adm", "priority prefix"), ("/user/ad", "template"), ("/user", "exact")] {
+        assert_eq!(answered(&s, &host, path).await, want, "{path}");
+    }
+
+    // Shown as written.
+    let (_, api) = s.get(&format!("/apis/{exact}")).await;
+    assert_eq!((api["req_uri"].as_str(), api["match_mode"].as_str()), (Some("=/user"), Some("NORMAL")));
+    // `=/user` and `/user` are the same route.
+    assert_error(&s.post("/apis", &mock(&g, "again_user", "/user", "NORMAL", "x")).await, 400, "APIG.3301", Some("req_uri"));
+    // The markers go with NORMAL paths without parameters; PREFIX paths take none either.
+    assert_error(&s.post("/apis", &mock(&g, "bad_exact", "=/user/{id}", "NORMAL", "x")).await, 400, "APIG.2011", Some("req_uri"));
+    assert_error(&s.post("/apis", &mock(&g, "bad_marker", "^~/files", "SWA", "x")).await, 400, "APIG.2011", Some("req_uri"));
+    assert_error(&s.post("/apis", &mock(&g, "bad_prefix", "/files/{id}", "PREFIX", "x")).await, 400, "APIG.2011", Some("req_uri"));
+}
+
+#[tokio::test]
+async fn baidu_bracket_parameters_utf8_paths_subpaths_and_trace() {
+    let backend = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("baidu_paths").await;
+    let host = Server::group_host(&g);
+    // Seed 003: 'the form of "/[path parameter name]" is used to represent the Path parameter'.
+    let order = s
+        .create_and_publish(
+            &json!({"group_id": g, "name": "order", "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": "/orders/[orderId]",
+                "auth_type": "NONE", "backend_type": "HTTP",
+                "req_params": [{"name": "orderId", "type": "STRING", "location": "PATH", "required": 1}],
+                "backend_params": [{"name": "orderId", "location": "PATH", "origin": "REQUEST", "value": "orderId"}],
+                "backend_api": {"url_domain": backend.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/echo/{orderId}", "timeout": 5000}}),
+            RELEASE,
+        )
+        .await;
+    let c = s.eventually("GET", &host, "/orders/42", &[], |c| c.status == 200).await;
+    assert_eq!(c.json()["path"], "/echo/42");
+    let (_, api) = s.get(&format!("/apis/{order}")).await;
+    assert_eq!(api["req_uri"], "/orders/[orderId]", "shown as written");
+
+    // "for the characters unsupported by url (such as: Chinese …), the escape is not necessary".
+    s.create_and_publish(&mock(&g, "users_list", "/用户/列表", "NORMAL", "utf-8"), RELEASE).await;
+    s.eventually("GET", &host, "/%E7%94%A8%E6%88%B7/%E5%88%97%E8%A1%A8", &[], |c| c.status == 200 && c.body == "utf-8").await;
+
+    // "The "/path" may be matched with "/path/" and "/path/subPath", but cannot be matched with "/pathAndSubPath"".
+    s.create_and_publish(&mock(&g, "sub_paths", "/path", "SWA", "subpaths"), RELEASE).await;
+    s.eventually("GET", &host, "/path/subPath", &[], |c| c.status == 200).await;
+    for (path, want) in [("/path", "subpaths"), ("/path/", "subpaths"), ("/path/subPath", "subpaths"), ("/pathAndSubPath", "404")] {
+        assert_eq!(answered(&s, &host, path).await, want, "{path}");
+    }
+
+    // "It supports GET, POST, DELETE, PUT, HEAD, TRACE, PATCH, CONNECT, OPTIONS and ANY".
+    let mut trace = mock(&g, "traced_method", "/trace-me", "NORMAL", "traced");
+    trace["req_method"] = json!("TRACE");
+    s.create_and_publish(&trace, RELEASE).await;
+    let res = s.http.request(reqwest::Method::TRACE, format!("{}/trace-me", s.gateway)).header("Host", &host).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "traced");
+    let mut connect = mock(&g, "connect_method", "/connect-me", "NORMAL", "x");
+    connect["req_method"] = json!("CONNECT");
+    assert_eq!(s.post("/apis", &connect).await.0, 201, "CONNECT is a method an API may declare");
+}
