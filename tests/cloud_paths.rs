@@ -100,3 +100,28 @@ async fn baidu_bracket_parameters_utf8_paths_subpaths_and_trace() {
     connect["req_method"] = json!("CONNECT");
     assert_eq!(s.post("/apis", &connect).await.0, 201, "CONNECT is a method an API may declare");
 }
+
+#[tokio::test]
+async fn tencent_backend_addresses_carry_their_scheme() {
+    let backend = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("tencent_backends").await;
+    let host = Server::group_host(&g);
+    // Seed 000: "Enter the backend domain name which begins with http:// or https:// excluding the path".
+    let api = |url_domain: String, protocol: Option<&str>| {
+        let mut a = json!({"group_id": g, "name": "schemed", "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": "/schemed",
+            "auth_type": "NONE", "backend_type": "HTTP",
+            "backend_api": {"url_domain": url_domain, "req_method": "GET", "req_uri": "/echo", "timeout": 5000}});
+        if let Some(p) = protocol {
+            a["backend_api"]["req_protocol"] = json!(p);
+        }
+        a
+    };
+    let id = s.create_and_publish(&api(format!("http://{}/", backend.address()), None), RELEASE).await;
+    let (_, stored) = s.get(&format!("/apis/{id}")).await;
+    assert_eq!((stored["backend_api"]["url_domain"].as_str(), stored["backend_api"]["req_protocol"].as_str()), (Some(backend.address().as_str()), Some("HTTP")));
+    let c = s.eventually("GET", &host, "/schemed", &[], |c| c.status == 200).await;
+    assert_eq!(c.json()["path"], "/echo");
+    assert_error(&s.post("/apis", &api("https://example.com".into(), Some("HTTP"))).await, 400, "APIG.2011", Some("backend_api.req_protocol"));
+    assert_error(&s.post("/apis", &api("http://example.com/path".into(), None)).await, 400, "APIG.2024", Some("backend_api.url_domain"));
+}

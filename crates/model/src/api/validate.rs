@@ -532,13 +532,18 @@ fn validate_http_target(
         (_, None) => return Err(ApiError::required(&field("url_domain"))),
         (_, Some(d)) => Some(d),
     };
-    // `ws://host` / `wss://host` (seed 000) name the protocol with the address.
+    // `http://host:port`, `https://host`, `ws://host`, `wss://host` (seed 000: the
+    // address "begins with http:// or https:// excluding the path") name the
+    // protocol with the address: stored as the address and `req_protocol`.
     let (url_domain, scheme_protocol) = match url_domain {
-        Some(d) => match (d.strip_prefix("ws://"), d.strip_prefix("wss://")) {
-            (Some(rest), _) => (Some(rest.to_string()), Some(BackendProtocol::Http)),
-            (_, Some(rest)) => (Some(rest.to_string()), Some(BackendProtocol::Https)),
-            _ => (Some(d), None),
-        },
+        Some(d) => {
+            let schemes = [("http://", BackendProtocol::Http), ("https://", BackendProtocol::Https), ("ws://", BackendProtocol::Http), ("wss://", BackendProtocol::Https)];
+            match schemes.iter().find_map(|(scheme, p)| d.get(..scheme.len()).filter(|s| s.eq_ignore_ascii_case(scheme)).map(|_| (&d[scheme.len()..], *p))) {
+                // "excluding the path": a lone trailing `/` is no path.
+                Some((rest, p)) => (Some(rest.strip_suffix('/').unwrap_or(rest).to_string()), Some(p)),
+                None => (Some(d), None),
+            }
+        }
         None => (None, None),
     };
     if let Some(d) = &url_domain {
@@ -548,7 +553,7 @@ fn validate_http_target(
         (Some(p), scheme) => {
             let p = BackendProtocol::parse_field(&field("req_protocol"), &p)?;
             if scheme.is_some_and(|s| s != p) {
-                return Err(ApiError::field_because(codes::INVALID_VALUE, &field("req_protocol"), "ws:// goes with HTTP and wss:// with HTTPS"));
+                return Err(ApiError::field_because(codes::INVALID_VALUE, &field("req_protocol"), "http:// and ws:// go with HTTP, https:// and wss:// with HTTPS"));
             }
             p
         }
