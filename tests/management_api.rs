@@ -91,6 +91,13 @@ fn roma_function(group_id: &str, authorizer_id: &str) -> Value {
     })
 }
 
+/// ROMA example 2 calling a function of this installation (the example's URN names none here).
+fn roma_function_here(group_id: &str, authorizer_id: &str) -> Value {
+    let mut api = roma_function(group_id, authorizer_id);
+    api["func_info"]["function_urn"] = json!("urn:fss:local:causeway:function:default:roma_auth");
+    api
+}
+
 /// ROMA example 3 (Mock backend with a policy).
 fn roma_mock(group_id: &str) -> Value {
     json!({
@@ -187,7 +194,9 @@ async fn roma_example_shapes_read_back_identically() {
     let server = Server::start().await;
     let group_id = server.group("api_group_001").await;
     let (front, back) = roma_authorizers(&server).await;
-    for body in [roma_http(&group_id, &front), roma_function(&group_id, &back), roma_mock(&group_id)] {
+    // Seed 004's 404 example: a function URN that names no function.
+    assert_error(&server.post("/apis", &roma_function(&group_id, &back)).await, 404, "APIG.3019", Some("func_info.function_urn"));
+    for body in [roma_http(&group_id, &front), roma_function_here(&group_id, &back), roma_mock(&group_id)] {
         let (status, created) = server.post("/apis", &body).await;
         assert_eq!(status, 201, "{created}");
         let (status, read) = server.get(&format!("/apis/{}", created["id"].as_str().unwrap())).await;
@@ -551,7 +560,7 @@ async fn survives_restart(mut server: Server) {
     let var = json!({"group_id": g, "env_id": env["id"], "variable_name": "backend_host", "variable_value": "10.1.2.3"});
     assert_eq!(server.post("/env-variables", &var).await.0, 201);
     let (front, back) = roma_authorizers(&server).await;
-    for body in [seed_002_example(&g), roma_http(&g, &front), roma_function(&g, &back), roma_mock(&g)] {
+    for body in [seed_002_example(&g), roma_http(&g, &front), roma_function_here(&g, &back), roma_mock(&g)] {
         assert_eq!(server.post("/apis", &body).await.0, 201);
     }
     let paths = ["/api-groups", "/envs", "/env-variables", "/apis", "/authorizers"];

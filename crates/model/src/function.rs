@@ -35,6 +35,13 @@ pub const URN_PREFIX: &str = "urn:fss:local:causeway:function:";
 pub const DEFAULT_PACKAGE: &str = "default";
 /// The draft version.
 pub const LATEST: &str = "latest";
+/// Tencent SCF's name for the latest version (seed 001: "Default value: $LATEST").
+pub const SCF_LATEST: &str = "$LATEST";
+
+/// A version as written, with SCF's `$LATEST` read as `latest`.
+pub fn qualifier(v: &str) -> &str {
+    if v == SCF_LATEST { LATEST } else { v }
+}
 pub const MAX_CODE_BYTES: usize = 1 << 20;
 pub const DEFAULT_MEMORY_MIB: u32 = 128;
 pub const MEMORY_MIB: std::ops::RangeInclusive<u32> = 16..=1024;
@@ -177,7 +184,7 @@ impl Urn {
         let name = parts.next().filter(|n| FUNCTION_NAME.accepts(n))?.to_string();
         let qualifier = match parts.next() {
             None => None,
-            Some(q) if is_version(q) || ALIAS_NAME.accepts(q) => Some(q.to_string()),
+            Some(q) if is_version(qualifier(q)) || ALIAS_NAME.accepts(q) => Some(qualifier(q).to_string()),
             Some(_) => return None,
         };
         if parts.next().is_some() {

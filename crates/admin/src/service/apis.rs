@@ -187,6 +187,7 @@ impl Service {
         }
         self.check_api_authorizers(tx, api).await?;
         self.check_api_channels(tx, api).await?;
+        self.check_api_functions(tx, api).await?;
         let [name_key, route_key] = keys(api);
         if tx.key_taken(kinds::API, &name_key, &api.id).await? {
             return Err(ApiError::field(c::API_NAME_EXISTS, "name"));

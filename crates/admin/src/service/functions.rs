@@ -107,6 +107,34 @@ fn name_key(package: &str, name: &str) -> String {
     format!("fn:{package}:{name}")
 }
 
+impl Service {
+    /// The functions an API calls exist (seed 004: `404 APIG.3019` "The function URN does not exist"),
+    /// and so do the aliases it names.
+    pub(crate) async fn check_api_functions(&self, tx: &mut Tx, api: &causeway_model::api::Api) -> Result<()> {
+        use causeway_model::function::Urn;
+        let mut targets = Vec::new();
+        if let Some(f) = &api.func_info {
+            targets.push(("func_info".to_string(), &f.function_urn, f.alias_urn.as_ref()));
+        }
+        for (i, p) in api.policy_functions.iter().enumerate() {
+            targets.push((format!("policy_functions[{i}]"), &p.function_urn, p.alias_urn.as_ref()));
+        }
+        for (field, urn, alias) in targets {
+            let missing = |name: &str| ApiError::field(c::FUNCTION_NOT_FOUND, &format!("{field}.{name}"));
+            let function = Urn::parse(urn).ok_or_else(|| missing("function_urn"))?;
+            let doc = tx.find_key(kinds::FUNCTION, &name_key(&function.package, &function.name)).await?.ok_or_else(|| missing("function_urn"))?;
+            if let Some(alias) = alias {
+                let a = Urn::parse(alias).filter(|a| a.package == function.package && a.name == function.name).ok_or_else(|| missing("alias_urn"))?;
+                let name = a.qualifier.ok_or_else(|| missing("alias_urn"))?;
+                if tx.find_key(kinds::FUNCTION_ALIAS, &format!("fnalias:{}:{name}", doc.id)).await?.is_none() {
+                    return Err(missing("alias_urn"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn fields(f: &Function) -> FunctionFields {
     FunctionFields { name: f.name.clone(), package: f.package.clone(), description: f.description.clone(), spec: f.spec.clone() }
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use causeway_model::api::InvocationType;
-use causeway_model::function::{LATEST, Urn};
+use causeway_model::function::{LATEST, Urn, qualifier};
 
 /// The registry key of a function version or alias.
 pub(super) fn key(package: &str, name: &str, qualifier: &str) -> String {
@@ -40,7 +40,7 @@ impl FunctionTarget {
                 let u = Urn::parse(function_urn).ok_or_else(|| format!("{function_urn} is not the URN of a Causeway function"))?;
                 match (&u.qualifier, version) {
                     (Some(_), _) => u,
-                    (None, Some(v)) => u.with(v),
+                    (None, Some(v)) => u.with(qualifier(v)),
                     (None, None) => u.with(LATEST),
                 }
             }
@@ -69,6 +69,8 @@ mod tests {
         let base = "urn:fss:local:causeway:function:default:hello";
         let t = |urn: &str, v: Option<&str>, a: Option<&str>| FunctionTarget::compile(urn, v, a, 1000, InvocationType::Sync).map(|t| t.key);
         assert_eq!(t(base, None, None).unwrap(), "default:hello:latest");
+        assert_eq!(t(base, Some("$LATEST"), None).unwrap(), "default:hello:latest", "SCF's name for it");
+        assert_eq!(t(&format!("{base}:$LATEST"), None, None).unwrap(), "default:hello:latest");
         assert_eq!(t(base, Some("3"), None).unwrap(), "default:hello:3");
         assert_eq!(t(&format!("{base}:2"), Some("3"), None).unwrap(), "default:hello:2");
         assert_eq!(t(base, Some("3"), Some(&format!("{base}:prod"))).unwrap(), "default:hello:prod");
