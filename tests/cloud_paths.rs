@@ -125,3 +125,33 @@ async fn tencent_backend_addresses_carry_their_scheme() {
     assert_error(&s.post("/apis", &api("https://example.com".into(), Some("HTTP"))).await, 400, "APIG.2011", Some("backend_api.req_protocol"));
     assert_error(&s.post("/apis", &api("http://example.com/path".into(), None)).await, 400, "APIG.2024", Some("backend_api.url_domain"));
 }
+
+#[tokio::test]
+async fn backend_timeouts_take_the_seeds_defaults_and_ranges() {
+    let s = Server::start().await;
+    let g = s.group("timeouts").await;
+    let (_, f) = s.post("/functions", &json!({"name": "quick", "code": "exports.handler = () => ({statusCode: 200, body: 'ok'});"})).await;
+    let http = |name: &str, timeout: Option<i64>| {
+        let mut a = json!({"group_id": g, "name": name, "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": format!("/{name}"),
+            "auth_type": "NONE", "backend_type": "HTTP", "backend_api": {"url_domain": "127.0.0.1:9", "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/"}});
+        if let Some(t) = timeout {
+            a["backend_api"]["timeout"] = json!(t);
+        }
+        a
+    };
+    // Seed 003: "It is an integer value within 1-300000, and its default value is 90000".
+    let (status, api) = s.post("/apis", &http("baidu_default", None)).await;
+    assert_eq!((status, api["backend_api"]["timeout"].as_i64()), (201, Some(90_000)), "{api}");
+    let (status, api) = s.post("/apis", &http("baidu_longest", Some(300_000))).await;
+    assert_eq!((status, api["backend_api"]["timeout"].as_i64()), (201, Some(300_000)), "{api}");
+    assert_error(&s.post("/apis", &http("too_long", Some(300_001))).await, 400, "APIG.2011", Some("backend_api.timeout"));
+    // Seed 001 (SCF): "Backend timeout The default value is 15 (seconds)".
+    let (status, api) = s
+        .post("/apis", &json!({"group_id": g, "name": "scf_default", "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": "/scf",
+            "auth_type": "NONE", "backend_type": "FUNCTION", "func_info": {"function_urn": f["urn"], "invocation_type": "sync", "version": "$LATEST"}}))
+        .await;
+    assert_eq!((status, api["func_info"]["timeout"].as_i64(), api["func_info"]["version"].as_str()), (201, Some(15_000), Some("$LATEST")), "{api}");
+    s.call("POST", &format!("/apis/publish/{}", api["id"].as_str().unwrap()), Some(&json!({"env_id": RELEASE}))).await;
+    let c = s.eventually("GET", &Server::group_host(&g), "/scf", &[], |c| c.status == 200).await;
+    assert_eq!(c.body, "ok", "$LATEST calls the latest code");
+}

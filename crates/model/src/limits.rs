@@ -32,8 +32,9 @@ pub struct Limits {
     pub authorizers: usize,
     /// Identity sources of one custom authorizer (`APIG.3117`).
     pub identities_per_authorizer: usize,
-    /// Largest backend timeout in milliseconds: 60000 as on the shared
-    /// gateway; up to 600000 like ROMA's `backend_timeout` feature.
+    /// Largest backend timeout in milliseconds: 300000 as Baidu allows (the
+    /// shared Huawei gateway's is 60000, ROMA's up to 600000); up to Tencent's
+    /// 30 minutes.
     pub max_backend_timeout_ms: u32,
 }
 
@@ -53,10 +54,16 @@ impl Default for Limits {
             domains_per_group: 5,
             authorizers: 50,
             identities_per_authorizer: 5,
-            max_backend_timeout_ms: 60_000,
+            max_backend_timeout_ms: 300_000,
         }
     }
 }
 
-/// The ceiling an operator may raise `max_backend_timeout_ms` to.
-pub const BACKEND_TIMEOUT_CEILING_MS: u32 = 600_000;
+/// The ceiling an operator may raise `max_backend_timeout_ms` to: Tencent's
+/// "up to 30 minutes" (seed 000).
+pub const BACKEND_TIMEOUT_CEILING_MS: u32 = 1_800_000;
+
+/// An HTTP backend's timeout when the API names none: Baidu's default (seed 003: "its default value is 90000").
+pub const DEFAULT_HTTP_TIMEOUT_MS: u32 = 90_000;
+/// A function backend's timeout when the API names none: SCF's default (seed 001: "The default value is 15 (seconds)").
+pub const DEFAULT_FUNCTION_TIMEOUT_MS: u32 = 15_000;

@@ -82,11 +82,16 @@ fn variables_and_route_keys() {
 fn the_timeout_ceiling_follows_the_limits() {
     let mut body = mock_api();
     body["backend_type"] = json!("FUNCTION");
-    body["func_info"] = json!({"function_urn": "urn:fss:local:causeway:function:default:f", "invocation_type": "SYNC", "timeout": 120000});
+    body["func_info"] = json!({"function_urn": "urn:fss:local:causeway:function:default:f", "invocation_type": "SYNC", "timeout": 400000});
     let err = input(body.clone()).validate(&Limits::default()).unwrap_err();
     assert_eq!((err.code, err.status), ("APIG.2011", 400));
     assert!(err.message.contains("parameterName:func_info.timeout"));
     let roma = Limits { max_backend_timeout_ms: 600_000, ..Limits::default() };
-    let api = input(body).validate(&roma).unwrap();
+    let api = input(body.clone()).validate(&roma).unwrap();
     assert_eq!(api.func_info.unwrap().invocation_type, InvocationType::Sync);
+    // Without a timeout: SCF's 15 s, within an installation's smaller largest.
+    body["func_info"].as_object_mut().unwrap().remove("timeout");
+    assert_eq!(input(body.clone()).validate(&Limits::default()).unwrap().func_info.unwrap().timeout, 15_000);
+    let strict = Limits { max_backend_timeout_ms: 10_000, ..Limits::default() };
+    assert_eq!(input(body).validate(&strict).unwrap().func_info.unwrap().timeout, 10_000);
 }

@@ -269,6 +269,14 @@ impl Ctx<'_> {
         rules::int_range(field, t, 1, i64::from(self.limits.max_backend_timeout_ms)).map(|t| t as u32)
     }
 
+    /// A backend's timeout, or `default` (within the installation's largest) when none is given.
+    fn timeout_or(&self, field: &str, t: Option<i64>, default: u32) -> Result<u32> {
+        match t {
+            Some(t) => self.timeout(field, t),
+            None => Ok(default.min(self.limits.max_backend_timeout_ms)),
+        }
+    }
+
     fn req_param(&self, name: &str) -> Option<&ReqParam> {
         self.req_params.iter().find(|p| p.name == name)
     }
@@ -595,7 +603,7 @@ fn validate_backend_api(ctx: &Ctx, b: BackendApiInput) -> Result<BackendApi> {
     // With a list, `url_domain` is its first address.
     let url_domain = url_domains.first().map(|d| d.url_domain.clone()).or(b.url_domain);
     let t = validate_http_target(f, url_domain, b.req_protocol, b.req_method, b.req_uri, b.retry_count, b.vpc_status, b.vpc_info)?;
-    let timeout = ctx.timeout("backend_api.timeout", rules::required("backend_api.timeout", b.timeout)?)?;
+    let timeout = ctx.timeout_or("backend_api.timeout", b.timeout, crate::limits::DEFAULT_HTTP_TIMEOUT_MS)?;
     let version = rules::optional_str(b.version);
     if let Some(v) = &version {
         check_version("backend_api.version", v, 16)?;
@@ -750,7 +758,7 @@ fn check_urn(field: &str, urn: &str) -> Result<()> {
 
 fn validate_func_info(ctx: &Ctx, fi: FuncInfoInput) -> Result<FuncInfo> {
     let t = validate_function_target("func_info", fi.function_urn, fi.invocation_type, fi.version, fi.alias_urn, fi.network_type)?;
-    let timeout = ctx.timeout("func_info.timeout", rules::required("func_info.timeout", fi.timeout)?)?;
+    let timeout = ctx.timeout_or("func_info.timeout", fi.timeout, crate::limits::DEFAULT_FUNCTION_TIMEOUT_MS)?;
     let remark = rules::optional_str(fi.remark);
     rules::check_text("func_info.remark", remark.as_deref(), 255)?;
     let authorizer_id = rules::optional_str(fi.authorizer_id);
