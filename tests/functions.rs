@@ -187,7 +187,7 @@ exports.main_handler = async (event, context) => {
     'httpMethod': 'POST', 'path': '/scf/9', 'body': '{"a":1}',
     'requestContext.path': '/scf/{id}', 'requestContext.httpMethod': 'POST', 'requestContext.stage': 'release',
     'pathParameters.id': '9', 'queryStringParameters.x': 'y', 'queryString.x': 'y', 'stageVariables.stage': 'release',
-    'headers.content-type': 'application/json',
+    'headers.content-type': 'application/json', 'headerParameters.Refer': '10.0.2.14', 'isBase64Encoded': false,
   };
   const got = (path) => path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), event);
   const wrong = Object.keys(want).filter((k) => got(k) !== want[k]).map((k) => `${k}=${JSON.stringify(got(k))}`);
@@ -203,14 +203,23 @@ async fn scf_events_and_passthrough_answers() {
     let g = s.group("fn_scf").await;
     let host = Server::group_host(&g);
     let f = function(&s, json!({"name": "scf_check", "code": SCF_CHECK, "handler": "index.main_handler", "event_format": "scf", "response_mode": "passthrough"})).await;
-    s.create_and_publish(&function_api(&g, "scf_api", "/scf/{id}", f["urn"].as_str().unwrap(), json!({})), RELEASE).await;
-    let mut c = send(&s, "POST", &host, "/scf/9?x=y", r#"{"a":1}"#).await;
+    // Seed 001's event has a declared header parameter in `headerParameters` ("Refer").
+    let mut api = function_api(&g, "scf_api", "/scf/{id}", f["urn"].as_str().unwrap(), json!({}));
+    api["req_params"].as_array_mut().unwrap().push(json!({"name": "Refer", "type": "STRING", "location": "HEADER"}));
+    s.create_and_publish(&api, RELEASE).await;
+    let call = || async {
+        let res = s.http.post(format!("{}/scf/9?x=y", s.gateway)).header("Host", &host).header("Content-Type", "application/json").header("Refer", "10.0.2.14")
+            .body(r#"{"a":1}"#).send().await.expect("gateway request");
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
+        Called { status, headers, body: res.text().await.unwrap() }
+    };
+    let mut c = call().await;
     for _ in 0..50 {
         if c.status != 404 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        c = send(&s, "POST", &host, "/scf/9?x=y", r#"{"a":1}"#).await;
+        c = call().await;
     }
     assert_eq!((c.status, c.body.as_str()), (200, "all fields as expected"));
     assert_eq!(c.headers["content-type"], "text/plain; charset=utf-8");

@@ -174,6 +174,7 @@ pub fn function_events(data: &[u8]) {
             stage: "RELEASE",
             source_ip: "10.0.0.1",
             app_key: Some(&f[2]),
+            header_params: &[("X-Tenant", &f[3])],
             user_data: Some(&f[5]),
         };
         let json = event(format, &input);

@@ -10,7 +10,6 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -46,6 +45,8 @@ pub struct EventInput<'a> {
     pub source_ip: &'a str,
     /// The calling app's key, for SCF's `requestContext.identity.secretId`.
     pub app_key: Option<&'a str>,
+    /// The declared HEADER parameters' values, for SCF's `headerParameters`.
+    pub header_params: &'a [(&'a str, &'a str)],
     /// Custom authorizers: the authorizer's `user_data`.
     pub user_data: Option<&'a str>,
 }
@@ -136,11 +137,13 @@ struct ScfEvent<'a> {
     body: Cow<'a, str>,
     path_parameters: Pairs<'a>,
     query_string_parameters: &'a Query<'a>,
-    header_parameters: BTreeMap<&'a str, &'a str>,
+    header_parameters: Pairs<'a>,
     stage_variables: StageVariables,
     path: &'a str,
     query_string: &'a Query<'a>,
     http_method: &'a str,
+    /// A body that is not UTF-8 text travels base64-encoded.
+    is_base64_encoded: bool,
     #[serde(rename = "user_data", skip_serializing_if = "Option::is_none")]
     user_data: Option<&'a str>,
 }
@@ -189,6 +192,10 @@ pub fn event(format: EventFormat, e: &EventInput<'_>) -> String {
         EventFormat::Scf => {
             let query = Query::parse(e.query);
             let stage = e.stage.to_ascii_lowercase();
+            let (body, is_base64_encoded) = match std::str::from_utf8(e.body) {
+                Ok(text) => (Cow::Borrowed(text), false),
+                Err(_) => (Cow::Owned(STANDARD.encode(e.body)), true),
+            };
             serde_json::to_string(&ScfEvent {
                 request_context: ScfContext {
                     service_id: e.group_id,
@@ -200,14 +207,15 @@ pub fn event(format: EventFormat, e: &EventInput<'_>) -> String {
                     stage: stage.clone(),
                 },
                 headers: Headers(e.headers),
-                body: String::from_utf8_lossy(e.body),
+                body,
                 path_parameters: Pairs(e.path_params),
                 query_string_parameters: &query,
-                header_parameters: BTreeMap::new(),
+                header_parameters: Pairs(e.header_params),
                 stage_variables: StageVariables { stage },
                 path: e.path,
                 query_string: &query,
                 http_method: e.method,
+                is_base64_encoded,
                 user_data: e.user_data,
             })
         }
@@ -333,6 +341,7 @@ mod tests {
             stage: "RELEASE",
             source_ip: "10.0.0.7",
             app_key: Some("key1"),
+            header_params: &[("X-Tenant", "acme")],
             user_data: None,
         }
     }
@@ -369,6 +378,12 @@ mod tests {
         assert_eq!(e["queryString"], json!({"a": "1,2", "b": "x y"}));
         assert_eq!(e["path"], "/users/42");
         assert_eq!(e["httpMethod"], "POST");
+        // Seed 001's event: the declared header parameters, and whether the body is base64.
+        assert_eq!(e["headerParameters"], json!({"X-Tenant": "acme"}));
+        assert_eq!(e["isBase64Encoded"], false);
+        assert_eq!(e["requestContext"]["requestId"], "req1");
+        let binary: Value = serde_json::from_str(&event(EventFormat::Scf, &input(&headers, &[0xff, 0x00, 0x01], true))).unwrap();
+        assert_eq!((binary["body"].as_str(), binary["isBase64Encoded"].as_bool()), (Some("/wAB"), Some(true)));
     }
 
     #[test]

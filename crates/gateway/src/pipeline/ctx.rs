@@ -269,8 +269,12 @@ impl<'s> RequestCtx<'s> {
     /// the function's event; the function's answer is the response.
     pub async fn call_function(&mut self, backend: &FunctionBackend, route: &Route, parts: &Parts, headers: HeaderMap, values: &Values<'_>, body: &RequestBody) -> Result<Response<Body>, GatewayError> {
         // The event's path parameters are the values as read (decoded, defaulted).
-        let path_params: Vec<(&str, &str)> =
-            route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == ParamLocation::Path).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect();
+        let declared = |location: ParamLocation| -> Vec<(&str, &str)> {
+            route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == location).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect()
+        };
+        let path_params = declared(ParamLocation::Path);
+        // SCF's `headerParameters`: the declared HEADER parameters' values.
+        let header_params = declared(ParamLocation::Header);
         let mapped = {
             let system = |v| self.system_value(v, route);
             let input = self.mapping_input(route, parts, values, &system, None);
@@ -279,6 +283,7 @@ impl<'s> RequestCtx<'s> {
         let body = body.as_ref().map(|b| &b[..]).unwrap_or_default();
         let input = EventInput {
             app_key: self.app.map(|a| &*a.key),
+            header_params: &header_params,
             ..self.event_input(route, parts, mapped.uri().query().unwrap_or_default(), mapped.headers(), &path_params, body)
         };
         let started = Instant::now();
@@ -320,6 +325,7 @@ impl<'s> RequestCtx<'s> {
             stage: self.stage,
             source_ip: &self.client.text,
             app_key: None,
+            header_params: &[],
             user_data: None,
         }
     }
