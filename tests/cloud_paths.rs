@@ -69,7 +69,7 @@ async fn baidu_bracket_parameters_utf8_paths_subpaths_and_trace() {
                 "auth_type": "NONE", "backend_type": "HTTP",
                 "req_params": [{"name": "orderId", "type": "STRING", "location": "PATH", "required": 1}],
                 "backend_params": [{"name": "orderId", "location": "PATH", "origin": "REQUEST", "value": "orderId"}],
-                "backend_api": {"url_domain": backend.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/echo/{orderId}", "timeout": 5000}}),
+                "backend_api": {"url_domain": backend.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/echo/[orderId]", "timeout": 5000}}),
             RELEASE,
         )
         .await;

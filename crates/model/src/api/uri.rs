@@ -56,7 +56,22 @@ pub fn anchored(s: &str) -> String {
 /// Checks a backend path, which may also hold `#variable#` references; returns
 /// the `{param}` names and the variable names.
 pub fn parse_backend_uri(field: &str, s: &str) -> Result<(Vec<String>, Vec<String>)> {
-    parse_path(field, s, true)
+    parse_path(field, &braces(s), true)
+}
+
+/// Baidu writes path parameters as whole `[name]` segments: read as `{name}`.
+pub fn braces(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains('[') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let segments: Vec<String> = path
+        .split('/')
+        .map(|seg| match seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            Some(name) if !name.is_empty() => format!("{{{name}}}"),
+            _ => seg.to_string(),
+        })
+        .collect();
+    std::borrow::Cow::Owned(segments.join("/"))
 }
 
 /// Checks a request path already in canonical form (see

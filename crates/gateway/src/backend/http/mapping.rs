@@ -327,7 +327,9 @@ fn split_path(path: &str) -> Vec<PathPart> {
         if i > 0 {
             literal.push('/');
         }
-        match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        // `{name}`, or Baidu's `[name]`.
+        let param = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')).or_else(|| seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')));
+        match param.filter(|name| !name.is_empty()) {
             Some(name) => {
                 parts.push(PathPart::Literal(std::mem::take(&mut literal).into()));
                 parts.push(PathPart::Param(name.into()));
