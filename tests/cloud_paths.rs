@@ -68,13 +68,23 @@ async fn baidu_bracket_parameters_utf8_paths_subpaths_and_trace() {
             &json!({"group_id": g, "name": "order", "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": "/orders/[orderId]",
                 "auth_type": "NONE", "backend_type": "HTTP",
                 "req_params": [{"name": "orderId", "type": "STRING", "location": "PATH", "required": 1}],
-                "backend_params": [{"name": "orderId", "location": "PATH", "origin": "REQUEST", "value": "orderId"}],
+                "backend_params": [{"name": "orderId", "location": "PATH", "origin": "REQUEST", "value": "orderId"},
+                    {"name": "X-Client", "location": "HEADER", "origin": "SYSTEM", "value": "BceClientIp"},
+                    {"name": "X-Req", "location": "HEADER", "origin": "SYSTEM", "value": "BceRequestId"},
+                    {"name": "X-Schema", "location": "HEADER", "origin": "SYSTEM", "value": "BceHttpSchema"},
+                    {"name": "X-Proxy", "location": "HEADER", "origin": "SYSTEM", "value": "BceProxy"},
+                    {"name": "X-Time", "location": "HEADER", "origin": "SYSTEM", "value": "BceRequestHandleTime"}],
                 "backend_api": {"url_domain": backend.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/echo/[orderId]", "timeout": 5000}}),
             RELEASE,
         )
         .await;
     let c = s.eventually("GET", &host, "/orders/42", &[], |c| c.status == 200).await;
     assert_eq!(c.json()["path"], "/echo/42");
+    // Seed 003's system parameters, by Baidu's names.
+    let seen = c.json();
+    let h = |name: &str| common::echo::header(&seen, name).unwrap_or_default().to_string();
+    assert_eq!((h("x-client"), h("x-req"), h("x-schema"), h("x-proxy")), ("127.0.0.1".into(), c.header("x-request-id").to_string(), "http".into(), "BceApiGateway".into()));
+    assert!(h("x-time").ends_with(" GMT") && h("x-time").len() == 29, "{}", h("x-time"));
     let (_, api) = s.get(&format!("/apis/{order}")).await;
     assert_eq!(api["req_uri"], "/orders/[orderId]", "shown as written");
 

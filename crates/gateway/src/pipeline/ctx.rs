@@ -366,6 +366,9 @@ impl<'s> RequestCtx<'s> {
             SystemValue::ApiName => Cow::Borrowed(&route.def().name),
             SystemValue::RequestId => Cow::Owned(self.request_id.as_str().to_string()),
             SystemValue::TraceId => Cow::Borrowed(self.trace.trace_id(&self.request_id)),
+            SystemValue::Scheme => Cow::Borrowed(if self.conn.https { "https" } else { "http" }),
+            SystemValue::RequestTimeGmt => Cow::Owned(http_date(self.now_secs)),
+            SystemValue::Proxy => Cow::Borrowed("BceApiGateway"),
             SystemValue::ServerAddr => Cow::Borrowed(&self.conn.local_ip),
             SystemValue::ServerName => Cow::Borrowed(server_name()),
             SystemValue::HandleTime => Cow::Owned(
@@ -392,6 +395,13 @@ fn server_name() -> &'static str {
     NAME.get_or_init(|| {
         std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "causeway".into())
     })
+}
+
+/// An HTTP date (`Sat, 05 Dec 2026 18:45:00 GMT`) of a time in seconds since the epoch.
+fn http_date(secs: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(0)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let (weekday, month) = (t.weekday().to_string(), t.month().to_string());
+    format!("{}, {:02} {} {} {:02}:{:02}:{:02} GMT", &weekday[..3], t.day(), &month[..3], t.year(), t.hour(), t.minute(), t.second())
 }
 
 fn unix_now() -> i64 {

@@ -107,6 +107,13 @@ pub const SYSTEM_PARAMS: &[&str] = &[
     "$context.serverName",
     "$context.handleTime",
     "$context.providerAppId",
+    // Baidu's system parameters (seed 003), by its names.
+    "BceClientIp",
+    "BceRequestHandleTime",
+    "BceAppId",
+    "BceRequestId",
+    "BceHttpSchema",
+    "BceProxy",
 ];
 pub const FRONTEND_AUTHORIZER_PREFIX: &str = "$context.authorizer.frontend.";
 pub const BACKEND_AUTHORIZER_PREFIX: &str = "$context.authorizer.backend.";

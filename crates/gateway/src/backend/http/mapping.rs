@@ -36,6 +36,12 @@ pub enum SystemValue {
     AppName,
     RequestId,
     TraceId,
+    /// `http` or `https`, as the caller called.
+    Scheme,
+    /// When the request came, as an HTTP date (GMT).
+    RequestTimeGmt,
+    /// The gateway's name as Baidu's `BceProxy` gives it.
+    Proxy,
     ServerAddr,
     ServerName,
     HandleTime,
@@ -72,6 +78,13 @@ fn system_value(name: &str) -> SystemValue {
         "$context.appName" => SystemValue::AppName,
         "$context.requestId" => SystemValue::RequestId,
         "$context.traceId" => SystemValue::TraceId,
+        // Baidu's names (seed 003).
+        "BceClientIp" => SystemValue::SourceIp,
+        "BceRequestHandleTime" => SystemValue::RequestTimeGmt,
+        "BceAppId" => SystemValue::AppId,
+        "BceRequestId" => SystemValue::RequestId,
+        "BceHttpSchema" => SystemValue::Scheme,
+        "BceProxy" => SystemValue::Proxy,
         "$context.serverAddr" => SystemValue::ServerAddr,
         "$context.serverName" => SystemValue::ServerName,
         "$context.handleTime" => SystemValue::HandleTime,
