@@ -664,6 +664,60 @@ async fn vendor_python_signers() {
     }
 }
 
+/// Requests signed by Baidu's own Python SDK (`bce-python-sdk`, its
+/// `bce_v1_signer`), with the string in `X-Bce-Signature` as Baidu API
+/// Gateway's APP authentication carries it, or in `Authorization`.
+#[tokio::test]
+async fn baidu_bce_auth_v1_signatures() {
+    let Some(python) = common::service("CAUSEWAY_TEST_PYTHON_SIGNERS") else { return };
+    let echo = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("baidu").await;
+    let host = Server::group_host(&g);
+    let api = s.create_and_publish(&app_api(&g, "baidu_api", "POST", "/v1/orders/{id}", &echo, "DISABLE"), RELEASE).await;
+    let caller = app(&s, "baidu_caller").await;
+    authorize(&s, &api, &caller).await;
+    let script = format!("{}/../../tests/signers/baidu_signer.py", env!("CARGO_MANIFEST_DIR"));
+    let (gateway, key, secret) = (s.gateway.clone(), caller.key.clone(), caller.secret.clone());
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new(python).args([&script, &gateway, &host, "/v1/orders/42", &key, &secret]).output().expect("python"))
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: Value = serde_json::from_slice(&out.stdout).expect("JSON results");
+    let expect = [
+        ("default_headers", 200),
+        ("listed_headers", 200),
+        ("authorization_header", 200),
+        ("unsigned_header", 200),
+        ("wrong_secret", 401),
+        ("path", 401),
+        ("query", 401),
+        ("signed_header", 401),
+        ("expired", 401),
+        ("ahead", 401),
+    ];
+    for (case, status) in expect {
+        assert_eq!(results[case], status, "{case} in {results}");
+    }
+    // The caller is told why, and the backend sees who called.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let headers = vec![("host".to_string(), Server::group_host(&g)), ("x-bce-date".to_string(), causeway_sign::bce::format_timestamp(now))];
+    let req = causeway_sign::bce::Request { method: "POST", path: "/v1/orders/7", query: "", headers: &headers };
+    let value = causeway_sign::bce::sign(&caller.key, &caller.secret, &req, now, 300, &[]);
+    let called = s.http.post(format!("{}/v1/orders/7", s.gateway)).header("Host", &headers[0].1).header("x-bce-date", &headers[1].1).header("X-Bce-Signature", &value).send().await.unwrap();
+    assert_eq!(called.status(), 200);
+    let seen: Value = called.json().await.unwrap();
+    assert_eq!(echo::header(&seen, "x-app-id"), Some(caller.id.as_str()), "{seen}");
+    let wrong = s.http.post(format!("{}/v1/orders/8", s.gateway)).header("Host", &headers[0].1).header("x-bce-date", &headers[1].1).header("X-Bce-Signature", &value).send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let body: Value = wrong.json().await.unwrap();
+    assert_eq!(body["error_code"], "APIG.0303", "{body}");
+    assert!(body["error_msg"].as_str().unwrap().contains("canonicalRequest:POST|/v1/orders/8||host:"), "{body}");
+    let unknown = s.http.post(format!("{}/v1/orders/7", s.gateway)).header("Host", &headers[0].1).header("X-Bce-Signature", "bce-auth-v1/nobody/2026-01-01T00:00:00Z/1800//00").send().await.unwrap();
+    let body: Value = unknown.json().await.unwrap();
+    assert!(body["error_msg"].as_str().unwrap().contains("app not found"), "{body}");
+}
+
 /// Serves whatever JWK set `doc` holds at `/jwks`.
 /// Serves `doc` as a JWK set; counts the fetches.
 async fn jwks_server(doc: std::sync::Arc<std::sync::Mutex<String>>) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {

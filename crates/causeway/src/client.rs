@@ -8,7 +8,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use causeway_sign::sdk::{self, Key};
-use causeway_sign::tencent;
+use causeway_sign::{bce, tencent};
 use clap::{Args, ValueEnum};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -68,6 +68,8 @@ pub enum AuthMode {
     Sdk,
     /// Tencent key-pair `hmac-sha1` over `X-Date` and `Source` (APP APIs).
     KeyPair,
+    /// Baidu `bce-auth-v1` in `X-Bce-Signature`, over `Host` and `x-bce-date` (APP APIs).
+    Bce,
     /// `X-Apig-AppCode` (APP APIs with AppCodes enabled).
     AppCode,
     /// `Authorization: Bearer <JWT>` (IAM APIs).
@@ -146,6 +148,17 @@ fn prepare(args: &RequestArgs) -> Result<Prepared, String> {
             signed_text = Some(tencent::signing_string(&names, &headers));
             headers.push(("Authorization".to_string(), tencent::authorization_header(id, secret, &names, &headers)));
         }
+        AuthMode::Bce => {
+            let (ak, secret) = (required(&args.key, "--key", "bce")?, required(&args.secret, "--secret", "bce")?);
+            if !has(&headers, "x-bce-date") {
+                headers.push(("x-bce-date".to_string(), bce::format_timestamp(now)));
+            }
+            let req = bce::Request { method: method.as_str(), path: uri.path(), query: uri.query().unwrap_or_default(), headers: &headers };
+            let value = bce::sign(ak, secret, &req, now, 1800, &["host", "x-bce-date"]);
+            let names = ["host".to_string(), "x-bce-date".to_string()];
+            signed_text = Some(bce::canonical_request(method.as_str(), uri.path(), uri.query().unwrap_or_default(), &names, &headers));
+            headers.push(("X-Bce-Signature".to_string(), value));
+        }
         AuthMode::AppCode => headers.push(("X-Apig-AppCode".to_string(), required(&args.app_code, "--app-code", "app-code")?.to_string())),
         AuthMode::Bearer => headers.push(("Authorization".to_string(), format!("Bearer {}", required(&args.token, "--token", "bearer")?))),
         AuthMode::None => {}
@@ -161,7 +174,7 @@ pub fn sign(args: RequestArgs) -> Result<(), String> {
         let _ = writeln!(out, "{k}: {v}");
     }
     if let Some(text) = &p.signed_text {
-        let what = if args.auth == AuthMode::Sdk { "canonical request" } else { "signing string" };
+        let what = if matches!(args.auth, AuthMode::Sdk | AuthMode::Bce) { "canonical request" } else { "signing string" };
         eprintln!("{what}:\n{text}");
     }
     Ok(())
@@ -345,6 +358,15 @@ mod tests {
         let parsed = tencent::Authorization::parse(auth).unwrap();
         assert_eq!((parsed.id, parsed.headers.as_slice()), ("app_key_example", &["x-date", "source"][..]));
         assert!(tencent::verify("app_secret_example", &parsed, &p.headers));
+
+        a.auth = AuthMode::Bce;
+        a.headers = vec![];
+        let p = prepare(&a).unwrap();
+        let value = &p.headers.iter().find(|(k, _)| k == "X-Bce-Signature").unwrap().1;
+        let parsed = bce::AuthString::parse(value).unwrap();
+        assert_eq!((parsed.access_key, parsed.signed_headers.as_slice()), ("app_key_example", &["host", "x-bce-date"][..]));
+        let req = bce::Request { method: "GET", path: "/x", query: "", headers: &p.headers };
+        assert_eq!(bce::verify("app_secret_example", &parsed, &req), Ok(()));
         assert_eq!(p.signed_text.as_deref(), Some("x-date: Mon, 19 Mar 2018 12:08:40 GMT\nsource: test"));
 
         a.auth = AuthMode::Bearer;

@@ -4,7 +4,7 @@
 //! What a signer signs, the verifier accepts, and with another secret it
 //! refuses — whatever the method, path, query and headers.
 
-use crate::{sdk, tencent};
+use crate::{bce, sdk, tencent};
 
 /// A header name as HTTP allows it (a token).
 fn is_token(s: &str) -> bool {
@@ -19,6 +19,9 @@ pub fn signatures(data: &[u8]) {
 
     let _ = sdk::Authorization::parse(value);
     let _ = tencent::Authorization::parse(value);
+    let _ = bce::AuthString::parse(value);
+    let _ = bce::canonical_uri(path);
+    let _ = bce::canonical_query(query);
     let _ = crate::parse_sdk_date(value);
     let _ = crate::parse_http_date(value);
     let _ = sdk::check_date(Some(value), 1_700_000_000);
@@ -57,4 +60,10 @@ pub fn signatures(data: &[u8]) {
     let parsed = tencent::Authorization::parse(&header).unwrap_or_else(|| panic!("own header does not parse: {header}"));
     assert!(tencent::verify("fuzz-secret", &parsed, &list), "own Tencent signature refused");
     assert!(!tencent::verify("another-secret", &parsed, &list), "another secret accepted");
+
+    let req = bce::Request { method, path, query, headers: &list };
+    let value = bce::sign("fuzz-ak", "fuzz-secret", &req, 1_700_000_000, 1800, &[]);
+    let parsed = bce::AuthString::parse(&value).unwrap_or_else(|| panic!("own string does not parse: {value}"));
+    assert_eq!(bce::verify("fuzz-secret", &parsed, &req), Ok(()), "own bce-auth-v1 signature refused");
+    assert!(bce::verify("another-secret", &parsed, &req).is_err(), "another secret accepted");
 }

@@ -3,13 +3,15 @@
 //! * [`sdk`]: `SDK-HMAC-SHA256`, the algorithm of Huawei APIG's app
 //!   authentication and of its SDKs' AK/SK signing (management calls too).
 //! * [`tencent`]: Tencent Cloud API Gateway's key-pair `hmac-sha1`.
+//! * [`bce`]: Baidu AI Cloud's `bce-auth-v1` (`X-Bce-Signature` for APP APIs).
 //! * [`jwt`]: the keys that verify an IAM issuer's JWTs.
 //!
-//! Both verify over the request as received and compare in constant time.
+//! All verify over the request as received and compare in constant time.
 //! Nothing here does I/O; headers are read through [`HeaderSource`].
 
 #[doc(hidden)]
 pub mod fuzz;
+pub mod bce;
 pub mod jwt;
 pub mod sdk;
 pub mod tencent;

@@ -55,7 +55,12 @@ impl Snapshot {
         };
         Snapshot {
             routes: RouteTable::build(&published, base_domain, cache),
-            credentials: Credentials::build(source.apps.values(), source.app_codes.values(), source.app_auths.values()),
+            credentials: Credentials::build(
+                source.apps.values(),
+                source.app_codes.values(),
+                source.app_auths.values(),
+                &source.versions.values().map(|v| (v.api_id.as_str(), v.api.group_id.as_str())).collect(),
+            ),
             issuers: Issuers::build(source.iam_issuers.values(), &source.fetched_jwks),
             authorizers: Authorizers::build(source.authorizers.values(), runtime.authorizer_cache.clone()),
             access: AccessControl::build(source.acls.values(), source.acl_bindings.values()),

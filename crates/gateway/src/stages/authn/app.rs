@@ -1,5 +1,6 @@
 //! Frontend authentication of APP APIs: who is calling (a signature with
-//! the app's key pair, or an AppCode), then whether that app is authorized
+//! the app's key pair — Huawei's `SDK-HMAC-SHA256`, Tencent's `hmac-sha1`
+//! key pairs or Baidu's `bce-auth-v1` — or an AppCode), then whether that app is authorized
 //! for the API in this environment. The apps, codes and grants come from the
 //! snapshot; nothing here touches the store.
 
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use causeway_model::api::{Api, AppCodeAuthType, AuthType};
 use causeway_model::app::{App, AppAuth, AppCode};
 use causeway_model::publish::ApiVersion;
+use causeway_sign::bce::{self, HeaderList};
 use causeway_sign::{HeaderSource, sdk, tencent};
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -40,10 +42,19 @@ pub struct Credentials {
     by_key: FxHashMap<Box<str>, Arc<AppEntry>>,
     by_code: FxHashMap<Box<str>, Arc<AppEntry>>,
     grants: Grants,
+    /// The same by group id: an app authorized for any API of a group (for
+    /// pushes to the group's WebSocket connections).
+    group_grants: Grants,
 }
 
 impl Credentials {
-    pub fn build<'a>(apps: impl Iterator<Item = &'a App>, codes: impl Iterator<Item = &'a AppCode>, auths: impl Iterator<Item = &'a AppAuth>) -> Self {
+    /// `api_groups`: the group of each published API, by API id.
+    pub fn build<'a>(
+        apps: impl Iterator<Item = &'a App>,
+        codes: impl Iterator<Item = &'a AppCode>,
+        auths: impl Iterator<Item = &'a AppAuth>,
+        api_groups: &FxHashMap<&str, &str>,
+    ) -> Self {
         let mut by_id: FxHashMap<&str, Arc<AppEntry>> = FxHashMap::default();
         let mut by_key = FxHashMap::default();
         for a in apps {
@@ -52,11 +63,19 @@ impl Credentials {
             by_id.insert(&a.id, entry);
         }
         let by_code = codes.filter_map(|c| Some((c.app_code.as_str().into(), by_id.get(c.app_id.as_str())?.clone()))).collect();
-        let mut grants = Grants::default();
+        let (mut grants, mut group_grants) = (Grants::default(), Grants::default());
         for g in auths.filter(|g| by_id.contains_key(g.app_id.as_str())) {
             grants.entry(g.api_id.as_str().into()).or_default().entry(g.env_id.as_str().into()).or_default().insert(g.app_id.as_str().into());
+            if let Some(group) = api_groups.get(g.api_id.as_str()) {
+                group_grants.entry((*group).into()).or_default().entry(g.env_id.as_str().into()).or_default().insert(g.app_id.as_str().into());
+            }
         }
-        Self { by_key, by_code, grants }
+        Self { by_key, by_code, grants, group_grants }
+    }
+
+    /// Whether the app is authorized for some API of the group in the environment.
+    pub fn authorized_in_group(&self, group_id: &str, env_id: &str, app_id: &str) -> bool {
+        self.group_grants.get(group_id).and_then(|envs| envs.get(env_id)).is_some_and(|apps| apps.contains(app_id))
     }
 
     fn authorized(&self, api_id: &str, env_id: &str, app_id: &str) -> bool {
@@ -65,7 +84,7 @@ impl Credentials {
 }
 
 /// What authentication needs from the request.
-pub struct Presented<'r, H: HeaderSource + ?Sized> {
+pub struct Presented<'r, H: HeaderList + ?Sized> {
     pub method: &'r str,
     pub path: &'r str,
     pub query: &'r str,
@@ -111,8 +130,13 @@ pub fn needs_body(api: &Api, headers: &http::HeaderMap) -> bool {
         && headers.get(http::header::AUTHORIZATION).is_some_and(|v| v.as_bytes().starts_with(sdk::ALGORITHM.as_bytes()))
 }
 
+/// The app that signed a request (or sent an AppCode), authorized or not.
+pub fn identify_caller<'c, H: HeaderList + ?Sized>(creds: &'c Credentials, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
+    identify(creds, AppCodeAuthType::Disable, req)
+}
+
 /// The calling app of an APP API, authorized for it in the environment it is published in.
-pub fn authenticate<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, version: &ApiVersion, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
+pub fn authenticate<'c, H: HeaderList + ?Sized>(creds: &'c Credentials, version: &ApiVersion, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
     let api = &version.api;
     let app = identify(creds, api.auth_opt.app_code_auth_type, req)?;
     if !creds.authorized(&api.id, &version.env_id, &app.id) {
@@ -121,9 +145,13 @@ pub fn authenticate<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, versio
     Ok(app)
 }
 
-fn identify<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, app_code: AppCodeAuthType, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
+fn identify<'c, H: HeaderList + ?Sized>(creds: &'c Credentials, app_code: AppCodeAuthType, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
+    if let Some(v) = req.headers.header(bce::SIGNATURE_HEADER) {
+        return bce_signature(creds, v, req);
+    }
     let authorization = req.headers.header("authorization").map(str::trim);
     match authorization {
+        Some(v) if v.starts_with(bce::VERSION) => return bce_signature(creds, v, req),
         Some(v) if v.starts_with(sdk::ALGORITHM) => return sdk_signature(creds, v, req),
         Some(v) if v.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("hmac ")) => return key_pair(creds, v, req),
         _ => {}
@@ -143,7 +171,7 @@ fn identify<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, app_code: AppC
     }
 }
 
-fn sdk_signature<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, value: &str, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
+fn sdk_signature<'c, H: HeaderList + ?Sized>(creds: &'c Credentials, value: &str, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
     let auth = sdk::Authorization::parse(value)
         .ok_or_else(|| failure("Incorrect app authentication information: malformed SDK-HMAC-SHA256 Authorization header".into()))?;
     let app = creds.by_key.get(auth.access).ok_or_else(|| failure(format!("Incorrect app authentication information: app not found, appkey {}", auth.access)))?;
@@ -177,7 +205,7 @@ fn sdk_signature<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, value: &s
     Ok(app)
 }
 
-fn key_pair<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, value: &str, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
+fn key_pair<'c, H: HeaderList + ?Sized>(creds: &'c Credentials, value: &str, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
     let auth = tencent::Authorization::parse(value).ok_or_else(|| failure("Incorrect app authentication information: malformed hmac Authorization header".into()))?;
     let app = creds.by_key.get(auth.id).ok_or_else(|| failure(format!("Incorrect app authentication information: app not found, appkey {}", auth.id)))?;
     // X-Date is checked against the clock; a signed Date header is accepted as is (as Tencent does).
@@ -202,6 +230,33 @@ fn key_pair<'c, H: HeaderSource + ?Sized>(creds: &'c Credentials, value: &str, r
     Ok(app)
 }
 
+/// Baidu's `bce-auth-v1` string, from `X-Bce-Signature` (Baidu API Gateway's
+/// place for it) or `Authorization`.
+fn bce_signature<'c, H: HeaderList + ?Sized>(creds: &'c Credentials, value: &str, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
+    let auth = bce::AuthString::parse(value).ok_or_else(|| failure("Incorrect app authentication information: malformed bce-auth-v1 authorization string".into()))?;
+    let app = creds.by_key.get(auth.access_key).ok_or_else(|| failure(format!("Incorrect app authentication information: app not found, appkey {}", auth.access_key)))?;
+    match bce::check_time(&auth, req.now) {
+        Ok(()) => {}
+        Err(bce::TimeError::Early) => return Err(failure(format!("Incorrect app authentication information: signature time {} is ahead of the server's", auth.timestamp))),
+        Err(bce::TimeError::Expired) => {
+            return Err(failure(format!(
+                "Incorrect app authentication information: signature expired, signature time:{}, expiration:{}s, server time:{}",
+                auth.timestamp,
+                auth.expiration_secs,
+                bce::format_timestamp(req.now)
+            )));
+        }
+    }
+    let signed = bce::Request { method: req.method, path: req.path, query: req.query, headers: req.headers };
+    match bce::verify(&app.secret, &auth, &signed) {
+        Ok(()) => Ok(app),
+        Err(bce::Mismatch::MissingHeader(h)) => Err(failure(format!("Incorrect app authentication information: the signed header {h} is missing"))),
+        Err(bce::Mismatch::Signature(canonical)) => {
+            Err(failure(format!("Incorrect app authentication information: verify signature fail, canonicalRequest:{}", canonical.replace('\n', "|"))))
+        }
+    }
+}
+
 /// Request headers as the signature reads them: `host` falls back to the
 /// URI's authority (HTTP/2 requests carry `:authority`, not `Host`).
 pub struct SignedView<'a> {
@@ -215,6 +270,12 @@ impl HeaderSource for SignedView<'_> {
             None if lower_name == "host" => self.authority,
             found => found,
         }
+    }
+}
+
+impl HeaderList for SignedView<'_> {
+    fn names(&self) -> Vec<String> {
+        self.headers.names()
     }
 }
 
@@ -242,8 +303,12 @@ mod tests {
         let apps = [app("a1", "k1"), app("a2", "k2")];
         let auths = [AppAuth { id: "x".into(), api_id: "api".into(), app_id: "a1".into(), env_id: "env".into(), auth_time: String::new(), auth_role: "PROVIDER".into() }];
         let codes = [AppCode { id: "c".into(), app_code: "code".into(), app_id: "a2".into(), create_time: String::new() }];
-        let creds = Credentials::build(apps.iter(), codes.iter(), auths.iter());
+        let groups: FxHashMap<&str, &str> = [("api", "g1")].into_iter().collect();
+        let creds = Credentials::build(apps.iter(), codes.iter(), auths.iter(), &groups);
         assert!(creds.authorized("api", "env", "a1"));
+        assert!(creds.authorized_in_group("g1", "env", "a1"));
+        assert!(!creds.authorized_in_group("g1", "env", "a2"));
+        assert!(!creds.authorized_in_group("g2", "env", "a1"));
         assert!(!creds.authorized("api", "env", "a2"));
         assert!(!creds.authorized("api", "other", "a1"));
         assert_eq!(&*creds.by_code["code"].id, "a2");
