@@ -359,15 +359,15 @@ mod tests {
         assert_eq!((parsed.id, parsed.headers.as_slice()), ("app_key_example", &["x-date", "source"][..]));
         assert!(tencent::verify("app_secret_example", &parsed, &p.headers));
 
+        assert_eq!(p.signed_text.as_deref(), Some("x-date: Mon, 19 Mar 2018 12:08:40 GMT\nsource: test"));
         a.auth = AuthMode::Bce;
         a.headers = vec![];
         let p = prepare(&a).unwrap();
         let value = &p.headers.iter().find(|(k, _)| k == "X-Bce-Signature").unwrap().1;
         let parsed = bce::AuthString::parse(value).unwrap();
         assert_eq!((parsed.access_key, parsed.signed_headers.as_slice()), ("app_key_example", &["host", "x-bce-date"][..]));
-        let req = bce::Request { method: "GET", path: "/x", query: "", headers: &p.headers };
+        let req = bce::Request { method: "POST", path: "/x", query: "", headers: &p.headers };
         assert_eq!(bce::verify("app_secret_example", &parsed, &req), Ok(()));
-        assert_eq!(p.signed_text.as_deref(), Some("x-date: Mon, 19 Mar 2018 12:08:40 GMT\nsource: test"));
 
         a.auth = AuthMode::Bearer;
         a.token = Some("eyJ.x.y".into());
