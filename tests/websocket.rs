@@ -318,3 +318,197 @@ async fn wss_backends_are_verified_like_https_ones() {
     let (status, body) = refusal(open(&s, &host, "/a", &[]).await.unwrap_err());
     assert_eq!((status, body["error_code"].as_str()), (502, Some("APIG.0202")), "{body}");
 }
+
+const REGISTER: &str = r#"
+exports.handler = async (event) => {
+  const q = event.queryString || {};
+  if (q.deny) return {errNo: 403, errMsg: 'not in this room'};
+  const offered = (event.websocket.secWebSocketProtocol || '').split(',')[0].trim();
+  return {errNo: 0, errMsg: 'ok', websocket: {action: 'connecting', secConnectionID: event.websocket.secConnectionID, secWebSocketProtocol: offered}};
+};
+"#;
+
+const TRANSFER: &str = r#"
+exports.handler = async (event, context) => {
+  const ws = event.websocket, me = ws.secConnectionID, q = event.queryString || {};
+  if (ws.data === 'whoami') {
+    // An answer that is a push document is pushed.
+    return {websocket: {action: 'data send', secConnectionID: me, dataType: 'text', data: JSON.stringify({you: me})}};
+  }
+  if (ws.data.startsWith('kick:')) {
+    const closed = await context.websocket.close(ws.data.slice(5));
+    await context.websocket.send(me, 'kicked ' + closed.errNo);
+    return;
+  }
+  if (ws.dataType === 'binary') {
+    await context.websocket.send(me, ws.data, 'binary');
+    return;
+  }
+  const sent = await context.websocket.send(q.peer || me, JSON.stringify({from: me, text: ws.data}));
+  if (sent.errNo) await context.websocket.send(me, 'not delivered: ' + sent.errNo);
+};
+"#;
+
+const CLEANUP: &str = r#"
+exports.handler = async (event, context) => {
+  const q = event.queryString || {};
+  if (q.peer) await context.websocket.send(q.peer, JSON.stringify({left: event.websocket.secConnectionID}));
+};
+"#;
+
+async fn text<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(ws: &mut Ws<S>) -> String {
+    loop {
+        match next(ws).await {
+            Some(Message::Text(t)) => return t.to_string(),
+            Some(Message::Ping(_) | Message::Pong(_)) => continue,
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+}
+
+async fn json_message<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(ws: &mut Ws<S>) -> Value {
+    let t = text(ws).await;
+    serde_json::from_str(&t).unwrap_or_else(|_| panic!("not JSON: {t}"))
+}
+
+/// A push document POSTed to the gateway's reverse-push endpoint, signed with `key` (if any).
+async fn push_over_http(s: &Server, doc: &Value, key: Option<causeway_sign::sdk::Key<'_>>) -> (u16, Value) {
+    use causeway_sign::sdk;
+    let body = doc.to_string();
+    let authority = s.gateway.trim_start_matches("http://").to_string();
+    let mut req = s.http.post(format!("{}/.causeway/websocket/push", s.gateway)).header("Content-Type", "application/json");
+    if let Some(key) = key {
+        let headers = vec![("host".to_string(), authority), ("content-type".to_string(), "application/json".to_string())];
+        let hash = sdk::sha256_hex(body.as_bytes());
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let signed = sdk::sign(key, "POST", "/.causeway/websocket/push", "", &headers, &hash, now);
+        req = req.header("X-Sdk-Date", signed.date).header("Authorization", signed.authorization);
+    }
+    let res = req.body(body).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
+}
+
+/// Tencent's WebSocket APIs with function backends: a chat through three
+/// JavaScript functions and the reverse-push endpoint.
+#[tokio::test]
+async fn a_chat_served_by_registration_transfer_and_cleanup_functions() {
+    let s = Server::start().await;
+    let g = s.group("fnchat").await;
+    let host = Server::group_host(&g);
+    let mut urns = Vec::new();
+    for (name, code) in [("chat_register", REGISTER), ("chat_transfer", TRANSFER), ("chat_cleanup", CLEANUP)] {
+        let (status, f) = s.post("/functions", &json!({"name": name, "code": code, "event_format": "scf"})).await;
+        assert_eq!(status, 201, "{f}");
+        urns.push(f["urn"].as_str().unwrap().to_string());
+    }
+    let api = json!({
+      "group_id": g, "name": "fnchat", "type": 1, "req_protocol": "BOTH", "frontend_type": "WEBSOCKET",
+      "req_method": "GET", "req_uri": "/chat", "auth_type": "NONE", "backend_type": "FUNCTION",
+      "func_info": {"function_urn": urns[1], "invocation_type": "sync", "timeout": 3000,
+                    "websocket_register_urn": urns[0], "websocket_cleanup_urn": urns[2]}
+    });
+    // The functions must exist, and only WebSocket APIs run functions on connect and close.
+    let mut missing = api.clone();
+    missing["func_info"]["websocket_cleanup_urn"] = json!(format!("{}x", urns[2]));
+    assert_error(&s.post("/apis", &missing).await, 404, "APIG.3019", Some("func_info.websocket_cleanup_urn"));
+    let mut plain = api.clone();
+    plain["frontend_type"] = json!("HTTP");
+    assert_error(&s.post("/apis", &plain).await, 400, "APIG.2011", Some("func_info.websocket_register_urn"));
+    let api_id = s.create_and_publish(&api, RELEASE).await;
+    let (_, stored) = s.get(&format!("/apis/{api_id}")).await;
+    assert_eq!(stored["func_info"]["websocket_register_urn"], json!(urns[0]), "{stored}");
+
+    // B connects; the registration function picks the first protocol offered.
+    let addr = s.gateway.trim_start_matches("http://").to_string();
+    let mut req = format!("ws://{addr}/chat").into_client_request().unwrap();
+    req.headers_mut().insert("host", host.parse().unwrap());
+    req.headers_mut().insert("sec-websocket-protocol", "chat, json".parse().unwrap());
+    let (mut b, answer) = tokio_tungstenite::client_async(req, TcpStream::connect(&addr).await.unwrap()).await.unwrap();
+    assert_eq!(answer.headers().get("sec-websocket-protocol").unwrap(), "chat");
+    let b_id_header = answer.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_string());
+    b.send(Message::text("whoami")).await.unwrap();
+    let b_id = json_message(&mut b).await["you"].as_str().unwrap().to_string();
+    assert_eq!(Some(&b_id), b_id_header.as_ref(), "the connection id is the upgrade request's id");
+
+    // A talks to B: the transfer function pushes A's message to B.
+    let mut a = open(&s, &host, &format!("/chat?peer={b_id}"), &[]).await.unwrap();
+    a.send(Message::text("whoami")).await.unwrap();
+    let a_id = json_message(&mut a).await["you"].as_str().unwrap().to_string();
+    assert_ne!(a_id, b_id);
+    for i in 0..5 {
+        a.send(Message::text(format!("hello {i}"))).await.unwrap();
+    }
+    for i in 0..5 {
+        assert_eq!(json_message(&mut b).await, json!({"from": a_id, "text": format!("hello {i}")}), "in order");
+    }
+    // Binary messages travel base64 in the event and come back as bytes.
+    a.send(Message::binary(vec![0u8, 1, 2, 255])).await.unwrap();
+    assert_eq!(next(&mut a).await, Some(Message::binary(vec![0u8, 1, 2, 255])));
+
+    // The registration function refuses.
+    let (status, body) = refusal(open(&s, &host, "/chat?deny=1", &[]).await.unwrap_err());
+    assert_eq!((status, body["error_code"].as_str()), (403, Some("APIG.0306")), "{body}");
+    assert!(body["error_msg"].as_str().unwrap().contains("not in this room"), "{body}");
+
+    // A function closes a connection by its id; C's cleanup tells B.
+    let mut c = open(&s, &host, &format!("/chat?peer={b_id}"), &[]).await.unwrap();
+    c.send(Message::text("whoami")).await.unwrap();
+    let c_id = json_message(&mut c).await["you"].as_str().unwrap().to_string();
+    b.send(Message::text(format!("kick:{c_id}"))).await.unwrap();
+    match next(&mut c).await {
+        Some(Message::Close(Some(frame))) => assert_eq!((frame.code, frame.reason.as_str()), (CloseCode::Normal, "closed by the API")),
+        other => panic!("expected C to be closed, got {other:?}"),
+    }
+    let mut from_b = vec![text(&mut b).await, text(&mut b).await];
+    from_b.sort();
+    assert_eq!(from_b, vec!["kicked 0".to_string(), json!({"left": c_id}).to_string()]);
+    // A push to a closed connection finds nothing.
+    b.send(Message::text(format!("kick:{c_id}"))).await.unwrap();
+    assert_eq!(text(&mut b).await, "kicked 404");
+
+    // A leaves: the cleanup function runs and tells B.
+    a.close(None).await.unwrap();
+    assert_eq!(json_message(&mut b).await, json!({"left": a_id}));
+
+    // The reverse-push endpoint over HTTP: signed by an app authorized for an API of the group.
+    let push = json!({"websocket": {"action": "data send", "secConnectionID": b_id, "dataType": "text", "data": "from a backend"}});
+    let (status, body) = push_over_http(&s, &push, None).await;
+    assert_eq!((status, body["error_code"].as_str()), (401, Some("APIG.0303")), "{body}");
+    let (_, app) = s.post("/apps", &json!({"name": "pusher"})).await;
+    let key = causeway_sign::sdk::Key { access: app["app_key"].as_str().unwrap(), secret: app["app_secret"].as_str().unwrap() };
+    let (status, body) = push_over_http(&s, &push, Some(key)).await;
+    assert_eq!((status, body["errNo"].as_i64()), (404, Some(404)), "not authorized in the group yet: {body}");
+    let notify = s
+        .create_and_publish(
+            &json!({"group_id": g, "name": "notify", "type": 1, "req_protocol": "BOTH", "req_method": "POST", "req_uri": "/notify",
+                    "auth_type": "APP", "backend_type": "MOCK", "mock_info": {"result_content": "ok"}}),
+            RELEASE,
+        )
+        .await;
+    assert_eq!(s.post("/app-auths", &json!({"api_ids": [notify], "app_ids": [app["id"]], "env_id": RELEASE})).await.0, 201);
+    let pushed = {
+        let mut tries = 0;
+        loop {
+            let (status, body) = push_over_http(&s, &push, Some(key)).await;
+            if status == 200 || tries == 50 {
+                break (status, body);
+            }
+            tries += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    assert_eq!(pushed, (200, json!({"errNo": 0, "errMsg": "ok"})));
+    assert_eq!(text(&mut b).await, "from a backend");
+    let close = json!({"websocket": {"action": "closing", "secConnectionID": b_id}});
+    assert_eq!(push_over_http(&s, &close, Some(key)).await.0, 200);
+    assert!(matches!(next(&mut b).await, Some(Message::Close(_))));
+    let (status, body) = push_over_http(&s, &close, Some(key)).await;
+    assert_eq!((status, body["errNo"].as_i64()), (404, Some(404)), "{body}");
+    let (status, _) = push_over_http(&s, &json!({"websocket": {"action": "shout", "secConnectionID": b_id}}), Some(key)).await;
+    assert_eq!(status, 400);
+
+    // Plain requests to a WebSocket API are refused as before.
+    let plain = s.call_gateway("GET", &host, "/chat", &[]).await;
+    assert_eq!(plain.status, 400, "{}", plain.body);
+}

@@ -23,7 +23,7 @@ pub fn test_invoker(pool: Arc<Pool>) -> TestInvoker {
                 environment: spec.environment.into_iter().collect(),
                 split_body: false,
             };
-            let outcome = pool.invoke(Arc::new(code), Request { request_id: call.request_id.clone(), event: call.event, timeout: None }).await;
+            let outcome = pool.invoke(Arc::new(code), Request { request_id: call.request_id.clone(), event: call.event, timeout: None, push: None }).await;
             let logs = outcome.logs.into_iter().map(|l| TestLog { level: l.level.to_string(), message: l.message }).collect();
             let (status, result, error) = match outcome.result {
                 Ok(Answer::Nothing) => ("success", None, None),

@@ -51,6 +51,22 @@ pub struct Request {
     pub event: String,
     /// A shorter limit than the function's own timeout (the caller's), if any.
     pub timeout: Option<Duration>,
+    /// What `context.websocket` reaches in this invocation, if anything.
+    pub push: Option<PushHook>,
+}
+
+/// The gateway's reverse-push endpoint as a function's code reaches it
+/// (`context.websocket.push(document)`, `.send(id, data)`, `.close(id)`):
+/// takes the push document as JSON text and answers JSON text, without
+/// blocking. It is the only way out of the sandbox, and the host decides
+/// which connections it reaches.
+#[derive(Clone)]
+pub struct PushHook(pub std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>);
+
+impl std::fmt::Debug for PushHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PushHook")
+    }
 }
 
 /// Why an invocation produced no answer.

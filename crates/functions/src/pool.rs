@@ -167,7 +167,7 @@ mod tests {
     }
 
     fn request() -> Request {
-        Request { request_id: "r".into(), event: "{}".into(), timeout: None }
+        Request { request_id: "r".into(), event: "{}".into(), timeout: None, push: None }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,6 +26,14 @@
   // context object, made once, reads it.
   let requestId = '';
   let timeoutMs = 0;
+  // The gateway's reverse-push endpoint, for a WebSocket API's functions:
+  // a push document in, `{errNo, errMsg}` back.
+  const push = (document) => Promise.resolve(JSON.parse(native.push(JSON.stringify(document))));
+  const websocket = Object.freeze({
+    push,
+    send: (secConnectionID, data, dataType) => push({ websocket: { action: 'data send', secConnectionID, dataType: dataType || 'text', data } }),
+    close: (secConnectionID) => push({ websocket: { action: 'closing', secConnectionID } }),
+  });
   const context = Object.freeze({
     // FunctionGraph's context methods.
     getRequestID: () => requestId,
@@ -49,6 +57,7 @@
     get time_limit_in_ms() { return timeoutMs; },
     environment: env,
     getRemainingTimeInMillis: () => remaining(),
+    websocket,
   });
   return function invoke(handler, event, id, timeout) {
     requestId = id;

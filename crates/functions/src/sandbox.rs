@@ -18,7 +18,7 @@ use rquickjs::context::EvalOptions;
 use rquickjs::{Coerced, Context, Ctx, Exception, Function, Object, Persistent, Runtime, Value};
 
 use crate::memory::Budget;
-use crate::{Answer, Code, Failure, LogLine, Outcome, Request};
+use crate::{Answer, Code, Failure, LogLine, Outcome, PushHook, Request};
 
 const MIB: usize = 1 << 20;
 /// The JavaScript stack an instance may use (the worker threads have more).
@@ -84,6 +84,8 @@ pub struct Instance {
     /// An allocation was refused: the memory limit was reached.
     out_of_memory: Rc<Cell<bool>>,
     logs: Rc<RefCell<Logs>>,
+    /// The current invocation's way to the reverse-push endpoint.
+    push: Rc<RefCell<Option<PushHook>>>,
     /// Invocations served so far.
     pub uses: u32,
 }
@@ -164,6 +166,7 @@ impl Instance {
         runtime.set_interrupt_handler(Some(Box::new(move || now_ns() > watched.load(Ordering::Relaxed))));
         let context = Context::full(&runtime).map_err(|e| Failure::Load(format!("cannot create a context: {e}")))?;
         let logs = Rc::new(RefCell::new(Logs::default()));
+        let push: Rc<RefCell<Option<PushHook>>> = Rc::new(RefCell::new(None));
 
         let until = after(code.timeout);
         deadline.store(until, Ordering::Relaxed);
@@ -180,6 +183,15 @@ impl Instance {
             })
             .map_err(fail)?;
             native.set("remaining", remaining).map_err(fail)?;
+            let hook = push.clone();
+            let push_fn = Function::new(ctx.clone(), move |document: String| -> String {
+                match &*hook.borrow() {
+                    Some(hook) => (hook.0)(&document),
+                    None => r#"{"errNo":403,"errMsg":"only a WebSocket API's functions push to connections"}"#.to_string(),
+                }
+            })
+            .map_err(fail)?;
+            native.set("push", push_fn).map_err(fail)?;
             let env = Object::new(ctx.clone()).map_err(fail)?;
             for (k, v) in &code.environment {
                 env.set(k.as_str(), v.as_str()).map_err(fail)?;
@@ -217,7 +229,7 @@ impl Instance {
             Failure::Exception(text) => Failure::Load(text),
             other => other,
         })?;
-        Ok(Self { invoke, handler, context, _runtime: runtime, deadline, out_of_memory, logs, uses: 0 })
+        Ok(Self { invoke, handler, context, _runtime: runtime, deadline, out_of_memory, logs, push, uses: 0 })
     }
 
     /// Calls the handler with the event; waits for its promise if it returns one.
@@ -227,6 +239,7 @@ impl Instance {
         let limit = request.timeout.map_or(code.timeout, |t| t.min(code.timeout));
         let until = after(limit);
         self.deadline.store(until, Ordering::Relaxed);
+        *self.push.borrow_mut() = request.push.clone();
         let result = self.context.with(|ctx| {
             let fail = |e| failure(&ctx, e, until);
             let invoke = self.invoke.clone().restore(&ctx).map_err(fail)?;
@@ -281,6 +294,7 @@ impl Instance {
             }
         });
         self.deadline.store(NO_DEADLINE, Ordering::Relaxed);
+        *self.push.borrow_mut() = None;
         let result = match result {
             Err(Failure::Exception(_) | Failure::NeverSettled) if self.out_of_memory.get() => Err(Failure::MemoryLimit),
             other => other,
@@ -520,7 +534,7 @@ mod tests {
     }
 
     fn request(event: &str) -> Request {
-        Request { request_id: "req-1".into(), event: event.into(), timeout: None }
+        Request { request_id: "req-1".into(), event: event.into(), timeout: None, push: None }
     }
 
     fn run(source: &str, event: &str) -> Outcome {
@@ -584,6 +598,35 @@ mod tests {
         assert_eq!(out.logs[0], LogLine { level: "info", message: r#"hello {"a":1}"#.into() });
         assert_eq!(out.logs[1].level, "error");
         assert!(out.logs[1].message.starts_with("Error: boom"), "{:?}", out.logs[1]);
+    }
+
+    #[test]
+    fn context_websocket_reaches_the_hook_of_the_invocation_only() {
+        let c = code(
+            "exports.handler = async (event, context) => [await context.websocket.send('c1', 'hi'), await context.websocket.close('c2'), await context.websocket.push({websocket: {action: 'x'}})];",
+        );
+        let mut i = Instance::load(&c).expect("loads");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let into = seen.clone();
+        let hook = PushHook(std::sync::Arc::new(move |doc: &str| {
+            into.lock().unwrap().push(doc.to_string());
+            r#"{"errNo":0,"errMsg":"ok"}"#.to_string()
+        }));
+        let out = i.invoke(&c, &Request { push: Some(hook), ..request("{}") });
+        assert_eq!(out.result, Ok(Answer::Json(r#"[{"errNo":0,"errMsg":"ok"},{"errNo":0,"errMsg":"ok"},{"errNo":0,"errMsg":"ok"}]"#.into())));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                r#"{"websocket":{"action":"data send","secConnectionID":"c1","dataType":"text","data":"hi"}}"#,
+                r#"{"websocket":{"action":"closing","secConnectionID":"c2"}}"#,
+                r#"{"websocket":{"action":"x"}}"#
+            ]
+        );
+        // The next invocation without a hook reaches nothing.
+        let out = i.invoke(&c, &request("{}"));
+        let Ok(Answer::Json(json)) = out.result else { panic!("{:?}", out.result) };
+        assert!(json.contains(r#""errNo":403"#), "{json}");
+        assert_eq!(seen.lock().unwrap().len(), 3);
     }
 
     #[test]

@@ -112,22 +112,30 @@ impl Service {
     /// and so do the aliases it names.
     pub(crate) async fn check_api_functions(&self, tx: &mut Tx, api: &causeway_model::api::Api) -> Result<()> {
         use causeway_model::function::Urn;
-        let mut targets = Vec::new();
+        // (field of the URN, URN, alias URN)
+        let mut targets: Vec<(String, &String, Option<&String>)> = Vec::new();
         if let Some(f) = &api.func_info {
-            targets.push(("func_info".to_string(), &f.function_urn, f.alias_urn.as_ref()));
+            targets.push(("func_info.function_urn".into(), &f.function_urn, f.alias_urn.as_ref()));
+            if let Some(urn) = &f.websocket_register_urn {
+                targets.push(("func_info.websocket_register_urn".into(), urn, None));
+            }
+            if let Some(urn) = &f.websocket_cleanup_urn {
+                targets.push(("func_info.websocket_cleanup_urn".into(), urn, None));
+            }
         }
         for (i, p) in api.policy_functions.iter().enumerate() {
-            targets.push((format!("policy_functions[{i}]"), &p.function_urn, p.alias_urn.as_ref()));
+            targets.push((format!("policy_functions[{i}].function_urn"), &p.function_urn, p.alias_urn.as_ref()));
         }
         for (field, urn, alias) in targets {
-            let missing = |name: &str| ApiError::field(c::FUNCTION_NOT_FOUND, &format!("{field}.{name}"));
-            let function = Urn::parse(urn).ok_or_else(|| missing("function_urn"))?;
-            let doc = tx.find_key(kinds::FUNCTION, &name_key(&function.package, &function.name)).await?.ok_or_else(|| missing("function_urn"))?;
+            let missing = |name: &str| ApiError::field(c::FUNCTION_NOT_FOUND, name);
+            let alias_field = field.replace("function_urn", "alias_urn");
+            let function = Urn::parse(urn).ok_or_else(|| missing(&field))?;
+            let doc = tx.find_key(kinds::FUNCTION, &name_key(&function.package, &function.name)).await?.ok_or_else(|| missing(&field))?;
             if let Some(alias) = alias {
-                let a = Urn::parse(alias).filter(|a| a.package == function.package && a.name == function.name).ok_or_else(|| missing("alias_urn"))?;
-                let name = a.qualifier.ok_or_else(|| missing("alias_urn"))?;
+                let a = Urn::parse(alias).filter(|a| a.package == function.package && a.name == function.name).ok_or_else(|| missing(&alias_field))?;
+                let name = a.qualifier.ok_or_else(|| missing(&alias_field))?;
                 if tx.find_key(kinds::FUNCTION_ALIAS, &format!("fnalias:{}:{name}", doc.id)).await?.is_none() {
-                    return Err(missing("alias_urn"));
+                    return Err(missing(&alias_field));
                 }
             }
         }

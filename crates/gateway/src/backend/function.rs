@@ -16,12 +16,16 @@ pub struct FunctionBackend {
     pub target: FunctionTarget,
     /// Only its headers and query are used: they become the event's.
     pub mapping: Mapping,
+    /// A WebSocket API's functions run on connect and on close.
+    pub register: Option<FunctionTarget>,
+    pub cleanup: Option<FunctionTarget>,
 }
 
 impl FunctionBackend {
     pub fn compile(def: &FunctionDef<'_>, params: Vec<MappedParam>) -> Result<Self, String> {
         let target = FunctionTarget::compile(def.function_urn, def.version, def.alias_urn, def.timeout, def.invocation_type)?;
-        Ok(Self { target, mapping: Mapping::compile(Method::Any, "/", params) })
+        let other = |urn: Option<&str>| urn.map(|u| FunctionTarget::compile(u, None, None, def.timeout, def.invocation_type)).transpose();
+        Ok(Self { target, mapping: Mapping::compile(Method::Any, "/", params), register: other(def.websocket_register_urn)?, cleanup: other(def.websocket_cleanup_urn)? })
     }
 }
 

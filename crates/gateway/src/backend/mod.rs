@@ -1,10 +1,11 @@
 //! Backends: what a route calls once the stages have passed the request —
 //! a canned answer (`mock`), an HTTP service (`http`: mapping, signing,
 //! forwarding with retries, WebSocket connections) or a function
-//! (`function`). Each is compiled once from its definition, with the
+//! (`function`; `function_websocket` for WebSocket APIs served by functions). Each is compiled once from its definition, with the
 //! backend parameters that map the caller's request onto it.
 
 pub(crate) mod function;
+pub(crate) mod function_websocket;
 pub(crate) mod http;
 pub(crate) mod mock;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use causeway_functions::{Answer, Code, Failure, Pool, Request};
+use causeway_functions::{Answer, Code, Failure, Pool, PushHook, Request};
 use causeway_model::function::{self as model, Function, FunctionAlias, FunctionRuntime, FunctionSpec, FunctionVersion, LATEST};
 use http::HeaderValue;
 use rustc_hash::FxHashMap;
@@ -140,6 +140,27 @@ impl Functions {
         self.run(entry, target, request_id, event).await
     }
 
+    /// Runs a function of a WebSocket API: its value as JSON (a string
+    /// `body` put back in), with `push` as its `context.websocket`.
+    pub async fn run_value_for(
+        &self,
+        target: &FunctionTarget,
+        request_id: &str,
+        event: impl FnOnce(EventFormat) -> String,
+        push: Option<PushHook>,
+    ) -> Result<Option<serde_json::Value>, GatewayError> {
+        let Some(entry) = self.resolve(target) else {
+            return Err(errors::FUNCTION_NOT_FOUND.with_message(format!("The function {} does not exist", target.urn)));
+        };
+        let (json, body) = self.run_with(entry, target, request_id, event, push).await?;
+        let parse = |text: &str| serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()));
+        let mut value = json.as_deref().map(parse);
+        if let (Some(serde_json::Value::Object(obj)), Some(body)) = (&mut value, body) {
+            obj.insert("body".into(), serde_json::Value::String(body));
+        }
+        Ok(value)
+    }
+
     /// Runs one synchronous invocation, on the runtime or at the function's URL.
     async fn run(
         &self,
@@ -147,6 +168,17 @@ impl Functions {
         target: &FunctionTarget,
         request_id: &str,
         event: impl FnOnce(EventFormat) -> String,
+    ) -> Result<(Option<String>, Option<String>), GatewayError> {
+        self.run_with(entry, target, request_id, event, None).await
+    }
+
+    async fn run_with(
+        &self,
+        entry: &FunctionEntry,
+        target: &FunctionTarget,
+        request_id: &str,
+        event: impl FnOnce(EventFormat) -> String,
+        push: Option<PushHook>,
     ) -> Result<(Option<String>, Option<String>), GatewayError> {
         if let Some(remote) = &entry.remote {
             let remote = remote.as_ref().map_err(|why| errors::BACKEND_NOT_SERVED.with_message(why.clone()))?;
@@ -156,7 +188,7 @@ impl Functions {
         let Some(pool) = &self.pool else {
             return Err(errors::BACKEND_NOT_SERVED.with_message("the function runtime is not running".into()));
         };
-        let request = Request { request_id: request_id.to_string(), event: event(entry.event_format), timeout: Some(target.timeout) };
+        let request = Request { request_id: request_id.to_string(), event: event(entry.event_format), timeout: Some(target.timeout), push };
         let outcome = pool.invoke(entry.code.clone(), request).await;
         for line in &outcome.logs {
             match line.level {
@@ -191,7 +223,7 @@ impl Functions {
             return Ok(value.as_deref().map(parse));
         }
         let pool = self.pool.as_ref().ok_or("the function runtime is not running")?;
-        let outcome = pool.invoke(entry.code.clone(), Request { request_id: request_id.to_string(), event, timeout: Some(timeout) }).await;
+        let outcome = pool.invoke(entry.code.clone(), Request { request_id: request_id.to_string(), event, timeout: Some(timeout), push: None }).await;
         for line in &outcome.logs {
             tracing::info!(request_id, function = key, console = line.level, "{}", line.message);
         }

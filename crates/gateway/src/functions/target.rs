@@ -13,7 +13,7 @@ pub(super) fn key(package: &str, name: &str, qualifier: &str) -> String {
 }
 
 /// A function to call: which version, within what time, waiting for it or not.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FunctionTarget {
     /// `package:name:qualifier`.
     key: String,

@@ -169,7 +169,7 @@ pub mod errors {
         Default5xx,
         500,
         "APIG.0105",
-        "WebSocket connections need an HTTP backend; this request's backend policy chose a MOCK or FUNCTION one",
+        "WebSocket connections need an HTTP or FUNCTION backend; this request's backend policy chose a MOCK one",
     );
     pub const BACKEND_NOT_SERVED: GatewayError =
         GatewayError::new(Default5xx, 500, "APIG.0105", "The backend configuration of the API cannot be served");

@@ -16,6 +16,7 @@ use http_body_util::{Either, Full};
 use hyper::upgrade::OnUpgrade;
 
 use crate::backend::function::{self, FunctionBackend};
+use crate::backend::function_websocket;
 use crate::backend::http::mapping::{MappingInput, SystemValue};
 use crate::backend::http::target::HttpTarget;
 use crate::backend::http::websocket;
@@ -297,6 +298,76 @@ impl<'s> RequestCtx<'s> {
             }
         });
         Ok(function::respond(answer?))
+    }
+
+    /// A WebSocket API served by functions: the registration function asked,
+    /// the caller's connection held by the gateway (see `backend::function_websocket`).
+    pub async fn open_function_websocket(&mut self, backend: &FunctionBackend, route: &Route, parts: &Parts, headers: HeaderMap, values: &Values<'_>) -> Result<Response<Body>, GatewayError> {
+        let caller = self.upgrade.take().ok_or(errors::WEBSOCKET_ONLY)?;
+        // A policy chooses the transfer function; registration and cleanup are the API's.
+        let default = match &route.backend {
+            crate::backend::Backend::Function(f) => Some(f),
+            _ => None,
+        };
+        let register = backend.register.as_ref().or(default.and_then(|d| d.register.as_ref()));
+        let cleanup = backend.cleanup.as_ref().or(default.and_then(|d| d.cleanup.as_ref()));
+        let mut upgrade = HeaderMap::new();
+        for name in [http::header::SEC_WEBSOCKET_KEY, http::header::SEC_WEBSOCKET_PROTOCOL, http::header::SEC_WEBSOCKET_EXTENSIONS] {
+            if let Some(v) = headers.get(&name) {
+                upgrade.insert(name, v.clone());
+            }
+        }
+        let declared = |location: ParamLocation| -> Vec<(&str, &str)> {
+            route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == location).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect()
+        };
+        let (path_params, header_params) = (declared(ParamLocation::Path), declared(ParamLocation::Header));
+        let mapped = {
+            let system = |v| self.system_value(v, route);
+            let input = self.mapping_input(route, parts, values, &system, None);
+            backend.mapping.build(&input, headers, Either::Right(Full::new(Bytes::new())))?
+        };
+        let input = EventInput {
+            app_key: self.app.map(|a| &*a.key),
+            header_params: &header_params,
+            ..self.event_input(route, parts, mapped.uri().query().unwrap_or_default(), mapped.headers(), &path_params, &[])
+        };
+        let base = function_websocket::BaseEvents::new(|format| event::event(format, &input));
+        let api = route.def();
+        let owner = function_websocket::Owner { api_id: api.id.as_str().into(), group_id: api.group_id.as_str().into(), env_id: route.api.env_id.as_str().into() };
+        let fns = function_websocket::WebSocketFunctions { register, transfer: &backend.target, cleanup };
+        let id = self.request_id.as_str().to_string();
+        let opened = function_websocket::open(&self.snapshot.functions, fns, owner, &id, &upgrade, base, caller, self.conn.websocket).await;
+        self.conn.note(|| match &opened {
+            Ok(_) => format!("WebSocket connection {id} served by function {}", backend.target.urn),
+            Err(e) => format!("WebSocket connection refused: {} {}", e.code, e.message),
+        });
+        opened
+    }
+
+    /// The reverse-push endpoint: a push document signed by an app, applied
+    /// to a connection of a group the app is authorized in.
+    pub async fn push_to_websocket(&mut self, parts: &Parts, body: hyper::body::Incoming) -> Result<Response<Body>, GatewayError> {
+        if parts.method != http::Method::POST {
+            return Err(errors::BAD_PARAMETER.with_message(format!("The WebSocket push endpoint takes POST, not {}", parts.method)));
+        }
+        let limits = body::BodyLimits { max_size: self.conn.body.max_size.min(function_websocket::MAX_PUSH_BYTES), ..self.conn.body };
+        let body = body::read(&parts.headers, body, true, limits).await?.unwrap_or_default();
+        let headers = app::SignedView { headers: &parts.headers, authority: parts.uri.authority().map(|a| a.as_str()) };
+        let presented = app::Presented {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or_default(),
+            headers: &headers,
+            body: Some(&body),
+            https: self.conn.https,
+            app_code_over_http: self.conn.app_code_over_http,
+            now: unix_now(),
+        };
+        let creds = &self.snapshot.credentials;
+        let caller = app::identify_caller(creds, &presented)?;
+        self.app = Some(caller);
+        let pushed = function_websocket::push(&body, &function_websocket::Scope::App(&|group, env| creds.authorized_in_group(group, env, &caller.id)));
+        Ok(function_websocket::push_answer(&pushed))
     }
 
     /// What a function (a backend or a custom authorizer) is told about the request.

@@ -5,6 +5,7 @@
 //! | stage | decided in | ends with |
 //! |---|---|---|
 //! | request target within its length limit | `pipeline` | 414 |
+//! | the WebSocket reverse-push endpoint (`POST /.causeway/websocket/push`, signed by an app) | `backend::function_websocket` | `APIG.0303`/`0304` 401, 400/404/503 with `errNo` |
 //! | route: path normalised, host → group, `X-Stage` → environment, method + path → API | `routing` | `APIG.0101` 404; 400 `APIG.0201` for a path above its root or with an escaped slash; HTTPS redirect; CORS preflight answer |
 //! | protocol, WebSocket or not | `routing::route` | `APIG.0607`, `APIG.0201` 400 |
 //! | access control | `stages::access` | `APIG.0402` 403 |
@@ -14,7 +15,7 @@
 //! | input parameters | `stages::params` | `APIG.0201` 400 |
 //! | backend policy | `stages::policies` (on `routing::route`) | — |
 //! | backend authorizer | `stages::authn::authorizer` | authorizer errors |
-//! | backend call: MOCK, HTTP (or WebSocket), FUNCTION | `backend` | 500 `APIG.0105` (unservable definition), 502 `APIG.0201`/`0202`/`0610`, 504 `APIG.0203`, 413 (a streamed body over the limit), function errors |
+//! | backend call: MOCK, HTTP (or WebSocket), FUNCTION (or WebSocket served by functions) | `backend` | 500 `APIG.0105` (unservable definition), 502 `APIG.0201`/`0202`/`0610`, 504 `APIG.0203`, 413 (a streamed body over the limit), function errors |
 //! | response: error templates, headers, log | `pipeline::respond` | — |
 
 pub(crate) mod conn;
@@ -28,7 +29,7 @@ use http::Response;
 use http::request::Parts;
 use hyper::body::Incoming;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, function_websocket};
 use crate::config::snapshot::Snapshot;
 use crate::http::body::Body;
 use crate::http::error::{GatewayError, errors};
@@ -51,6 +52,10 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
     if parts.uri.path_and_query().is_some_and(|pq| pq.as_str().len() > ctx.conn.max_uri_length) {
         metrics::refused(Refusal::UriLength);
         return Err(errors::URI_TOO_LONG);
+    }
+    // The reverse-push endpoint of WebSocket APIs served by functions.
+    if parts.uri.path() == function_websocket::PUSH_PATH {
+        return ctx.push_to_websocket(parts, body).await;
     }
     // Route: the group, environment and API (or the gateway answers itself).
     let route = match ctx.route(parts)? {
@@ -79,7 +84,7 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
     if let Some(id) = choice.authorizer {
         ctx.authorize_backend(id, route, parts, &path_values, &body).await?;
     }
-    if route.websocket && !matches!(choice.backend, Backend::Http(_)) {
+    if route.websocket && matches!(choice.backend, Backend::Mock(_)) {
         return Err(errors::WEBSOCKET_BACKEND);
     }
     // The call; the caller's headers move on to the backend.
@@ -91,6 +96,7 @@ async fn run_stages<'s>(ctx: &mut RequestCtx<'s>, parts: &mut Parts, body: Incom
             Ok(res)
         }
         Backend::Http(target) => ctx.call_http(target, route, parts, headers, &values, body).await,
+        Backend::Function(function) if route.websocket => ctx.open_function_websocket(function, route, parts, headers, &values).await,
         Backend::Function(function) => ctx.call_function(function, route, parts, headers, &values, &body).await,
         Backend::Unservable(why) => Err(errors::BACKEND_NOT_SERVED.with_message(why.clone())),
     }

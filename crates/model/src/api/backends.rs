@@ -46,6 +46,9 @@ pub struct FunctionBackend<'a> {
     pub alias_urn: Option<&'a str>,
     pub timeout: u32,
     pub invocation_type: InvocationType,
+    /// A WEBSOCKET API's functions run on connect and on close (the default backend's only).
+    pub websocket_register_urn: Option<&'a str>,
+    pub websocket_cleanup_urn: Option<&'a str>,
 }
 
 /// A backend of any kind.
@@ -124,6 +127,8 @@ impl Api {
                         alias_urn: f.alias_urn.as_deref(),
                         timeout: f.timeout,
                         invocation_type: f.invocation_type,
+                        websocket_register_urn: f.websocket_register_urn.as_deref(),
+                        websocket_cleanup_urn: f.websocket_cleanup_urn.as_deref(),
                     }),
                 }
             }
@@ -186,6 +191,8 @@ impl Api {
                 alias_urn: p.alias_urn.as_deref(),
                 timeout: p.timeout.unwrap_or(function_timeout),
                 invocation_type: p.invocation_type,
+                websocket_register_urn: None,
+                websocket_cleanup_urn: None,
             }),
         });
         https.chain(mocks).chain(functions)

@@ -113,6 +113,8 @@ pub struct FuncInfoInput {
     pub network_type: Option<String>,
     pub remark: Option<String>,
     pub authorizer_id: Option<String>,
+    pub websocket_register_urn: Option<String>,
+    pub websocket_cleanup_urn: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -322,6 +322,14 @@ pub struct FuncInfo {
     pub remark: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer_id: Option<String>,
+    /// WEBSOCKET APIs (Tencent's function-backed WebSocket APIs): run when a
+    /// caller connects, and may refuse it; `function_urn` is the transfer
+    /// function, run for each message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket_register_urn: Option<String>,
+    /// WEBSOCKET APIs: run when a connection closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket_cleanup_urn: Option<String>,
     pub register_time: String,
     pub update_time: String,
 }

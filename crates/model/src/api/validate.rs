@@ -72,8 +72,8 @@ impl ApiInput {
         }
         let backend_type =
             BackendType::parse_field("backend_type", &rules::required_str("backend_type", self.backend_type)?)?;
-        if frontend_type == FrontendType::Websocket && backend_type != BackendType::Http {
-            return Err(ApiError::field_because(codes::INVALID_VALUE, "backend_type", "A WEBSOCKET frontend needs an HTTP backend (ws:// or wss://)"));
+        if frontend_type == FrontendType::Websocket && backend_type == BackendType::Mock {
+            return Err(ApiError::field_because(codes::INVALID_VALUE, "backend_type", "A WEBSOCKET frontend needs an HTTP backend (ws:// or wss://) or functions"));
         }
         let tag = rules::optional_str(self.tag);
         rules::check_text("tag", tag.as_deref(), 255)?;
@@ -138,7 +138,7 @@ impl ApiInput {
             return Err(ApiError::field(codes::PATH_PARAM_UNDEFINED, &format!("req_params[{i}].location")));
         }
 
-        let ctx = Ctx { limits, req_params: &req_params, auth_type };
+        let ctx = Ctx { limits, req_params: &req_params, auth_type, websocket: frontend_type == FrontendType::Websocket };
 
         // The default backend of the chosen type; definitions of other types are ignored.
         let (mut backend_api, mut mock_info, mut func_info) = (None, None, None);
@@ -262,6 +262,8 @@ struct Ctx<'a> {
     limits: &'a Limits,
     req_params: &'a [ReqParam],
     auth_type: AuthType,
+    /// A WEBSOCKET frontend.
+    websocket: bool,
 }
 
 impl Ctx<'_> {
@@ -763,6 +765,18 @@ fn validate_func_info(ctx: &Ctx, fi: FuncInfoInput) -> Result<FuncInfo> {
     rules::check_text("func_info.remark", remark.as_deref(), 255)?;
     let authorizer_id = rules::optional_str(fi.authorizer_id);
     rules::check_ref_id("func_info.authorizer_id", authorizer_id.as_deref())?;
+    let (websocket_register_urn, websocket_cleanup_urn) = (rules::optional_str(fi.websocket_register_urn), rules::optional_str(fi.websocket_cleanup_urn));
+    for (field, urn) in [("func_info.websocket_register_urn", &websocket_register_urn), ("func_info.websocket_cleanup_urn", &websocket_cleanup_urn)] {
+        if let Some(urn) = urn {
+            if !ctx.websocket {
+                return Err(ApiError::field_because(codes::INVALID_VALUE, field, "Only WEBSOCKET APIs run functions on connect and close"));
+            }
+            check_urn(field, urn)?;
+        }
+    }
+    if ctx.websocket && t.invocation_type == InvocationType::Async {
+        return Err(ApiError::field_because(codes::INVALID_VALUE, "func_info.invocation_type", "A WEBSOCKET API's transfer function is called synchronously"));
+    }
     Ok(FuncInfo {
         id: String::new(),
         status: 1,
@@ -774,6 +788,8 @@ fn validate_func_info(ctx: &Ctx, fi: FuncInfoInput) -> Result<FuncInfo> {
         network_type: t.network_type,
         remark,
         authorizer_id,
+        websocket_register_urn,
+        websocket_cleanup_urn,
         register_time: String::new(),
         update_time: String::new(),
     })

@@ -342,6 +342,8 @@ impl Writer<'_> {
                 if let Some(f) = &a.func_info {
                     let mut e = self.function(&f.function_urn, f.invocation_type, Some(f.timeout), f.version.as_deref(), f.alias_urn.as_deref(), f.network_type, f.authorizer_id.as_deref());
                     put(&mut e, "description", f.remark.as_deref());
+                    put(&mut e, "x-causeway-websocket-register-urn", f.websocket_register_urn.as_deref());
+                    put(&mut e, "x-causeway-websocket-cleanup-urn", f.websocket_cleanup_urn.as_deref());
                     b.insert("type".into(), json!("FUNCTION"));
                     b.insert("functionEndpoints".into(), Value::Object(e));
                 }

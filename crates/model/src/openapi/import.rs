@@ -693,6 +693,8 @@ fn function_endpoint(f: &Map<String, Value>) -> FuncInfoInput {
         network_type: f.get("network-type").and_then(text),
         remark: f.get("description").and_then(text),
         authorizer_id: f.get("x-causeway-authorizer").and_then(text),
+        websocket_register_urn: f.get("x-causeway-websocket-register-urn").and_then(text),
+        websocket_cleanup_urn: f.get("x-causeway-websocket-cleanup-urn").and_then(text),
     }
 }
 

@@ -130,7 +130,7 @@ where
 pub struct LogOnClose(std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Box<Exchange>>>>>);
 
 impl LogOnClose {
-    fn new(tx: tokio::sync::oneshot::Sender<Box<Exchange>>) -> Self {
+    pub(crate) fn new(tx: tokio::sync::oneshot::Sender<Box<Exchange>>) -> Self {
         Self(std::sync::Arc::new(std::sync::Mutex::new(Some(tx))))
     }
 
@@ -160,14 +160,7 @@ where
     let last = Arc::new(AtomicU64::new(0));
     let mut caller = Watched { inner: caller, last: last.clone(), started, frames: Some(FrameScanner::new(limits.max_message)), read: 0 };
     let mut backend = Watched { inner: backend, last: last.clone(), started, frames: None, read: 0 };
-    let mut going_away = GOING_AWAY.subscribe();
-    let stopping = async {
-        while !*going_away.borrow_and_update() {
-            if going_away.changed().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
-    };
+    let stopping = stopping();
     let idle = async {
         loop {
             let quiet = started.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
@@ -214,11 +207,11 @@ static GOING_AWAY: std::sync::LazyLock<tokio::sync::watch::Sender<bool>> = std::
 static OPEN: AtomicU64 = AtomicU64::new(0);
 static CLOSED: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
-/// One relayed connection, counted while it lasts.
-struct Open;
+/// One open WebSocket connection (relayed or served by functions), counted while it lasts.
+pub(crate) struct Open;
 
 impl Open {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         OPEN.fetch_add(1, Ordering::Relaxed);
         Open
     }
@@ -228,6 +221,16 @@ impl Drop for Open {
     fn drop(&mut self) {
         OPEN.fetch_sub(1, Ordering::Relaxed);
         CLOSED.notify_waiters();
+    }
+}
+
+/// Resolves when the node stops and its WebSocket connections are to be closed.
+pub(crate) async fn stopping() {
+    let mut going_away = GOING_AWAY.subscribe();
+    while !*going_away.borrow_and_update() {
+        if going_away.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
