@@ -165,3 +165,102 @@ async fn backend_timeouts_take_the_seeds_defaults_and_ranges() {
     let c = s.eventually("GET", &Server::group_host(&g), "/scf", &[], |c| c.status == 200).await;
     assert_eq!(c.body, "ok", "$LATEST calls the latest code");
 }
+
+/// Seed 003 "Back-end request parameter / Constant parameter / System parameter"
+/// and the forwarding modes of "Request Path": BODY parameters (a form field,
+/// or a JSON body's field), typed constants, `BceDomain` and `BceClientUa`,
+/// and `MAPPING` forwarding that drops what was not declared.
+#[tokio::test]
+async fn baidu_backend_parameters_and_forwarding_modes() {
+    let backend = Echo::start().await;
+    let s = Server::start().await;
+    let g = s.group("baidu_params").await;
+    let host = Server::group_host(&g);
+    let api = |name: &str, path: &str, forwarding: Value| {
+        json!({"group_id": g, "name": name, "type": 1, "req_protocol": "BOTH", "req_method": "POST", "req_uri": path,
+            "auth_type": "NONE", "backend_type": "HTTP", "forwarding": forwarding,
+            "backend_api": {"url_domain": format!("http://{}", backend.address()), "req_method": "POST", "req_uri": "/echo"},
+            "req_params": [
+                {"name": "count", "type": "INT", "location": "QUERY"},
+                {"name": "X-Trace", "type": "STRING", "location": "HEADER"},
+                {"name": "field", "type": "STRING", "location": "BODY"}
+            ],
+            "backend_params": [
+                {"name": "limit", "location": "BODY", "origin": "CONSTANT", "value": "42", "type": "NUMBER"},
+                {"name": "strict", "location": "BODY", "origin": "CONSTANT", "value": "true", "type": "BOOLEAN"},
+                {"name": "label", "location": "BODY", "origin": "CONSTANT", "value": "007", "type": "STRING"},
+                {"name": "n", "location": "BODY", "origin": "REQUEST", "value": "count"},
+                {"name": "X-Domain", "location": "HEADER", "origin": "SYSTEM", "value": "BceDomain"},
+                {"name": "X-Ua", "location": "HEADER", "origin": "SYSTEM", "value": "BceClientUa"},
+                {"name": "X-Proxy", "location": "HEADER", "origin": "SYSTEM", "value": "BceProxy"}
+            ]})
+    };
+    s.create_and_publish(&api("mapped", "/mapped", json!({"query": "MAPPING", "header": "MAPPING", "body": "MAPPING"})), RELEASE).await;
+    s.create_and_publish(&api("passed", "/passed", json!({})), RELEASE).await;
+    s.eventually("POST", &host, "/passed", &[], |c| c.status == 200).await;
+    let send = |path: &'static str, content_type: &'static str, body: &'static str| {
+        let (s, host) = (&s, host.clone());
+        async move {
+            let res = s
+                .http
+                .post(format!("{}{path}?count=7&stray=1", s.gateway))
+                .header("Host", format!("{host}:8080"))
+                .header("User-Agent", "seed-client/1.0")
+                .header("X-Trace", "t-1")
+                .header("X-Stray", "s")
+                .header("Content-Type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+
+    // A JSON body gets its fields typed; the caller's own stay.
+    let seen = send("/mapped", "application/json", r#"{"a": 1}"#).await;
+    let body: Value = serde_json::from_str(seen["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, json!({"a": 1, "limit": 42, "strict": true, "label": "007", "n": 7}), "{seen}");
+    assert_eq!(seen["body_len"].as_u64(), Some(seen["body"].as_str().unwrap().len() as u64));
+    // System values of seed 003's table.
+    assert_eq!(common::echo::header(&seen, "x-domain"), Some(host.as_str()), "BceDomain is the host without its port");
+    assert_eq!(common::echo::header(&seen, "x-ua"), Some("seed-client/1.0"));
+    assert_eq!(common::echo::header(&seen, "x-proxy"), Some("BceApiGateway"));
+    // MAPPING: undeclared query parameters and headers are dropped, declared ones pass.
+    assert_eq!(common::echo::query(&seen), vec![("count".to_string(), "7".to_string())], "{seen}");
+    assert_eq!(common::echo::header(&seen, "x-trace"), Some("t-1"));
+    assert_eq!(common::echo::header(&seen, "x-stray"), None, "{seen}");
+    assert_eq!(common::echo::header(&seen, "user-agent"), None, "{seen}");
+    assert!(common::echo::header(&seen, "x-forwarded-for").is_some(), "the gateway's own headers are added");
+
+    // A form body: BODY parameters are form fields; MAPPING keeps only the declared fields.
+    let seen = send("/mapped", "application/x-www-form-urlencoded", "field=f+1&other=x").await;
+    assert_eq!(seen["body"], "field=f+1&limit=42&strict=true&label=007&n=7", "{seen}");
+
+    // PASSTHROUGH (the default) sends everything on.
+    let seen = send("/passed", "application/x-www-form-urlencoded", "field=f&other=x").await;
+    assert_eq!(seen["body"], "field=f&other=x&limit=42&strict=true&label=007&n=7", "{seen}");
+    assert!(common::echo::query(&seen).contains(&("stray".to_string(), "1".to_string())), "{seen}");
+    assert_eq!(common::echo::header(&seen, "x-stray"), Some("s"));
+    assert_eq!(common::echo::header(&seen, "user-agent"), Some("seed-client/1.0"));
+    // BODY parameters cannot be put into a body of another kind.
+    let res = s.http.post(format!("{}/passed", s.gateway)).header("Host", &host).header("Content-Type", "text/plain").body("hello").send().await.unwrap();
+    assert_eq!(res.status(), 400);
+
+    // The stored definition shows what was written; bad values are refused with their field.
+    let (_, list) = s.get(&format!("/apis?group_id={g}&name=mapped")).await;
+    let stored = &list["apis"][0];
+    assert_eq!(stored["forwarding"], json!({"query": "MAPPING", "header": "MAPPING", "body": "MAPPING"}), "{stored}");
+    assert_eq!(stored["backend_params"][0]["type"], "NUMBER", "{stored}");
+    let (_, passed) = s.get(&format!("/apis?group_id={g}&name=passed")).await;
+    assert!(passed["apis"][0].get("forwarding").is_none(), "the default is not shown");
+    let mut bad = api("bad", "/bad", json!({"query": "SOMETIMES"}));
+    assert_error(&s.post("/apis", &bad).await, 400, "APIG.2011", Some("forwarding.query"));
+    bad["forwarding"] = json!({});
+    bad["backend_params"][0]["value"] = json!("forty-two");
+    assert_error(&s.post("/apis", &bad).await, 400, "APIG.2011", Some("backend_params[0].value"));
+    bad["backend_params"][0]["value"] = json!("42");
+    bad["backend_params"][3]["type"] = json!("NUMBER");
+    assert_error(&s.post("/apis", &bad).await, 400, "APIG.2011", Some("backend_params[3].type"));
+}

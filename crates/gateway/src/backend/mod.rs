@@ -41,6 +41,11 @@ impl Backend {
         compiled.unwrap_or_else(Backend::Unservable)
     }
 
+    /// Whether an HTTP backend's body is built from the caller's (BODY parameters).
+    pub fn maps_body(&self) -> bool {
+        matches!(self, Backend::Http(h) if h.mapping.maps_body())
+    }
+
     /// Whether calling it runs a function (whose event carries the body).
     pub fn calls_function(&self) -> bool {
         matches!(self, Backend::Function(_))

@@ -17,7 +17,7 @@ use hyper::upgrade::OnUpgrade;
 
 use crate::backend::function::{self, FunctionBackend};
 use crate::backend::function_websocket;
-use crate::backend::http::mapping::{MappingInput, SystemValue};
+use crate::backend::http::mapping::{CallerValues, MappingInput, SystemValue};
 use crate::backend::http::target::HttpTarget;
 use crate::backend::http::websocket;
 use crate::config::snapshot::Snapshot;
@@ -148,6 +148,7 @@ impl<'s> RequestCtx<'s> {
     pub fn needs_body(&self, route: &Route, headers: &HeaderMap) -> bool {
         (route.reads_form && body::is_form(headers))
             || route.calls_function
+            || route.maps_body
             || app::needs_body(route.def(), headers)
             || self.authorizers_need_body(route)
     }
@@ -245,9 +246,10 @@ impl<'s> RequestCtx<'s> {
     /// streamed back — or, for a WebSocket API, the connection joined.
     pub async fn call_http(&mut self, target: &HttpTarget, route: &Route, parts: &Parts, headers: HeaderMap, values: &Values<'_>, body: RequestBody) -> Result<Response<Body>, GatewayError> {
         let snapshot = self.snapshot;
+        let caller = target.mapping.caller_values(&headers, &parts.uri);
         let req = {
             let system = |v| self.system_value(v, route);
-            let input = self.mapping_input(route, parts, values, &system, route.remainder(parts.uri.path()));
+            let input = self.mapping_input(route, parts, values, &system, route.remainder(parts.uri.path()), &caller);
             let signer = snapshot.backend_signers.get(&route.publish_id);
             crate::backend::http::build(target, &input, headers, body, signer, unix_now())?
         };
@@ -276,9 +278,10 @@ impl<'s> RequestCtx<'s> {
         let path_params = declared(ParamLocation::Path);
         // SCF's `headerParameters`: the declared HEADER parameters' values.
         let header_params = declared(ParamLocation::Header);
+        let caller = backend.mapping.caller_values(&headers, &parts.uri);
         let mapped = {
             let system = |v| self.system_value(v, route);
-            let input = self.mapping_input(route, parts, values, &system, None);
+            let input = self.mapping_input(route, parts, values, &system, None, &caller);
             backend.mapping.build(&input, headers, Either::Right(Full::new(Bytes::new())))?
         };
         let body = body.as_ref().map(|b| &b[..]).unwrap_or_default();
@@ -303,7 +306,7 @@ impl<'s> RequestCtx<'s> {
     /// A WebSocket API served by functions: the registration function asked,
     /// the caller's connection held by the gateway (see `backend::function_websocket`).
     pub async fn open_function_websocket(&mut self, backend: &FunctionBackend, route: &Route, parts: &Parts, headers: HeaderMap, values: &Values<'_>) -> Result<Response<Body>, GatewayError> {
-        let caller = self.upgrade.take().ok_or(errors::WEBSOCKET_ONLY)?;
+        let connection = self.upgrade.take().ok_or(errors::WEBSOCKET_ONLY)?;
         // A policy chooses the transfer function; registration and cleanup are the API's.
         let default = match &route.backend {
             crate::backend::Backend::Function(f) => Some(f),
@@ -321,9 +324,10 @@ impl<'s> RequestCtx<'s> {
             route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == location).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect()
         };
         let (path_params, header_params) = (declared(ParamLocation::Path), declared(ParamLocation::Header));
+        let caller = backend.mapping.caller_values(&headers, &parts.uri);
         let mapped = {
             let system = |v| self.system_value(v, route);
-            let input = self.mapping_input(route, parts, values, &system, None);
+            let input = self.mapping_input(route, parts, values, &system, None, &caller);
             backend.mapping.build(&input, headers, Either::Right(Full::new(Bytes::new())))?
         };
         let input = EventInput {
@@ -336,7 +340,7 @@ impl<'s> RequestCtx<'s> {
         let owner = function_websocket::Owner { api_id: api.id.as_str().into(), group_id: api.group_id.as_str().into(), env_id: route.api.env_id.as_str().into() };
         let fns = function_websocket::WebSocketFunctions { register, transfer: &backend.target, cleanup };
         let id = self.request_id.as_str().to_string();
-        let opened = function_websocket::open(&self.snapshot.functions, fns, owner, &id, &upgrade, base, caller, self.conn.websocket).await;
+        let opened = function_websocket::open(&self.snapshot.functions, fns, owner, &id, &upgrade, base, connection, self.conn.websocket).await;
         self.conn.note(|| match &opened {
             Ok(_) => format!("WebSocket connection {id} served by function {}", backend.target.urn),
             Err(e) => format!("WebSocket connection refused: {} {}", e.code, e.message),
@@ -409,6 +413,7 @@ impl<'s> RequestCtx<'s> {
         values: &'a [Option<Cow<'a, str>>],
         system: &'a dyn Fn(SystemValue) -> Cow<'a, str>,
         remainder: Option<&'a str>,
+        caller: &'a CallerValues,
     ) -> MappingInput<'a> {
         MappingInput {
             method: &parts.method,
@@ -425,6 +430,8 @@ impl<'s> RequestCtx<'s> {
             traceparent: self.trace.traceparent(&self.request_id),
             frontend_authorizer: self.frontend_authorizer.as_deref(),
             backend_authorizer: self.backend_authorizer.as_deref(),
+            caller,
+            forwarding: route.def().forwarding,
         }
     }
 
@@ -447,7 +454,8 @@ impl<'s> RequestCtx<'s> {
             ),
             SystemValue::AppId => Cow::Borrowed(self.app.map_or("", |a| &*a.id)),
             SystemValue::AppName => Cow::Borrowed(self.app.map_or("", |a| &*a.name)),
-            SystemValue::Empty => Cow::Borrowed(""),
+            // Read from the caller's headers by the mapping itself (`CallerValues`).
+            SystemValue::ClientUa | SystemValue::Domain | SystemValue::Empty => Cow::Borrowed(""),
         }
     }
 }

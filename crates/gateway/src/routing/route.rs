@@ -33,6 +33,8 @@ pub struct Route {
     pub reads_form: bool,
     /// A function may be called: the body is read whole for its event.
     pub calls_function: bool,
+    /// The backend's body is built from the caller's (BODY parameters, body forwarding `MAPPING`): read whole.
+    pub maps_body: bool,
     /// For REGEX routes with PATH parameters: the path's regex, whose named groups they read.
     pub path_regex: Option<regex::Regex>,
     /// Evaluated in order before falling back to `backend`.
@@ -71,19 +73,21 @@ impl Route {
         });
         let default = api.default_backend();
         let backend = match &default {
-            Some(d) => Backend::compile(&d.backend, compile_params(&api.backend_params, &[], &input_names), variables),
+            Some(d) => Backend::compile(&d.backend, compile_params(&api.backend_params, &[], &api.req_params), variables),
             None => Backend::Unservable(format!("the {} backend has no definition", api.backend_type)),
         };
         let policies: Vec<Policy<Backend>> = api
             .policies()
             .map(|p| {
-                let backend = Backend::compile(&p.backend, compile_params(&api.backend_params, p.backend_params, &input_names), variables);
+                let backend = Backend::compile(&p.backend, compile_params(&api.backend_params, p.backend_params, &api.req_params), variables);
                 Policy::new(p.effect_mode, p.conditions, &input_names, backend, p.authorizer_id)
             })
             .collect();
         let calls_function = backend.calls_function() || policies.iter().any(|p| p.backend.calls_function());
+        let maps_body = api.forwarding.body == causeway_model::api::ForwardMode::Mapping || backend.maps_body() || policies.iter().any(|p| p.backend.maps_body());
         Self {
             calls_function,
+            maps_body,
             publish_id: publication.publish_id.clone(),
             reads_form: inputs.iter().any(|p| p.location == ParamLocation::Body),
             inputs,

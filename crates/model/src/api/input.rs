@@ -17,6 +17,7 @@ pub struct ApiInput {
     pub version: Option<String>,
     pub req_protocol: Option<String>,
     pub frontend_type: Option<String>,
+    pub forwarding: Option<ForwardingInput>,
     pub req_method: Option<String>,
     pub req_uri: Option<String>,
     pub match_mode: Option<String>,
@@ -118,6 +119,13 @@ pub struct FuncInfoInput {
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
+pub struct ForwardingInput {
+    pub query: Option<String>,
+    pub header: Option<String>,
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct ReqParamInput {
     pub name: Option<String>,
     #[serde(rename = "type")]
@@ -145,6 +153,8 @@ pub struct BackendParamInput {
     pub origin: Option<String>,
     pub value: Option<String>,
     pub remark: Option<String>,
+    #[serde(rename = "type")]
+    pub param_type: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -66,6 +66,11 @@ wire_enum!(
     InvocationType { Sync => "sync", Async => "async" }
 );
 wire_enum!(
+    /// Baidu's forwarding modes: `PASSTHROUGH` sends the caller's parameters
+    /// on; `MAPPING` sends only the declared ones (the others are dropped).
+    ForwardMode { Passthrough => "PASSTHROUGH", Mapping => "MAPPING" }
+);
+wire_enum!(
     NetworkType { V1 => "V1", V2 => "V2" }
 );
 wire_enum!(
@@ -114,6 +119,8 @@ pub const SYSTEM_PARAMS: &[&str] = &[
     "BceRequestId",
     "BceHttpSchema",
     "BceProxy",
+    "BceClientUa",
+    "BceDomain",
 ];
 pub const FRONTEND_AUTHORIZER_PREFIX: &str = "$context.authorizer.frontend.";
 pub const BACKEND_AUTHORIZER_PREFIX: &str = "$context.authorizer.backend.";
@@ -181,6 +188,9 @@ pub struct Api {
     pub is_send_fg_body_base64: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_remark: Option<String>,
+    /// Which of the caller's query parameters, headers and form fields reach the backend.
+    #[serde(default, skip_serializing_if = "Forwarding::is_passthrough")]
+    pub forwarding: Forwarding,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_normal_sample: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -305,6 +315,26 @@ pub fn mock_headers(header: Option<&str>) -> Vec<MockHeader> {
     header.and_then(|h| serde_json::from_str(h).ok()).unwrap_or_default()
 }
 
+/// Baidu's query, header and body forwarding modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarding {
+    pub query: ForwardMode,
+    pub header: ForwardMode,
+    pub body: ForwardMode,
+}
+
+impl Default for Forwarding {
+    fn default() -> Self {
+        Self { query: ForwardMode::Passthrough, header: ForwardMode::Passthrough, body: ForwardMode::Passthrough }
+    }
+}
+
+impl Forwarding {
+    pub fn is_passthrough(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// The default FUNCTION backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FuncInfo {
@@ -380,6 +410,9 @@ pub struct BackendParam {
     /// For REQUEST origin: the id of the input parameter mapped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub req_param_id: Option<String>,
+    /// A CONSTANT's type (Baidu's STRING, NUMBER, BOOLEAN): what a JSON body gets.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub param_type: Option<ParamType>,
 }
 
 /// A backend policy condition.

@@ -90,6 +90,16 @@ impl ApiInput {
         if !is_send_fg_body_base64 && content_type.as_deref() != Some("application/json") {
             return Err(ApiError::invalid("is_send_fg_body_base64"));
         }
+        let forwarding = match self.forwarding {
+            None => Forwarding::default(),
+            Some(f) => {
+                let mode = |field: &str, v: Option<String>| match rules::optional_str(v) {
+                    None => Ok(ForwardMode::Passthrough),
+                    Some(m) => ForwardMode::parse_field(field, &m),
+                };
+                Forwarding { query: mode("forwarding.query", f.query)?, header: mode("forwarding.header", f.header)?, body: mode("forwarding.body", f.body)? }
+            }
+        };
         let body_remark = rules::optional_str(self.body_remark);
         rules::check_text("body_remark", body_remark.as_deref(), 20480)?;
         let result_normal_sample = rules::optional_str(self.result_normal_sample);
@@ -210,6 +220,7 @@ impl ApiInput {
             content_type,
             is_send_fg_body_base64,
             body_remark,
+            forwarding,
             result_normal_sample,
             result_failure_sample,
             response_id,
@@ -441,14 +452,30 @@ fn validate_backend_params(
         let name = rules::required_str(&field("name"), p.name)?;
         PARAM_NAME.check(&field("name"), &name)?;
         let location = ParamLocation::parse_field(&field("location"), &rules::required_str(&field("location"), p.location)?)?;
-        // BODY is where a caller's form field comes from; backends get parameters in PATH, QUERY or HEADER.
-        if location == ParamLocation::Body {
-            return Err(ApiError::invalid(&field("location")));
-        }
+        // BODY: a field of the backend's form or JSON body (Baidu's backend BODY parameters).
         let origin = ParamOrigin::parse_field(&field("origin"), &rules::required_str(&field("origin"), p.origin)?)?;
         let value = rules::required_str(&field("value"), p.value)?;
         rules::check_len(&field("value"), &value, 1, 255)?;
         rules::check_printable(&field("value"), &value)?;
+        // Baidu's typed constants: STRING, NUMBER or BOOLEAN (a JSON body gets the value as that type).
+        let param_type = match rules::optional_str(p.param_type) {
+            None => None,
+            Some(t) => {
+                let t = ParamType::parse_field(&field("type"), &t)?;
+                if origin != ParamOrigin::Constant || !matches!(t, ParamType::String | ParamType::Number | ParamType::Boolean) {
+                    return Err(ApiError::field_because(codes::INVALID_VALUE, &field("type"), "Constant parameters are typed STRING, NUMBER or BOOLEAN"));
+                }
+                let fits = match t {
+                    ParamType::Number => value.parse::<f64>().is_ok_and(f64::is_finite),
+                    ParamType::Boolean => value == "true" || value == "false",
+                    _ => true,
+                };
+                if !fits {
+                    return Err(ApiError::field_because(codes::INVALID_VALUE, &field("value"), &format!("The value is not a {t}")));
+                }
+                Some(t)
+            }
+        };
         let remark = rules::optional_str(p.remark);
         rules::check_text(&field("remark"), remark.as_deref(), 255)?;
         match origin {
@@ -474,7 +501,7 @@ fn validate_backend_params(
         if clash {
             return Err(ApiError::field(codes::PARAM_NAME_EXISTS, &field("name")));
         }
-        out.push(BackendParam { id: String::new(), name, location, origin, value, remark, req_param_id: None });
+        out.push(BackendParam { id: String::new(), name, location, origin, value, remark, req_param_id: None, param_type });
     }
     Ok(out)
 }

@@ -492,6 +492,9 @@ fn backend_params(params: &[BackendParam]) -> Value {
             if let Some(r) = &p.remark {
                 o["description"] = json!(r);
             }
+            if let Some(t) = p.param_type {
+                o["x-causeway-type"] = json!(t.as_str());
+            }
             o
         })
         .collect::<Vec<_>>())

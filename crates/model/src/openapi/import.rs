@@ -707,6 +707,7 @@ fn backend_params(list: Option<&Value>) -> Vec<BackendParamInput> {
             origin: p.get("origin").and_then(text).map(|o| o.to_ascii_uppercase()),
             value: p.get("value").and_then(text),
             remark: p.get("description").and_then(text),
+            param_type: p.get("x-causeway-type").and_then(text),
         })
         .collect()
 }

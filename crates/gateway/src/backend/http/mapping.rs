@@ -7,7 +7,8 @@
 
 use std::borrow::Cow;
 
-use causeway_model::api::{BACKEND_AUTHORIZER_PREFIX, BackendParam, FRONTEND_AUTHORIZER_PREFIX, Method, ParamLocation, ParamOrigin};
+use bytes::Bytes;
+use causeway_model::api::{BACKEND_AUTHORIZER_PREFIX, BackendParam, FRONTEND_AUTHORIZER_PREFIX, ForwardMode, Forwarding, Method, ParamLocation, ParamOrigin, ParamType, ReqParam};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Request};
 
@@ -45,8 +46,20 @@ pub enum SystemValue {
     ServerAddr,
     ServerName,
     HandleTime,
+    /// The caller's `User-Agent` (Baidu's `BceClientUa`).
+    ClientUa,
+    /// The host the caller called, without a port (Baidu's `BceDomain`).
+    Domain,
     /// Values that exist only with features not present (the provider app).
     Empty,
+}
+
+/// Values read from the caller's headers, kept apart before the headers
+/// move on to the backend (only when a parameter reads them).
+#[derive(Debug, Default)]
+pub struct CallerValues {
+    pub user_agent: Option<String>,
+    pub domain: Option<String>,
 }
 
 /// Where a backend parameter's value comes from.
@@ -66,6 +79,36 @@ pub struct MappedParam {
     pub name: Box<str>,
     pub header: Option<HeaderName>,
     pub source: ValueSource,
+    /// What a JSON body gets for a BODY parameter: the constant's type, or the input's.
+    pub json: JsonKind,
+}
+
+/// A value's type in a JSON body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    String,
+    Number,
+    Boolean,
+}
+
+impl JsonKind {
+    fn of(t: ParamType) -> Self {
+        match t {
+            ParamType::String => JsonKind::String,
+            ParamType::Boolean => JsonKind::Boolean,
+            ParamType::Number | ParamType::Int | ParamType::Long | ParamType::Float | ParamType::Double => JsonKind::Number,
+        }
+    }
+
+    /// The value as this type, or as a string when it is not one.
+    fn value(self, v: &str) -> serde_json::Value {
+        let number = || v.parse::<i64>().map(serde_json::Value::from).ok().or_else(|| v.parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f).map(serde_json::Value::Number)));
+        match self {
+            JsonKind::Number => number().unwrap_or_else(|| serde_json::Value::String(v.to_string())),
+            JsonKind::Boolean if v == "true" || v == "false" => serde_json::Value::Bool(v == "true"),
+            _ => serde_json::Value::String(v.to_string()),
+        }
+    }
 }
 
 fn system_value(name: &str) -> SystemValue {
@@ -85,6 +128,8 @@ fn system_value(name: &str) -> SystemValue {
         "BceRequestId" => SystemValue::RequestId,
         "BceHttpSchema" => SystemValue::Scheme,
         "BceProxy" => SystemValue::Proxy,
+        "BceClientUa" => SystemValue::ClientUa,
+        "BceDomain" => SystemValue::Domain,
         "$context.serverAddr" => SystemValue::ServerAddr,
         "$context.serverName" => SystemValue::ServerName,
         "$context.handleTime" => SystemValue::HandleTime,
@@ -93,14 +138,19 @@ fn system_value(name: &str) -> SystemValue {
 }
 
 /// Backend parameters: the API's, with a policy's replacing any of the same location and name.
-pub fn compile_params(api: &[BackendParam], policy: &[BackendParam], input_names: &[String]) -> Vec<MappedParam> {
+pub fn compile_params(api: &[BackendParam], policy: &[BackendParam], inputs: &[ReqParam]) -> Vec<MappedParam> {
     let overridden = |p: &BackendParam| policy.iter().any(|q| q.location == p.location && q.name.eq_ignore_ascii_case(&p.name));
     api.iter()
         .filter(|p| !overridden(p))
         .chain(policy.iter())
         .filter_map(|p| {
+            let mut json = p.param_type.map_or(JsonKind::String, JsonKind::of);
             let source = match p.origin {
-                ParamOrigin::Request => ValueSource::Request(input_names.iter().position(|n| *n == p.value)?),
+                ParamOrigin::Request => {
+                    let i = inputs.iter().position(|n| n.name == p.value)?;
+                    json = JsonKind::of(inputs[i].param_type);
+                    ValueSource::Request(i)
+                }
                 ParamOrigin::Constant => ValueSource::Constant(p.value.as_str().into()),
                 ParamOrigin::System => match (p.value.strip_prefix(FRONTEND_AUTHORIZER_PREFIX), p.value.strip_prefix(BACKEND_AUTHORIZER_PREFIX)) {
                     (Some(key), _) => ValueSource::Authorizer { frontend: true, key: key.into() },
@@ -116,6 +166,7 @@ pub fn compile_params(api: &[BackendParam], policy: &[BackendParam], input_names
                     _ => None,
                 },
                 source,
+                json,
             })
         })
         .collect()
@@ -132,6 +183,10 @@ pub struct Mapping {
     params: Vec<MappedParam>,
     /// The `Host` the backend gets instead of the caller's (a channel's `vpc_proxy_host`).
     host: Option<HeaderValue>,
+    /// A parameter reads the caller's `User-Agent` or host (see [`CallerValues`]).
+    reads_caller_headers: bool,
+    /// A parameter is a field of the backend's body.
+    maps_body: bool,
 }
 
 /// Everything a backend request is built from (the caller's headers move in separately).
@@ -155,6 +210,9 @@ pub struct MappingInput<'a> {
     /// What the frontend and backend custom authorizers returned.
     pub frontend_authorizer: Option<&'a AuthContext>,
     pub backend_authorizer: Option<&'a AuthContext>,
+    pub caller: &'a CallerValues,
+    /// The API's forwarding modes (Baidu's `MAPPING` drops undeclared parameters).
+    pub forwarding: Forwarding,
 }
 
 impl Mapping {
@@ -173,9 +231,88 @@ impl Mapping {
             },
             path: parts,
             static_path,
+            reads_caller_headers: params.iter().any(|p| matches!(p.source, ValueSource::System(SystemValue::ClientUa | SystemValue::Domain))),
+            maps_body: params.iter().any(|p| p.location == ParamLocation::Body),
             params,
             host: None,
         }
+    }
+
+    /// Whether the backend's body is built here (BODY parameters), so the caller's must be read whole.
+    pub fn maps_body(&self) -> bool {
+        self.maps_body
+    }
+
+    /// The backend's body: the caller's with the BODY parameters set (a form
+    /// or JSON object body), and with body forwarding `MAPPING` only the
+    /// declared form fields kept. Anything else passes as it came.
+    pub fn map_body(&self, ctx: &MappingInput<'_>, headers: &mut HeaderMap, body: Bytes) -> Result<Bytes, GatewayError> {
+        let mapping = ctx.forwarding.body == ForwardMode::Mapping;
+        if !self.maps_body && !mapping {
+            return Ok(body);
+        }
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
+        let media = content_type.split(';').next().unwrap_or_default().trim().to_string();
+        let fields = self.params.iter().filter(|p| p.location == ParamLocation::Body);
+        let mapped: Bytes = if media == "application/json" || media.ends_with("+json") {
+            if !self.maps_body {
+                return Ok(body);
+            }
+            let mut object = if body.iter().all(u8::is_ascii_whitespace) {
+                serde_json::Map::new()
+            } else {
+                match serde_json::from_slice::<serde_json::Value>(&body) {
+                    Ok(serde_json::Value::Object(o)) => o,
+                    _ => return Err(errors::BAD_PARAMETER.with_message("The backend's BODY parameters need a JSON object body".into())),
+                }
+            };
+            for p in fields {
+                if let Some(v) = self.value(p, ctx) {
+                    object.insert(p.name.to_string(), p.json.value(&v));
+                }
+            }
+            serde_json::to_vec(&object).map_err(|_| errors::BAD_PARAMETER)?.into()
+        } else if media == "application/x-www-form-urlencoded" || (media.is_empty() && body.is_empty()) {
+            let declared = |k: &str| ctx.inputs.iter().any(|p| p.location == ParamLocation::Body && &*p.name == k && p.pass_through);
+            let set = |k: &str| self.params.iter().any(|p| p.location == ParamLocation::Body && &*p.name == k);
+            let mut out = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in form_urlencoded::parse(&body) {
+                if !set(&k) && (!mapping || declared(&k)) {
+                    out.append_pair(&k, &v);
+                }
+            }
+            for p in fields {
+                if let Some(v) = self.value(p, ctx) {
+                    out.append_pair(&p.name, &v);
+                }
+            }
+            if media.is_empty() {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+            }
+            out.finish().into()
+        } else if self.maps_body {
+            return Err(errors::BAD_PARAMETER.with_message("The backend's BODY parameters need a form (application/x-www-form-urlencoded) or JSON body".into()));
+        } else {
+            return Ok(body);
+        };
+        headers.remove(header::TRANSFER_ENCODING);
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(mapped.len()));
+        Ok(mapped)
+    }
+
+    /// The caller's values the parameters read, taken before its headers move on.
+    pub fn caller_values(&self, headers: &HeaderMap, uri: &http::Uri) -> CallerValues {
+        if !self.reads_caller_headers {
+            return CallerValues::default();
+        }
+        let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+        let host = text(header::HOST).or_else(|| uri.authority().map(|a| a.as_str()));
+        // `host[:port]`, `[v6]:port`: the name only.
+        let domain = host.map(|h| match h.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && (!name.contains(':') || name.ends_with(']')) => name.to_string(),
+            _ => h.to_string(),
+        });
+        CallerValues { user_agent: text(header::USER_AGENT).map(str::to_string), domain }
     }
 
     /// Sends `host` as the backend's `Host` instead of the caller's.
@@ -188,6 +325,8 @@ impl Mapping {
         match &p.source {
             ValueSource::Request(i) => ctx.values.get(*i).and_then(|v| v.as_deref()).map(Cow::Borrowed),
             ValueSource::Constant(c) => Some(Cow::Borrowed(c)),
+            ValueSource::System(SystemValue::ClientUa) => ctx.caller.user_agent.as_deref().map(Cow::Borrowed),
+            ValueSource::System(SystemValue::Domain) => ctx.caller.domain.as_deref().map(Cow::Borrowed),
             ValueSource::System(s) => Some((ctx.system)(*s)),
             ValueSource::Authorizer { frontend, key } => {
                 let context = if *frontend { ctx.frontend_authorizer } else { ctx.backend_authorizer };
@@ -245,8 +384,12 @@ impl Mapping {
         };
         let query = ctx.uri.query().unwrap_or_default();
         let mapped = |k: &str| self.params.iter().any(|p| p.location == ParamLocation::Query && &*p.name == k);
+        let only_declared = ctx.forwarding.query == ForwardMode::Mapping;
         for (k, v) in query_pairs(query) {
-            let held_back = ctx.inputs.iter().any(|p| p.location == ParamLocation::Query && &*p.name == k && !p.pass_through);
+            let held_back = match ctx.inputs.iter().find(|p| p.location == ParamLocation::Query && &*p.name == k) {
+                Some(p) => !p.pass_through,
+                None => only_declared,
+            };
             if held_back || mapped(k) {
                 continue;
             }
@@ -282,6 +425,21 @@ impl Mapping {
     /// The backend's headers; a mapped value that is no header value (a CR, LF or NUL in it) is refused, never sent.
     fn build_headers(&self, ctx: &MappingInput<'_>, mut headers: HeaderMap) -> Result<HeaderMap, GatewayError> {
         remove_hop_by_hop(&mut headers);
+        if ctx.forwarding.header == ForwardMode::Mapping {
+            // Only declared headers, and what the request itself needs (its host, its body's framing, a WebSocket handshake).
+            let undeclared: Vec<HeaderName> = headers
+                .keys()
+                .filter(|k| {
+                    let needed = matches!(*k, &header::HOST | &header::CONTENT_TYPE | &header::CONTENT_LENGTH | &header::CONTENT_ENCODING | &header::TRANSFER_ENCODING)
+                        || k.as_str().starts_with("sec-websocket-");
+                    !needed && !ctx.inputs.iter().any(|p| p.header.as_ref() == Some(*k))
+                })
+                .cloned()
+                .collect();
+            for k in undeclared {
+                headers.remove(k);
+            }
+        }
         for (p, v) in ctx.inputs.iter().zip(ctx.values) {
             let Some(h) = &p.header else { continue };
             if !p.pass_through {

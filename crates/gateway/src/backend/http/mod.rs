@@ -34,6 +34,14 @@ pub fn build(
     signer: Option<&BackendSigner>,
     now_secs: i64,
 ) -> Result<Request<UpBody>, GatewayError> {
+    let (headers, body) = match body {
+        Ok(read) if target.mapping.maps_body() || input.forwarding.body == causeway_model::api::ForwardMode::Mapping => {
+            let mut headers = headers;
+            let mapped = target.mapping.map_body(input, &mut headers, read)?;
+            (headers, Ok(mapped))
+        }
+        other => (headers, other),
+    };
     let read = if signer.is_some() { body.as_ref().ok().cloned() } else { None };
     let body = match body {
         Ok(read) => Either::Right(Full::new(read)),
