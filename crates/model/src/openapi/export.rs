@@ -238,6 +238,10 @@ impl Writer<'_> {
         if a.frontend_type != FrontendType::Http {
             o.insert("x-causeway-frontend-type".into(), json!(a.frontend_type.as_str()));
         }
+        if !a.forwarding.is_passthrough() {
+            let f = a.forwarding;
+            o.insert("x-causeway-forwarding".into(), json!({"query": f.query.as_str(), "header": f.header.as_str(), "body": f.body.as_str()}));
+        }
         put(&mut o, "x-causeway-tag", a.tag.as_deref());
         put(&mut o, "x-causeway-roma-app-id", a.roma_app_id.as_deref());
         put(&mut o, "x-causeway-domain-name", a.domain_name.as_deref());

@@ -204,6 +204,11 @@ impl<'a> Ctx<'a> {
         input.version = ext("x-causeway-version").and_then(text);
         input.req_protocol = Some(self.protocol(o));
         input.frontend_type = ext("x-causeway-frontend-type").and_then(text);
+        input.forwarding = ext("x-causeway-forwarding").map(|f| ForwardingInput {
+            query: f.get("query").and_then(text),
+            header: f.get("header").and_then(text),
+            body: f.get("body").and_then(text),
+        });
         input.req_method = Some(method.to_string());
         input.req_uri = Some(self.full_path(path));
         input.match_mode = ext("x-apigateway-match-mode").and_then(text);
