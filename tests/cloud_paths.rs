@@ -264,3 +264,37 @@ async fn baidu_backend_parameters_and_forwarding_modes() {
     bad["backend_params"][3]["type"] = json!("NUMBER");
     assert_error(&s.post("/apis", &bad).await, 400, "APIG.2011", Some("backend_params[3].type"));
 }
+
+/// Seed 003 "Request Path", note 5: "two APIs with the same Path, Method,
+/// and required query parameter cannot present" — so two that differ in
+/// their required query parameters can, and requests are routed by them.
+#[tokio::test]
+async fn baidu_routes_by_required_query_parameters() {
+    let s = Server::start().await;
+    let g = s.group("baidu_query_routes").await;
+    let host = Server::group_host(&g);
+    let api = |name: &str, required: &[&str], answer: &str| {
+        let params: Vec<Value> = required.iter().map(|n| json!({"name": n, "type": "STRING", "location": "QUERY", "required": 1})).collect();
+        let mut a = mock(&g, name, "/search", "NORMAL", answer);
+        a["req_params"] = json!(params);
+        a
+    };
+    s.create_and_publish(&api("by_q", &["q"], "q"), RELEASE).await;
+    s.create_and_publish(&api("by_q_page", &["q", "page"], "q+page"), RELEASE).await;
+    // The same method, path and required query parameters: still one API.
+    assert_error(&s.post("/apis", &api("by_q_again", &["q"], "again")).await, 400, "APIG.3301", Some("req_uri"));
+    s.eventually("GET", &host, "/search?q=1&page=2", &[], |c| c.body == "q+page").await;
+    for (path, want) in [("/search?q=1", "q"), ("/search?page=2&q=1", "q+page"), ("/search?q=", "q")] {
+        assert_eq!(answered(&s, &host, path).await, want, "{path}");
+    }
+    // Neither applies: the API requiring the fewest answers, and says what is missing.
+    let c = s.call_gateway("GET", &host, "/search?page=2", &[]).await;
+    assert_eq!(c.status, 400, "{}", c.body);
+    assert!(c.body.contains("q"), "{}", c.body);
+    // An API requiring nothing takes what the others do not.
+    s.create_and_publish(&api("plain", &[], "plain"), RELEASE).await;
+    s.eventually("GET", &host, "/search", &[], |c| c.body == "plain").await;
+    for (path, want) in [("/search?page=2", "plain"), ("/search?q=1", "q"), ("/search?q=1&page=1", "q+page")] {
+        assert_eq!(answered(&s, &host, path).await, want, "{path}");
+    }
+}

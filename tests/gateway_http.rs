@@ -423,11 +423,16 @@ async fn form_fields_are_body_parameters() {
         assert!(err["error_msg"].as_str().unwrap().contains(param), "{param} named in {err}");
     }
 
-    // Backends take parameters in PATH, QUERY or HEADER only.
-    let mut bad = http_api(&g, "bad", "POST", "/bad", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "POST", "req_uri": "/", "timeout": 3000}));
-    bad["req_params"] = json!([{"name": "user", "type": "STRING", "location": "BODY"}]);
-    bad["backend_params"] = json!([{"name": "user", "location": "BODY", "origin": "REQUEST", "value": "user"}]);
-    common::assert_error(&server.post("/apis", &bad).await, 400, "APIG.2011", Some("backend_params[0].location"));
+    // A backend BODY parameter is a field of the backend's form (Baidu's): the field renamed.
+    let mut renamed = http_api(&g, "renamed", "POST", "/renamed", json!({"url_domain": echo.address(), "req_protocol": "HTTP", "req_method": "POST", "req_uri": "/", "timeout": 3000}));
+    renamed["req_params"] = json!([{"name": "user", "type": "STRING", "location": "BODY"}]);
+    renamed["backend_params"] = json!([{"name": "login", "location": "BODY", "origin": "REQUEST", "value": "user"}]);
+    server.create_and_publish(&renamed, "DEFAULT_ENVIRONMENT_RELEASE_ID").await;
+    let called = server.eventually("POST", &host, "/renamed", &[("Content-Type", FORM)], |c| c.status != 404).await;
+    assert_eq!(called.status, 200, "{}", called.body);
+    let res = server.http.post(format!("{}/renamed", server.gateway)).header("Host", &host).header("Content-Type", FORM).body("user=ann&x=1").send().await.unwrap();
+    let seen: Value = res.json().await.unwrap();
+    assert_eq!(seen["body"], "user=ann&x=1&login=ann", "{seen}");
 }
 
 #[tokio::test]

@@ -107,7 +107,7 @@ catalogue! {
     AUTHORIZER_NAME_EXISTS = ("APIG.3211", 400, "The custom authorizer name already exists");
     RESPONSE_NAME_EXISTS = ("APIG.3212", 400, "The gateway response name already exists in the group");
     ADMIN_CREDENTIAL_NAME_EXISTS = ("APIG.3217", 400, "The admin credential name already exists");
-    API_EXISTS = ("APIG.3301", 400, "The API already exists: another API of the group has the same method, path and match mode");
+    API_EXISTS = ("APIG.3301", 400, "The API already exists: another API of the group has the same method, path, match mode and required query parameters");
     VARIABLE_EXISTS = ("APIG.3303", 400, "The environment variable already exists");
     DOMAIN_EXISTS = ("APIG.3305", 400, "The domain name is already bound to an API group");
     APP_KEY_EXISTS = ("APIG.3310", 400, "The AppKey already exists");

@@ -17,7 +17,8 @@ use rustc_hash::FxHashMap;
 use crate::http::error::{GatewayError, errors};
 use crate::http::headers::X_STAGE;
 use crate::routing::route::Route;
-use crate::routing::router::{Match, Router};
+use crate::http::query::query_pairs;
+use crate::routing::router::{Match, RouteId, Router};
 use crate::stages::throttle::GroupLimit;
 
 /// The routes of one (group, environment).
@@ -27,11 +28,29 @@ pub struct EnvRoutes {
     pub env_name: Arc<str>,
     router: Router,
     routes: Vec<Arc<Route>>,
+    /// APIs sharing a method and path that differ in their required query
+    /// parameters (Baidu's rule): by the route the router holds, each with
+    /// those names, most names first.
+    alternatives: FxHashMap<RouteId, Vec<(Vec<Box<str>>, RouteId)>>,
 }
 
 impl EnvRoutes {
-    pub fn find(&self, method: &http::Method, path: &str) -> Option<(&Arc<Route>, Match)> {
-        let m = self.router.find(method, path)?;
+    fn new(env_id: String, env_name: Arc<str>) -> Self {
+        Self { env_id, env_name, router: Router::new(), routes: Vec::new(), alternatives: FxHashMap::default() }
+    }
+
+    pub fn find(&self, method: &http::Method, path: &str, query: &str) -> Option<(&Arc<Route>, Match)> {
+        let mut m = self.router.find(method, path)?;
+        if !self.alternatives.is_empty()
+            && let Some(alts) = self.alternatives.get(&m.route)
+        {
+            // The first whose required query parameters are all there, else the one requiring none (if any).
+            let present = |name: &str| query_pairs(query).any(|(k, _)| k == name);
+            let chosen = alts.iter().find(|(names, _)| names.iter().all(|n| present(n))).or_else(|| alts.last());
+            if let Some(&(_, id)) = chosen {
+                m.route = id;
+            }
+        }
         self.routes.get(m.route as usize).map(|r| (r, m))
     }
 }
@@ -69,7 +88,7 @@ impl GroupRoutes {
     pub fn find(&self, parts: &http::request::Parts, method: &http::Method) -> Result<(&Arc<Route>, &str), GatewayError> {
         let stage = parts.headers.get(X_STAGE).and_then(|v| v.to_str().ok());
         let env = self.env(stage).ok_or(errors::NOT_FOUND)?;
-        let (route, _) = env.find(method, parts.uri.path()).ok_or(errors::NOT_FOUND)?;
+        let (route, _) = env.find(method, parts.uri.path(), parts.uri.query().unwrap_or_default()).ok_or(errors::NOT_FOUND)?;
         Ok((route, &env.env_name))
     }
 }
@@ -176,6 +195,8 @@ impl RouteTable {
         }
         let no_vars = HashMap::new();
         let mut routes = 0;
+        // The route holding each (group, environment, method and path) in the router.
+        let mut firsts: HashMap<(usize, usize, String), RouteId> = HashMap::new();
         for p in pubs {
             let (Some(&gi), Some(env), Some(version)) =
                 (index.get(p.group_id.as_str()), source.envs.get(&p.env_id), source.versions.get(&p.version_id))
@@ -187,7 +208,7 @@ impl RouteTable {
             let at = match envs.iter().position(|e| e.env_id == env.id) {
                 Some(i) => i,
                 None => {
-                    envs.push(EnvRoutes { env_id: env.id.clone(), env_name: env.name.as_str().into(), router: Router::new(), routes: Vec::new() });
+                    envs.push(EnvRoutes::new(env.id.clone(), env.name.as_str().into()));
                     envs.len() - 1
                 }
             };
@@ -195,9 +216,27 @@ impl RouteTable {
             let route = cache.get_or_compile(p, &env_routes.env_name, version, env_vars);
             let id = env_routes.routes.len() as u32;
             let api = route.def();
+            let base = causeway_model::api::route_key(api.req_method, &api.req_uri, api.match_mode);
+            let required: Vec<Box<str>> = api.required_query().into_iter().map(Into::into).collect();
             if env_routes.router.insert(api.req_method, &api.route_path(), id) {
+                firsts.insert((gi, at, base), id);
                 env_routes.routes.push(route);
                 routes += 1;
+            } else if let Some(&holder) = firsts.get(&(gi, at, base)) {
+                // Same method and path: routed by the required query parameters, when they differ.
+                let routes_so_far = &env_routes.routes;
+                let alts = env_routes.alternatives.entry(holder).or_insert_with(|| {
+                    let first = routes_so_far[holder as usize].def().required_query().into_iter().map(Into::into).collect();
+                    vec![(first, holder)]
+                });
+                if alts.iter().any(|(names, _)| *names == required) {
+                    tracing::warn!(api_id = %api.id, env = %env.name, path = %api.req_uri, "a route published earlier already serves this method, path and required query parameters; this publication is not served");
+                } else {
+                    alts.push((required, id));
+                    alts.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+                    env_routes.routes.push(route);
+                    routes += 1;
+                }
             } else {
                 tracing::warn!(api_id = %api.id, env = %env.name, path = %api.req_uri, "a route published earlier already serves this method and path; this publication is not served");
             }

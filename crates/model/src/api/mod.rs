@@ -521,9 +521,23 @@ pub fn route_key(method: Method, req_uri: &str, match_mode: MatchMode) -> String
 
 impl Api {
     /// What makes two APIs of a group the same route: method, path (parameter
-    /// names do not matter: `/a/{x}` and `/a/{y}` collide) and match mode.
+    /// names do not matter: `/a/{x}` and `/a/{y}` collide), match mode, and
+    /// (as Baidu allows) the names of the required query parameters — two
+    /// APIs that differ only there are routed by them.
     pub fn route_key(&self) -> String {
-        route_key(self.req_method, &self.req_uri, self.match_mode)
+        let base = route_key(self.req_method, &self.req_uri, self.match_mode);
+        match self.required_query().as_slice() {
+            [] => base,
+            names => format!("{base} ?{}", names.join("&")),
+        }
+    }
+
+    /// The names of its required QUERY parameters, sorted.
+    pub fn required_query(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.req_params.iter().filter(|p| p.location == ParamLocation::Query && p.required == 1).map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// How its request path is routed (its written syntax read; see [`route`]).
