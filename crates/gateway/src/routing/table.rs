@@ -31,8 +31,11 @@ pub struct EnvRoutes {
     /// APIs sharing a method and path that differ in their required query
     /// parameters (Baidu's rule): by the route the router holds, each with
     /// those names, most names first.
-    alternatives: FxHashMap<RouteId, Vec<(Vec<Box<str>>, RouteId)>>,
+    alternatives: FxHashMap<RouteId, Vec<Alternative>>,
 }
+
+/// A route, with the names of its required query parameters.
+type Alternative = (Vec<Box<str>>, RouteId);
 
 impl EnvRoutes {
     fn new(env_id: String, env_name: Arc<str>) -> Self {
@@ -233,7 +236,7 @@ impl RouteTable {
                     tracing::warn!(api_id = %api.id, env = %env.name, path = %api.req_uri, "a route published earlier already serves this method, path and required query parameters; this publication is not served");
                 } else {
                     alts.push((required, id));
-                    alts.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+                    alts.sort_by_key(|a| std::cmp::Reverse(a.0.len()));
                     env_routes.routes.push(route);
                     routes += 1;
                 }
