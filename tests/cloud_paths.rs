@@ -91,6 +91,17 @@ async fn baidu_bracket_parameters_utf8_paths_subpaths_and_trace() {
     // "for the characters unsupported by url (such as: Chinese …), the escape is not necessary".
     s.create_and_publish(&mock(&g, "users_list", "/用户/列表", "NORMAL", "utf-8"), RELEASE).await;
     s.eventually("GET", &host, "/%E7%94%A8%E6%88%B7/%E5%88%97%E8%A1%A8", &[], |c| c.status == 200 && c.body == "utf-8").await;
+    // Seed 003 "Back-end request Path": the same for the backend's path, sent percent-encoded.
+    let utf8_backend = json!({"group_id": g, "name": "utf8_backend", "type": 1, "req_protocol": "BOTH", "req_method": "GET", "req_uri": "/utf8/[id]",
+        "auth_type": "NONE", "backend_type": "HTTP",
+        "req_params": [{"name": "id", "type": "STRING", "location": "PATH", "required": 1}],
+        "backend_params": [{"name": "id", "location": "PATH", "origin": "REQUEST", "value": "id"}],
+        "backend_api": {"url_domain": backend.address(), "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/订单/[id]/详情", "timeout": 5000}});
+    let utf8_id = s.create_and_publish(&utf8_backend, RELEASE).await;
+    let c = s.eventually("GET", &host, "/utf8/7", &[], |c| c.status == 200).await;
+    assert_eq!(c.json()["path"], "/%E8%AE%A2%E5%8D%95/7/%E8%AF%A6%E6%83%85", "{}", c.body);
+    let (_, stored) = s.get(&format!("/apis/{utf8_id}")).await;
+    assert_eq!(stored["backend_api"]["req_uri"], "/订单/[id]/详情", "shown as written");
 
     // "The "/path" may be matched with "/path/" and "/path/subPath", but cannot be matched with "/pathAndSubPath"".
     s.create_and_publish(&mock(&g, "sub_paths", "/path", "SWA", "subpaths"), RELEASE).await;

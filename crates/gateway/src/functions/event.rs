@@ -80,6 +80,36 @@ impl Serialize for Query<'_> {
 /// Headers by lower-case name; a repeated header's values joined by `,`.
 struct Headers<'a>(&'a HeaderMap);
 
+/// The headers as Tencent's gateway gives them to SCF: with `x-api-requestid`
+/// (the request id), as seed 001's event shows.
+struct ScfHeaders<'a> {
+    headers: &'a HeaderMap,
+    request_id: &'a str,
+}
+
+impl Serialize for ScfHeaders<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        for name in self.headers.keys() {
+            if name.as_str() != "x-api-requestid" {
+                map.serialize_entry(name.as_str(), &JoinedValues(self.headers, name))?;
+            }
+        }
+        map.serialize_entry("x-api-requestid", self.request_id)?;
+        map.end()
+    }
+}
+
+struct JoinedValues<'a>(&'a HeaderMap, &'a http::HeaderName);
+
+impl Serialize for JoinedValues<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let values: Vec<_> = self.0.get_all(self.1).iter().map(|v| String::from_utf8_lossy(v.as_bytes())).collect();
+        s.serialize_str(&values.join(","))
+    }
+}
+
 impl Serialize for Headers<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_map(self.0.keys().map(|name| {
@@ -133,7 +163,7 @@ struct ApigContext<'a> {
 #[serde(rename_all = "camelCase")]
 struct ScfEvent<'a> {
     request_context: ScfContext<'a>,
-    headers: Headers<'a>,
+    headers: ScfHeaders<'a>,
     body: Cow<'a, str>,
     path_parameters: Pairs<'a>,
     query_string_parameters: &'a Query<'a>,
@@ -206,7 +236,7 @@ pub fn event(format: EventFormat, e: &EventInput<'_>) -> String {
                     source_ip: e.source_ip,
                     stage: stage.clone(),
                 },
-                headers: Headers(e.headers),
+                headers: ScfHeaders { headers: e.headers, request_id: e.request_id },
                 body,
                 path_parameters: Pairs(e.path_params),
                 query_string_parameters: &query,

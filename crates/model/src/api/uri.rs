@@ -104,13 +104,15 @@ fn parse_path_within(field: &str, s: &str, allow_vars: bool, max_len: usize) -> 
             params.push(name.to_string());
             continue;
         }
-        check_segment(segment).ok_or_else(invalid)?;
+        // Backend paths may be written unescaped in UTF-8 (Baidu: "the escape is not necessary").
+        check_segment(segment, allow_vars).ok_or_else(invalid)?;
     }
     Ok((params, vars))
 }
 
-/// A literal path segment: path characters and well-formed `%XX` escapes.
-fn check_segment(segment: &str) -> Option<()> {
+/// A literal path segment: path characters and well-formed `%XX` escapes
+/// (and, with `utf8`, any other printable character, sent percent-encoded).
+fn check_segment(segment: &str, utf8: bool) -> Option<()> {
     let bytes = segment.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -123,7 +125,18 @@ fn check_segment(segment: &str) -> Option<()> {
             i += 3;
             continue;
         }
-        if !is_path_char(c) || c == '/' {
+        if c == '/' {
+            return None;
+        }
+        if !c.is_ascii() && utf8 {
+            let ch = segment[i..].chars().next()?;
+            if ch.is_control() {
+                return None;
+            }
+            i += ch.len_utf8();
+            continue;
+        }
+        if !is_path_char(c) {
             return None;
         }
         i += 1;

@@ -220,7 +220,10 @@ impl Mapping {
     pub fn compile(method: Method, path: &str, params: Vec<MappedParam>) -> Self {
         let parts = split_path(path);
         let static_path = if parts.iter().all(|p| matches!(p, PathPart::Literal(_))) {
-            http::uri::PathAndQuery::try_from(path).ok().filter(|p| p.query().is_none())
+            let encoded: String = parts.iter().map(|p| match p {
+                PathPart::Literal(s) | PathPart::Param(s) => &**s,
+            }).collect();
+            http::uri::PathAndQuery::try_from(encoded).ok().filter(|p| p.query().is_none())
         } else {
             None
         };
@@ -505,6 +508,16 @@ fn split_path(path: &str) -> Vec<PathPart> {
                 parts.push(PathPart::Literal(std::mem::take(&mut literal).into()));
                 parts.push(PathPart::Param(name.into()));
             }
+            // A path written in UTF-8 is sent percent-encoded.
+            None if !seg.is_ascii() => {
+                for b in seg.bytes() {
+                    if b.is_ascii() {
+                        literal.push(b as char);
+                    } else {
+                        literal.push_str(&format!("%{b:02X}"));
+                    }
+                }
+            }
             None => literal.push_str(seg),
         }
     }
@@ -524,5 +537,7 @@ mod tests {
         assert!(matches!(&parts[..], [PathPart::Literal(a), PathPart::Param(p), PathPart::Literal(b)] if &**a == "/v1/orders/" && &**p == "oid" && &**b == "/items"));
         assert!(Mapping::compile(Method::Get, "/fixed", Vec::new()).static_path.is_some());
         assert!(Mapping::compile(Method::Get, "/a/{x}", Vec::new()).static_path.is_none());
+        let utf8 = Mapping::compile(Method::Get, "/用户/列表", Vec::new());
+        assert_eq!(utf8.static_path.as_ref().map(|p| p.as_str()), Some("/%E7%94%A8%E6%88%B7/%E5%88%97%E8%A1%A8"));
     }
 }
