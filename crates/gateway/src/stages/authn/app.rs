@@ -146,15 +146,16 @@ pub fn authenticate<'c, H: HeaderList + ?Sized>(creds: &'c Credentials, version:
 }
 
 fn identify<'c, H: HeaderList + ?Sized>(creds: &'c Credentials, app_code: AppCodeAuthType, req: &Presented<'_, H>) -> Result<&'c AppEntry, GatewayError> {
-    if let Some(v) = req.headers.header(bce::SIGNATURE_HEADER) {
-        return bce_signature(creds, v, req);
-    }
     let authorization = req.headers.header("authorization").map(str::trim);
     match authorization {
-        Some(v) if v.starts_with(bce::VERSION) => return bce_signature(creds, v, req),
         Some(v) if v.starts_with(sdk::ALGORITHM) => return sdk_signature(creds, v, req),
         Some(v) if v.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("hmac ")) => return key_pair(creds, v, req),
+        Some(v) if v.starts_with(bce::VERSION) => return bce_signature(creds, v, req),
         _ => {}
+    }
+    // Baidu API Gateway's place for the same string (looked for only when `Authorization` holds no signature).
+    if let Some(v) = req.headers.header(bce::SIGNATURE_HEADER) {
+        return bce_signature(creds, v, req);
     }
     if let Some(code) = req.headers.header(X_APIG_APPCODE) {
         if app_code != AppCodeAuthType::Header {
