@@ -167,6 +167,20 @@ impl<'s> RequestCtx<'s> {
             .any(|id| authorizers.needs_body(Some(id)))
     }
 
+    /// What APP authentication reads from the request.
+    fn presented<'r>(&self, parts: &'r Parts, headers: &'r app::SignedView<'r>, body: Option<&'r [u8]>) -> app::Presented<'r, app::SignedView<'r>> {
+        app::Presented {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or_default(),
+            headers,
+            body,
+            https: self.conn.https,
+            app_code_over_http: self.conn.app_code_over_http,
+            now: unix_now(),
+        }
+    }
+
     /// Frontend authentication by the API's `auth_type`: the calling app
     /// (APP), the token's subject (IAM) or the custom authorizer's answer.
     pub async fn authenticate(&mut self, route: &'s Route, parts: &Parts, path_values: &[&str], body: &RequestBody) -> Result<(), GatewayError> {
@@ -174,16 +188,7 @@ impl<'s> RequestCtx<'s> {
             AuthType::None => {}
             AuthType::App => {
                 let headers = app::SignedView { headers: &parts.headers, authority: parts.uri.authority().map(|a| a.as_str()) };
-                let presented = app::Presented {
-                    method: parts.method.as_str(),
-                    path: parts.uri.path(),
-                    query: parts.uri.query().unwrap_or_default(),
-                    headers: &headers,
-                    body: body.as_ref().ok().map(|b| &b[..]),
-                    https: self.conn.https,
-                    app_code_over_http: self.conn.app_code_over_http,
-                    now: unix_now(),
-                };
+                let presented = self.presented(parts, &headers, body.as_ref().ok().map(|b| &b[..]));
                 self.app = Some(app::authenticate(&self.snapshot.credentials, &route.api, &presented)?);
             }
             AuthType::Iam => self.user = Some(iam::authenticate(&self.snapshot.issuers, &parts.headers)?),
@@ -357,16 +362,7 @@ impl<'s> RequestCtx<'s> {
         let limits = body::BodyLimits { max_size: self.conn.body.max_size.min(function_websocket::MAX_PUSH_BYTES), ..self.conn.body };
         let body = body::read(&parts.headers, body, true, limits).await?.unwrap_or_default();
         let headers = app::SignedView { headers: &parts.headers, authority: parts.uri.authority().map(|a| a.as_str()) };
-        let presented = app::Presented {
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            query: parts.uri.query().unwrap_or_default(),
-            headers: &headers,
-            body: Some(&body),
-            https: self.conn.https,
-            app_code_over_http: self.conn.app_code_over_http,
-            now: unix_now(),
-        };
+        let presented = self.presented(parts, &headers, Some(&body));
         let creds = &self.snapshot.credentials;
         let caller = app::identify_caller(creds, &presented)?;
         self.app = Some(caller);
