@@ -470,7 +470,8 @@ impl SqliteStore {
     /// checkpoint that a reader holds up (busy) is tried again: until it
     /// completes, pages replaced since (secrets sealed in place) are still in the log.
     async fn scrub_files(&self) -> Result<()> {
-        for _ in 0..100 {
+        // Up to 10 s: a node starting under load has its snapshot readers busy for a while.
+        for _ in 0..500 {
             let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await?;
             let busy: i64 = row.try_get(0)?;
             if busy == 0 {
@@ -478,7 +479,7 @@ impl SqliteStore {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tracing::warn!("the write-ahead log could not be emptied: readers held it for 2 s");
+        tracing::warn!("the write-ahead log could not be emptied: readers held it for 10 s");
         Ok(())
     }
 
