@@ -184,3 +184,70 @@ async fn sighup_reopens_the_access_log_after_rotation() {
     assert!(lines.iter().all(|l| l["path"] == "/after"), "{lines:?}");
     assert_eq!(std::fs::read_to_string(&rotated).unwrap().lines().count(), before, "nothing more goes to the rotated file");
 }
+
+/// A log nobody reads (a FIFO whose reader never reads: the pipe fills at
+/// 64 KiB) never stops requests: the writer waits, batches beyond its queue
+/// are dropped and counted.
+#[tokio::test]
+async fn a_full_log_pipe_never_stops_requests() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("access.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // A reader that never reads (opened first, without waiting, so the server's open does not wait).
+    let _reader = std::fs::OpenOptions::new().read(true).custom_flags(0o4000).open(&fifo).unwrap();
+    let server = Server::start_with(common::Backend::Sqlite, &["--access-log", fifo.to_str().unwrap()]).await;
+    let g = server.group("full_pipe").await;
+    let host = Server::group_host(&g);
+    server.create_and_publish(&mock_api(&g, "hello", "/hello"), RELEASE).await;
+    server.eventually("GET", &host, "/hello", &[], |c| c.status == 200).await;
+    // Far more lines than the pipe and the writer's queue hold.
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let (http, url, host) = (server.http.clone(), format!("{}/hello", server.gateway), host.clone());
+            tokio::spawn(async move {
+                for _ in 0..600 {
+                    let res = http.get(&url).header("Host", &host).header("X-Padding", "p".repeat(2000)).send().await.unwrap();
+                    assert_eq!(res.status(), 200);
+                }
+            })
+        })
+        .collect();
+    tokio::time::timeout(Duration::from_secs(120), futures_util::future::join_all(calls)).await.expect("requests went on");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let dropped = sample(&scrape(&server).await, "causeway_access_log_dropped_lines_total").unwrap_or(0.0);
+        if dropped > 0.0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no dropped lines counted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A clean shutdown writes every line the workers still hold.
+#[tokio::test]
+async fn no_line_is_lost_on_a_clean_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let mut server = Server::start_with(common::Backend::Sqlite, &["--access-log", log.to_str().unwrap()]).await;
+    let g = server.group("shutdown_log").await;
+    let host = Server::group_host(&g);
+    server.create_and_publish(&mock_api(&g, "hello", "/hello"), RELEASE).await;
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        if server.call_gateway("GET", &host, "/hello", &[]).await.status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..300 {
+        assert_eq!(server.call_gateway("GET", &host, "/hello", &[]).await.status, 200);
+        calls += 1;
+    }
+    // At once: the last lines are still in the workers' buffers.
+    server.stop();
+    let written = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(written, calls);
+}

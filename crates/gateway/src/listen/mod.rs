@@ -182,6 +182,8 @@ impl Listeners {
         for t in self.threads {
             let _ = t.join();
         }
+        // Every worker's last lines are queued: the writer writes them before the process goes.
+        access_log::finish(Duration::from_secs(10));
     }
 }
 
@@ -246,7 +248,7 @@ async fn worker(sockets: Sockets, shared: Shared, mut stop: watch::Receiver<bool
         websocket::close_all();
         let _ = tokio::time::timeout(CLOSE_FRAMES, websocket::all_closed()).await;
     }
-    access_log::flush();
+    access_log::flush_last();
 }
 
 /// The next connection on any of `listeners` (each polled in turn, from a

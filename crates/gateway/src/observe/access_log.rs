@@ -1,14 +1,23 @@
 //! The access log: one JSON line per request. Each worker thread formats
-//! lines into its own buffer and writes whole lines in batches (when the
-//! buffer fills, and from the worker's flush tick), so a request never waits
-//! on a lock or a system call and lines from different threads never mix.
+//! lines into its own buffer and hands whole lines over in batches (when the
+//! buffer fills, and from the worker's flush tick) to the log's writer
+//! thread, which writes them to stdout or the file. A request never waits on
+//! a lock or a system call, lines from different threads never mix, and a
+//! full pipe or disk never stops requests: when the writer is more than
+//! [`QUEUED_BATCHES`] batches behind, a batch is dropped and its lines
+//! counted in `causeway_access_log_dropped_lines_total`. At a clean shutdown
+//! the workers' last batches wait for room and [`finish`] waits for the
+//! writer, so no line is lost.
 
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+use crate::observe::metrics::ACCESS_LOG_DROPPED;
 
 /// Where access log lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +44,22 @@ enum Sink {
     File(Mutex<File>, PathBuf),
 }
 
-static SINK: OnceLock<Sink> = OnceLock::new();
+/// What the writer thread is given: lines, or a request to say it has written everything before.
+enum Batch {
+    Lines(Vec<u8>),
+    Drained(SyncSender<()>),
+}
+
+/// The open log: where lines go, and the queue to its writer thread.
+struct Log {
+    sink: Arc<Sink>,
+    queue: SyncSender<Batch>,
+}
+
+static SINK: OnceLock<Log> = OnceLock::new();
+
+/// Batches (of up to ~32 KiB) waiting for the writer before new ones are dropped.
+pub const QUEUED_BATCHES: usize = 64;
 
 /// A thread's buffer is written out once it holds this much.
 const FLUSH_AT: usize = 32 << 10;
@@ -54,8 +78,36 @@ pub fn open(target: &Target) -> std::io::Result<()> {
         Target::File(path) => Sink::File(Mutex::new(append_to(path)?), path.clone()),
     };
     // A second call (several gateways in one process) keeps the first log.
-    let _ = SINK.set(sink);
+    if SINK.get().is_some() {
+        return Ok(());
+    }
+    let sink = Arc::new(sink);
+    let (queue, batches) = sync_channel(QUEUED_BATCHES);
+    let writer = sink.clone();
+    std::thread::Builder::new().name("causeway-access-log".into()).spawn(move || write_batches(&writer, batches))?;
+    let _ = SINK.set(Log { sink, queue });
     Ok(())
+}
+
+/// The writer thread: writes each batch as it comes, whatever it takes.
+fn write_batches(sink: &Sink, batches: Receiver<Batch>) {
+    while let Ok(batch) = batches.recv() {
+        match batch {
+            Batch::Lines(lines) => write_out(sink, &lines),
+            Batch::Drained(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// Waits (up to `within`) until the writer has written every batch handed over so far.
+pub fn finish(within: Duration) {
+    let Some(log) = SINK.get() else { return };
+    let (done, wait) = sync_channel(1);
+    if log.queue.send(Batch::Drained(done)).is_ok() {
+        let _ = wait.recv_timeout(within);
+    }
 }
 
 fn append_to(path: &PathBuf) -> std::io::Result<File> {
@@ -65,7 +117,7 @@ fn append_to(path: &PathBuf) -> std::io::Result<File> {
 /// Opens the log file again at its path (after log rotation moved the old
 /// one away); lines already buffered go to the new file. Without a file, nothing.
 pub fn reopen() -> std::io::Result<()> {
-    let Some(Sink::File(file, path)) = SINK.get() else { return Ok(()) };
+    let Some(Sink::File(file, path)) = SINK.get().map(|l| &*l.sink) else { return Ok(()) };
     let fresh = append_to(path)?;
     let mut current = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     *current = fresh;
@@ -78,30 +130,55 @@ pub fn enabled() -> bool {
 
 /// Appends one line, formatted by `line`, to this thread's buffer.
 pub fn write(line: impl FnOnce(&mut Vec<u8>)) {
-    let Some(sink) = SINK.get() else { return };
+    let Some(log) = SINK.get() else { return };
     BUFFER.with(|b| {
         let Ok(mut buf) = b.try_borrow_mut() else { return };
         line(&mut buf);
         buf.push(b'\n');
         if buf.len() >= FLUSH_AT {
-            write_out(sink, &mut buf);
+            hand_over(log, &mut buf, false);
         }
     });
 }
 
-/// Writes out this thread's buffered lines.
+/// Hands this thread's buffered lines to the writer (from the worker's flush tick).
 pub fn flush() {
-    let Some(sink) = SINK.get() else { return };
+    flush_with(false);
+}
+
+/// The same at shutdown: waits for room rather than dropping the lines.
+pub fn flush_last() {
+    flush_with(true);
+}
+
+fn flush_with(wait: bool) {
+    let Some(log) = SINK.get() else { return };
     BUFFER.with(|b| {
         if let Ok(mut buf) = b.try_borrow_mut()
             && !buf.is_empty()
         {
-            write_out(sink, &mut buf);
+            hand_over(log, &mut buf, wait);
         }
     });
 }
 
-fn write_out(sink: &Sink, buf: &mut Vec<u8>) {
+/// Queues the buffer's lines for the writer; a full queue drops them (counted) unless `wait`.
+fn hand_over(log: &Log, buf: &mut Vec<u8>, wait: bool) {
+    let lines = std::mem::replace(buf, Vec::with_capacity(FLUSH_AT + 1024));
+    let refused = if wait {
+        log.queue.send(Batch::Lines(lines)).err().map(|e| e.0)
+    } else {
+        match log.queue.try_send(Batch::Lines(lines)) {
+            Ok(()) => None,
+            Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) => Some(b),
+        }
+    };
+    if let Some(Batch::Lines(lines)) = refused {
+        metrics::counter!(ACCESS_LOG_DROPPED).increment(memchr::memchr_iter(b'\n', &lines).count() as u64);
+    }
+}
+
+fn write_out(sink: &Sink, buf: &[u8]) {
     // Losing log lines must never stop requests: write errors are reported, not raised.
     let written = match sink {
         Sink::Stdout => {
@@ -116,7 +193,6 @@ fn write_out(sink: &Sink, buf: &mut Vec<u8>) {
     if let Err(e) = written {
         tracing::warn!(error = %e, "cannot write the access log");
     }
-    buf.clear();
 }
 
 /// Appends `s` as a JSON string.

@@ -23,6 +23,7 @@ pub const ROUTES_LOADED: &str = "causeway_routes_loaded";
 pub const SNAPSHOT_BUILDS: &str = "causeway_snapshot_builds_total";
 pub const THROTTLE_FALLBACKS: &str = "causeway_throttle_redis_fallbacks_total";
 pub const TRACE_SPANS_DROPPED: &str = "causeway_trace_spans_dropped_total";
+pub const ACCESS_LOG_DROPPED: &str = "causeway_access_log_dropped_lines_total";
 pub const CONNECTIONS_OPEN: &str = "causeway_connections_open";
 pub const LIMITS_HIT: &str = "causeway_limits_hit_total";
 
@@ -127,6 +128,7 @@ pub fn describe() {
     metrics::describe_gauge!(ROUTES_LOADED, "Published APIs the gateway serves, over all groups and environments");
     metrics::describe_counter!(SNAPSHOT_BUILDS, "Snapshots built since start");
     metrics::describe_counter!(THROTTLE_FALLBACKS, "Requests counted on this node because Redis did not answer (with --redis)");
+    metrics::describe_counter!(ACCESS_LOG_DROPPED, "Access log lines not written: the log's writer was behind (a full pipe or disk) by more than its queue");
     metrics::describe_counter!(TRACE_SPANS_DROPPED, "Spans not exported: the queue to the collector was full, or the collector refused them (with --otlp-endpoint)");
 }
 
