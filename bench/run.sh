@@ -24,5 +24,7 @@ fi
 
 cargo build --release --locked -p causeway
 python3 bench/bench.py "$@"
+# Access logs on both sides (file and stdout against nginx's buffered file log).
+python3 bench/logs.py
 # Restarts under load: ten take-overs, no failed request.
 python3 bench/takeover.py
