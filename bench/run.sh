@@ -24,6 +24,8 @@ fi
 
 cargo build --release --locked -p causeway
 python3 bench/bench.py "$@"
+# Two realistic requests: 1 KB JSON with a dozen headers, a 4 KB POST with browser headers.
+python3 bench/realistic.py
 # Access logs on both sides (file and stdout against nginx's buffered file log).
 python3 bench/logs.py
 # Restarts under load: ten take-overs, no failed request.
