@@ -625,10 +625,15 @@ def main():
     print(f"publish/offline churn under load: {cycles} cycles of 20 APIs, {churn_requests} requests, {churn_failed} failed, socket errors: {churn_errors}")
 
 
-if __name__ == "__main__":
+def run(entry):
+    """Runs a bench script's `entry`, then stops what it started and removes its files, however it ends."""
     try:
-        main()
+        entry()
     finally:
         for p in procs:
             stop(p)
         shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -86,9 +86,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        for p in bench.procs:
-            stop(p)
-        shutil.rmtree(bench.work, ignore_errors=True)
+    bench.run(main)

@@ -155,9 +155,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        for proc in bench.procs:
-            stop(proc)
-        shutil.rmtree(bench.work, ignore_errors=True)
+    bench.run(main)

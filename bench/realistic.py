@@ -14,7 +14,6 @@ Uses target/release/causeway and what bench/run.sh installs.
 
 import json
 import os
-import shutil
 
 import bench
 from bench import CW_PORT, LOAD_CPU, PROXY_CPU, api, http_api, log, measure_cpu, start, start_causeway, stop, wait_port
@@ -93,9 +92,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        for p in bench.procs:
-            stop(p)
-        shutil.rmtree(bench.work, ignore_errors=True)
+    bench.run(main)
