@@ -277,9 +277,7 @@ impl<'s> RequestCtx<'s> {
     /// the function's event; the function's answer is the response.
     pub async fn call_function(&mut self, backend: &FunctionBackend, route: &Route, parts: &Parts, headers: HeaderMap, values: &Values<'_>, body: &RequestBody) -> Result<Response<Body>, GatewayError> {
         // The event's path parameters are the values as read (decoded, defaulted).
-        let declared = |location: ParamLocation| -> Vec<(&str, &str)> {
-            route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == location).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect()
-        };
+        let declared = |location| declared_values(route, values, location);
         let path_params = declared(ParamLocation::Path);
         // SCF's `headerParameters`: the declared HEADER parameters' values.
         let header_params = declared(ParamLocation::Header);
@@ -325,9 +323,7 @@ impl<'s> RequestCtx<'s> {
                 upgrade.insert(name, v.clone());
             }
         }
-        let declared = |location: ParamLocation| -> Vec<(&str, &str)> {
-            route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == location).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect()
-        };
+        let declared = |location| declared_values(route, values, location);
         let (path_params, header_params) = (declared(ParamLocation::Path), declared(ParamLocation::Header));
         let caller = backend.mapping.caller_values(&headers, &parts.uri);
         let mapped = {
@@ -454,6 +450,11 @@ impl<'s> RequestCtx<'s> {
             SystemValue::ClientUa | SystemValue::Domain | SystemValue::Empty => Cow::Borrowed(""),
         }
     }
+}
+
+/// The values of the declared input parameters at `location`, by name (for a function's event).
+fn declared_values<'a>(route: &'a Route, values: &'a Values<'_>, location: ParamLocation) -> Vec<(&'a str, &'a str)> {
+    route.inputs.iter().zip(values.iter()).filter(|(p, _)| p.location == location).filter_map(|(p, v)| Some((&*p.name, v.as_deref()?))).collect()
 }
 
 /// An authorizer's answer; when it refuses, the context it gave is kept for the error response.
